@@ -1,0 +1,42 @@
+# copytrade — build, test and run targets. `make help` lists them.
+GO      ?= go
+PKGS    := ./...
+KITEX   := $(GO) tool kitex -module github.com/copytrade/copytrade -gen-path rpc/kitex_gen
+IDLS    := $(wildcard rpc/idl/*.thrift)
+FUZZTIME ?= 20s
+
+.PHONY: help test verify gen bench fuzz dev chaos build
+
+help: ## list targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+build: ## build the copytrade binary into bin/
+	$(GO) build -o bin/copytrade ./cmd/copytrade
+
+test: ## vet and the full test suite with the race detector
+	$(GO) vet $(PKGS)
+	$(GO) test -race -count=1 -timeout 14m $(PKGS)
+
+gen: ## regenerate Kitex code from rpc/idl
+	@set -e; for f in $(IDLS); do echo "kitex $$f"; $(KITEX) $$f; done
+	gofmt -w rpc/kitex_gen
+
+verify: ## fail when gofmt, vet, go mod tidy or make gen would change anything
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet $(PKGS)
+	$(GO) mod tidy && git diff --exit-code go.mod go.sum
+	$(MAKE) gen && git diff --exit-code rpc/kitex_gen && test -z "$$(git status --porcelain rpc/kitex_gen)"
+
+bench: ## Go micro-benchmarks (the whole-system report comes with `copytrade bench`)
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+fuzz: ## run every fuzz target for FUZZTIME each
+	@set -e; for p in $$($(GO) list $(PKGS)); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$p | grep '^Fuzz' || true); do \
+	    echo "fuzz $$p $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$p; done; done
+
+dev: ## the whole system on loopback with a demo workload
+	$(GO) run ./cmd/copytrade dev
+
+chaos: ## long fault-injection runs (not part of make test)
+	$(GO) test -race -count=1 -tags chaos -timeout 60m ./shard/... ./router/...
