@@ -1,0 +1,128 @@
+package raftfsm
+
+import "github.com/copytrade/copytrade/raftfsm/fixed"
+
+// The machine's state. Every field that is replicated is in the snapshot
+// (snapshot.go) and in the state hash; whoever adds a field adds it there in
+// the same change. Maps are never iterated where order could leak into a
+// result, a snapshot or a hash: iterate sorted keys instead.
+
+// TraderPosition is a lead trader's own position on one instrument and side
+// (one-way traders' net position is kept as Long or Short).
+type TraderPosition struct {
+	Instrument string
+	Side       PosSide   // Long or Short
+	Qty        fixed.Dec // Invariant: Qty >= 0
+	AvgEntry   fixed.Dec
+}
+
+// Position is the part of a copier's venue position attributed to one follow.
+type Position struct {
+	Instrument   string
+	Side         PosSide   // Long or Short (the attribution side, whatever the venue mode)
+	Qty          fixed.Dec // filled, attributed. Invariant: Qty >= 0
+	AvgEntry     fixed.Dec
+	Margin       fixed.Dec // margin held by the filled Qty
+	PendingClose fixed.Dec // qty in pending close orders. Invariant: 0 <= PendingClose <= Qty
+	PendingOpen  fixed.Dec // qty in pending open orders
+	Leverage     int32     // of the last open
+}
+
+// ProfitShare is a follow's profit-share account (issue 3 fills it in).
+type ProfitShare struct {
+	CumNetPnL fixed.Dec // realised PnL net of fees, since the follow started
+	HWM       fixed.Dec // high-water mark. Invariant: never falls
+	Accrued   fixed.Dec // share owed to the trader, total ever
+	Settled   fixed.Dec // share paid. Invariant: Settled <= Accrued
+}
+
+// FollowState is one copier → trader follow and its ledger.
+type FollowState struct {
+	Copier       AccountID
+	CopierParent AccountID
+	Trader       AccountID
+	Status       FollowStatus
+	StopReason   string // why Stopped/Ended (stop-loss, take-profit, liquidation, exit, unfollow)
+	Settings     FollowSettings
+	Positions    []Position // sorted by (Instrument, Side); entries with all-zero quantities are removed
+	Detached     []Position // positions left open by a detach policy: no longer managed, still the copier's
+	// MarginInUse is the margin held by filled positions plus the margin
+	// reserved by pending opens.
+	// Invariant: MarginInUse <= Settings.Allocation at the moment an order is planned.
+	MarginInUse   fixed.Dec
+	RealizedPnL   fixed.Dec // gross, since the follow started
+	Fees          fixed.Dec // paid on copied orders
+	Pending       int32     // pending orders of this follow. Invariant: matches Machine.orders
+	Share         ProfitShare
+	UnrealizedPnL fixed.Dec // at the latest mark prices (issue 3)
+}
+
+// TraderState is one lead trader and everything its slot owns about it.
+type TraderState struct {
+	ID        AccountID
+	Parent    AccountID
+	Slot      uint16
+	Status    TraderStatus
+	Reason    string // why Rejected
+	Config    TraderConfig
+	ShareBps  int64 // profit-share ratio in force for the current period (Config's applies from the next)
+	Positions []TraderPosition
+	Equity    fixed.Dec // from the latest fill
+	// Follows sorted by Copier: the fan-out list. Ended follows are removed
+	// once they have no pending orders and no positions.
+	Follows   []*FollowState
+	Dedup     DedupWindow
+	OrderSeq  uint64 // last client order sequence used; IDs are derived from it
+	SignalSeq uint64 // fills applied
+	Stats     TraderStats
+}
+
+// DedupWindow remembers the last DedupWindowSize trade IDs of a trader.
+// A trade ID below Floor is refused as too old; Floor rises as IDs fall out.
+type DedupWindow struct {
+	IDs   []int64 // ring, insertion order, len <= DedupWindowSize
+	Next  int     // ring write position
+	Floor int64   // smallest trade ID that can still be judged
+}
+
+// TraderStats feed the leaderboard (issue 3 fills them in).
+type TraderStats struct {
+	Days           []DayStat // daily buckets, ascending Day, at most 90
+	Wins, Losses   int64     // closed positions with positive / non-positive realised PnL
+	PeakEquity     fixed.Dec
+	MaxDrawdownBps int64
+	CopierPnL      fixed.Dec // copiers' total realised PnL net of fees
+}
+
+// DayStat is one UTC day of a trader's realised PnL.
+type DayStat struct {
+	Day         int64 // days since the Unix epoch
+	RealizedPnL fixed.Dec
+	Equity      fixed.Dec // the trader's equity at the day's last fill (ROI base)
+}
+
+// OrderState is a copier order the machine planned and has no final result for.
+type OrderState struct {
+	OrderIntent
+	Signal         int64 // trade ID that caused it (0 for mark-price / unfollow / exit closes)
+	ReservedMargin fixed.Dec
+}
+
+// Slot is one hash slot's ownership in this group.
+type Slot struct {
+	State     SlotState
+	Epoch     uint64
+	Migration MigrationID // the migration freezing or having moved it
+	MovedTo   GroupID     // SlotReleased: the new owner
+}
+
+// Migration is a slot move this group takes part in.
+type Migration struct {
+	ID     MigrationID
+	Slots  []uint16
+	Source GroupID
+	Target GroupID
+	Epoch  uint64
+	Role   uint8 // 1 source, 2 target
+	Phase  uint8 // source: frozen, exported, released, unfrozen; target: imported, aborted
+}
