@@ -126,3 +126,33 @@ type Migration struct {
 	Role   uint8 // 1 source, 2 target
 	Phase  uint8 // source: frozen, exported, released, unfrozen; target: imported, aborted
 }
+
+// SettlementRecord is a settlement entry and whether its transfer was paid.
+type SettlementRecord struct {
+	SettlementEntry
+	Paid     bool
+	Attempts int32  // outcomes recorded that were not paid
+	Reason   string // last failure
+}
+
+// Machine is the replicated state of one shard group. It knows nothing of
+// hashicorp/raft: the shard package hands it log entries. It is not safe for
+// concurrent use: Apply, Snapshot, Restore and the queries must be serialized
+// by the caller.
+type Machine struct {
+	group   GroupID // 0 until Bootstrap
+	applied uint64  // index of the last applied entry. Invariant: increases by Apply
+	now     int64   // TimeUnixNano of the entry being applied: the machine's only clock
+
+	instruments map[string]*Instrument
+	rules       EligibilityRules
+	traders     map[AccountID]*TraderState
+	orders      map[string]*OrderState // pending copier orders by client order ID
+
+	slots      [NumSlots]Slot
+	migrations map[MigrationID]*Migration
+
+	marks       map[string]fixed.Dec         // latest mark price per instrument
+	lastSettled uint64                       // highest settled period; 0 = none yet
+	settlements map[string]*SettlementRecord // by SettlementID: unpaid, and paid ones of the last periods
+}
