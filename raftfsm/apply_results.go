@@ -1,0 +1,212 @@
+package raftfsm
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/copytrade/copytrade/raftfsm/fixed"
+)
+
+// Order results: the only place positions, average entry, margin, fees and
+// realised PnL move.
+//
+// A batch applies atomically. Phase 1 applies the money and quantities of
+// every result in order, in place, keeping an undo record per result; a
+// result that is malformed or overflows rolls the whole batch back and
+// refuses it (nothing changed). Phase 1 never changes the shape of the
+// state (no insert, no removal), so the records stay valid. Phase 2, which
+// cannot fail, does the structural work: pending counts, orphan and
+// leftover closes, pruning empty positions and finished follows.
+
+// applied is one result of the batch that matched a pending order, and
+// what phase 1 overwrote.
+type applied struct {
+	o      *OrderState
+	t      *TraderState
+	f      *FollowState
+	pos    int      // index in f.Positions during phase 1
+	oldPos Position // undo
+	oldUse fixed.Dec
+	oldPnL fixed.Dec
+	oldFee fixed.Dec
+	filled fixed.Dec
+}
+
+// checkResult validates what can be checked without the order.
+func checkResult(i int, r *OrderResult) *Refusal {
+	field := func(name string) string { return "Results[" + strconv.Itoa(i) + "]." + name }
+	switch {
+	case r.Status != OrderFilled && r.Status != OrderPartiallyFilled && r.Status != OrderRejected:
+		return invalid(field("Status"), "want Filled, PartiallyFilled or Rejected")
+	case r.FilledQty < 0:
+		return invalid(field("FilledQty"), "must be >= 0")
+	case r.Status == OrderRejected && r.FilledQty != 0:
+		return invalid(field("FilledQty"), "must be 0 when rejected")
+	case r.FilledQty > 0 && r.AvgPrice <= 0:
+		return invalid(field("AvgPrice"), "must be > 0 with a fill")
+	case r.AvgPrice < 0:
+		return invalid(field("AvgPrice"), "must be >= 0")
+	case r.Fee < 0:
+		return invalid(field("Fee"), "must be >= 0")
+	case len(r.Reason) > MaxReasonLen:
+		return invalid(field("Reason"), "too long")
+	}
+	return nil
+}
+
+// applyOrderResults applies a batch of venue results. Results for client
+// order IDs that are not pending (unknown, or already final: a repeat after
+// a leader change) are counted in ResultsIgnored and change nothing.
+func (m *Machine) applyOrderResults(c *OrderResults, res *Result) *Refusal {
+	if len(c.Results) > MaxBatch {
+		return invalid("Results", "batch too long")
+	}
+	for i := range c.Results {
+		if r := checkResult(i, &c.Results[i]); r != nil {
+			return r
+		}
+	}
+	done := make([]applied, 0, len(c.Results))
+	for i := range c.Results {
+		r := &c.Results[i]
+		o := m.orders[r.ClientOrderID]
+		if o == nil {
+			res.ResultsIgnored++
+			continue
+		}
+		a, ref := m.applyResult(i, r, o)
+		if ref != nil {
+			m.rollback(done)
+			res.ResultsIgnored = 0
+			return ref
+		}
+		delete(m.orders, o.ClientOrderID) // final: a repeat in this batch is ignored
+		done = append(done, a)
+	}
+	res.ResultsApplied = len(done)
+	for i := range done {
+		m.settleResult(&done[i], res)
+	}
+	return nil
+}
+
+// rollback undoes phase 1 in reverse order.
+func (m *Machine) rollback(done []applied) {
+	for i := len(done) - 1; i >= 0; i-- {
+		a := &done[i]
+		a.f.Positions[a.pos] = a.oldPos
+		a.f.MarginInUse, a.f.RealizedPnL, a.f.Fees = a.oldUse, a.oldPnL, a.oldFee
+		m.orders[a.o.ClientOrderID] = a.o
+	}
+}
+
+// applyResult is phase 1 for one result: quantities and money, in place,
+// all or nothing.
+func (m *Machine) applyResult(i int, r *OrderResult, o *OrderState) (applied, *Refusal) {
+	a := applied{o: o, filled: r.FilledQty}
+	where := "Results[" + strconv.Itoa(i) + "]"
+	if r.FilledQty > o.Qty {
+		return a, invalid(where+".FilledQty", "above the order's quantity")
+	}
+	a.t = m.traders[o.Trader]
+	if a.t != nil {
+		a.f = a.t.findFollow(o.Copier)
+	}
+	if a.f != nil {
+		a.pos = posIndex(a.f.Positions, o.Instrument, o.AttrSide)
+	}
+	if a.f == nil || a.pos < 0 {
+		panic(fmt.Errorf("%w: pending order %s has no follow position", ErrInvariant, o.ClientOrderID))
+	}
+	f := a.f
+	p := f.Positions[a.pos]
+	a.oldPos, a.oldUse, a.oldPnL, a.oldFee = p, f.MarginInUse, f.RealizedPnL, f.Fees
+	use, pnl := f.MarginInUse, f.RealizedPnL
+	fees, err := fixed.Add(f.Fees, r.Fee)
+	if err != nil {
+		return a, overflow(where + ".Fee")
+	}
+	q, price := r.FilledQty, r.AvgPrice
+	if o.Effect == EffectOpen {
+		p.PendingOpen -= o.Qty
+		use -= o.ReservedMargin
+		if q > 0 {
+			margin, err := fixed.MulDiv(q, price, levDec(max(o.Leverage, 1)), fixed.Up)
+			if err == nil {
+				p.Qty, p.AvgEntry, err = avgAfter(p.Qty, p.AvgEntry, q, price)
+			}
+			if err == nil {
+				p.Margin, err = fixed.Add(p.Margin, margin)
+			}
+			if err == nil {
+				use, err = fixed.Add(use, margin)
+			}
+			if err != nil {
+				return a, overflow(where)
+			}
+			p.Leverage = o.Leverage
+		}
+	} else {
+		p.PendingClose -= o.Qty
+		if q > 0 {
+			released := prorata(p.Margin, q, p.Qty, fixed.Down)
+			diff := price - p.AvgEntry // both > 0: fits
+			if p.Side == Short {
+				diff = -diff
+			}
+			// Realised PnL rounds toward −inf: the sub-unit stays with the
+			// exchange whatever the sign.
+			gain, err := fixed.Mul(diff, q, fixed.Floor)
+			if err == nil {
+				pnl, err = fixed.Add(pnl, gain)
+			}
+			if err != nil {
+				return a, overflow(where)
+			}
+			p.Qty -= q
+			p.Margin -= released
+			use -= released
+			if p.Qty == 0 {
+				p.AvgEntry = 0
+			}
+		}
+	}
+	f.Positions[a.pos] = p
+	f.MarginInUse, f.RealizedPnL, f.Fees = use, pnl, fees
+	return a, nil
+}
+
+// settleResult is phase 2 for one result: the order is gone; exposure that
+// the copy no longer wants is closed or detached; empty positions and
+// finished follows are removed.
+//
+// Exposure no longer wanted: an open that filled after the trader went flat
+// on that side (an orphan: the close that would have matched it was
+// computed before it filled), and anything closable on a follow that ended
+// or was stopped (a late open fill, or a close
+// the venue rejected). Orphans of a live follow are closed at market;
+// leftovers of a stopped or ended follow go by its stop reason.
+func (m *Machine) settleResult(a *applied, res *Result) {
+	o, t, f := a.o, a.t, a.f
+	f.Pending--
+	i := posIndex(f.Positions, o.Instrument, o.AttrSide)
+	if i >= 0 {
+		p := &f.Positions[i]
+		pol, act := LiqClose, false
+		switch {
+		case f.Status == FollowEnded || f.Status == FollowStopped:
+			pol, act = f.leftoverPolicy(), true
+		case o.Effect == EffectOpen && a.filled > 0 && t.traderQty(o.Instrument, o.AttrSide) == 0:
+			act = true
+		}
+		if q := p.Qty - p.PendingClose; act && q > 0 {
+			if pol == LiqDetach {
+				f.detach(p, q)
+			} else {
+				m.planClose(t, f, p, q, 0, res)
+			}
+		}
+	}
+	f.prune()
+	t.dropIfDone(f)
+}
