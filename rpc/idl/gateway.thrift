@@ -6,14 +6,14 @@
 //   - Every price, quantity and amount is a decimal string ("12.5", "0.001"), at most 8
 //     fractional digits; never a float.
 //   - Enum value 0 is never a valid value: an unset enum field is a request error.
-//   - Every order is IOC or MARKET, so every OrderResult is final: FILLED, PARTIALLY_FILLED
+//   - Every order is IOC or MARKET, so every OrderReport is final: FILLED, PARTIALLY_FILLED
 //     (the rest expired) or REJECTED. There is no resting order and no cancel.
 //   - Per-order refusals are results (status REJECTED with a RejectReason), never errors.
 //     Request-level failures are Kitex business status errors (kerrors.BizStatusError,
 //     carried in TTHeader) with these stable codes:
 //        4000 INVALID_REQUEST     malformed request (empty batch, bad decimal, empty ID, ...)
 //        4001 BATCH_TOO_LARGE     more than 5000 entries in one request
-//        4004 UNKNOWN_ACCOUNT     AccountSnapshot / Transfer-side lookup of an unknown account
+//        4004 UNKNOWN_ACCOUNT     AccountSnapshot of an account that does not exist
 //        4005 UNKNOWN_INSTRUMENT  MarkPrices named an instrument the gateway does not list
 //        4009 CONFLICT            CreateAccount for an existing account with another mode
 //        5000 INTERNAL            the gateway failed; the request may be retried
@@ -91,7 +91,7 @@ struct OrderRequest {
     11: MarginMode margin_mode
 }
 
-struct OrderResult {
+struct OrderReport {
     1: string client_order_id
     2: i64 order_id                // the venue's ID of the order this result describes
     3: OrderStatus status
@@ -114,7 +114,7 @@ struct PlaceOrdersRequest {
 }
 
 struct PlaceOrdersResponse {
-    1: list<OrderResult> results   // one per order, in input order
+    1: list<OrderReport> results   // one per order, in input order
 }
 
 enum LookupStatus {
@@ -129,7 +129,7 @@ struct QueryOrdersRequest {
 struct OrderLookup {
     1: string client_order_id
     2: LookupStatus status
-    3: optional OrderResult result  // set when FOUND: the first order created for the ID
+    3: optional OrderReport order   // set when FOUND: the first order created for the ID
 }
 
 struct QueryOrdersResponse {

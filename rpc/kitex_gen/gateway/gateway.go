@@ -586,7 +586,7 @@ var fieldIDToName_OrderRequest = map[int16]string{
 	11: "margin_mode",
 }
 
-type OrderResult_ struct {
+type OrderReport struct {
 	ClientOrderId string       `thrift:"client_order_id,1" frugal:"1,default,string" json:"client_order_id"`
 	OrderId       int64        `thrift:"order_id,2" frugal:"2,default,i64" json:"order_id"`
 	Status        OrderStatus  `thrift:"status,3" frugal:"3,default,OrderStatus" json:"status"`
@@ -604,126 +604,126 @@ type OrderResult_ struct {
 	TimeUnixNano  int64        `thrift:"time_unix_nano,15" frugal:"15,default,i64" json:"time_unix_nano"`
 }
 
-func NewOrderResult_() *OrderResult_ {
-	return &OrderResult_{}
+func NewOrderReport() *OrderReport {
+	return &OrderReport{}
 }
 
-func (p *OrderResult_) InitDefault() {
+func (p *OrderReport) InitDefault() {
 }
 
-func (p *OrderResult_) GetClientOrderId() (v string) {
+func (p *OrderReport) GetClientOrderId() (v string) {
 	return p.ClientOrderId
 }
 
-func (p *OrderResult_) GetOrderId() (v int64) {
+func (p *OrderReport) GetOrderId() (v int64) {
 	return p.OrderId
 }
 
-func (p *OrderResult_) GetStatus() (v OrderStatus) {
+func (p *OrderReport) GetStatus() (v OrderStatus) {
 	return p.Status
 }
 
-func (p *OrderResult_) GetFilledQty() (v string) {
+func (p *OrderReport) GetFilledQty() (v string) {
 	return p.FilledQty
 }
 
-func (p *OrderResult_) GetAvgPrice() (v string) {
+func (p *OrderReport) GetAvgPrice() (v string) {
 	return p.AvgPrice
 }
 
-func (p *OrderResult_) GetFee() (v string) {
+func (p *OrderReport) GetFee() (v string) {
 	return p.Fee
 }
 
-func (p *OrderResult_) GetRealizedPnl() (v string) {
+func (p *OrderReport) GetRealizedPnl() (v string) {
 	return p.RealizedPnl
 }
 
-func (p *OrderResult_) GetRejectReason() (v RejectReason) {
+func (p *OrderReport) GetRejectReason() (v RejectReason) {
 	return p.RejectReason
 }
 
-func (p *OrderResult_) GetMessage() (v string) {
+func (p *OrderReport) GetMessage() (v string) {
 	return p.Message
 }
 
-func (p *OrderResult_) GetDuplicate() (v bool) {
+func (p *OrderReport) GetDuplicate() (v bool) {
 	return p.Duplicate
 }
 
-func (p *OrderResult_) GetAccount() (v int64) {
+func (p *OrderReport) GetAccount() (v int64) {
 	return p.Account
 }
 
-func (p *OrderResult_) GetInstrument() (v string) {
+func (p *OrderReport) GetInstrument() (v string) {
 	return p.Instrument
 }
 
-func (p *OrderResult_) GetSide() (v Side) {
+func (p *OrderReport) GetSide() (v Side) {
 	return p.Side
 }
 
-func (p *OrderResult_) GetPositionSide() (v PositionSide) {
+func (p *OrderReport) GetPositionSide() (v PositionSide) {
 	return p.PositionSide
 }
 
-func (p *OrderResult_) GetTimeUnixNano() (v int64) {
+func (p *OrderReport) GetTimeUnixNano() (v int64) {
 	return p.TimeUnixNano
 }
-func (p *OrderResult_) SetClientOrderId(val string) {
+func (p *OrderReport) SetClientOrderId(val string) {
 	p.ClientOrderId = val
 }
-func (p *OrderResult_) SetOrderId(val int64) {
+func (p *OrderReport) SetOrderId(val int64) {
 	p.OrderId = val
 }
-func (p *OrderResult_) SetStatus(val OrderStatus) {
+func (p *OrderReport) SetStatus(val OrderStatus) {
 	p.Status = val
 }
-func (p *OrderResult_) SetFilledQty(val string) {
+func (p *OrderReport) SetFilledQty(val string) {
 	p.FilledQty = val
 }
-func (p *OrderResult_) SetAvgPrice(val string) {
+func (p *OrderReport) SetAvgPrice(val string) {
 	p.AvgPrice = val
 }
-func (p *OrderResult_) SetFee(val string) {
+func (p *OrderReport) SetFee(val string) {
 	p.Fee = val
 }
-func (p *OrderResult_) SetRealizedPnl(val string) {
+func (p *OrderReport) SetRealizedPnl(val string) {
 	p.RealizedPnl = val
 }
-func (p *OrderResult_) SetRejectReason(val RejectReason) {
+func (p *OrderReport) SetRejectReason(val RejectReason) {
 	p.RejectReason = val
 }
-func (p *OrderResult_) SetMessage(val string) {
+func (p *OrderReport) SetMessage(val string) {
 	p.Message = val
 }
-func (p *OrderResult_) SetDuplicate(val bool) {
+func (p *OrderReport) SetDuplicate(val bool) {
 	p.Duplicate = val
 }
-func (p *OrderResult_) SetAccount(val int64) {
+func (p *OrderReport) SetAccount(val int64) {
 	p.Account = val
 }
-func (p *OrderResult_) SetInstrument(val string) {
+func (p *OrderReport) SetInstrument(val string) {
 	p.Instrument = val
 }
-func (p *OrderResult_) SetSide(val Side) {
+func (p *OrderReport) SetSide(val Side) {
 	p.Side = val
 }
-func (p *OrderResult_) SetPositionSide(val PositionSide) {
+func (p *OrderReport) SetPositionSide(val PositionSide) {
 	p.PositionSide = val
 }
-func (p *OrderResult_) SetTimeUnixNano(val int64) {
+func (p *OrderReport) SetTimeUnixNano(val int64) {
 	p.TimeUnixNano = val
 }
 
-func (p *OrderResult_) String() string {
+func (p *OrderReport) String() string {
 	if p == nil {
 		return "<nil>"
 	}
-	return fmt.Sprintf("OrderResult_(%+v)", *p)
+	return fmt.Sprintf("OrderReport(%+v)", *p)
 }
 
-var fieldIDToName_OrderResult_ = map[int16]string{
+var fieldIDToName_OrderReport = map[int16]string{
 	1:  "client_order_id",
 	2:  "order_id",
 	3:  "status",
@@ -771,7 +771,7 @@ var fieldIDToName_PlaceOrdersRequest = map[int16]string{
 }
 
 type PlaceOrdersResponse struct {
-	Results []*OrderResult_ `thrift:"results,1" frugal:"1,default,list<OrderResult_>" json:"results"`
+	Results []*OrderReport `thrift:"results,1" frugal:"1,default,list<OrderReport>" json:"results"`
 }
 
 func NewPlaceOrdersResponse() *PlaceOrdersResponse {
@@ -781,10 +781,10 @@ func NewPlaceOrdersResponse() *PlaceOrdersResponse {
 func (p *PlaceOrdersResponse) InitDefault() {
 }
 
-func (p *PlaceOrdersResponse) GetResults() (v []*OrderResult_) {
+func (p *PlaceOrdersResponse) GetResults() (v []*OrderReport) {
 	return p.Results
 }
-func (p *PlaceOrdersResponse) SetResults(val []*OrderResult_) {
+func (p *PlaceOrdersResponse) SetResults(val []*OrderReport) {
 	p.Results = val
 }
 
@@ -829,9 +829,9 @@ var fieldIDToName_QueryOrdersRequest = map[int16]string{
 }
 
 type OrderLookup struct {
-	ClientOrderId string        `thrift:"client_order_id,1" frugal:"1,default,string" json:"client_order_id"`
-	Status        LookupStatus  `thrift:"status,2" frugal:"2,default,LookupStatus" json:"status"`
-	Result_       *OrderResult_ `thrift:"result,3,optional" frugal:"3,optional,OrderResult_" json:"result,omitempty"`
+	ClientOrderId string       `thrift:"client_order_id,1" frugal:"1,default,string" json:"client_order_id"`
+	Status        LookupStatus `thrift:"status,2" frugal:"2,default,LookupStatus" json:"status"`
+	Order         *OrderReport `thrift:"order,3,optional" frugal:"3,optional,OrderReport" json:"order,omitempty"`
 }
 
 func NewOrderLookup() *OrderLookup {
@@ -849,13 +849,13 @@ func (p *OrderLookup) GetStatus() (v LookupStatus) {
 	return p.Status
 }
 
-var OrderLookup_Result__DEFAULT *OrderResult_
+var OrderLookup_Order_DEFAULT *OrderReport
 
-func (p *OrderLookup) GetResult_() (v *OrderResult_) {
-	if !p.IsSetResult_() {
-		return OrderLookup_Result__DEFAULT
+func (p *OrderLookup) GetOrder() (v *OrderReport) {
+	if !p.IsSetOrder() {
+		return OrderLookup_Order_DEFAULT
 	}
-	return p.Result_
+	return p.Order
 }
 func (p *OrderLookup) SetClientOrderId(val string) {
 	p.ClientOrderId = val
@@ -863,12 +863,12 @@ func (p *OrderLookup) SetClientOrderId(val string) {
 func (p *OrderLookup) SetStatus(val LookupStatus) {
 	p.Status = val
 }
-func (p *OrderLookup) SetResult_(val *OrderResult_) {
-	p.Result_ = val
+func (p *OrderLookup) SetOrder(val *OrderReport) {
+	p.Order = val
 }
 
-func (p *OrderLookup) IsSetResult_() bool {
-	return p.Result_ != nil
+func (p *OrderLookup) IsSetOrder() bool {
+	return p.Order != nil
 }
 
 func (p *OrderLookup) String() string {
@@ -881,7 +881,7 @@ func (p *OrderLookup) String() string {
 var fieldIDToName_OrderLookup = map[int16]string{
 	1: "client_order_id",
 	2: "status",
-	3: "result",
+	3: "order",
 }
 
 type QueryOrdersResponse struct {

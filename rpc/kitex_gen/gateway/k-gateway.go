@@ -563,7 +563,7 @@ func (p *OrderRequest) field11Length() int {
 	return l
 }
 
-func (p *OrderResult_) FastRead(buf []byte) (int, error) {
+func (p *OrderReport) FastRead(buf []byte) (int, error) {
 
 	var err error
 	var offset int
@@ -803,12 +803,12 @@ func (p *OrderResult_) FastRead(buf []byte) (int, error) {
 ReadFieldBeginError:
 	return offset, thrift.PrependError(fmt.Sprintf("%T read field %d begin error: ", p, fieldId), err)
 ReadFieldError:
-	return offset, thrift.PrependError(fmt.Sprintf("%T read field %d '%s' error: ", p, fieldId, fieldIDToName_OrderResult_[fieldId]), err)
+	return offset, thrift.PrependError(fmt.Sprintf("%T read field %d '%s' error: ", p, fieldId, fieldIDToName_OrderReport[fieldId]), err)
 SkipFieldError:
 	return offset, thrift.PrependError(fmt.Sprintf("%T field %d skip type %d error: ", p, fieldId, fieldTypeId), err)
 }
 
-func (p *OrderResult_) FastReadField1(buf []byte) (int, error) {
+func (p *OrderReport) FastReadField1(buf []byte) (int, error) {
 	offset := 0
 
 	var _field string
@@ -822,7 +822,7 @@ func (p *OrderResult_) FastReadField1(buf []byte) (int, error) {
 	return offset, nil
 }
 
-func (p *OrderResult_) FastReadField2(buf []byte) (int, error) {
+func (p *OrderReport) FastReadField2(buf []byte) (int, error) {
 	offset := 0
 
 	var _field int64
@@ -836,7 +836,7 @@ func (p *OrderResult_) FastReadField2(buf []byte) (int, error) {
 	return offset, nil
 }
 
-func (p *OrderResult_) FastReadField3(buf []byte) (int, error) {
+func (p *OrderReport) FastReadField3(buf []byte) (int, error) {
 	offset := 0
 
 	var _field OrderStatus
@@ -851,7 +851,7 @@ func (p *OrderResult_) FastReadField3(buf []byte) (int, error) {
 	return offset, nil
 }
 
-func (p *OrderResult_) FastReadField4(buf []byte) (int, error) {
+func (p *OrderReport) FastReadField4(buf []byte) (int, error) {
 	offset := 0
 
 	var _field string
@@ -865,7 +865,7 @@ func (p *OrderResult_) FastReadField4(buf []byte) (int, error) {
 	return offset, nil
 }
 
-func (p *OrderResult_) FastReadField5(buf []byte) (int, error) {
+func (p *OrderReport) FastReadField5(buf []byte) (int, error) {
 	offset := 0
 
 	var _field string
@@ -879,7 +879,7 @@ func (p *OrderResult_) FastReadField5(buf []byte) (int, error) {
 	return offset, nil
 }
 
-func (p *OrderResult_) FastReadField6(buf []byte) (int, error) {
+func (p *OrderReport) FastReadField6(buf []byte) (int, error) {
 	offset := 0
 
 	var _field string
@@ -893,7 +893,7 @@ func (p *OrderResult_) FastReadField6(buf []byte) (int, error) {
 	return offset, nil
 }
 
-func (p *OrderResult_) FastReadField7(buf []byte) (int, error) {
+func (p *OrderReport) FastReadField7(buf []byte) (int, error) {
 	offset := 0
 
 	var _field string
@@ -907,7 +907,7 @@ func (p *OrderResult_) FastReadField7(buf []byte) (int, error) {
 	return offset, nil
 }
 
-func (p *OrderResult_) FastReadField8(buf []byte) (int, error) {
+func (p *OrderReport) FastReadField8(buf []byte) (int, error) {
 	offset := 0
 
 	var _field RejectReason
@@ -922,7 +922,7 @@ func (p *OrderResult_) FastReadField8(buf []byte) (int, error) {
 	return offset, nil
 }
 
-func (p *OrderResult_) FastReadField9(buf []byte) (int, error) {
+func (p *OrderReport) FastReadField9(buf []byte) (int, error) {
 	offset := 0
 
 	var _field string
@@ -936,7 +936,7 @@ func (p *OrderResult_) FastReadField9(buf []byte) (int, error) {
 	return offset, nil
 }
 
-func (p *OrderResult_) FastReadField10(buf []byte) (int, error) {
+func (p *OrderReport) FastReadField10(buf []byte) (int, error) {
 	offset := 0
 
 	var _field bool
@@ -950,7 +950,7 @@ func (p *OrderResult_) FastReadField10(buf []byte) (int, error) {
 	return offset, nil
 }
 
-func (p *OrderResult_) FastReadField11(buf []byte) (int, error) {
+func (p *OrderReport) FastReadField11(buf []byte) (int, error) {
 	offset := 0
 
 	var _field int64
@@ -964,7 +964,7 @@ func (p *OrderResult_) FastReadField11(buf []byte) (int, error) {
 	return offset, nil
 }
 
-func (p *OrderResult_) FastReadField12(buf []byte) (int, error) {
+func (p *OrderReport) FastReadField12(buf []byte) (int, error) {
 	offset := 0
 
 	var _field string
@@ -978,7 +978,7 @@ func (p *OrderResult_) FastReadField12(buf []byte) (int, error) {
 	return offset, nil
 }
 
-func (p *OrderResult_) FastReadField13(buf []byte) (int, error) {
+func (p *OrderReport) FastReadField13(buf []byte) (int, error) {
 	offset := 0
 
 	var _field Side
@@ -993,7 +993,7 @@ func (p *OrderResult_) FastReadField13(buf []byte) (int, error) {
 	return offset, nil
 }
 
-func (p *OrderResult_) FastReadField14(buf []byte) (int, error) {
+func (p *OrderReport) FastReadField14(buf []byte) (int, error) {
 	offset := 0
 
 	var _field PositionSide
@@ -1008,7 +1008,7 @@ func (p *OrderResult_) FastReadField14(buf []byte) (int, error) {
 	return offset, nil
 }
 
-func (p *OrderResult_) FastReadField15(buf []byte) (int, error) {
+func (p *OrderReport) FastReadField15(buf []byte) (int, error) {
 	offset := 0
 
 	var _field int64
@@ -1022,11 +1022,11 @@ func (p *OrderResult_) FastReadField15(buf []byte) (int, error) {
 	return offset, nil
 }
 
-func (p *OrderResult_) FastWrite(buf []byte) int {
+func (p *OrderReport) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
 
-func (p *OrderResult_) FastWriteNocopy(buf []byte, w thrift.NocopyWriter) int {
+func (p *OrderReport) FastWriteNocopy(buf []byte, w thrift.NocopyWriter) int {
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField2(buf[offset:], w)
@@ -1049,7 +1049,7 @@ func (p *OrderResult_) FastWriteNocopy(buf []byte, w thrift.NocopyWriter) int {
 	return offset
 }
 
-func (p *OrderResult_) BLength() int {
+func (p *OrderReport) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field1Length()
@@ -1072,210 +1072,210 @@ func (p *OrderResult_) BLength() int {
 	return l
 }
 
-func (p *OrderResult_) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+func (p *OrderReport) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
 	offset := 0
 	offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRING, 1)
 	offset += thrift.Binary.WriteStringNocopy(buf[offset:], w, p.ClientOrderId)
 	return offset
 }
 
-func (p *OrderResult_) fastWriteField2(buf []byte, w thrift.NocopyWriter) int {
+func (p *OrderReport) fastWriteField2(buf []byte, w thrift.NocopyWriter) int {
 	offset := 0
 	offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.I64, 2)
 	offset += thrift.Binary.WriteI64(buf[offset:], p.OrderId)
 	return offset
 }
 
-func (p *OrderResult_) fastWriteField3(buf []byte, w thrift.NocopyWriter) int {
+func (p *OrderReport) fastWriteField3(buf []byte, w thrift.NocopyWriter) int {
 	offset := 0
 	offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.I32, 3)
 	offset += thrift.Binary.WriteI32(buf[offset:], int32(p.Status))
 	return offset
 }
 
-func (p *OrderResult_) fastWriteField4(buf []byte, w thrift.NocopyWriter) int {
+func (p *OrderReport) fastWriteField4(buf []byte, w thrift.NocopyWriter) int {
 	offset := 0
 	offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRING, 4)
 	offset += thrift.Binary.WriteStringNocopy(buf[offset:], w, p.FilledQty)
 	return offset
 }
 
-func (p *OrderResult_) fastWriteField5(buf []byte, w thrift.NocopyWriter) int {
+func (p *OrderReport) fastWriteField5(buf []byte, w thrift.NocopyWriter) int {
 	offset := 0
 	offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRING, 5)
 	offset += thrift.Binary.WriteStringNocopy(buf[offset:], w, p.AvgPrice)
 	return offset
 }
 
-func (p *OrderResult_) fastWriteField6(buf []byte, w thrift.NocopyWriter) int {
+func (p *OrderReport) fastWriteField6(buf []byte, w thrift.NocopyWriter) int {
 	offset := 0
 	offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRING, 6)
 	offset += thrift.Binary.WriteStringNocopy(buf[offset:], w, p.Fee)
 	return offset
 }
 
-func (p *OrderResult_) fastWriteField7(buf []byte, w thrift.NocopyWriter) int {
+func (p *OrderReport) fastWriteField7(buf []byte, w thrift.NocopyWriter) int {
 	offset := 0
 	offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRING, 7)
 	offset += thrift.Binary.WriteStringNocopy(buf[offset:], w, p.RealizedPnl)
 	return offset
 }
 
-func (p *OrderResult_) fastWriteField8(buf []byte, w thrift.NocopyWriter) int {
+func (p *OrderReport) fastWriteField8(buf []byte, w thrift.NocopyWriter) int {
 	offset := 0
 	offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.I32, 8)
 	offset += thrift.Binary.WriteI32(buf[offset:], int32(p.RejectReason))
 	return offset
 }
 
-func (p *OrderResult_) fastWriteField9(buf []byte, w thrift.NocopyWriter) int {
+func (p *OrderReport) fastWriteField9(buf []byte, w thrift.NocopyWriter) int {
 	offset := 0
 	offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRING, 9)
 	offset += thrift.Binary.WriteStringNocopy(buf[offset:], w, p.Message)
 	return offset
 }
 
-func (p *OrderResult_) fastWriteField10(buf []byte, w thrift.NocopyWriter) int {
+func (p *OrderReport) fastWriteField10(buf []byte, w thrift.NocopyWriter) int {
 	offset := 0
 	offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.BOOL, 10)
 	offset += thrift.Binary.WriteBool(buf[offset:], p.Duplicate)
 	return offset
 }
 
-func (p *OrderResult_) fastWriteField11(buf []byte, w thrift.NocopyWriter) int {
+func (p *OrderReport) fastWriteField11(buf []byte, w thrift.NocopyWriter) int {
 	offset := 0
 	offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.I64, 11)
 	offset += thrift.Binary.WriteI64(buf[offset:], p.Account)
 	return offset
 }
 
-func (p *OrderResult_) fastWriteField12(buf []byte, w thrift.NocopyWriter) int {
+func (p *OrderReport) fastWriteField12(buf []byte, w thrift.NocopyWriter) int {
 	offset := 0
 	offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRING, 12)
 	offset += thrift.Binary.WriteStringNocopy(buf[offset:], w, p.Instrument)
 	return offset
 }
 
-func (p *OrderResult_) fastWriteField13(buf []byte, w thrift.NocopyWriter) int {
+func (p *OrderReport) fastWriteField13(buf []byte, w thrift.NocopyWriter) int {
 	offset := 0
 	offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.I32, 13)
 	offset += thrift.Binary.WriteI32(buf[offset:], int32(p.Side))
 	return offset
 }
 
-func (p *OrderResult_) fastWriteField14(buf []byte, w thrift.NocopyWriter) int {
+func (p *OrderReport) fastWriteField14(buf []byte, w thrift.NocopyWriter) int {
 	offset := 0
 	offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.I32, 14)
 	offset += thrift.Binary.WriteI32(buf[offset:], int32(p.PositionSide))
 	return offset
 }
 
-func (p *OrderResult_) fastWriteField15(buf []byte, w thrift.NocopyWriter) int {
+func (p *OrderReport) fastWriteField15(buf []byte, w thrift.NocopyWriter) int {
 	offset := 0
 	offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.I64, 15)
 	offset += thrift.Binary.WriteI64(buf[offset:], p.TimeUnixNano)
 	return offset
 }
 
-func (p *OrderResult_) field1Length() int {
+func (p *OrderReport) field1Length() int {
 	l := 0
 	l += thrift.Binary.FieldBeginLength()
 	l += thrift.Binary.StringLengthNocopy(p.ClientOrderId)
 	return l
 }
 
-func (p *OrderResult_) field2Length() int {
+func (p *OrderReport) field2Length() int {
 	l := 0
 	l += thrift.Binary.FieldBeginLength()
 	l += thrift.Binary.I64Length()
 	return l
 }
 
-func (p *OrderResult_) field3Length() int {
+func (p *OrderReport) field3Length() int {
 	l := 0
 	l += thrift.Binary.FieldBeginLength()
 	l += thrift.Binary.I32Length()
 	return l
 }
 
-func (p *OrderResult_) field4Length() int {
+func (p *OrderReport) field4Length() int {
 	l := 0
 	l += thrift.Binary.FieldBeginLength()
 	l += thrift.Binary.StringLengthNocopy(p.FilledQty)
 	return l
 }
 
-func (p *OrderResult_) field5Length() int {
+func (p *OrderReport) field5Length() int {
 	l := 0
 	l += thrift.Binary.FieldBeginLength()
 	l += thrift.Binary.StringLengthNocopy(p.AvgPrice)
 	return l
 }
 
-func (p *OrderResult_) field6Length() int {
+func (p *OrderReport) field6Length() int {
 	l := 0
 	l += thrift.Binary.FieldBeginLength()
 	l += thrift.Binary.StringLengthNocopy(p.Fee)
 	return l
 }
 
-func (p *OrderResult_) field7Length() int {
+func (p *OrderReport) field7Length() int {
 	l := 0
 	l += thrift.Binary.FieldBeginLength()
 	l += thrift.Binary.StringLengthNocopy(p.RealizedPnl)
 	return l
 }
 
-func (p *OrderResult_) field8Length() int {
+func (p *OrderReport) field8Length() int {
 	l := 0
 	l += thrift.Binary.FieldBeginLength()
 	l += thrift.Binary.I32Length()
 	return l
 }
 
-func (p *OrderResult_) field9Length() int {
+func (p *OrderReport) field9Length() int {
 	l := 0
 	l += thrift.Binary.FieldBeginLength()
 	l += thrift.Binary.StringLengthNocopy(p.Message)
 	return l
 }
 
-func (p *OrderResult_) field10Length() int {
+func (p *OrderReport) field10Length() int {
 	l := 0
 	l += thrift.Binary.FieldBeginLength()
 	l += thrift.Binary.BoolLength()
 	return l
 }
 
-func (p *OrderResult_) field11Length() int {
+func (p *OrderReport) field11Length() int {
 	l := 0
 	l += thrift.Binary.FieldBeginLength()
 	l += thrift.Binary.I64Length()
 	return l
 }
 
-func (p *OrderResult_) field12Length() int {
+func (p *OrderReport) field12Length() int {
 	l := 0
 	l += thrift.Binary.FieldBeginLength()
 	l += thrift.Binary.StringLengthNocopy(p.Instrument)
 	return l
 }
 
-func (p *OrderResult_) field13Length() int {
+func (p *OrderReport) field13Length() int {
 	l := 0
 	l += thrift.Binary.FieldBeginLength()
 	l += thrift.Binary.I32Length()
 	return l
 }
 
-func (p *OrderResult_) field14Length() int {
+func (p *OrderReport) field14Length() int {
 	l := 0
 	l += thrift.Binary.FieldBeginLength()
 	l += thrift.Binary.I32Length()
 	return l
 }
 
-func (p *OrderResult_) field15Length() int {
+func (p *OrderReport) field15Length() int {
 	l := 0
 	l += thrift.Binary.FieldBeginLength()
 	l += thrift.Binary.I64Length()
@@ -1460,8 +1460,8 @@ func (p *PlaceOrdersResponse) FastReadField1(buf []byte) (int, error) {
 	if err != nil {
 		return offset, err
 	}
-	_field := make([]*OrderResult_, 0, size)
-	values := make([]OrderResult_, size)
+	_field := make([]*OrderReport, 0, size)
+	values := make([]OrderReport, size)
 	for i := 0; i < size; i++ {
 		_elem := &values[i]
 		_elem.InitDefault()
@@ -1752,13 +1752,13 @@ func (p *OrderLookup) FastReadField2(buf []byte) (int, error) {
 
 func (p *OrderLookup) FastReadField3(buf []byte) (int, error) {
 	offset := 0
-	_field := NewOrderResult_()
+	_field := NewOrderReport()
 	if l, err := _field.FastRead(buf[offset:]); err != nil {
 		return offset, err
 	} else {
 		offset += l
 	}
-	p.Result_ = _field
+	p.Order = _field
 	return offset, nil
 }
 
@@ -1804,9 +1804,9 @@ func (p *OrderLookup) fastWriteField2(buf []byte, w thrift.NocopyWriter) int {
 
 func (p *OrderLookup) fastWriteField3(buf []byte, w thrift.NocopyWriter) int {
 	offset := 0
-	if p.IsSetResult_() {
+	if p.IsSetOrder() {
 		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 3)
-		offset += p.Result_.FastWriteNocopy(buf[offset:], w)
+		offset += p.Order.FastWriteNocopy(buf[offset:], w)
 	}
 	return offset
 }
@@ -1827,9 +1827,9 @@ func (p *OrderLookup) field2Length() int {
 
 func (p *OrderLookup) field3Length() int {
 	l := 0
-	if p.IsSetResult_() {
+	if p.IsSetOrder() {
 		l += thrift.Binary.FieldBeginLength()
-		l += p.Result_.BLength()
+		l += p.Order.BLength()
 	}
 	return l
 }

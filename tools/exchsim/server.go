@@ -1,0 +1,89 @@
+package exchsim
+
+import (
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/cloudwego/kitex/client"
+	"github.com/cloudwego/kitex/pkg/rpcinfo"
+	"github.com/cloudwego/kitex/pkg/transmeta"
+	"github.com/cloudwego/kitex/server"
+	"github.com/cloudwego/kitex/transport"
+
+	"github.com/copytrade/copytrade/rpc/kitex_gen/gateway/tradinggateway"
+)
+
+// Server is a Sim served over Kitex (netpoll transport, TTHeader framing so business
+// status errors reach the client).
+type Server struct {
+	sim  *Sim
+	svr  server.Server
+	ln   net.Listener
+	done chan error // Run's result
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// Serve listens on addr (host:port; port 0 picks a free port), starts the Sim's mark
+// ticker and serves the TradingGateway service in the background until Stop. Extra
+// Kitex options (middleware, limits) are appended to the defaults.
+func Serve(sim *Sim, addr string, opts ...server.Option) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("exchsim: listen on %s: %w", addr, err)
+	}
+	all := append([]server.Option{
+		server.WithListener(ln),
+		server.WithServiceAddr(ln.Addr()),
+		server.WithMetaHandler(transmeta.ServerTTHeaderHandler),
+		server.WithServerBasicInfo(&rpcinfo.EndpointBasicInfo{ServiceName: "exchsim"}),
+		server.WithExitWaitTime(time.Second),
+	}, opts...)
+	s := &Server{sim: sim, ln: ln, done: make(chan error, 1)}
+	s.svr = tradinggateway.NewServer(NewHandler(sim), all...)
+	sim.Start()
+	go func() { s.done <- s.svr.Run() }()
+	sim.log.Info("exchsim serving", "addr", ln.Addr().String(), "mode", sim.cfg.Mode,
+		"instruments", len(sim.instruments.Load().sorted))
+	return s, nil
+}
+
+// Addr returns the address the server listens on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Sim returns the simulator behind the server.
+func (s *Server) Sim() *Sim { return s.sim }
+
+// Stop stops serving and the Sim's ticker, and waits for both. A second Stop returns
+// the first one's result.
+func (s *Server) Stop() error {
+	s.stopOnce.Do(func() {
+		err := s.svr.Stop()
+		if runErr := <-s.done; runErr != nil && err == nil {
+			err = runErr
+		}
+		s.sim.Close()
+		s.stopErr = err
+		s.sim.log.Info("exchsim stopped", "addr", s.ln.Addr().String(), "err", err)
+	})
+	return s.stopErr
+}
+
+// ClientOptions are the Kitex client options that match Serve: TTHeader transport
+// with its meta handler, so business status errors arrive as kerrors.BizStatusError.
+func ClientOptions(addr string) []client.Option {
+	return []client.Option{
+		client.WithHostPorts(addr),
+		client.WithTransportProtocol(transport.TTHeader),
+		client.WithMetaHandler(transmeta.ClientTTHeaderHandler),
+	}
+}
+
+// NewClient returns a TradingGateway client for a server at addr (host:port), with
+// ClientOptions plus opts.
+func NewClient(addr string, opts ...client.Option) (tradinggateway.Client, error) {
+	return tradinggateway.NewClient("exchsim", append(ClientOptions(addr), opts...)...)
+}
