@@ -114,10 +114,21 @@ func (m *Machine) ApplyEnvelope(index uint64, env Envelope) *Result {
 		r.Refusal = m.applyOrderResults(c, r)
 	case *MarkPrices:
 		r.Refusal = m.applyMarkPrices(c)
-	case *Settle, *SettlementPaid,
-		*SlotFreeze, *SlotExport, *SlotImport, *SlotRelease, *SlotAbort, *SlotUnfreeze:
-		// Issue 3 (settle.go, migrate.go).
+	case *Settle, *SettlementPaid:
+		// Issue 3 (settle.go).
 		r.Refusal = newRefusal(CodeInvalidArgument, fmt.Sprintf("op %d: not implemented", r.Op))
+	case *SlotFreeze: // slot moves: migrate.go
+		r.Refusal = m.applySlotFreeze(c)
+	case *SlotExport:
+		r.Export, r.Refusal = m.applySlotExport(c)
+	case *SlotImport:
+		r.Refusal = m.applySlotImport(c)
+	case *SlotRelease:
+		r.Refusal = m.applySlotRelease(c)
+	case *SlotAbort:
+		r.Refusal = m.applySlotAbort(c)
+	case *SlotUnfreeze:
+		r.Refusal = m.applySlotUnfreeze(c)
 	default:
 		// A command type this dispatcher does not know is a programming
 		// error (a new op without its apply function), not a refusal.
