@@ -203,7 +203,7 @@ func (m *Machine) settleResult(a *applied, res *Result) {
 			if pol == LiqDetach {
 				f.detach(p, q)
 			} else {
-				m.planClose(t, f, p, q, 0, res)
+				m.planClose(t, f, p, q, 0, MarginInvalid, res)
 			}
 		}
 	}

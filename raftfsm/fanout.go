@@ -116,16 +116,18 @@ func newIntent(t *TraderState, f *FollowState, inst string, attr PosSide) OrderI
 }
 
 // planClose plans a market order closing q (<= Qty − PendingClose) of the
-// follow's position p. Hedge copiers get a reduce-only order on the
+// follow's position p. mode is the trader's margin mode when a signal
+// causes the close (MarginInvalid otherwise: Cross unless the follow forces
+// one). Hedge copiers get a reduce-only order on the
 // position's side; one-way copiers a plain buy/sell, so the venue's net
 // position stays the sum of the copier's attributions.
-func (m *Machine) planClose(t *TraderState, f *FollowState, p *Position, q fixed.Dec, signal int64, res *Result) {
+func (m *Machine) planClose(t *TraderState, f *FollowState, p *Position, q fixed.Dec, signal int64, mode MarginMode, res *Result) {
 	o := &OrderState{OrderIntent: newIntent(t, f, p.Instrument, p.Side), Signal: signal}
 	o.Side = closeSideOf(p.Side)
 	o.Qty = q
 	o.ReduceOnly = f.Settings.PositionMode == Hedge
 	o.Leverage = p.Leverage
-	o.MarginMode = marginModeFor(f.Settings.MarginPolicy, MarginInvalid)
+	o.MarginMode = marginModeFor(f.Settings.MarginPolicy, mode)
 	o.Effect = EffectClose
 	p.PendingClose += q // <= Qty: cannot overflow
 	m.record(f, o, res)
@@ -164,7 +166,7 @@ func (m *Machine) shrinkFollow(t *TraderState, f *FollowState, s *signal, res *R
 		res.Skips = append(res.Skips, Skip{Copier: f.Copier, Reason: SkipBelowMinQty})
 		return
 	}
-	m.planClose(t, f, p, q, s.fill.TradeID, res)
+	m.planClose(t, f, p, q, s.fill.TradeID, s.fill.MarginMode, res)
 }
 
 // liquidateFollow applies the liquidation policy to one follow: close copies
@@ -179,7 +181,7 @@ func (m *Machine) liquidateFollow(t *TraderState, f *FollowState, s *signal, res
 		f.Status = FollowStopped
 		f.StopReason = reasonLiquidation + detachSuffix
 	}
-	m.dispose(t, f, LiqDetach, s.fill.TradeID, res)
+	m.dispose(t, f, LiqDetach, s.fill.TradeID, s.fill.MarginMode, res)
 	res.Skips = append(res.Skips, Skip{Copier: f.Copier, Reason: SkipDetached})
 }
 

@@ -135,11 +135,14 @@ func (f *FollowState) detach(p *Position, q fixed.Dec) {
 	p.Qty -= q
 	p.Margin -= mv
 	f.MarginInUse -= mv
+	if p.Qty == 0 {
+		p.AvgEntry = 0
+	}
 }
 
 // dispose gets rid of the follow's closable exposure (Qty − PendingClose of
 // every position) by pol: close orders at market, or detach.
-func (m *Machine) dispose(t *TraderState, f *FollowState, pol LiqPolicy, signal int64, res *Result) {
+func (m *Machine) dispose(t *TraderState, f *FollowState, pol LiqPolicy, signal int64, mode MarginMode, res *Result) {
 	for i := 0; i < len(f.Positions); i++ {
 		p := &f.Positions[i]
 		q := p.Qty - p.PendingClose
@@ -149,7 +152,7 @@ func (m *Machine) dispose(t *TraderState, f *FollowState, pol LiqPolicy, signal 
 		if pol == LiqDetach {
 			f.detach(p, q)
 		} else {
-			m.planClose(t, f, p, q, signal, res)
+			m.planClose(t, f, p, q, signal, mode, res)
 		}
 	}
 	f.prune()
@@ -160,7 +163,7 @@ func (m *Machine) dispose(t *TraderState, f *FollowState, pol LiqPolicy, signal 
 func (m *Machine) endFollow(t *TraderState, f *FollowState, pol LiqPolicy, base string, res *Result) {
 	f.Status = FollowEnded
 	f.StopReason = stopReason(base, pol)
-	m.dispose(t, f, pol, 0, res)
+	m.dispose(t, f, pol, 0, MarginInvalid, res)
 	t.dropIfDone(f)
 }
 
