@@ -287,13 +287,13 @@ func runScenarioCmd(h *harness, line string) (string, error) {
 	case "fill":
 		cmd = &TradeFill{
 			Trader: a.acct("trader"), TradeID: a.int("trade", 0), Instrument: a.str("inst", ""),
-			Side:       Side(a.enum("side", map[string]int{"buy": 1, "sell": 2}, 0)),
-			PosSide:    PosSide(a.enum("pos", map[string]int{"long": 1, "short": 2, "both": 3}, 0)),
-			Qty:        a.dec("qty"),
-			Price:      a.dec("price"),
-			Leverage:   int32(a.int("lev", 10)),
-			MarginMode: MarginMode(a.enum("mm", map[string]int{"cross": 1, "isolated": 2}, 1)),
-			Equity:     a.dec("equity"),
+			Side:        Side(a.enum("side", map[string]int{"buy": 1, "sell": 2}, 0)),
+			PosSide:     PosSide(a.enum("pos", map[string]int{"long": 1, "short": 2, "both": 3}, 0)),
+			Qty:         a.dec("qty"),
+			Price:       a.dec("price"),
+			Leverage:    int32(a.int("lev", 10)),
+			MarginMode:  MarginMode(a.enum("mm", map[string]int{"cross": 1, "isolated": 2}, 1)),
+			Equity:      a.dec("equity"),
 			Liquidation: a.str("liq", "") == "true",
 		}
 	case "result":
@@ -397,7 +397,7 @@ func renderState(m *Machine) string {
 	var b strings.Builder
 	for _, id := range m.traderIDs() {
 		t := m.traders[id]
-		fmt.Fprintf(&b, "trader %d %s", id, traderStatusNames[t.Status])
+		fmt.Fprintf(&b, "trader %d %s share=%d next-share=%d", id, traderStatusNames[t.Status], t.ShareBps, t.Config.ProfitShareBps)
 		if t.Reason != "" {
 			fmt.Fprintf(&b, " (%s)", t.Reason)
 		}
