@@ -8,6 +8,8 @@ import (
 	"hash/crc64"
 	"math"
 	"slices"
+
+	"github.com/copytrade/copytrade/raftfsm/fixed"
 )
 
 // Snapshot format (DESIGN.md, "Log format"):
@@ -159,19 +161,54 @@ func (m *Machine) Restore(data []byte) error {
 	if err != nil {
 		return err
 	}
+	// Every check passed: replace the whole state. Every field of Machine
+	// is assigned (TestSnapshotRoundTrip restores into a full machine).
 	m.group, m.applied, m.now = f.group, f.applied, f.now
 	m.instruments, m.rules, m.traders, m.orders = f.instruments, f.rules, f.traders, f.orders
-	m.slots = f.slots
+	m.slots = [NumSlots]Slot{}
+	for _, s := range f.slotList {
+		m.slots[s.slot] = s.Slot
+	}
 	m.migrations, m.marks, m.lastSettled, m.settlements = f.migrations, f.marks, f.lastSettled, f.settlements
 	return nil
 }
 
+// restored is a decoded snapshot: the Machine's fields, except that the
+// slot array is a list of its non-zero entries (a failed Restore allocates
+// little; a successful one copies only what is set).
+type restored struct {
+	group       GroupID
+	applied     uint64
+	now         int64
+	instruments map[string]*Instrument
+	rules       EligibilityRules
+	traders     map[AccountID]*TraderState
+	orders      map[string]*OrderState
+	slotList    []slotEntry
+	migrations  map[MigrationID]*Migration
+	marks       map[string]fixed.Dec
+	lastSettled uint64
+	settlements map[string]*SettlementRecord
+}
+
+type slotEntry struct {
+	slot uint16
+	Slot
+}
+
 // decodeSnapshot parses a snapshot body (version byte included, checksum
-// excluded) into a fresh machine.
-func decodeSnapshot(body []byte) (*Machine, error) {
+// excluded) into fresh state.
+func decodeSnapshot(body []byte) (*restored, error) {
 	d := decoder{buf: body, where: "Snapshot"}
 	d.u8("Version")
-	f := New()
+	f := &restored{
+		instruments: make(map[string]*Instrument),
+		traders:     make(map[AccountID]*TraderState),
+		orders:      make(map[string]*OrderState),
+		migrations:  make(map[MigrationID]*Migration),
+		marks:       make(map[string]fixed.Dec),
+		settlements: make(map[string]*SettlementRecord),
+	}
 	f.group = GroupID(d.uint32("group"))
 	f.applied = d.uvarint("applied")
 	f.now = d.varint("now")
@@ -234,7 +271,7 @@ func decodeSnapshot(body []byte) (*Machine, error) {
 		case s == Slot{}:
 			d.fail("slots", fmt.Sprintf("slot %d: zero entry", x))
 		default:
-			f.slots[x] = s
+			f.slotList = append(f.slotList, slotEntry{uint16(x), s})
 			prevSlot = x
 		}
 	}
