@@ -201,7 +201,14 @@ type decoder struct {
 	// buf[arenaOff+i]. One allocation for a whole batch's keys.
 	arena    string
 	arenaOff int
+
+	// syms, when non-nil, interns strings read with sym (instrument symbols
+	// in state: thousands of positions share a few symbols).
+	syms map[string]string
 }
+
+// maxInterned bounds d.syms: past it, sym allocates like str.
+const maxInterned = 4096
 
 // fail records the first error; later ones are dropped.
 func (d *decoder) fail(field, problem string) {
@@ -357,6 +364,27 @@ func (d *decoder) str(field string, max int) string {
 	}
 	s := string(d.buf[d.off : d.off+n])
 	d.off += n
+	return s
+}
+
+// sym is str, interned in d.syms when it is set.
+func (d *decoder) sym(field string, max int) string {
+	if d.syms == nil {
+		return d.str(field, max)
+	}
+	n := d.length(field, max)
+	if n == 0 {
+		return ""
+	}
+	b := d.buf[d.off : d.off+n]
+	d.off += n
+	if s, ok := d.syms[string(b)]; ok { // no allocation for the lookup
+		return s
+	}
+	s := string(b)
+	if len(d.syms) < maxInterned {
+		d.syms[s] = s
+	}
 	return s
 }
 

@@ -199,7 +199,7 @@ type slotEntry struct {
 // decodeSnapshot parses a snapshot body (version byte included, checksum
 // excluded) into fresh state.
 func decodeSnapshot(body []byte) (*restored, error) {
-	d := decoder{buf: body, where: "Snapshot"}
+	d := decoder{buf: body, where: "Snapshot", syms: make(map[string]string)}
 	d.u8("Version")
 	f := &restored{
 		instruments: make(map[string]*Instrument),
@@ -404,7 +404,7 @@ func decodeTrader(d *decoder) *TraderState {
 		t.Positions = make([]TraderPosition, n)
 		for i := range t.Positions {
 			p := &t.Positions[i]
-			p.Instrument = d.str("trader.Positions.Instrument", MaxSymbolLen)
+			p.Instrument = d.sym("trader.Positions.Instrument", MaxSymbolLen)
 			p.Side = PosSide(d.u8("trader.Positions.Side"))
 			p.Qty = d.dec("trader.Positions.Qty")
 			p.AvgEntry = d.dec("trader.Positions.AvgEntry")
@@ -520,14 +520,14 @@ func decodePositions(d *decoder, field string) []Position {
 	ps := make([]Position, n)
 	for i := range ps {
 		p := &ps[i]
-		p.Instrument = d.str(field+".Instrument", MaxSymbolLen)
-		p.Side = PosSide(d.u8(field + ".Side"))
-		p.Qty = d.dec(field + ".Qty")
-		p.AvgEntry = d.dec(field + ".AvgEntry")
-		p.Margin = d.dec(field + ".Margin")
-		p.PendingClose = d.dec(field + ".PendingClose")
-		p.PendingOpen = d.dec(field + ".PendingOpen")
-		p.Leverage = d.int32(field + ".Leverage")
+		p.Instrument = d.sym("position.Instrument", MaxSymbolLen)
+		p.Side = PosSide(d.u8("position.Side"))
+		p.Qty = d.dec("position.Qty")
+		p.AvgEntry = d.dec("position.AvgEntry")
+		p.Margin = d.dec("position.Margin")
+		p.PendingClose = d.dec("position.PendingClose")
+		p.PendingOpen = d.dec("position.PendingOpen")
+		p.Leverage = d.int32("position.Leverage")
 	}
 	return ps
 }
@@ -559,7 +559,7 @@ func decodeOrder(d *decoder) *OrderState {
 	o.ClientOrderID = d.str("order.ClientOrderID", MaxClientOrderIDLen)
 	o.Copier = d.account("order.Copier")
 	o.Trader = d.account("order.Trader")
-	o.Instrument = d.str("order.Instrument", MaxSymbolLen)
+	o.Instrument = d.sym("order.Instrument", MaxSymbolLen)
 	o.Side = Side(d.u8("order.Side"))
 	o.PosSide = PosSide(d.u8("order.PosSide"))
 	o.Qty = d.dec("order.Qty")
