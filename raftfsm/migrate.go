@@ -444,3 +444,109 @@ func (m *Machine) applySlotUnfreeze(c *SlotUnfreeze) *Refusal {
 	rec.Phase = phaseUnfrozen
 	return nil
 }
+
+// SlotInfo is slot's ownership in this group.
+func (m *Machine) SlotInfo(slot uint16) Slot {
+	if slot >= NumSlots {
+		return Slot{}
+	}
+	return m.slots[slot]
+}
+
+// MigrationInfo is this group's record of migration id, if it has one.
+func (m *Machine) MigrationInfo(id MigrationID) (Migration, bool) {
+	rec := m.migrations[id]
+	if rec == nil {
+		return Migration{}, false
+	}
+	g := *rec
+	g.Slots = slices.Clone(rec.Slots)
+	return g, true
+}
+
+// checkSlotInvariants verifies slot ownership and migration records
+// (O(slots + traders + orders)); CheckInvariants' slot half.
+//
+//   - a trader lives only in a slot served here (Owned or Frozen);
+//   - Owned: epoch >= 1, no migration, no destination; NotOwned: zero entry;
+//   - Frozen: by a source migration, frozen or exported, naming the slot,
+//     at an epoch below the migration's;
+//   - Released: by the released source migration naming it, at its epoch,
+//     to its target;
+//   - a frozen or exported migration's slots are all Frozen by it, and an
+//     exported one's traders have no pending order (its export is final).
+func (m *Machine) checkSlotInvariants() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvariant, fmt.Sprintf(format, args...))
+	}
+	for id, t := range m.traders {
+		if st := m.slots[t.Slot].State; st != SlotOwned && st != SlotFrozen {
+			return bad("trader %d in slot %d, which is not served here (state %d)", id, t.Slot, st)
+		}
+	}
+	for x := range m.slots {
+		s := &m.slots[x]
+		switch s.State {
+		case SlotNotOwned:
+			if *s != (Slot{}) {
+				return bad("slot %d not owned but %+v", x, *s)
+			}
+		case SlotOwned:
+			if s.Epoch == 0 || s.Migration != 0 || s.MovedTo != 0 {
+				return bad("slot %d owned as %+v", x, *s)
+			}
+		case SlotFrozen, SlotReleased:
+			rec := m.migrations[s.Migration]
+			switch {
+			case rec == nil || rec.Role != roleSource:
+				return bad("slot %d %+v: no source migration", x, *s)
+			case !slices.Contains(rec.Slots, uint16(x)):
+				return bad("slot %d: migration %d does not name it", x, rec.ID)
+			case s.State == SlotFrozen && (rec.Phase != phaseFrozen && rec.Phase != phaseExported || s.Epoch >= rec.Epoch || s.Epoch == 0 || s.MovedTo != 0):
+				return bad("slot %d %+v: migration %d %s at epoch %d", x, *s, rec.ID, phaseName(rec.Phase), rec.Epoch)
+			case s.State == SlotReleased && (rec.Phase != phaseReleased || s.Epoch != rec.Epoch || s.MovedTo != rec.Target):
+				return bad("slot %d %+v: migration %d %s to %d at epoch %d", x, *s, rec.ID, phaseName(rec.Phase), rec.Target, rec.Epoch)
+			}
+		default:
+			return bad("slot %d: state %d", x, s.State)
+		}
+	}
+	exported := new(slotSet)
+	anyExported := false
+	for id, rec := range m.migrations {
+		if rec.ID != id {
+			return bad("migration key %d, ID %d", id, rec.ID)
+		}
+		switch {
+		case rec.Role == roleSource && rec.Phase >= phaseFrozen && rec.Phase <= phaseUnfrozen:
+			if rec.Source != m.group || checkSlotList(rec.Slots) != "" || rec.Epoch == 0 {
+				return bad("source migration %d: %+v", id, *rec)
+			}
+		case rec.Role == roleTarget && rec.Phase == phaseImported:
+			if rec.Target != m.group || checkSlotList(rec.Slots) != "" || rec.Epoch == 0 {
+				return bad("imported migration %d: %+v", id, *rec)
+			}
+		case rec.Role == roleTarget && rec.Phase == phaseAborted:
+		default:
+			return bad("migration %d: role %d phase %d", id, rec.Role, rec.Phase)
+		}
+		if rec.Phase != phaseFrozen && rec.Phase != phaseExported {
+			continue
+		}
+		for _, x := range rec.Slots {
+			if s := m.slots[x]; s.State != SlotFrozen || s.Migration != id {
+				return bad("migration %d %s: slot %d is %+v", id, phaseName(rec.Phase), x, s)
+			}
+			if rec.Phase == phaseExported {
+				exported.add(x)
+				anyExported = true
+			}
+		}
+	}
+	if anyExported {
+		if n := m.slotPending(exported); n > 0 {
+			return bad("%d pending orders in exported slots", n)
+		}
+	}
+	return nil
+}
