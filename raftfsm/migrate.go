@@ -229,7 +229,12 @@ func (m *Machine) applySlotExport(c *SlotExport) (*SlotExportData, *Refusal) {
 // The header lets the target check the data is for the import naming it.
 func (m *Machine) encodeSlots(rec *Migration, set *slotSet) []byte {
 	ts := m.slotTraders(set)
-	e := encoder{buf: make([]byte, 0, 256+len(ts)*1024)}
+	size := 64 + 3*len(rec.Slots)
+	for _, t := range ts {
+		// Measured: about 80 bytes per follow with one position, a few per dedup ID.
+		size += 256 + 6*len(t.Dedup.IDs) + 96*len(t.Follows)
+	}
+	e := encoder{buf: make([]byte, 0, size)}
 	e.u8(exportVersion)
 	e.uvarint(uint64(rec.ID))
 	e.uvarint(uint64(rec.Source))
