@@ -1,0 +1,83 @@
+package shard
+
+import (
+	"context"
+	"time"
+
+	"github.com/copytrade/copytrade/raftfsm"
+)
+
+// maxResultsPerCommand bounds one OrderResults command.
+const maxResultsPerCommand = 5000
+
+// runBatcher gathers gateway results for ResultsBatchWindow after the first one and
+// proposes them as ONE OrderResults command; proposals are pipelined (up to 64 in
+// flight). On success the orders leave the term's tracking; on failure they stay
+// answered and the reconciler queues them again.
+func (n *Node) runBatcher(ls *leaderState) {
+	defer ls.wg.Done()
+	inflight := make(chan struct{}, 64)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		var batch []raftfsm.OrderResult
+		select {
+		case r := <-ls.results:
+			batch = append(batch, r)
+		case <-ls.ctx.Done():
+			return
+		}
+		timer.Reset(n.cfg.ResultsBatchWindow)
+	collect:
+		for len(batch) < maxResultsPerCommand {
+			select {
+			case r := <-ls.results:
+				batch = append(batch, r)
+			case <-timer.C:
+				break collect
+			case <-ls.ctx.Done():
+				timer.Stop()
+				return
+			}
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		select {
+		case inflight <- struct{}{}:
+		case <-ls.ctx.Done():
+			return
+		}
+		go func() {
+			defer func() { <-inflight }()
+			n.proposeResults(ls, batch)
+		}()
+	}
+}
+
+func (n *Node) proposeResults(ls *leaderState, batch []raftfsm.OrderResult) {
+	n.metrics.resultsBatch.Observe(float64(len(batch)))
+	ctx, cancel := context.WithTimeout(ls.ctx, n.cfg.RequestTimeout)
+	defer cancel()
+	o := n.apply(ctx, &raftfsm.OrderResults{Results: batch})
+	if o.err != nil {
+		if ls.ctx.Err() == nil {
+			n.log.Warn("OrderResults not committed; the reconciler will queue them again", "results", len(batch), "err", o.err)
+		}
+		return
+	}
+	if o.res.Refusal != nil {
+		n.log.Error("OrderResults refused", "results", len(batch), "refusal", o.res.Refusal)
+		return
+	}
+	ls.mu.Lock()
+	for i := range batch {
+		if t := ls.track[batch[i].ClientOrderID]; t != nil && t.state == trackAnswered {
+			delete(ls.track, batch[i].ClientOrderID)
+		}
+	}
+	ls.mu.Unlock()
+}

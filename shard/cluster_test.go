@@ -1,0 +1,404 @@
+package shard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/copytrade/copytrade/raftfsm"
+	"github.com/copytrade/copytrade/raftfsm/fixed"
+	"github.com/copytrade/copytrade/rpc/kitex_gen/gateway"
+	"github.com/copytrade/copytrade/tools/exchsim"
+)
+
+// waitFor polls cond every step until it holds or timeout passes.
+func waitFor(t testing.TB, timeout, step time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %s", timeout)
+		}
+		time.Sleep(step)
+	}
+}
+
+func freeAddrs(t testing.TB, n int) []string {
+	t.Helper()
+	out := make([]string, n)
+	lns := make([]net.Listener, n)
+	for i := range out {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns[i], out[i] = ln, ln.Addr().String()
+	}
+	for _, ln := range lns {
+		ln.Close()
+	}
+	return out
+}
+
+func testLogger() *slog.Logger {
+	if os.Getenv("SHARD_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// recordingGateway remembers every client order ID sent and can be switched off.
+type recordingGateway struct {
+	Gateway
+	mu   sync.Mutex
+	sent map[string]int // PlaceOrders sends per ID (not orders created)
+}
+
+func (g *recordingGateway) PlaceOrders(ctx context.Context, req *gateway.PlaceOrdersRequest) (*gateway.PlaceOrdersResponse, error) {
+	g.mu.Lock()
+	for _, o := range req.Orders {
+		g.sent[o.ClientOrderId]++
+	}
+	g.mu.Unlock()
+	return g.Gateway.PlaceOrders(ctx, req)
+}
+
+func (g *recordingGateway) ids() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]string, 0, len(g.sent))
+	for id := range g.sent {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
+}
+
+type cluster struct {
+	t     testing.TB
+	dir   string
+	cfgs  []Config
+	nodes []*Node
+	sim   *exchsim.Sim
+	srv   *exchsim.Server
+	gwAdr string
+	gw    *recordingGateway
+}
+
+type clusterOpts struct {
+	mode   exchsim.Mode
+	mutate func(*Config)
+}
+
+func newCluster(t testing.TB, o clusterOpts) *cluster {
+	t.Helper()
+	sc := exchsim.DefaultConfig()
+	sc.Mode = o.mode
+	sc.MarkStepInterval = 0
+	sc.Logger = testLogger()
+	sim, err := exchsim.New(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs := freeAddrs(t, 7)
+	c := &cluster{t: t, dir: t.TempDir(), sim: sim, gwAdr: addrs[6]}
+	c.srv, err = exchsim.Serve(sim, c.gwAdr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kg, err := NewKitexGateway([]string{c.gwAdr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.gw = &recordingGateway{Gateway: kg, sent: map[string]int{}}
+	var members []Member
+	for i := 0; i < 3; i++ {
+		members = append(members, Member{ID: fmt.Sprintf("n%d", i+1), RaftAddr: addrs[2*i], RPCAddr: addrs[2*i+1]})
+	}
+	for i := 0; i < 3; i++ {
+		cfg := DefaultConfig()
+		cfg.NodeID = members[i].ID
+		cfg.Group = 1
+		cfg.DataDir = fmt.Sprintf("%s/%s", c.dir, members[i].ID)
+		cfg.RaftBindAddr = members[i].RaftAddr
+		cfg.RPCAddr = members[i].RPCAddr
+		cfg.Members = members
+		cfg.Bootstrap = true
+		cfg.HeartbeatTimeout = 100 * time.Millisecond
+		cfg.ElectionTimeout = 100 * time.Millisecond
+		cfg.LeaderLeaseTimeout = 50 * time.Millisecond
+		cfg.DispatchTimeout = 400 * time.Millisecond
+		cfg.FenceMargin = 100 * time.Millisecond
+		cfg.ReconcileInterval = 50 * time.Millisecond
+		cfg.ReconcileMaxBackoff = 400 * time.Millisecond
+		cfg.RequestTimeout = 5 * time.Second
+		cfg.MarkPriceInterval = 0
+		cfg.SettlementPeriod = 0
+		cfg.Logger = testLogger()
+		if o.mutate != nil {
+			o.mutate(&cfg)
+		}
+		c.cfgs = append(c.cfgs, cfg)
+	}
+	c.nodes = make([]*Node, 3)
+	for i := range c.nodes {
+		c.start(i)
+	}
+	t.Cleanup(c.stopAll)
+	return c
+}
+
+func (c *cluster) start(i int) {
+	c.t.Helper()
+	var n *Node
+	var err error
+	// The raft port of a just-killed node may linger briefly.
+	for a := 0; a < 50; a++ {
+		if n, err = New(c.cfgs[i], c.gw); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		c.t.Fatalf("start %s: %v", c.cfgs[i].NodeID, err)
+	}
+	if err := n.Start(); err != nil {
+		c.t.Fatalf("serve %s: %v", c.cfgs[i].NodeID, err)
+	}
+	c.nodes[i] = n
+}
+
+func (c *cluster) kill(i int) {
+	if c.nodes[i] != nil {
+		_ = c.nodes[i].Kill()
+		c.nodes[i] = nil
+	}
+}
+
+func (c *cluster) stopAll() {
+	for i := range c.nodes {
+		c.kill(i)
+	}
+	_ = c.srv.Stop()
+}
+
+// leader waits for a ready leader and returns its index.
+func (c *cluster) leader() int {
+	c.t.Helper()
+	idx := -1
+	waitFor(c.t, 10*time.Second, 10*time.Millisecond, func() bool {
+		for i, n := range c.nodes {
+			if n != nil && n.IsLeader() {
+				var g raftfsm.GroupID
+				n.Read(func(m *raftfsm.Machine) { g = m.Group() })
+				if g != 0 {
+					idx = i
+					return true
+				}
+			}
+		}
+		return false
+	})
+	return idx
+}
+
+func (c *cluster) cmd(cmd raftfsm.Command) *raftfsm.Result {
+	c.t.Helper()
+	for attempt := 0; ; attempt++ {
+		n := c.nodes[c.leader()]
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		res, _, err := n.Command(ctx, cmd, false)
+		cancel()
+		if err == nil {
+			return res
+		}
+		if attempt > 20 {
+			c.t.Fatalf("command %T: %v", cmd, err)
+		}
+		if _, ok := err.(*raftfsm.Refusal); ok {
+			c.t.Fatalf("command %T refused: %v", cmd, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// pendingZero waits until every live replica has no pending order and the same applied index.
+func (c *cluster) settled(timeout time.Duration) {
+	c.t.Helper()
+	waitFor(c.t, timeout, 20*time.Millisecond, func() bool {
+		var idx uint64
+		for _, n := range c.nodes {
+			if n == nil {
+				continue
+			}
+			var p int
+			var a uint64
+			n.Read(func(m *raftfsm.Machine) { p, a = len(m.PendingOrders()), m.AppliedIndex() })
+			if p != 0 || (idx != 0 && a != idx) {
+				return false
+			}
+			idx = a
+		}
+		return true
+	})
+}
+
+// Workload helpers.
+
+const (
+	testTrader = raftfsm.AccountID(1_000_001)
+	testSymbol = "BTCUSDT"
+)
+
+func dec(s string) fixed.Dec { return fixed.MustParse(s) }
+
+// seed creates the instrument, a trader and copiers follows with mixed copy modes
+// (one third each), hedge and one-way accounts.
+func (c *cluster) seed(trader raftfsm.AccountID, copiers int, firstCopier int64) []raftfsm.AccountID {
+	c.t.Helper()
+	c.cmd(&raftfsm.InstrumentUpsert{Instrument: raftfsm.Instrument{
+		Symbol: testSymbol, LotStep: dec("0.001"), TickSize: dec("0.1"), MinQty: dec("0.001"),
+		MinNotional: dec("5"), MaxLeverage: 125,
+	}})
+	if r := c.cmd(&raftfsm.TraderApply{Trader: trader, Stats: raftfsm.ApplicantStats{Equity: dec("100000")},
+		Config: raftfsm.TraderConfig{ProfitShareBps: 1000, MaxCopiers: 2000}}); r.Refusal != nil && r.Refusal.Code != raftfsm.CodeTraderExists {
+		c.t.Fatalf("apply: %v", r.Refusal)
+	}
+	out := make([]raftfsm.AccountID, copiers)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 64)
+	for i := 0; i < copiers; i++ {
+		id := raftfsm.AccountID(firstCopier + int64(i))
+		out[i] = id
+		mode := exchsim.Hedge
+		pm := raftfsm.Hedge
+		if i%5 == 4 {
+			mode, pm = exchsim.OneWay, raftfsm.OneWay
+		}
+		if _, _, err := c.sim.CreateAccount(int64(id), dec("1000000"), mode); err != nil {
+			c.t.Fatal(err)
+		}
+		s := raftfsm.FollowSettings{
+			Allocation: dec("20000"), LeveragePolicy: raftfsm.LeverageFollowTrader,
+			MarginPolicy: raftfsm.MarginFollowTrader, PositionMode: pm,
+		}
+		switch i % 3 {
+		case 0:
+			s.Mode, s.FixedMargin = raftfsm.FixedAmount, dec("100")
+		case 1:
+			s.Mode, s.Multiplier = raftfsm.Multiplier, dec("0.05")
+		case 2:
+			s.Mode = raftfsm.Proportional
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if r := c.cmd(&raftfsm.Follow{Copier: id, Trader: trader, Settings: s}); r.Refusal != nil && r.Refusal.Code != raftfsm.CodeFollowExists {
+				c.t.Errorf("follow %d: %v", id, r.Refusal)
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// fill submits one fill to the leader (retrying on NOT_LEADER), waiting for ACKED.
+func (c *cluster) fill(trader raftfsm.AccountID, tradeID int64, side raftfsm.Side, pos raftfsm.PosSide, qty string) (planned int) {
+	c.t.Helper()
+	f := raftfsm.TradeFill{
+		Trader: trader, TradeID: tradeID, Instrument: testSymbol, Side: side, PosSide: pos,
+		Qty: dec(qty), Price: dec("60000"), Leverage: 10, MarginMode: raftfsm.Cross, Equity: dec("100000"),
+	}
+	for attempt := 0; attempt < 100; attempt++ {
+		n := c.nodes[c.leader()]
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		o := n.SubmitFill(ctx, f, true, time.Now())
+		cancel()
+		switch o.Code {
+		case 0:
+			return int(o.OrdersPlanned)
+		case 1012: // DUPLICATE_FILL: a retry of a fill that committed
+			return -1
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c.t.Fatalf("fill %d never accepted", tradeID)
+	return 0
+}
+
+// checkLedgers asserts: every order ID sent exists exactly once at exchsim, and each
+// copier's attributed position in every replica equals exchsim's position.
+func (c *cluster) checkLedgers(copiers []raftfsm.AccountID, trader raftfsm.AccountID) {
+	c.t.Helper()
+	dups, missing := 0, 0
+	for _, id := range c.gw.ids() {
+		switch n := c.sim.OrderCount(id); {
+		case n > 1:
+			dups++
+		case n == 0:
+			missing++
+		}
+	}
+	if st := c.sim.Stats(); st.OrdersCreated != int64(len(c.gw.ids())) {
+		c.t.Errorf("exchsim created %d orders for %d distinct client order IDs", st.OrdersCreated, len(c.gw.ids()))
+	}
+	if dups != 0 || missing != 0 {
+		c.t.Errorf("orders: %d duplicated, %d missing at exchsim (of %d IDs)", dups, missing, len(c.gw.ids()))
+	}
+	for _, n := range c.nodes {
+		if n == nil {
+			continue
+		}
+		bad := 0
+		n.Read(func(m *raftfsm.Machine) {
+			for _, cp := range copiers {
+				f, ok := m.Follow(cp, trader)
+				var mine [3]fixed.Dec
+				if ok {
+					for _, p := range f.Positions {
+						mine[p.Side] += p.Qty
+					}
+				}
+				for _, side := range []raftfsm.PosSide{raftfsm.Long, raftfsm.Short} {
+					want := mine[side]
+					var got fixed.Dec
+					if ok && f.Settings.PositionMode == raftfsm.OneWay {
+						p, _ := c.sim.PositionOf(int64(cp), testSymbol, exchsim.Both)
+						if side == raftfsm.Long && p.Qty > 0 {
+							got = p.Qty
+						} else if side == raftfsm.Short && p.Qty < 0 {
+							got = -p.Qty
+						}
+					} else {
+						p, _ := c.sim.PositionOf(int64(cp), testSymbol, exchsim.PositionSide(side))
+						got = p.Qty
+					}
+					if got != want {
+						if bad < 5 {
+							c.t.Errorf("%s: copier %d side %d: ledger %s, exchsim %s", n.ID(), cp, side, want, got)
+						}
+						bad++
+					}
+				}
+			}
+		})
+		if bad > 0 {
+			c.t.Errorf("%s: %d copier positions differ from exchsim", n.ID(), bad)
+		}
+	}
+}
+
+func asNotLeader(err error, target **NotLeaderError) bool {
+	return errorsAs(err, target)
+}
+
+var errorsAs = errors.As

@@ -1,0 +1,143 @@
+package shard
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/copytrade/copytrade/raftfsm"
+	"github.com/copytrade/copytrade/rpc/kitex_gen/gateway"
+)
+
+// fanout tracks the dispatch of one command's orders.
+type fanout struct {
+	planned  int
+	placed   atomic.Int32 // FILLED or PARTIALLY_FILLED
+	rejected atomic.Int32 // REJECTED by the gateway
+	failed   atomic.Int32 // no answer (request failed or timed out): left pending for the reconciler
+	start    time.Time
+	dur      time.Duration // set before done is closed
+	done     chan struct{}
+}
+
+func (f *fanout) pending() int32 { return f.failed.Load() }
+
+// dispatch sends orders to the gateway in parallel batches and returns at once; the
+// fanout's done closes when every batch has been answered or has failed. Orders are
+// marked in flight before the first byte leaves, so the reconciler never sends them too.
+func (n *Node) dispatch(ls *leaderState, orders []raftfsm.OrderIntent) *fanout {
+	fo := &fanout{planned: len(orders), start: time.Now(), done: make(chan struct{})}
+	ls.markInflight(orders)
+	size := n.cfg.DispatchBatchSize
+	nb := (len(orders) + size - 1) / size
+	n.metrics.fanoutOrders.Observe(float64(len(orders)))
+	if nb == 1 {
+		go func() {
+			n.place(ls, orders, fo)
+			n.finish(fo)
+		}()
+		return fo
+	}
+	go func() {
+		sem := make(chan struct{}, n.cfg.DispatchParallelism)
+		var wg sync.WaitGroup
+		for i := 0; i < len(orders); i += size {
+			b := orders[i:min(i+size, len(orders))]
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				n.place(ls, b, fo)
+			}()
+		}
+		wg.Wait()
+		n.finish(fo)
+	}()
+	return fo
+}
+
+func (n *Node) finish(fo *fanout) {
+	fo.dur = time.Since(fo.start)
+	n.metrics.stage.WithLabelValues("dispatch").Observe(fo.dur.Seconds())
+	close(fo.done)
+}
+
+// place sends one PlaceOrders request. Every answered order's result goes to the
+// batcher; on a failure or timeout the orders are marked failed and the reconciler
+// will query them (never resend them blindly) once any copy of the request in flight
+// has landed or failed. fo may be nil (reconciler).
+func (n *Node) place(ls *leaderState, batch []raftfsm.OrderIntent, fo *fanout) {
+	ids := make([]string, len(batch))
+	req := &gateway.PlaceOrdersRequest{Orders: make([]*gateway.OrderRequest, len(batch))}
+	for i := range batch {
+		ids[i] = batch[i].ClientOrderID
+		req.Orders[i] = orderRequest(&batch[i])
+	}
+	sent := time.Now()
+	due := sent.Add(n.cfg.DispatchTimeout + n.cfg.FenceMargin)
+	if ls.ctx.Err() != nil { // the term ended: the next leader owns these orders
+		ls.markFailed(ids, due)
+		if fo != nil {
+			fo.failed.Add(int32(len(batch)))
+		}
+		return
+	}
+	ctx, cancel := context.WithTimeout(ls.ctx, n.cfg.DispatchTimeout)
+	resp, err := n.gw.PlaceOrders(ctx, req)
+	cancel()
+	n.metrics.gateway.WithLabelValues("place").Observe(time.Since(sent).Seconds())
+	n.metrics.dispatchBatch.Observe(float64(len(batch)))
+	if err == nil && len(resp.GetResults()) != len(batch) {
+		err = fmt.Errorf("gateway answered %d results for %d orders", len(resp.GetResults()), len(batch))
+	}
+	if err != nil {
+		ls.markFailed(ids, due)
+		if fo != nil {
+			fo.failed.Add(int32(len(batch)))
+		}
+		n.metrics.gatewayErrors.WithLabelValues("place").Inc()
+		if ls.ctx.Err() == nil {
+			n.log.Warn("PlaceOrders failed; orders stay pending and will be queried", "orders", len(batch), "err", err)
+		}
+		ls.kickReconciler()
+		return
+	}
+	for i, rep := range resp.Results {
+		r, perr := orderResult(rep)
+		if perr == nil && rep.ClientOrderId != ids[i] {
+			perr = fmt.Errorf("result %d is for %q, not %q", i, rep.ClientOrderId, ids[i])
+		}
+		if perr != nil {
+			ls.markFailed(ids[i:i+1], due)
+			if fo != nil {
+				fo.failed.Add(1)
+			}
+			n.log.Warn("unusable gateway result; the order will be queried", "err", perr)
+			continue
+		}
+		if fo != nil {
+			if r.Status == raftfsm.OrderRejected {
+				fo.rejected.Add(1)
+			} else {
+				fo.placed.Add(1)
+			}
+		}
+		ls.answer(r, n.refeedAfter())
+	}
+}
+
+// refeedAfter is how long an answered result may wait for its OrderResults command to
+// commit before the reconciler queues it again.
+func (n *Node) refeedAfter() time.Duration { return 2*n.cfg.RequestTimeout/5 + time.Second }
+
+// wait blocks until the fan-out is acknowledged or ctx is done.
+func (fo *fanout) wait(ctx context.Context) bool {
+	select {
+	case <-fo.done:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,75 @@
+package shard
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/copytrade/copytrade/raftfsm"
+	"github.com/copytrade/copytrade/tools/exchsim"
+)
+
+func TestNoopThroughGroup(t *testing.T) {
+	c := newCluster(t, clusterOpts{mode: exchsim.Strict})
+	var n *Node
+	for i := 0; i < 20; i++ {
+		n = c.nodes[c.leader()]
+		if _, _, err := n.Noop(context.Background()); err != nil {
+			var nl *NotLeaderError
+			if !asNotLeader(err, &nl) {
+				t.Fatal(err)
+			}
+			i-- // an election right after bootstrap: try the new leader
+		}
+	}
+	n = c.nodes[c.leader()]
+	// A follower refuses with the leader's RPC address.
+	for _, f := range c.nodes {
+		if f != n {
+			_, _, err := f.Noop(context.Background())
+			var nl *NotLeaderError
+			if !asNotLeader(err, &nl) || nl.LeaderAddr != n.cfg.RPCAddr {
+				t.Fatalf("follower: %v", err)
+			}
+			break
+		}
+	}
+}
+
+func TestFanout500(t *testing.T) {
+	c := newCluster(t, clusterOpts{mode: exchsim.NoDedup})
+	copiers := c.seed(testTrader, 500, 2_000_000)
+	steps := []struct {
+		side raftfsm.Side
+		qty  string
+	}{
+		{raftfsm.Buy, "1"},    // open
+		{raftfsm.Buy, "0.5"},  // increase
+		{raftfsm.Sell, "0.6"}, // partial close
+		{raftfsm.Sell, "0.9"}, // close
+	}
+	total := 0
+	for i, s := range steps {
+		start := time.Now()
+		planned := c.fill(testTrader, int64(i+1), s.side, raftfsm.Long, s.qty)
+		if planned < 400 {
+			t.Fatalf("step %d: %d orders planned for 500 follows", i, planned)
+		}
+		total += planned
+		t.Logf("step %d: %d orders acknowledged in %s", i, planned, time.Since(start))
+	}
+	c.settled(20 * time.Second)
+	if got := len(c.gw.ids()); got != total {
+		t.Errorf("%d distinct orders sent, %d planned", got, total)
+	}
+	c.checkLedgers(copiers, testTrader)
+	// After the close every copier's attributed position is flat.
+	c.nodes[c.leader()].Read(func(m *raftfsm.Machine) {
+		for _, cp := range copiers {
+			if f, ok := m.Follow(cp, testTrader); ok && len(f.Positions) != 0 {
+				t.Errorf("copier %d still holds %+v", cp, f.Positions)
+				return
+			}
+		}
+	})
+}

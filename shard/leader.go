@@ -1,0 +1,270 @@
+package shard
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/copytrade/copytrade/raftfsm"
+)
+
+// leaderState lives for one leadership term of this node. Its context is cancelled when
+// the term ends: every dispatch, query and timer of the term stops, and waiters fail
+// with ErrNotLeader.
+type leaderState struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	since  time.Time
+	// fenceUntil: before it, an order pending from an earlier term may still be in
+	// flight from a deposed leader, so the reconciler does not query it yet.
+	fenceUntil time.Time
+	ready      chan struct{} // closed once Barrier has applied every earlier entry
+	results    chan raftfsm.OrderResult
+	kick       chan struct{}
+	wg         sync.WaitGroup
+
+	mu    sync.Mutex
+	track map[string]*track // orders this term is responsible for, by client order ID
+}
+
+type trackState uint8
+
+const (
+	// trackRecover: pending at takeover; query the gateway once due (the fence).
+	trackRecover trackState = iota + 1
+	// trackInflight: a PlaceOrders or QueryOrders carrying it is in flight.
+	trackInflight
+	// trackFailed: a request carrying it failed or timed out; query once due.
+	trackFailed
+	// trackAnswered: the gateway's final result is queued for an OrderResults command.
+	trackAnswered
+)
+
+type track struct {
+	state  trackState
+	due    time.Time // recover/failed: when the reconciler may query; answered: when to re-feed
+	intent raftfsm.OrderIntent
+	res    raftfsm.OrderResult
+}
+
+func (n *Node) becomeLeader() {
+	ctx, cancel := context.WithCancel(context.Background())
+	now := time.Now()
+	ls := &leaderState{
+		ctx: ctx, cancel: cancel, since: now, fenceUntil: now.Add(n.cfg.fence()),
+		ready:   make(chan struct{}),
+		results: make(chan raftfsm.OrderResult, 8192),
+		kick:    make(chan struct{}, 1),
+		track:   make(map[string]*track),
+	}
+	if old := n.ls.Swap(ls); old != nil {
+		old.cancel()
+	}
+	n.metrics.leaderChanges.Inc()
+	n.metrics.isLeader.Set(1)
+	n.log.Info("gained leadership", "fence", n.cfg.fence())
+	ls.wg.Add(1)
+	go n.takeOver(ls)
+}
+
+func (n *Node) stepDown(why string) {
+	ls := n.ls.Swap(nil)
+	if ls == nil {
+		return
+	}
+	ls.cancel()
+	n.metrics.isLeader.Set(0)
+	n.log.Info("leadership ended", "why", why)
+}
+
+// takeOver runs once per term: Barrier so the machine holds every committed entry,
+// bootstrap a new group, record the orders left pending by earlier terms, then start
+// the term's background work.
+func (n *Node) takeOver(ls *leaderState) {
+	defer ls.wg.Done()
+	for {
+		err := n.raft.Barrier(n.cfg.RequestTimeout).Error()
+		if err == nil {
+			break
+		}
+		if ls.ctx.Err() != nil {
+			return
+		}
+		n.log.Warn("barrier after election failed; retrying", "err", err)
+		select {
+		case <-ls.ctx.Done():
+			return
+		case <-time.After(n.cfg.ReconcileInterval):
+		}
+	}
+	var pending []raftfsm.OrderIntent
+	var group raftfsm.GroupID
+	n.fsm.read(func(m *raftfsm.Machine) {
+		group = m.Group()
+		pending = pendingOrders(m)
+	})
+	ls.mu.Lock()
+	for _, o := range pending {
+		ls.track[o.ClientOrderID] = &track{state: trackRecover, due: ls.fenceUntil, intent: o}
+	}
+	ls.mu.Unlock()
+	n.metrics.pendingOrders.Set(float64(len(pending)))
+	close(ls.ready)
+	n.log.Info("leader ready", "pending_orders", len(pending), "recover_after", time.Until(ls.fenceUntil).Round(time.Millisecond))
+
+	if group == 0 {
+		n.bootstrapMachine(ls)
+	}
+	ls.wg.Add(2)
+	go n.runBatcher(ls)
+	go n.runReconciler(ls)
+	n.startTimers(ls)
+}
+
+// bootstrapMachine proposes the group's first command when the machine has none.
+func (n *Node) bootstrapMachine(ls *leaderState) {
+	slots := n.cfg.BootstrapSlots
+	if len(slots) == 0 {
+		slots = []raftfsm.SlotRange{{From: 0, To: raftfsm.NumSlots - 1}}
+	}
+	ctx, cancel := context.WithTimeout(ls.ctx, n.cfg.RequestTimeout)
+	defer cancel()
+	o := n.apply(ctx, &raftfsm.Bootstrap{Group: n.cfg.Group, Slots: slots, Epoch: 1})
+	switch {
+	case o.err != nil:
+		n.log.Error("bootstrap command failed", "err", o.err)
+	case o.res.Refusal != nil && o.res.Refusal.Code != raftfsm.CodeBootstrapped:
+		n.log.Error("bootstrap command refused", "refusal", o.res.Refusal)
+	default:
+		n.log.Info("group bootstrapped", "index", o.res.Index, "slot_ranges", len(slots))
+	}
+}
+
+// leader returns the current term's state once it is ready, or a NotLeader error.
+func (n *Node) leader(ctx context.Context) (*leaderState, error) {
+	ls := n.ls.Load()
+	if ls == nil {
+		return nil, n.leaderHint()
+	}
+	select {
+	case <-ls.ready:
+	case <-ls.ctx.Done():
+		return nil, n.leaderHint()
+	case <-ctx.Done():
+		return nil, fmt.Errorf("shard: waiting for the new leader's barrier: %w", ErrDeadline)
+	}
+	if ls.ctx.Err() != nil {
+		return nil, n.leaderHint()
+	}
+	return ls, nil
+}
+
+// outcome is what applying one command produced.
+type outcome struct {
+	res    *raftfsm.Result
+	fo     *fanout // non-nil when the result planned orders
+	commit time.Duration
+	err    error
+}
+
+// apply stamps cmd with the leader's clock, appends it to the log and waits for it to be
+// committed and applied (or for ctx). Orders in the result are dispatched by the
+// goroutine that waits for the commit, whether or not the caller still waits.
+func (n *Node) apply(ctx context.Context, cmd raftfsm.Command) outcome {
+	ls, err := n.leader(ctx)
+	if err != nil {
+		return outcome{err: err}
+	}
+	data := raftfsm.Encode(raftfsm.Envelope{TimeUnixNano: n.now(), Cmd: cmd})
+	start := time.Now()
+	f := n.raft.Apply(data, timeLeft(ctx, n.cfg.RequestTimeout))
+	ch := make(chan outcome, 1)
+	go func() {
+		err := f.Error()
+		o := outcome{commit: time.Since(start)}
+		n.metrics.commit.Observe(o.commit.Seconds())
+		if err != nil {
+			o.err = n.raftErr("apply "+opName(cmd.Op()), err)
+		} else {
+			res, ok := f.Response().(*raftfsm.Result)
+			if !ok || res == nil {
+				o.err = fmt.Errorf("shard: apply %s: no result from the machine", opName(cmd.Op()))
+			} else {
+				o.res = res
+				if len(res.Orders) > 0 {
+					o.fo = n.dispatch(ls, res.Orders)
+				}
+			}
+		}
+		ch <- o
+	}()
+	select {
+	case o := <-ch:
+		return o
+	case <-ctx.Done():
+		return outcome{err: fmt.Errorf("shard: apply %s: %w (it may still commit)", opName(cmd.Op()), ErrDeadline)}
+	}
+}
+
+// now stamps commands: wall clock, strictly increasing on this node.
+func (n *Node) now() int64 {
+	t := time.Now().UnixNano()
+	for {
+		last := n.stamp.Load()
+		if t <= last {
+			t = last + 1
+		}
+		if n.stamp.CompareAndSwap(last, t) {
+			return t
+		}
+	}
+}
+
+// markInflight records orders this term is about to send.
+func (ls *leaderState) markInflight(orders []raftfsm.OrderIntent) {
+	ls.mu.Lock()
+	for i := range orders {
+		o := &orders[i]
+		if t := ls.track[o.ClientOrderID]; t != nil {
+			t.state = trackInflight
+			continue
+		}
+		ls.track[o.ClientOrderID] = &track{state: trackInflight, intent: *o}
+	}
+	ls.mu.Unlock()
+}
+
+// markFailed records that a request carrying orders failed; they are queried, never
+// resent blindly, once due.
+func (ls *leaderState) markFailed(ids []string, due time.Time) {
+	ls.mu.Lock()
+	for _, id := range ids {
+		if t := ls.track[id]; t != nil {
+			t.state, t.due = trackFailed, due
+		}
+	}
+	ls.mu.Unlock()
+}
+
+// answer records a final gateway result and queues it for the batcher.
+func (ls *leaderState) answer(r raftfsm.OrderResult, refeedAfter time.Duration) bool {
+	ls.mu.Lock()
+	if t := ls.track[r.ClientOrderID]; t != nil {
+		t.state, t.res, t.due = trackAnswered, r, time.Now().Add(refeedAfter)
+	}
+	ls.mu.Unlock()
+	select {
+	case ls.results <- r:
+		return true
+	case <-ls.ctx.Done():
+		return false
+	}
+}
+
+func (ls *leaderState) kickReconciler() {
+	select {
+	case ls.kick <- struct{}{}:
+	default:
+	}
+}

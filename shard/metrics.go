@@ -1,0 +1,89 @@
+package shard
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/copytrade/copytrade/raftfsm"
+)
+
+// Metrics are a node's Prometheus collectors, in their own registry (several nodes
+// may live in one test process). Latencies are in seconds.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	apply         *prometheus.HistogramVec // FSM apply per op
+	commit        prometheus.Histogram     // propose → committed and applied on the leader
+	stage         *prometheus.HistogramVec // fan-out stages: queue, commit, dispatch, total
+	gateway       *prometheus.HistogramVec // gateway round trips: place, query, marks, transfer
+	gatewayErrors *prometheus.CounterVec
+	fanoutOrders  prometheus.Histogram // orders planned per command
+	dispatchBatch prometheus.Histogram // orders per PlaceOrders request
+	resultsBatch  prometheus.Histogram // results per OrderResults command
+	pendingOrders prometheus.Gauge     // pending orders in the machine (sampled)
+	reconcileDue  prometheus.Gauge     // orders the reconciler handled in its last pass
+	replaced      prometheus.Counter   // orders placed by the reconciler after NOT_FOUND
+	leaderChanges prometheus.Counter   // times this node gained leadership
+	isLeader      prometheus.Gauge
+	fills         *prometheus.CounterVec // fills by outcome code
+}
+
+func newMetrics() *Metrics {
+	lat := prometheus.ExponentialBuckets(50e-6, 2, 18) // 50µs .. ~6.5s
+	size := prometheus.ExponentialBuckets(1, 2, 16)    // 1 .. 32768
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		apply: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "copytrade_fsm_apply_seconds", Help: "Time to apply one log entry to the machine.", Buckets: lat,
+		}, []string{"op"}),
+		commit: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "copytrade_raft_commit_seconds", Help: "Propose to committed and applied on the leader.", Buckets: lat,
+		}),
+		stage: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "copytrade_fanout_stage_seconds", Help: "Fan-out latency per stage (queue, commit, dispatch, total).", Buckets: lat,
+		}, []string{"stage"}),
+		gateway: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "copytrade_gateway_seconds", Help: "Gateway round trips by call.", Buckets: lat,
+		}, []string{"call"}),
+		gatewayErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "copytrade_gateway_errors_total", Help: "Gateway calls that failed or timed out.",
+		}, []string{"call"}),
+		fanoutOrders: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "copytrade_fanout_orders", Help: "Copier orders planned per command.", Buckets: size,
+		}),
+		dispatchBatch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "copytrade_dispatch_batch_orders", Help: "Orders per PlaceOrders request.", Buckets: size,
+		}),
+		resultsBatch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "copytrade_results_batch_results", Help: "Results per OrderResults command.", Buckets: size,
+		}),
+		pendingOrders: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "copytrade_pending_orders", Help: "Pending copier orders in the machine.",
+		}),
+		reconcileDue: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "copytrade_reconcile_orders", Help: "Orders the reconciler queried in its last pass.",
+		}),
+		replaced: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "copytrade_reconcile_placed_total", Help: "Orders placed by the reconciler after the gateway did not know them.",
+		}),
+		leaderChanges: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "copytrade_leader_changes_total", Help: "Times this node gained leadership.",
+		}),
+		isLeader: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "copytrade_is_leader", Help: "1 while this node leads its group.",
+		}),
+		fills: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "copytrade_fills_total", Help: "Fills received, by outcome code.",
+		}, []string{"code"}),
+	}
+	m.Registry.MustRegister(m.apply, m.commit, m.stage, m.gateway, m.gatewayErrors, m.fanoutOrders,
+		m.dispatchBatch, m.resultsBatch, m.pendingOrders, m.reconcileDue, m.replaced,
+		m.leaderChanges, m.isLeader, m.fills,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *Metrics) observeApply(op raftfsm.Op, d time.Duration) {
+	m.apply.WithLabelValues(opName(op)).Observe(d.Seconds())
+}

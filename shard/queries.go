@@ -1,0 +1,102 @@
+package shard
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/copytrade/copytrade/raftfsm"
+)
+
+// The machine's queries this package uses, in one place.
+
+var errShortAnswer = errors.New("gateway answered a different number of entries")
+
+// pendingOrders is every order the machine holds as pending.
+func pendingOrders(m *raftfsm.Machine) []raftfsm.OrderIntent {
+	ps := m.PendingOrders()
+	out := make([]raftfsm.OrderIntent, len(ps))
+	for i := range ps {
+		out[i] = ps[i].OrderIntent
+	}
+	return out
+}
+
+// stillPending reports, per result, whether its order is still pending in the machine.
+func (n *Node) stillPending(rs []raftfsm.OrderResult) []bool {
+	out := make([]bool, len(rs))
+	n.fsm.read(func(m *raftfsm.Machine) {
+		for i := range rs {
+			_, out[i] = m.Order(rs[i].ClientOrderID)
+		}
+	})
+	return out
+}
+
+// checkLead refuses, before Raft, a fill of a trader that is unknown here or does not
+// lead: such a fill never becomes a log entry. Slot ownership is checked first so a
+// moved slot answers MOVED, not UNKNOWN_TRADER.
+func checkLead(m *raftfsm.Machine, trader raftfsm.AccountID) *raftfsm.Refusal {
+	if r := slotRefusal(m, trader); r != nil {
+		return r
+	}
+	t, ok := m.Trader(trader)
+	if !ok {
+		return &raftfsm.Refusal{Code: raftfsm.CodeUnknownTrader, Msg: fmt.Sprintf("trader %d: unknown in this group", trader)}
+	}
+	switch t.Status {
+	case raftfsm.TraderActive, raftfsm.TraderPaused:
+		return nil
+	}
+	return &raftfsm.Refusal{Code: raftfsm.CodeNotLeadTrader, Msg: fmt.Sprintf("trader %d: does not lead (status %d)", trader, t.Status)}
+}
+
+var opNames = [...]string{
+	"Invalid", "Noop", "Bootstrap", "InstrumentUpsert", "RulesSet", "TraderApply",
+	"TraderUpdate", "TraderPause", "TraderResume", "TraderExit", "Follow", "FollowUpdate",
+	"FollowPause", "FollowResume", "Unfollow", "TradeFill", "OrderResults", "MarkPrices",
+	"Settle", "SettlementPaid", "SlotFreeze", "SlotExport", "SlotImport", "SlotRelease",
+	"SlotAbort", "SlotUnfreeze",
+}
+
+func opName(op raftfsm.Op) string {
+	if int(op) < len(opNames) {
+		return opNames[op]
+	}
+	return fmt.Sprintf("Op%d", uint8(op))
+}
+
+// slotRefusal is the machine's answer for a trader whose slot is not served here.
+func slotRefusal(m *raftfsm.Machine, trader raftfsm.AccountID) *raftfsm.Refusal {
+	s := m.SlotInfo(raftfsm.SlotOf(trader))
+	switch s.State {
+	case raftfsm.SlotOwned:
+		return nil
+	case raftfsm.SlotFrozen:
+		return &raftfsm.Refusal{Code: raftfsm.CodeMoving, Msg: "slot is moving"}
+	case raftfsm.SlotReleased:
+		return &raftfsm.Refusal{Code: raftfsm.CodeMoved, Msg: "slot moved", Group: s.MovedTo, Epoch: s.Epoch}
+	}
+	return &raftfsm.Refusal{Code: raftfsm.CodeNotOwned, Msg: "slot not owned by this group"}
+}
+
+// slotTable copies the machine's slot table.
+func slotTable(m *raftfsm.Machine) *[raftfsm.NumSlots]raftfsm.Slot {
+	var t [raftfsm.NumSlots]raftfsm.Slot
+	for i := range t {
+		t[i] = m.SlotInfo(uint16(i))
+	}
+	return &t
+}
+
+// lastSettled is the highest settled period, 0 if none.
+// TODO(issue 3): the machine's query for it; until then the leader starts from the
+// period before the current one (or SettlementFrom) and relies on PERIOD_SETTLED.
+func lastSettled(m *raftfsm.Machine) uint64 { return 0 }
+
+// unpaidSettlements are the settlement entries whose transfer is not yet recorded paid.
+// TODO(issue 3): the machine's query for them.
+func unpaidSettlements(m *raftfsm.Machine) []raftfsm.SettlementEntry { return nil }
+
+// settlementRecords are the settlement records the machine keeps, by settlement ID.
+// TODO(issue 3): the machine's query for them.
+func settlementRecords(m *raftfsm.Machine) []raftfsm.SettlementRecord { return nil }

@@ -1,0 +1,92 @@
+package shard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
+
+	"github.com/cloudwego/kitex/client"
+	"github.com/cloudwego/kitex/pkg/rpcinfo"
+	"github.com/cloudwego/kitex/pkg/transmeta"
+	"github.com/cloudwego/kitex/server"
+	"github.com/cloudwego/kitex/transport"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/copytrade/copytrade/rpc/kitex_gen/copytrade/copytrade"
+)
+
+// Start serves the CopyTrade RPC on cfg.RPCAddr and /metrics and /debug/pprof/ on
+// cfg.HTTPAddr (each when set). Shutdown and Kill stop them.
+func (n *Node) Start() error {
+	if n.cfg.RPCAddr != "" {
+		ln, err := net.Listen("tcp", n.cfg.RPCAddr)
+		if err != nil {
+			return fmt.Errorf("shard: RPC listen on %s: %w", n.cfg.RPCAddr, err)
+		}
+		svr := copytrade.NewServer(NewHandler(n),
+			server.WithListener(ln),
+			server.WithServiceAddr(ln.Addr()),
+			server.WithMetaHandler(transmeta.ServerTTHeaderHandler),
+			server.WithServerBasicInfo(&rpcinfo.EndpointBasicInfo{ServiceName: "copytrade"}),
+			server.WithExitWaitTime(200*time.Millisecond),
+		)
+		done := make(chan error, 1)
+		go func() { done <- svr.Run() }()
+		n.servers = append(n.servers, func(context.Context) error {
+			err := svr.Stop()
+			if runErr := <-done; err == nil && runErr != nil {
+				err = runErr
+			}
+			if err != nil {
+				return fmt.Errorf("shard: stop RPC server: %w", err)
+			}
+			return nil
+		})
+		n.log.Info("serving CopyTrade", "rpc_addr", ln.Addr().String())
+	}
+	if n.cfg.HTTPAddr != "" {
+		ln, err := net.Listen("tcp", n.cfg.HTTPAddr)
+		if err != nil {
+			return fmt.Errorf("shard: HTTP listen on %s: %w", n.cfg.HTTPAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(n.metrics.Registry, promhttp.HandlerOpts{}))
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				n.log.Error("HTTP server stopped", "err", err)
+			}
+		}()
+		n.servers = append(n.servers, func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, time.Second)
+			defer cancel()
+			return hs.Shutdown(ctx)
+		})
+		n.log.Info("serving metrics and pprof", "http_addr", ln.Addr().String())
+	}
+	return nil
+}
+
+// NewClient returns a CopyTrade client for node (or router) addresses, with the
+// TTHeader transport the servers use so business errors arrive as such.
+func NewClient(addrs []string, opts ...client.Option) (copytrade.Client, error) {
+	all := append([]client.Option{
+		client.WithHostPorts(addrs...),
+		client.WithTransportProtocol(transport.TTHeader),
+		client.WithMetaHandler(transmeta.ClientTTHeaderHandler),
+	}, opts...)
+	c, err := copytrade.NewClient("copytrade", all...)
+	if err != nil {
+		return nil, fmt.Errorf("shard: CopyTrade client: %w", err)
+	}
+	return c, nil
+}
