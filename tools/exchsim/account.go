@@ -210,3 +210,42 @@ func (c *calc) unrealized(side PositionSide, p *position, mark fixed.Dec) fixed.
 	}
 	return c.mul(c.sub(mark, p.entry), q, fixed.Floor)
 }
+
+// checkInvariants verifies every account's invariants (see account); tests call it.
+func (s *Sim) checkInvariants() error {
+	for i := range s.accounts {
+		sh := &s.accounts[i]
+		sh.mu.RLock()
+		accts := make([]*account, 0, len(sh.m))
+		for _, a := range sh.m {
+			accts = append(accts, a)
+		}
+		sh.mu.RUnlock()
+		for _, a := range accts {
+			a.mu.Lock()
+			var sum fixed.Sum
+			var bad error
+			for k, p := range a.positions {
+				sum.Add(p.margin)
+				switch {
+				case p.qty == 0:
+					bad = fmt.Errorf("account %d: zero position %v kept", a.id, k)
+				case k.side != Both && p.qty < 0:
+					bad = fmt.Errorf("account %d: negative %v position %s", a.id, k, p.qty)
+				case (k.side == Both) != (a.mode == OneWay):
+					bad = fmt.Errorf("account %d: %v position in %s mode", a.id, k, a.mode)
+				case p.margin < 0 || p.entry <= 0:
+					bad = fmt.Errorf("account %d: %v margin %s entry %s", a.id, k, p.margin, p.entry)
+				}
+			}
+			if total, err := sum.Result(); bad == nil && (err != nil || total != a.marginUsed) {
+				bad = fmt.Errorf("account %d: margin used %s, positions hold %s (%v)", a.id, a.marginUsed, total, err)
+			}
+			a.mu.Unlock()
+			if bad != nil {
+				return bad
+			}
+		}
+	}
+	return nil
+}

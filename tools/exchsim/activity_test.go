@@ -129,6 +129,9 @@ func TestActivityPublishesFills(t *testing.T) {
 			}
 			pos := replay(t, fills)
 			checkAgainstVenue(t, s, cfg.Traders, pos)
+			if err := s.checkInvariants(); err != nil {
+				t.Fatal(err)
+			}
 			liquidations := 0
 			for _, f := range fills {
 				if f.Liquidation {

@@ -70,12 +70,12 @@ func (s *Sim) placeLead(ctx context.Context, o Order, opts execOpts) (OrderResul
 		}
 		o.ClientOrderID = prefix + strconv.FormatInt(s.leadSeq.Add(1), 10)
 	}
+	if err := ctx.Err(); err != nil {
+		return OrderResult{}, LeadFill{}, err
+	}
 	var fill LeadFill
 	opts.lead = &fill
-	r, err := s.place(ctx, &o, time.Now().UnixNano(), opts)
-	if err != nil {
-		return r, LeadFill{}, err
-	}
+	r := s.place(&o, time.Now().UnixNano(), opts)
 	if r.Duplicate {
 		return r, LeadFill{}, fmt.Errorf("%w: client order ID %q was seen before", ErrOrderRejected, o.ClientOrderID)
 	}

@@ -16,11 +16,13 @@ import (
 type instrumentTable struct {
 	bySymbol map[string]*instrument
 	sorted   []*instrument // by symbol: the walk's stepping order and MarkPrices' order
+	byIndex  []*instrument // in listing order; instrument.index is the position here
 }
 
 type instrument struct {
-	spec atomic.Pointer[InstrumentSpec] // replaced whole by SetInstrument
-	mark atomic.Pointer[markState]
+	index int                            // position in instrumentTable.byIndex; instruments are never removed
+	spec  atomic.Pointer[InstrumentSpec] // replaced whole by SetInstrument
+	mark  atomic.Pointer[markState]
 	// rng drives this instrument's random walk; guarded by Sim.walkMu. Seeded from
 	// (Config.Seed, symbol), so each walk depends only on the seed and its own steps.
 	rng *rand.Rand

@@ -3,33 +3,16 @@ package exchsim
 import (
 	"context"
 	"fmt"
-	"hash/maphash"
-	"sync"
 	"time"
 
 	"github.com/copytrade/copytrade/raftfsm/fixed"
 )
 
-// orderEntry records the orders created for one client order ID.
-type orderEntry struct {
-	done   chan struct{} // closed once result is written
-	result OrderResult   // the first order created for the ID; read only after done
-	count  int64         // orders created for the ID; guarded by the shard's mutex
-}
-
-type orderShard struct {
-	mu sync.Mutex
-	m  map[string]*orderEntry
-}
-
-func (s *Sim) orderShard(id string) *orderShard {
-	return &s.orders[maphash.String(s.seed, id)&(orderShards-1)]
-}
-
 // PlaceOrders executes a batch of orders and returns one final result per order, in
-// input order. Per-order refusals are REJECTED results; the error is for the batch
-// (ErrInvalidArgument when empty, ErrBatchTooLarge, or the context's error while
-// waiting for a concurrent order with the same ID).
+// input order. Per-order refusals are REJECTED results; the error is for the batch:
+// ErrInvalidArgument when empty, ErrBatchTooLarge, or ctx's error when ctx has already
+// ended (then nothing is executed). A started batch runs to the end: it never blocks
+// for long, since executing an order never waits on anything but short locks.
 func (s *Sim) PlaceOrders(ctx context.Context, orders []Order) ([]OrderResult, error) {
 	if len(orders) == 0 {
 		return nil, fmt.Errorf("%w: empty order batch", ErrInvalidArgument)
@@ -37,15 +20,13 @@ func (s *Sim) PlaceOrders(ctx context.Context, orders []Order) ([]OrderResult, e
 	if len(orders) > s.cfg.MaxBatch {
 		return nil, fmt.Errorf("%w: %d orders, at most %d", ErrBatchTooLarge, len(orders), s.cfg.MaxBatch)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	out := make([]OrderResult, len(orders))
 	now := time.Now().UnixNano()
 	for i := range orders {
-		o := orders[i]
-		r, err := s.place(ctx, &o, now, execOpts{})
-		if err != nil {
-			return nil, err
-		}
-		out[i] = r
+		out[i] = s.place(&orders[i], now, execOpts{})
 	}
 	return out, nil
 }
@@ -58,40 +39,35 @@ type execOpts struct {
 }
 
 // place applies the client-order-ID rules of the mode, then executes the order.
-func (s *Sim) place(ctx context.Context, o *Order, now int64, opts execOpts) (OrderResult, error) {
+func (s *Sim) place(o *Order, now int64, opts execOpts) OrderResult {
 	if n := len(o.ClientOrderID); n == 0 || n > MaxClientOrderIDLen {
 		return OrderResult{
 			ClientOrderID: o.ClientOrderID, Account: o.Account, Instrument: o.Instrument,
 			Side: o.Side, PositionSide: o.PositionSide, Status: Rejected, Reason: ReasonInvalidOrder,
 			Message:      fmt.Sprintf("client order ID must have 1 to %d characters, got %d", MaxClientOrderIDLen, n),
 			TimeUnixNano: now,
-		}, nil
-	}
-	sh := s.orderShard(o.ClientOrderID)
-	sh.mu.Lock()
-	if e := sh.m[o.ClientOrderID]; e != nil {
-		if s.cfg.Mode == Strict {
-			sh.mu.Unlock()
-			select {
-			case <-e.done:
-			case <-ctx.Done():
-				return OrderResult{}, ctx.Err()
-			}
-			s.nDuplicates.Add(1)
-			r := e.result
-			r.Duplicate = true
-			return r, nil
 		}
-		e.count++ // NoDedup: a second, independent order; QueryOrders keeps the first
-		sh.mu.Unlock()
-		return s.execute(o, now, opts), nil
 	}
-	e := &orderEntry{done: make(chan struct{}), count: 1}
-	sh.m[o.ClientOrderID] = e
+	sh, h := s.orderShardFor(o.ClientOrderID)
+	sh.mu.Lock()
+	if n := sh.find(h, o.ClientOrderID); n >= 0 {
+		if s.cfg.Mode == Strict {
+			sh.wait(n)
+			r := s.result(sh, n, o.ClientOrderID)
+			sh.mu.Unlock()
+			s.nDuplicates.Add(1)
+			r.Duplicate = true
+			return r
+		}
+		sh.rec(n).count++ // NoDedup: a second, independent order; QueryOrders keeps the first
+		sh.mu.Unlock()
+		return s.execute(o, now, opts)
+	}
+	n := sh.insert(h, o.ClientOrderID)
 	sh.mu.Unlock()
-	e.result = s.execute(o, now, opts)
-	close(e.done)
-	return e.result, nil
+	r := s.execute(o, now, opts)
+	s.complete(sh, n, &r)
+	return r
 }
 
 // execute creates one order: it gets an order ID, is filled or rejected, and counts.
@@ -325,7 +301,8 @@ func checkStatic(o *Order, spec *InstrumentSpec) (RejectReason, string) {
 }
 
 // QueryOrders looks client order IDs up; each found ID answers with the first order
-// created for it. An order still executing is waited for.
+// created for it. An order still executing is waited for (briefly: execution never
+// blocks). ctx's error is returned if ctx has already ended.
 func (s *Sim) QueryOrders(ctx context.Context, ids []string) ([]OrderLookup, error) {
 	if len(ids) == 0 {
 		return nil, fmt.Errorf("%w: no client order IDs", ErrInvalidArgument)
@@ -333,22 +310,19 @@ func (s *Sim) QueryOrders(ctx context.Context, ids []string) ([]OrderLookup, err
 	if len(ids) > s.cfg.MaxBatch {
 		return nil, fmt.Errorf("%w: %d IDs, at most %d", ErrBatchTooLarge, len(ids), s.cfg.MaxBatch)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	out := make([]OrderLookup, len(ids))
 	for i, id := range ids {
 		out[i].ClientOrderID = id
-		sh := s.orderShard(id)
+		sh, h := s.orderShardFor(id)
 		sh.mu.Lock()
-		e := sh.m[id]
+		if n := sh.find(h, id); n >= 0 {
+			sh.wait(n)
+			out[i].Found, out[i].Result = true, s.result(sh, n, id)
+		}
 		sh.mu.Unlock()
-		if e == nil {
-			continue
-		}
-		select {
-		case <-e.done:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		out[i].Found, out[i].Result = true, e.result
 	}
 	return out, nil
 }
@@ -357,11 +331,11 @@ func (s *Sim) QueryOrders(ctx context.Context, ids []string) ([]OrderLookup, err
 // strict mode, one per placement in no-dedup mode. Rejected orders count (they were
 // created and answered); refused-before-recording IDs (empty, too long) do not.
 func (s *Sim) OrderCount(id string) int64 {
-	sh := s.orderShard(id)
+	sh, h := s.orderShardFor(id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if e := sh.m[id]; e != nil {
-		return e.count
+	if n := sh.find(h, id); n >= 0 {
+		return int64(sh.rec(n).count)
 	}
 	return 0
 }

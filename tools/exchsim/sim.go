@@ -16,6 +16,8 @@ import (
 const (
 	accountShards = 64
 	orderShards   = 256
+	// maxInstruments bounds the instrument table (order records index it with 16 bits).
+	maxInstruments = 60000
 )
 
 // Sim is the exchange core: instruments with moving marks, accounts, positions,
@@ -72,9 +74,7 @@ func New(cfg Config) (*Sim, error) {
 	for i := range s.accounts {
 		s.accounts[i].m = make(map[int64]*account)
 	}
-	for i := range s.orders {
-		s.orders[i].m = make(map[string]*orderEntry)
-	}
+	s.initOrders()
 	s.transfers.m = make(map[string]*transferEntry)
 	return s, nil
 }
@@ -175,8 +175,13 @@ func (s *Sim) SetInstrument(spec InstrumentSpec) (created bool, err error) {
 		s.log.Info("instrument updated", "symbol", spec.Symbol, "mark", spec.MarkPrice)
 		return false, nil
 	}
+	if len(old.byIndex) >= maxInstruments {
+		return false, fmt.Errorf("%w: at most %d instruments", ErrInvalidArgument, maxInstruments)
+	}
 	in := newInstrument(spec, s.cfg.Seed, time.Now().UnixNano())
+	in.index = len(old.byIndex)
 	next := &instrumentTable{bySymbol: make(map[string]*instrument, len(old.bySymbol)+1)}
+	next.byIndex = append(append([]*instrument(nil), old.byIndex...), in)
 	for k, v := range old.bySymbol {
 		next.bySymbol[k] = v
 	}
