@@ -2,9 +2,12 @@ package raftfsm
 
 import (
 	"bytes"
+	hexpkg "encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/copytrade/copytrade/raftfsm/fixed"
@@ -782,4 +785,117 @@ func BenchmarkSlotExport(b *testing.B) {
 		size = len(r.Export.Data)
 	}
 	b.ReportMetric(float64(size), "bytes/export")
+}
+
+// slotScenarioCmd runs the slot commands of the scenario DSL (TestScenarios,
+// testdata/slots.txt). ok is false for a name it does not know.
+//
+//	group id= slots=FROM-TO,...      replace the machine by a fresh group owning those slots at epoch 1
+//	freeze mig= (slots=a,b | traders=a,b) target= epoch=
+//	export mig=                      prints the export's slots, epoch, size and checksum
+//	import mig= source= (slots= | traders=) epoch= [data=HEX] [checksum=HEX]
+//	release|abort|unfreeze mig=
+//	slot (slot= | trader=)           the slot's ownership
+func slotScenarioCmd(h *harness, name string, a *args) (out string, ok bool, err error) {
+	slotList := func() []uint16 {
+		var s []uint16
+		for _, v := range a.list("slots") {
+			n, err := strconv.ParseUint(v, 10, 16)
+			if err != nil && a.err == nil {
+				a.err = fmt.Errorf("slots: %v", err)
+			}
+			s = append(s, uint16(n))
+		}
+		for _, v := range a.list("traders") {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil && a.err == nil {
+				a.err = fmt.Errorf("traders: %v", err)
+			}
+			s = append(s, SlotOf(AccountID(n)))
+		}
+		slices.Sort(s)
+		return slices.Compact(s)
+	}
+	hex := func(k string) []byte {
+		b, err := hexpkg.DecodeString(a.str(k, ""))
+		if err != nil && a.err == nil {
+			a.err = fmt.Errorf("%s: %v", k, err)
+		}
+		return b
+	}
+	mig := func() MigrationID { return MigrationID(a.int("mig", 0)) }
+	var cmd Command
+	switch name {
+	case "group":
+		var ranges []SlotRange
+		for _, r := range a.list("slots") {
+			from, to, _ := strings.Cut(r, "-")
+			f, err1 := strconv.ParseUint(from, 10, 16)
+			t, err2 := strconv.ParseUint(to, 10, 16)
+			if (err1 != nil || err2 != nil) && a.err == nil {
+				a.err = fmt.Errorf("slots: range %q", r)
+			}
+			ranges = append(ranges, SlotRange{uint16(f), uint16(t)})
+		}
+		id := GroupID(a.int("id", 1))
+		if err := a.done(); err != nil {
+			return "", true, err
+		}
+		h.m, h.venue = New(), map[venueKey]fixed.Dec{}
+		return renderResult(h.apply(&Bootstrap{Group: id, Epoch: 1, Slots: ranges})), true, nil
+	case "slot":
+		x := uint16(a.int("slot", 0))
+		if a.has("trader") {
+			x = SlotOf(a.acct("trader"))
+		}
+		if err := a.done(); err != nil {
+			return "", true, err
+		}
+		s := h.m.SlotInfo(x)
+		names := [...]string{"not-owned", "owned", "frozen", "released"}
+		out := fmt.Sprintf("slot %d %s epoch=%d", x, names[s.State], s.Epoch)
+		if s.Migration != 0 {
+			out += fmt.Sprintf(" migration=%d", s.Migration)
+		}
+		if s.MovedTo != 0 {
+			out += fmt.Sprintf(" moved-to=%d", s.MovedTo)
+		}
+		return out + "\n", true, nil
+	case "freeze":
+		cmd = &SlotFreeze{Migration: mig(), Slots: slotList(), Target: GroupID(a.int("target", 0)), Epoch: uint64(a.int("epoch", 0))}
+	case "export":
+		cmd = &SlotExport{Migration: mig()}
+	case "import":
+		c := &SlotImport{Migration: mig(), Source: GroupID(a.int("source", 0)), Slots: slotList(), Epoch: uint64(a.int("epoch", 0)), Data: hex("data")}
+		c.Checksum, _ = strconv.ParseUint(a.str("checksum", "0"), 16, 64)
+		cmd = c
+	case "release":
+		cmd = &SlotRelease{Migration: mig()}
+		// The released traders' copier positions leave this machine: so
+		// does their part of the harness's venue ledger.
+		if rec := h.m.migrations[mig()]; rec != nil && rec.Role == roleSource && rec.Phase == phaseExported {
+			for _, t := range h.m.slotTraders(newSlotSet(rec.Slots)) {
+				for _, f := range t.Follows {
+					for _, p := range slices.Concat(f.Positions, f.Detached) {
+						h.venue[venueKey{f.Copier, p.Instrument, p.Side}] -= p.Qty
+					}
+				}
+			}
+		}
+	case "abort":
+		cmd = &SlotAbort{Migration: mig()}
+	case "unfreeze":
+		cmd = &SlotUnfreeze{Migration: mig()}
+	default:
+		return "", false, nil
+	}
+	if err := a.done(); err != nil {
+		return "", true, err
+	}
+	r := h.apply(cmd)
+	out = renderResult(r)
+	if e := r.Export; e != nil {
+		out += fmt.Sprintf("export migration=%d slots=%v epoch=%d bytes=%d checksum=%016x\n", e.Migration, e.Slots, e.Epoch, len(e.Data), e.Checksum)
+	}
+	return out, true, nil
 }

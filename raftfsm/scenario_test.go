@@ -326,6 +326,10 @@ func runScenarioCmd(h *harness, line string) (string, error) {
 		}
 		cmd = &mp
 	default:
+		// Slot moves (freeze, export, import, ...): migrate_test.go.
+		if out, ok, err := slotScenarioCmd(h, name, a); ok {
+			return out, err
+		}
 		return "", fmt.Errorf("unknown command %q", name)
 	}
 	if err := a.done(); err != nil {
