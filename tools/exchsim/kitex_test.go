@@ -216,3 +216,16 @@ func TestKitexErrorsAndAdmin(t *testing.T) {
 	_, err = cli.SetInstrument(ctx, &gateway.SetInstrumentRequest{Instrument: &gateway.Instrument{Symbol: "BAD"}})
 	wantBizCode(t, err, CodeInvalidRequest)
 }
+
+func TestListenAndServe(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := ListenAndServe(ctx, testConfig()); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig()
+	cfg.ListenAddr = ""
+	if err := ListenAndServe(ctx, cfg); err == nil {
+		t.Fatal("served without an address")
+	}
+}

@@ -1,6 +1,7 @@
 package exchsim
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"sync"
@@ -70,6 +71,24 @@ func (s *Server) Stop() error {
 		s.sim.log.Info("exchsim stopped", "addr", s.ln.Addr().String(), "err", err)
 	})
 	return s.stopErr
+}
+
+// ListenAndServe builds a Sim from cfg, serves it on cfg.ListenAddr until ctx ends,
+// then stops it. It is the body of `copytrade exchsim`.
+func ListenAndServe(ctx context.Context, cfg Config) error {
+	if cfg.ListenAddr == "" {
+		return fmt.Errorf("%w: ListenAddr must be set to serve.", ErrInvalidConfig)
+	}
+	sim, err := New(cfg)
+	if err != nil {
+		return err
+	}
+	srv, err := Serve(sim, cfg.ListenAddr)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return srv.Stop()
 }
 
 // ClientOptions are the Kitex client options that match Serve: TTHeader transport
