@@ -3,6 +3,7 @@ package raftfsm
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // Slot moves (design §5; DESIGN.md "Slot moves" says why it is built this
@@ -224,7 +225,8 @@ func (m *Machine) applySlotExport(c *SlotExport) (*SlotExportData, *Refusal) {
 // encodeSlots is the canonical encoding of a migration's slots:
 //
 //	[exportVersion][Migration][Source][Target][Epoch][Slots]
-//	[trader count][trader]...   ascending ID, appendTrader's encoding
+//	[trader count][trader]...           ascending ID, appendTrader's encoding
+//	[settlement count][settlement]...   ascending SettlementID, the snapshot's layout
 //
 // The header lets the target check the data is for the import naming it.
 func (m *Machine) encodeSlots(rec *Migration, set *slotSet) []byte {
@@ -245,7 +247,52 @@ func (m *Machine) encodeSlots(rec *Migration, set *slotSet) []byte {
 	for _, t := range ts {
 		appendTrader(&e, t)
 	}
+	recs := m.slotSettlements(set)
+	e.uvarint(uint64(len(recs)))
+	for _, r := range recs {
+		appendSettlement(&e, r)
+	}
 	return e.buf
+}
+
+// slotSettlements are the settlement records of the slots' traders, by
+// ascending SettlementID. They move with their traders: the new owner's
+// leader pays the unpaid ones (idempotent by ID) and credits the follow.
+func (m *Machine) slotSettlements(set *slotSet) []*SettlementRecord {
+	var recs []*SettlementRecord
+	for _, r := range m.settlements {
+		if set.has(SlotOf(r.Trader)) {
+			recs = append(recs, r)
+		}
+	}
+	slices.SortFunc(recs, func(a, b *SettlementRecord) int { return strings.Compare(a.SettlementID, b.SettlementID) })
+	return recs
+}
+
+// appendSettlement appends a settlement record in the snapshot's layout.
+func appendSettlement(e *encoder, r *SettlementRecord) {
+	e.str(r.SettlementID)
+	e.uvarint(r.Period)
+	e.account(r.Trader)
+	e.account(r.Copier)
+	e.dec(r.Amount)
+	e.bool(r.Paid)
+	e.varint(int64(r.Attempts))
+	e.str(r.Reason)
+}
+
+// decodeSettlement reads what appendSettlement wrote.
+func decodeSettlement(d *decoder) *SettlementRecord {
+	r := &SettlementRecord{}
+	r.SettlementID = d.str("settlement.SettlementID", maxSettlementIDLen)
+	r.Period = d.uvarint("settlement.Period")
+	r.Trader = d.account("settlement.Trader")
+	r.Copier = d.account("settlement.Copier")
+	r.Amount = d.dec("settlement.Amount")
+	r.Paid = d.bool("settlement.Paid")
+	r.Attempts = d.int32("settlement.Attempts")
+	r.Reason = d.str("settlement.Reason", unbounded)
+	return r
 }
 
 // exportChecksum is the checksum of export data: the state hash's function.
@@ -299,13 +346,16 @@ func (m *Machine) applySlotImport(c *SlotImport) *Refusal {
 			}
 		}
 	}
-	traders, msg := m.decodeSlots(c)
+	traders, recs, msg := m.decodeSlots(c)
 	if msg != "" {
 		return refuse(CodeInvalidArgument, "Data: %s", msg)
 	}
 	// Every check is done: from here the import cannot be refused.
 	for _, t := range traders {
 		m.traders[t.ID] = t
+	}
+	for _, r := range recs {
+		m.settlements[r.SettlementID] = r
 	}
 	for _, x := range c.Slots {
 		m.slots[x] = Slot{State: SlotOwned, Epoch: c.Epoch}
@@ -320,10 +370,10 @@ func (m *Machine) applySlotImport(c *SlotImport) *Refusal {
 // decodeSlots parses and checks import data without touching the machine:
 // the header must name this import, every trader must belong to one of its
 // slots, be new here and have no pending orders.
-func (m *Machine) decodeSlots(c *SlotImport) ([]*TraderState, string) {
+func (m *Machine) decodeSlots(c *SlotImport) ([]*TraderState, []*SettlementRecord, string) {
 	d := decoder{buf: c.Data, where: "SlotExport"}
 	if v := d.u8("Version"); d.err == nil && v != exportVersion {
-		return nil, fmt.Sprintf("version %d, this build reads %d", v, exportVersion)
+		return nil, nil, fmt.Sprintf("version %d, this build reads %d", v, exportVersion)
 	}
 	id := MigrationID(d.uvarint("Migration"))
 	src := GroupID(d.uint32("Source"))
@@ -332,44 +382,61 @@ func (m *Machine) decodeSlots(c *SlotImport) ([]*TraderState, string) {
 	slots := d.u16s("Slots", NumSlots)
 	n := d.count("Traders", len(c.Data), 1)
 	if d.err != nil {
-		return nil, d.err.Error()
+		return nil, nil, d.err.Error()
 	}
 	switch {
 	case id != c.Migration:
-		return nil, fmt.Sprintf("for migration %d", id)
+		return nil, nil, fmt.Sprintf("for migration %d", id)
 	case src != c.Source || dst != m.group:
-		return nil, fmt.Sprintf("from group %d to group %d", src, dst)
+		return nil, nil, fmt.Sprintf("from group %d to group %d", src, dst)
 	case epoch != c.Epoch:
-		return nil, fmt.Sprintf("at epoch %d", epoch)
+		return nil, nil, fmt.Sprintf("at epoch %d", epoch)
 	case !slices.Equal(slots, c.Slots):
-		return nil, "for other slots"
+		return nil, nil, "for other slots"
 	}
 	set := newSlotSet(c.Slots)
 	traders := make([]*TraderState, 0, n)
 	for i := 0; i < n; i++ {
 		t := decodeTrader(&d)
 		if d.err != nil {
-			return nil, d.err.Error()
+			return nil, nil, d.err.Error()
 		}
 		switch {
 		case i > 0 && t.ID <= traders[i-1].ID:
-			return nil, "traders not in ascending ID order"
+			return nil, nil, "traders not in ascending ID order"
 		case t.Slot != SlotOf(t.ID) || !set.has(t.Slot):
-			return nil, fmt.Sprintf("trader %d: slot %d not in the migration", t.ID, t.Slot)
+			return nil, nil, fmt.Sprintf("trader %d: slot %d not in the migration", t.ID, t.Slot)
 		case m.traders[t.ID] != nil:
-			return nil, fmt.Sprintf("trader %d exists here", t.ID)
+			return nil, nil, fmt.Sprintf("trader %d exists here", t.ID)
 		}
 		for _, f := range t.Follows {
 			if f.Pending != 0 {
-				return nil, fmt.Sprintf("trader %d: follow of %d has %d pending orders", t.ID, f.Copier, f.Pending)
+				return nil, nil, fmt.Sprintf("trader %d: follow of %d has %d pending orders", t.ID, f.Copier, f.Pending)
 			}
 		}
 		traders = append(traders, t)
 	}
-	if err := d.finish(); err != nil {
-		return nil, err.Error()
+	n = d.count("Settlements", len(c.Data), 8)
+	recs := make([]*SettlementRecord, 0, n)
+	for i := 0; i < n; i++ {
+		r := decodeSettlement(&d)
+		if d.err != nil {
+			return nil, nil, d.err.Error()
+		}
+		switch {
+		case i > 0 && r.SettlementID <= recs[i-1].SettlementID:
+			return nil, nil, "settlements not in ascending ID order"
+		case !set.has(SlotOf(r.Trader)):
+			return nil, nil, fmt.Sprintf("settlement %s: trader %d not in the migration", r.SettlementID, r.Trader)
+		case m.settlements[r.SettlementID] != nil:
+			return nil, nil, fmt.Sprintf("settlement %s exists here", r.SettlementID)
+		}
+		recs = append(recs, r)
 	}
-	return traders, ""
+	if err := d.finish(); err != nil {
+		return nil, nil, err.Error()
+	}
+	return traders, recs, ""
 }
 
 // applySlotRelease ends a migration on the source once its import has
@@ -394,6 +461,9 @@ func (m *Machine) applySlotRelease(c *SlotRelease) *Refusal {
 	}
 	for _, t := range m.slotTraders(set) {
 		delete(m.traders, t.ID)
+	}
+	for _, r := range m.slotSettlements(set) {
+		delete(m.settlements, r.SettlementID)
 	}
 	for _, x := range rec.Slots {
 		m.slots[x] = Slot{State: SlotReleased, Epoch: rec.Epoch, Migration: rec.ID, MovedTo: rec.Target}
@@ -472,7 +542,8 @@ func (m *Machine) MigrationInfo(id MigrationID) (Migration, bool) {
 // checkSlotInvariants verifies slot ownership and migration records
 // (O(slots + traders + orders)); CheckInvariants' slot half.
 //
-//   - a trader lives only in a slot served here (Owned or Frozen);
+//   - a trader, and its settlement records, live only in a slot served
+//     here (Owned or Frozen);
 //   - Owned: epoch >= 1, no migration, no destination; NotOwned: zero entry;
 //   - Frozen: by a source migration, frozen or exported, naming the slot,
 //     at an epoch below the migration's;
@@ -487,6 +558,11 @@ func (m *Machine) checkSlotInvariants() error {
 	for id, t := range m.traders {
 		if st := m.slots[t.Slot].State; st != SlotOwned && st != SlotFrozen {
 			return bad("trader %d in slot %d, which is not served here (state %d)", id, t.Slot, st)
+		}
+	}
+	for id, r := range m.settlements {
+		if st := m.slots[SlotOf(r.Trader)].State; st != SlotOwned && st != SlotFrozen {
+			return bad("settlement %s of trader %d, whose slot is not served here (state %d)", id, r.Trader, st)
 		}
 	}
 	for x := range m.slots {

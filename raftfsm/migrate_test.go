@@ -196,7 +196,8 @@ func (w *slotWorld) results(n *slotNode, max int) {
 		if max >= 0 && len(rs.Results) == max {
 			break
 		}
-		r := OrderResult{ClientOrderID: o.ClientOrderID, Status: OrderFilled, FilledQty: o.Qty, AvgPrice: btcPrice, Fee: gdec(1000)}
+		px := gdec(btcPrice + int64(w.rng.IntN(2001)-1000)*1_00000000) // ±1000
+		r := OrderResult{ClientOrderID: o.ClientOrderID, Status: OrderFilled, FilledQty: o.Qty, AvgPrice: px, Fee: gdec(1000)}
 		switch w.rng.IntN(8) {
 		case 0:
 			r = OrderResult{ClientOrderID: o.ClientOrderID, Status: OrderRejected, Reason: "INSUFFICIENT_MARGIN"}
@@ -212,14 +213,29 @@ func (w *slotWorld) results(n *slotNode, max int) {
 	}
 }
 
-// traffic is a few random fills and results on both groups.
+// traffic is a few random fills and results on both groups, and now and
+// then a settlement period and the outcomes of its transfers.
 func (w *slotWorld) traffic(steps int) {
 	for range steps {
-		switch w.rng.IntN(4) {
-		case 0:
-			w.results(w.a, w.rng.IntN(40))
-		case 1:
-			w.results(w.b, w.rng.IntN(40))
+		n := w.a
+		if w.rng.IntN(2) == 0 {
+			n = w.b
+		}
+		switch k := w.rng.IntN(40); {
+		case k < 10:
+			w.results(n, w.rng.IntN(40))
+		case k == 10:
+			n.must(&Settle{Period: n.m.LastSettledPeriod() + 1})
+		case k == 11:
+			var paid SettlementPaid
+			for _, e := range n.m.UnpaidSettlements() {
+				if w.rng.IntN(2) == 0 {
+					paid.Outcomes = append(paid.Outcomes, SettlementOutcome{SettlementID: e.SettlementID, Paid: w.rng.IntN(4) != 0, Reason: "LATER"})
+				}
+			}
+			if len(paid.Outcomes) > 0 {
+				n.must(&paid)
+			}
 		default:
 			w.signal(w.traders[w.rng.IntN(len(w.traders))])
 		}
@@ -236,6 +252,12 @@ func (w *slotWorld) union() map[AccountID][]byte {
 				w.t.Fatalf("trader %d on both groups", id)
 			}
 			u[id] = traderBytes(t)
+		}
+		for _, sid := range sortedKeys(n.m.settlements) {
+			r := n.m.settlements[sid]
+			var e encoder
+			appendSettlement(&e, r)
+			u[r.Trader] = append(u[r.Trader], e.buf...)
 		}
 	}
 	return u
@@ -374,6 +396,10 @@ func TestSlotExportImport(t *testing.T) {
 	w.results(w.b, -1)
 	if u := w.union(); len(u) != len(w.traders) {
 		t.Fatalf("%d traders, want %d", len(u), len(w.traders))
+	}
+	if debugSlots {
+		t.Logf("settlement records: %d + %d, unpaid %d + %d", len(w.a.m.settlements), len(w.b.m.settlements),
+			len(w.a.m.UnpaidSettlements()), len(w.b.m.UnpaidSettlements()))
 	}
 }
 
