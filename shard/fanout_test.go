@@ -13,7 +13,7 @@ func TestNoopThroughGroup(t *testing.T) {
 	c := newCluster(t, clusterOpts{mode: exchsim.Strict})
 	var n *Node
 	for i := 0; i < 20; i++ {
-		n = c.nodes[c.leader()]
+		n = c.leaderNode()
 		if _, _, err := n.Noop(context.Background()); err != nil {
 			var nl *NotLeaderError
 			if !asNotLeader(err, &nl) {
@@ -22,9 +22,9 @@ func TestNoopThroughGroup(t *testing.T) {
 			i-- // an election right after bootstrap: try the new leader
 		}
 	}
-	n = c.nodes[c.leader()]
+	n = c.leaderNode()
 	// A follower refuses with the leader's RPC address.
-	for _, f := range c.nodes {
+	for _, f := range c.live() {
 		if f != n {
 			_, _, err := f.Noop(context.Background())
 			var nl *NotLeaderError
@@ -64,7 +64,7 @@ func TestFanout500(t *testing.T) {
 	}
 	c.checkLedgers(copiers, testTrader)
 	// After the close every copier's attributed position is flat.
-	c.nodes[c.leader()].Read(func(m *raftfsm.Machine) {
+	c.leaderNode().Read(func(m *raftfsm.Machine) {
 		for _, cp := range copiers {
 			if f, ok := m.Follow(cp, testTrader); ok && len(f.Positions) != 0 {
 				t.Errorf("copier %d still holds %+v", cp, f.Positions)

@@ -110,6 +110,7 @@ func (n *Node) takeOver(ls *leaderState) {
 	}
 	ls.mu.Unlock()
 	n.metrics.pendingOrders.Set(float64(len(pending)))
+	n.recovered.Add(int64(len(pending)))
 	close(ls.ready)
 	n.log.Info("leader ready", "pending_orders", len(pending), "recover_after", time.Until(ls.fenceUntil).Round(time.Millisecond))
 

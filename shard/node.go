@@ -34,6 +34,8 @@ type Node struct {
 	ls       atomic.Pointer[leaderState] // non-nil while this node leads
 	stamp    atomic.Int64                // last TimeUnixNano stamped (monotonic per node)
 	marks    marks                       // latest gateway marks (leader)
+	// recovered counts orders found pending at takeovers (tests, logs).
+	recovered atomic.Int64
 
 	mu      sync.Mutex
 	rpcAddr map[raft.ServerID]string // member → CopyTrade RPC address

@@ -38,10 +38,10 @@ func (n *Node) startTimers(ls *leaderState) {
 		ls.wg.Add(1)
 		go n.runMarks(ls)
 	}
-	if n.cfg.SettlementPeriod != 0 {
-		ls.wg.Add(1)
-		go n.runSettlement(ls)
-	}
+	// Always: even without automatic settlement (SettlementPeriod 0), a new leader pays
+	// the entries an admin Settle or a deposed leader left unpaid.
+	ls.wg.Add(1)
+	go n.runSettlement(ls)
 }
 
 // runMarks fetches the gateway's marks every MarkPriceInterval and proposes them; the
@@ -129,7 +129,10 @@ func periodEnd(p SettlementPeriod, q uint64) time.Time {
 func (n *Node) runSettlement(ls *leaderState) {
 	defer ls.wg.Done()
 	for {
-		next := n.settleDue(ls)
+		next := time.Now().Add(time.Hour)
+		if n.cfg.SettlementPeriod != 0 {
+			next = n.settleDue(ls)
+		}
 		unpaid := n.payUnpaid(ls)
 		wait := time.Until(next)
 		if unpaid > 0 {

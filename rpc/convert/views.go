@@ -22,8 +22,8 @@ func TraderConfigView(c *raftfsm.TraderConfig) *ct.TraderConfig {
 	}
 }
 
-// TraderView is the Thrift form of a trader. The caller holds the machine's lock.
-func TraderView(t *raftfsm.TraderState) *ct.Trader {
+// TraderView is the Thrift form of a trader.
+func TraderView(t *raftfsm.TraderView) *ct.Trader {
 	out := &ct.Trader{
 		Trader: int64(t.ID), Parent: int64(t.Parent), Slot: int32(t.Slot),
 		Status: ct.TraderStatus(t.Status), Reason: t.Reason,
@@ -31,7 +31,7 @@ func TraderView(t *raftfsm.TraderState) *ct.Trader {
 		ShareBps:  t.ShareBps,
 		Positions: make([]*ct.TraderPosition, len(t.Positions)),
 		Equity:    s(t.Equity),
-		Followers: int32(len(t.Follows)),
+		Followers: int32(t.Followers),
 		Signals:   int64(t.SignalSeq),
 		Stats: &ct.TraderStats{
 			Days: make([]*ct.DayStat, len(t.Stats.Days)), Wins: t.Stats.Wins, Losses: t.Stats.Losses,
@@ -75,7 +75,7 @@ func PositionsView(ps []raftfsm.Position) []*ct.Position {
 	return out
 }
 
-// FollowView is the Thrift form of a follow. The caller holds the machine's lock.
+// FollowView is the Thrift form of a follow.
 func FollowView(f *raftfsm.FollowState) *ct.FollowView {
 	return &ct.FollowView{
 		Trader: int64(f.Trader), Copier: int64(f.Copier), CopierParent: int64(f.CopierParent),
