@@ -6,7 +6,7 @@ import (
 	"github.com/copytrade/copytrade/raftfsm/fixed"
 )
 
-// Admin commands: bootstrap, instruments, eligibility rules, mark prices.
+// Admin commands: bootstrap, instruments, eligibility rules (mark prices: marks.go).
 
 // applyBootstrap makes this machine group c.Group owning c.Slots at c.Epoch.
 // Only the first bootstrap is accepted.
@@ -86,25 +86,5 @@ func (m *Machine) applyRules(c *RulesSet) *Refusal {
 		return invalid("Rules.MinEquity", "must be >= 0")
 	}
 	m.rules = r
-	return nil
-}
-
-// applyMarkPrices records the latest mark price per instrument. Issue 3
-// (marks.go) adds unrealised PnL and copy stop-loss / take-profit.
-func (m *Machine) applyMarkPrices(c *MarkPrices) *Refusal {
-	if len(c.Prices) > MaxBatch {
-		return invalid("Prices", "batch too long")
-	}
-	for i, p := range c.Prices {
-		if !validSymbol(p.Instrument) {
-			return invalid("Prices["+strconv.Itoa(i)+"].Instrument", "invalid symbol")
-		}
-		if p.Price <= 0 {
-			return invalid("Prices["+strconv.Itoa(i)+"].Price", "must be > 0")
-		}
-	}
-	for _, p := range c.Prices {
-		m.marks[p.Instrument] = p.Price
-	}
 	return nil
 }

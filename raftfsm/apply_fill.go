@@ -213,6 +213,7 @@ func (m *Machine) applyTradeFill(c *TradeFill, res *Result) *Refusal {
 	if c.Equity > 0 { // 0 = unknown: keep the last known equity
 		t.Equity = c.Equity
 	}
+	m.onTraderFill(t, c, &s, after[:n]) // stats.go
 	for _, p := range after[:n] {
 		t.setTraderPos(p)
 	}

@@ -139,6 +139,7 @@ func (m *Machine) applyFollow(c *Follow) *Refusal {
 	}
 	if old != nil {
 		f.Detached = old.Detached
+		f.Share = old.Share // the profit-share account (and its high-water mark) carries on
 		i, _ := t.followIndex(c.Copier)
 		t.Follows[i] = f
 		return nil

@@ -30,6 +30,7 @@ type applied struct {
 	oldPnL fixed.Dec
 	oldFee fixed.Dec
 	filled fixed.Dec
+	share  shareUndo // profit-share account and copier-PnL stat (settle.go)
 }
 
 // checkResult validates what can be checked without the order.
@@ -96,6 +97,7 @@ func (m *Machine) rollback(done []applied) {
 		a := &done[i]
 		a.f.Positions[a.pos] = a.oldPos
 		a.f.MarginInUse, a.f.RealizedPnL, a.f.Fees = a.oldUse, a.oldPnL, a.oldFee
+		a.share.undo(a.t, a.f)
 		m.orders[a.o.ClientOrderID] = a.o
 	}
 }
@@ -170,6 +172,10 @@ func (m *Machine) applyResult(i int, r *OrderResult, o *OrderState) (applied, *R
 				p.AvgEntry = 0
 			}
 		}
+	}
+	// pnl − oldPnL is this result's gain, which fitted a Dec.
+	if ref := m.onFollowRealized(a.t, f, pnl-a.oldPnL, r.Fee, &a.share); ref != nil {
+		return a, ref
 	}
 	f.Positions[a.pos] = p
 	f.MarginInUse, f.RealizedPnL, f.Fees = use, pnl, fees

@@ -84,7 +84,7 @@ func (m *Machine) CheckInvariants() error {
 			if f.Trader != id || f.Copier == id || f.Copier <= 0 {
 				return bad("trader %d: follow %d→%d", id, f.Copier, f.Trader)
 			}
-			if err := checkFollow(f); err != nil {
+			if err := checkFollow(f, t.ShareBps); err != nil {
 				return bad("follow %d→%d: %v", f.Copier, id, err)
 			}
 			if count[f] != f.Pending {
@@ -118,7 +118,9 @@ func (m *Machine) CheckInvariants() error {
 }
 
 // checkFollow checks one follow's own ledger.
-func checkFollow(f *FollowState) error {
+// shareBps is the trader's ratio in force (an ended follow is kept while it
+// owes profit share).
+func checkFollow(f *FollowState, shareBps int64) error {
 	if f.Status < FollowActive || f.Status > FollowEnded {
 		return fmt.Errorf("status %d", f.Status)
 	}
@@ -147,7 +149,7 @@ func checkFollow(f *FollowState) error {
 			return fmt.Errorf("detached %s/%d qty %s", p.Instrument, p.Side, p.Qty)
 		}
 	}
-	if f.Status == FollowEnded && f.Pending == 0 && len(f.Positions) == 0 && len(f.Detached) == 0 {
+	if f.Status == FollowEnded && f.Pending == 0 && len(f.Positions) == 0 && len(f.Detached) == 0 && !f.owesShare(shareBps) {
 		return fmt.Errorf("ended and empty but kept")
 	}
 	return nil

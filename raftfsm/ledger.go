@@ -171,8 +171,10 @@ func (m *Machine) endFollow(t *TraderState, f *FollowState, pol LiqPolicy, base 
 // pending orders, no positions and no detached entries. An ended follow with
 // detached entries stays as the copier's record of them until the copier
 // follows this trader again; the new follow inherits them (applyFollow).
+// So does one whose profit-share account is open (owesShare, settle.go):
+// until it is settled and paid.
 func (t *TraderState) dropIfDone(f *FollowState) {
-	if f.Status != FollowEnded || f.Pending != 0 || len(f.Positions) != 0 || len(f.Detached) != 0 {
+	if f.Status != FollowEnded || f.Pending != 0 || len(f.Positions) != 0 || len(f.Detached) != 0 || f.owesShare(t.ShareBps) {
 		return
 	}
 	i, ok := slices.BinarySearchFunc(t.Follows, f.Copier, func(g *FollowState, c AccountID) int {

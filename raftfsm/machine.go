@@ -113,10 +113,11 @@ func (m *Machine) ApplyEnvelope(index uint64, env Envelope) *Result {
 	case *OrderResults:
 		r.Refusal = m.applyOrderResults(c, r)
 	case *MarkPrices:
-		r.Refusal = m.applyMarkPrices(c)
-	case *Settle, *SettlementPaid:
-		// Issue 3 (settle.go).
-		r.Refusal = newRefusal(CodeInvalidArgument, fmt.Sprintf("op %d: not implemented", r.Op))
+		r.Refusal = m.applyMarkPrices(c, r) // marks.go
+	case *Settle:
+		r.Settlements, r.Refusal = m.applySettle(c) // settle.go
+	case *SettlementPaid:
+		r.Refusal = m.applySettlementPaid(c)
 	case *SlotFreeze: // slot moves: migrate.go
 		r.Refusal = m.applySlotFreeze(c)
 	case *SlotExport:

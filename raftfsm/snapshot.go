@@ -352,6 +352,7 @@ func appendTrader(e *encoder, t *TraderState) {
 		e.u8(uint8(p.Side))
 		e.dec(p.Qty)
 		e.dec(p.AvgEntry)
+		e.dec(p.Realized)
 	}
 	e.dec(t.Equity)
 	e.uvarint(uint64(len(t.Follows)))
@@ -408,6 +409,7 @@ func decodeTrader(d *decoder) *TraderState {
 			p.Side = PosSide(d.u8("trader.Positions.Side"))
 			p.Qty = d.dec("trader.Positions.Qty")
 			p.AvgEntry = d.dec("trader.Positions.AvgEntry")
+			p.Realized = d.dec("trader.Positions.Realized")
 		}
 	}
 	t.Equity = d.dec("trader.Equity")

@@ -32,7 +32,7 @@ func fillMachine(seed int64) *Machine {
 		t := &TraderState{
 			ID: id, Parent: AccountID(n(99)), Slot: SlotOf(id), Status: TraderPaused, Reason: "paused by admin",
 			Config: goldenTraderConfig, ShareBps: 800 + ti,
-			Positions: []TraderPosition{{Instrument: "BTC-USDT", Side: Long, Qty: gdec(n(3e7)), AvgEntry: gdec(64_000_00000000)}},
+			Positions: []TraderPosition{{Instrument: "BTC-USDT", Side: Long, Qty: gdec(n(3e7)), AvgEntry: gdec(64_000_00000000), Realized: gdec(-n(4e8))}},
 			Equity:    gdec(n(25_000_00000000)),
 			Dedup:     DedupWindow{IDs: []int64{n(9_000_000_005), n(9_000_000_003), -4, n(9_000_000_010)}, Next: 2, Floor: n(9_000_000_001)},
 			OrderSeq:  uint64(n(41)), SignalSeq: uint64(n(12)),

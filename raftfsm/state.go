@@ -14,6 +14,7 @@ type TraderPosition struct {
 	Side       PosSide   // Long or Short
 	Qty        fixed.Dec // Invariant: Qty >= 0
 	AvgEntry   fixed.Dec
+	Realized   fixed.Dec // realised by partial closes so far: decides win or loss when it closes (stats.go)
 }
 
 // Position is the part of a copier's venue position attributed to one follow.
