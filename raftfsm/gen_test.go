@@ -40,6 +40,7 @@ type gen struct {
 	c     chooser
 	m     *Machine
 	trade [4]int64 // last trade ID per trader 1..3
+	slot  slotGen  // slot-move commands (migrate_test.go)
 }
 
 var genInsts = []string{"BTC", "ETH"}
@@ -127,6 +128,8 @@ func (g *gen) next() Command {
 		return &MarkPrices{Prices: []MarkPrice{{Instrument: genInsts[i], Price: g.price(i)}}}
 	case k < 98:
 		return &Noop{}
+	case k < 100 && g.pick(3) != 0:
+		return g.slot.next(g) // slot moves: migrate_test.go
 	default:
 		return g.results() // a repeat of final results is ignored
 	}

@@ -67,6 +67,7 @@ func (h *harness) apply(cmd Command) *Result {
 			fills = append(fills, fill{venueKey{o.Copier, o.Instrument, o.AttrSide}, q})
 		}
 	}
+	h.slotVenueMove(cmd) // slot moves take positions off and onto this machine (migrate_test.go)
 	res := h.m.Apply(h.index, Encode(Envelope{TimeUnixNano: h.now, Cmd: cmd}))
 	if res.Refusal == nil {
 		for _, f := range fills {

@@ -897,17 +897,6 @@ func slotScenarioCmd(h *harness, name string, a *args) (out string, ok bool, err
 		cmd = c
 	case "release":
 		cmd = &SlotRelease{Migration: mig()}
-		// The released traders' copier positions leave this machine: so
-		// does their part of the harness's venue ledger.
-		if rec := h.m.migrations[mig()]; rec != nil && rec.Role == roleSource && rec.Phase == phaseExported {
-			for _, t := range h.m.slotTraders(newSlotSet(rec.Slots)) {
-				for _, f := range t.Follows {
-					for _, p := range slices.Concat(f.Positions, f.Detached) {
-						h.venue[venueKey{f.Copier, p.Instrument, p.Side}] -= p.Qty
-					}
-				}
-			}
-		}
 	case "abort":
 		cmd = &SlotAbort{Migration: mig()}
 	case "unfreeze":
@@ -924,4 +913,146 @@ func slotScenarioCmd(h *harness, name string, a *args) (out string, ok bool, err
 		out += fmt.Sprintf("export migration=%d slots=%v epoch=%d bytes=%d checksum=%016x\n", e.Migration, e.Slots, e.Epoch, len(e.Data), e.Checksum)
 	}
 	return out, true, nil
+}
+
+// slotGen draws slot-move commands for the random command generator (gen,
+// gen_test.go) on the harness's single machine, group 1, which owns every
+// slot: freezes of the generator traders' slots towards group 2, exports,
+// releases, unfreezes, aborts, and imports that bring released traders
+// back as if group 2 had moved them home untouched, at fresh or stale
+// epochs. Migration IDs come from a small range, so replays and
+// collisions are common.
+type slotGen struct {
+	left map[MigrationID]slotAway // released migrations: the state that left
+	back MigrationID              // last ID used for a move back
+}
+
+type slotAway struct {
+	slots []uint16
+	epoch uint64
+	data  []byte // as exported
+}
+
+func (s *slotGen) next(g *gen) Command {
+	var active []MigrationID // source migrations in progress, ascending
+	for _, id := range sortedKeys(g.m.migrations) {
+		if rec := g.m.migrations[id]; rec.Role == roleSource && (rec.Phase == phaseFrozen || rec.Phase == phaseExported) {
+			active = append(active, id)
+		}
+	}
+	if len(active) > 0 && g.pick(3) != 0 {
+		mig := active[g.pick(len(active))]
+		rec := g.m.migrations[mig]
+		switch k := g.pick(10); {
+		case k < 4:
+			return &SlotExport{Migration: mig}
+		case k < 7:
+			// Remember what leaves, to bring it back later. A release
+			// succeeds exactly when the migration is exported, and then
+			// the state is what the export encoded.
+			if rec.Phase == phaseExported {
+				if s.left == nil {
+					s.left = map[MigrationID]slotAway{}
+				}
+				s.left[mig] = slotAway{rec.Slots, rec.Epoch, g.m.encodeSlots(rec, newSlotSet(rec.Slots))}
+			}
+			return &SlotRelease{Migration: mig}
+		case k < 9:
+			return &SlotUnfreeze{Migration: mig}
+		default:
+			return &SlotFreeze{Migration: mig, Slots: rec.Slots, Target: rec.Target, Epoch: rec.Epoch} // a replay
+		}
+	}
+	mig := MigrationID(1 + g.pick(12))
+	switch k := g.pick(10); {
+	case k < 4:
+		var slots []uint16
+		for tr := AccountID(1); tr <= 3; tr++ {
+			if g.pick(2) == 0 {
+				slots = append(slots, SlotOf(tr))
+			}
+		}
+		if len(slots) == 0 || g.pick(4) == 0 {
+			slots = append(slots, uint16(g.pick(NumSlots)))
+		}
+		slices.Sort(slots)
+		return &SlotFreeze{Migration: mig, Slots: slices.Compact(slots), Target: 2, Epoch: uint64(2 + g.pick(8))}
+	case k < 5:
+		return []Command{&SlotExport{Migration: mig}, &SlotRelease{Migration: mig}, &SlotUnfreeze{Migration: mig}}[g.pick(3)]
+	case k < 6:
+		return &SlotAbort{Migration: mig + MigrationID(g.pick(2)*1000)}
+	}
+	backs := sortedKeys(s.left)
+	if len(backs) == 0 || g.pick(5) == 0 {
+		data := []byte{exportVersion, byte(g.pick(256))}
+		return &SlotImport{Migration: 1000 + mig, Source: 2, Slots: []uint16{uint16(g.pick(NumSlots))}, Epoch: 9, Data: data, Checksum: hashBytes(data) + uint64(g.pick(2))}
+	}
+	away := s.left[backs[g.pick(len(backs))]]
+	if s.back == 0 || g.pick(3) != 0 { // a new move home; else a replay of the last one
+		s.back = 1000 + MigrationID(g.pick(1000))
+	}
+	epoch := away.epoch - 1 + uint64(g.pick(4)) // sometimes stale
+	data := reheader(away.data, s.back, 2, 1, epoch)
+	return &SlotImport{Migration: s.back, Source: 2, Slots: away.slots, Epoch: epoch, Data: data, Checksum: hashBytes(data)}
+}
+
+// reheader is export data with its header replaced: the same traders, as a
+// move from group src to group dst at epoch.
+func reheader(data []byte, mig MigrationID, src, dst GroupID, epoch uint64) []byte {
+	d := decoder{buf: data}
+	d.u8("Version")
+	d.uvarint("Migration")
+	d.uvarint("Source")
+	d.uvarint("Target")
+	d.uvarint("Epoch")
+	slots := d.u16s("Slots", NumSlots)
+	if d.err != nil {
+		panic(d.err)
+	}
+	e := encoder{}
+	e.u8(exportVersion)
+	e.uvarint(uint64(mig))
+	e.uvarint(uint64(src))
+	e.uvarint(uint64(dst))
+	e.uvarint(epoch)
+	e.u16s(slots)
+	return append(e.buf, data[d.off:]...)
+}
+
+// slotVenueMove keeps the harness's venue ledger about this machine: a
+// release takes the moved traders' copier positions off it, an import
+// brings them on. Called before cmd is applied; it predicts the outcome
+// exactly (an import by a dry run on a copy).
+func (h *harness) slotVenueMove(cmd Command) {
+	var traders []*TraderState
+	sign := fixed.Dec(1)
+	switch c := cmd.(type) {
+	case *SlotRelease:
+		rec := h.m.migrations[c.Migration]
+		if rec == nil || rec.Role != roleSource || rec.Phase != phaseExported {
+			return
+		}
+		traders, sign = h.m.slotTraders(newSlotSet(rec.Slots)), -1
+	case *SlotImport:
+		if rec := h.m.migrations[c.Migration]; rec != nil {
+			return // a replay, or refused
+		}
+		dry := New()
+		if err := dry.Restore(h.m.Snapshot()); err != nil {
+			h.tb.Fatal(err)
+		}
+		if dry.applySlotImport(c) != nil {
+			return
+		}
+		traders, _, _ = h.m.decodeSlots(c)
+	default:
+		return
+	}
+	for _, t := range traders {
+		for _, f := range t.Follows {
+			for _, p := range slices.Concat(f.Positions, f.Detached) {
+				h.venue[venueKey{f.Copier, p.Instrument, p.Side}] += sign * p.Qty
+			}
+		}
+	}
 }
