@@ -1,0 +1,116 @@
+package main
+
+// `copytrade exchsim`: the simulated trading gateway (tools/exchsim) as a process, for
+// `copytrade dev`, `copytrade bench` and by hand. Flags map onto exchsim.Config.
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/copytrade/copytrade/raftfsm/fixed"
+	"github.com/copytrade/copytrade/tools/exchsim"
+)
+
+// runExchsim runs `copytrade exchsim ARGS` until SIGINT/SIGTERM (or ctx) and returns
+// the exit code: 0 after a clean stop, 1 when serving failed, 2 on a usage error.
+func runExchsim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg := exchsim.DefaultConfig()
+	fs := flag.NewFlagSet("exchsim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.ListenAddr, "listen", cfg.ListenAddr, "host:port the TradingGateway service listens on")
+	mode := fs.String("mode", cfg.Mode.String(), "client order ID handling: strict (dedup) or no-dedup (a repeated ID is a new order)")
+	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the mark-price random walks")
+	fs.Int64Var(&cfg.SpreadBps, "spread-bps", cfg.SpreadBps, "full bid/ask spread around the mark, basis points")
+	fs.Int64Var(&cfg.TakerFeeBps, "fee-bps", cfg.TakerFeeBps, "taker fee on every fill's notional, basis points")
+	fs.DurationVar(&cfg.MarkStepInterval, "mark-interval", cfg.MarkStepInterval, "how often every mark takes one random-walk step (0: marks never move by themselves)")
+	fs.Int64Var(&cfg.MarkVolatilityBps, "mark-volatility-bps", cfg.MarkVolatilityBps, "standard deviation of one mark step, basis points")
+	balance := fs.String("balance", cfg.DefaultBalance.String(), "wallet balance of an auto-created account")
+	posMode := fs.String("position-mode", "hedge", "position mode of an auto-created account: hedge or one-way")
+	fs.Int64Var(&cfg.PartialFillEveryN, "partial-every", cfg.PartialFillEveryN, "every Nth order fills only half (0: never)")
+	httpAddr := fs.String("http", "", "host:port serving /debug/pprof/ (empty: off)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "exchsim: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	var err error
+	if cfg.Mode, err = exchsim.ParseMode(*mode); err != nil {
+		fmt.Fprintf(stderr, "exchsim: --mode: %v\n", err)
+		return 2
+	}
+	if cfg.DefaultBalance, err = fixed.Parse(*balance); err != nil {
+		fmt.Fprintf(stderr, "exchsim: --balance: %v\n", err)
+		return 2
+	}
+	switch *posMode {
+	case "hedge":
+		cfg.DefaultPositionMode = exchsim.Hedge
+	case "one-way", "oneway":
+		cfg.DefaultPositionMode = exchsim.OneWay
+	default:
+		fmt.Fprintf(stderr, "exchsim: --position-mode must be hedge or one-way, got %q\n", *posMode)
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "exchsim: --log-level: %v\n", err)
+		return 2
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "exchsim: %v\n", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if *httpAddr != "" {
+		stopHTTP, err := servePprof(*httpAddr)
+		if err != nil {
+			fmt.Fprintf(stderr, "exchsim: %v\n", err)
+			return 1
+		}
+		defer stopHTTP()
+	}
+	if err := exchsim.ListenAndServe(ctx, cfg); err != nil {
+		fmt.Fprintf(stderr, "exchsim: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// servePprof serves /debug/pprof/ on addr until the returned stop is called.
+func servePprof(addr string) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("pprof listen on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = hs.Shutdown(ctx)
+	}, nil
+}
