@@ -1,0 +1,293 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bytedance/sonic"
+
+	"github.com/copytrade/copytrade/rpc/auth"
+	ct "github.com/copytrade/copytrade/rpc/kitex_gen/copytrade"
+)
+
+// migrationFlag declares --migration (also the positional argument).
+func migrationFlag(fs *flag.FlagSet) *int64 {
+	return fs.Int64("migration", 0, "the migration's ID (> 0)")
+}
+
+// slotCommand is a slot-migration step that takes only the migration ID.
+func slotCommand(path, summary string, call func(ctx context.Context, e *ctlEnv, migration int64) (any, error)) ctlCommand {
+	return ctlCommand{path: path, args: []string{"migration"}, summary: summary,
+		setup: func(fs *flag.FlagSet) ctlAction {
+			m := migrationFlag(fs)
+			return func(ctx context.Context, e *ctlEnv) (any, error) { return call(ctx, e, *m) }
+		}}
+}
+
+func ctlAdminCommands() []ctlCommand {
+	return []ctlCommand{
+		{path: "instrument upsert", args: []string{"symbol"}, summary: "list an instrument or change its grid and limits",
+			setup: func(fs *flag.FlagSet) ctlAction {
+				in := &ct.Instrument{}
+				fs.StringVar(&in.Symbol, "symbol", "", "the instrument's symbol, e.g. BTCUSDT")
+				fs.StringVar(&in.LotStep, "lot-step", "", "quantity grid (> 0)")
+				fs.StringVar(&in.TickSize, "tick-size", "", "price grid (> 0)")
+				fs.StringVar(&in.MinQty, "min-qty", "", "smallest order qty (>= lot step)")
+				fs.StringVar(&in.MinNotional, "min-notional", "0", "smallest order notional")
+				maxLev := fs.Int("max-leverage", 20, "highest leverage (1..200)")
+				return func(ctx context.Context, e *ctlEnv) (any, error) {
+					c, err := e.client()
+					if err != nil {
+						return nil, err
+					}
+					in.MaxLeverage = int32(*maxLev)
+					if in.MinQty == "" {
+						in.MinQty = in.LotStep
+					}
+					return c.UpsertInstrument(ctx, &ct.UpsertInstrumentRequest{Instrument: in})
+				}
+			}},
+		{path: "rules set", summary: "set the eligibility rules for lead-trader applications",
+			setup: func(fs *flag.FlagSet) ctlAction {
+				r := &ct.EligibilityRules{}
+				fs.Int64Var(&r.MinWinRateBps, "min-win-rate-bps", 0, "minimum win rate, bps (0..10000)")
+				fs.Int64Var(&r.MinRoiBps, "min-roi-bps", 0, "minimum ROI, bps")
+				fs.Int64Var(&r.MinClosedTrades, "min-closed-trades", 0, "minimum closed trades")
+				fs.StringVar(&r.MinEquity, "min-equity", "0", "minimum equity")
+				return func(ctx context.Context, e *ctlEnv) (any, error) {
+					c, err := e.client()
+					if err != nil {
+						return nil, err
+					}
+					return c.SetRules(ctx, &ct.SetRulesRequest{Rules: r})
+				}
+			}},
+		{path: "settle", summary: "settle profit share for a period now (idempotent per period)",
+			setup: func(fs *flag.FlagSet) ctlAction {
+				period := fs.Int64("period", time.Now().UTC().Unix()/86400-1, "period number: days (daily) or weeks (weekly) since the Unix epoch; default yesterday's day")
+				return func(ctx context.Context, e *ctlEnv) (any, error) {
+					c, err := e.client()
+					if err != nil {
+						return nil, err
+					}
+					return c.Settle(ctx, &ct.SettleRequest{Period: *period})
+				}
+			}},
+		{path: "slot freeze", summary: "migration step 1 (source leader): freeze slots for a move to --target-group",
+			setup: func(fs *flag.FlagSet) ctlAction {
+				m := migrationFlag(fs)
+				slots := slotsFlag(fs, "slots", "slots to move: ranges and numbers, e.g. 0-99,4000")
+				target := fs.Int("target-group", 0, "the group that receives the slots")
+				epoch := fs.Int64("epoch", 0, "the slots' new epoch (> every current epoch of them)")
+				return func(ctx context.Context, e *ctlEnv) (any, error) {
+					c, err := e.client()
+					if err != nil {
+						return nil, err
+					}
+					return c.SlotFreeze(ctx, &ct.SlotFreezeRequest{Migration: *m, Slots: *slots, TargetGroup: int32(*target), Epoch: *epoch})
+				}
+			}},
+		{path: "slot export", args: []string{"migration"}, summary: "migration step 2 (source leader): export the frozen slots to --out",
+			setup: func(fs *flag.FlagSet) ctlAction {
+				m := migrationFlag(fs)
+				out := fs.String("out", "", "file to write the export to (JSON; required)")
+				return func(ctx context.Context, e *ctlEnv) (any, error) {
+					if *out == "" {
+						return nil, errUsage("--out FILE is required")
+					}
+					c, err := e.client()
+					if err != nil {
+						return nil, err
+					}
+					resp, err := c.SlotExport(ctx, &ct.SlotExportRequest{Migration: *m})
+					if err != nil {
+						return nil, err
+					}
+					data, err := sonic.Marshal(resp)
+					if err != nil {
+						return nil, fmt.Errorf("encode export: %w", err)
+					}
+					if err := os.WriteFile(*out, data, 0o600); err != nil {
+						return nil, fmt.Errorf("write export: %w", err)
+					}
+					return &exportSummary{File: *out, Index: resp.Index, Migration: resp.Migration,
+						Slots: formatSlots(resp.Slots), Epoch: resp.Epoch, Bytes: len(resp.Data), Checksum: uint64(resp.Checksum)}, nil
+				}
+			}},
+		{path: "slot import", summary: "migration step 3 (target leader): import an export written by `slot export`",
+			setup: func(fs *flag.FlagSet) ctlAction {
+				in := fs.String("in", "", "the export file (required)")
+				source := fs.Int("source-group", 0, "the group the slots come from")
+				return func(ctx context.Context, e *ctlEnv) (any, error) {
+					if *in == "" {
+						return nil, errUsage("--in FILE is required")
+					}
+					data, err := os.ReadFile(*in)
+					if err != nil {
+						return nil, fmt.Errorf("read export: %w", err)
+					}
+					var ex ct.SlotExportResponse
+					if err := sonic.Unmarshal(data, &ex); err != nil {
+						return nil, fmt.Errorf("decode export %s: %w", *in, err)
+					}
+					c, err := e.client()
+					if err != nil {
+						return nil, err
+					}
+					return c.SlotImport(ctx, &ct.SlotImportRequest{Migration: ex.Migration, SourceGroup: int32(*source),
+						Slots: ex.Slots, Epoch: ex.Epoch, Data: ex.Data, Checksum: ex.Checksum})
+				}
+			}},
+		slotCommand("slot release", "migration step 4 (source leader): hand the slots over; they answer MOVED from now on",
+			func(ctx context.Context, e *ctlEnv, m int64) (any, error) {
+				c, err := e.client()
+				if err != nil {
+					return nil, err
+				}
+				return c.SlotRelease(ctx, &ct.SlotReleaseRequest{Migration: m})
+			}),
+		slotCommand("slot abort", "abort a migration (target leader) before it was imported",
+			func(ctx context.Context, e *ctlEnv, m int64) (any, error) {
+				c, err := e.client()
+				if err != nil {
+					return nil, err
+				}
+				return c.SlotAbort(ctx, &ct.SlotAbortRequest{Migration: m})
+			}),
+		slotCommand("slot unfreeze", "after an abort (source leader): the slots serve again",
+			func(ctx context.Context, e *ctlEnv, m int64) (any, error) {
+				c, err := e.client()
+				if err != nil {
+					return nil, err
+				}
+				return c.SlotUnfreeze(ctx, &ct.SlotUnfreezeRequest{Migration: m})
+			}),
+		{path: "noop", summary: "commit a no-op on the group and report its timings (the Raft floor)",
+			setup: func(fs *flag.FlagSet) ctlAction {
+				return func(ctx context.Context, e *ctlEnv) (any, error) {
+					c, err := e.client()
+					if err != nil {
+						return nil, err
+					}
+					return c.Noop(ctx, &ct.NoopRequest{})
+				}
+			}},
+		{path: "member add", args: []string{"id"}, summary: "add a voter to the group (call its leader with --node)",
+			setup: func(fs *flag.FlagSet) ctlAction {
+				r := &ct.AddMemberRequest{}
+				fs.StringVar(&r.Id, "id", "", "the new member's raft server ID")
+				fs.StringVar(&r.RaftAddr, "raft-addr", "", "its raft address host:port")
+				fs.StringVar(&r.RpcAddr, "rpc-addr", "", "its CopyTrade address host:port")
+				return func(ctx context.Context, e *ctlEnv) (any, error) {
+					c, err := e.client()
+					if err != nil {
+						return nil, err
+					}
+					return c.AddMember(ctx, r)
+				}
+			}},
+		{path: "member remove", args: []string{"id"}, summary: "remove a member from the group (call its leader with --node)",
+			setup: func(fs *flag.FlagSet) ctlAction {
+				id := fs.String("id", "", "the member's raft server ID")
+				return func(ctx context.Context, e *ctlEnv) (any, error) {
+					c, err := e.client()
+					if err != nil {
+						return nil, err
+					}
+					return c.RemoveMember(ctx, &ct.RemoveMemberRequest{Id: *id})
+				}
+			}},
+		{path: "leader transfer", summary: "hand the group's leadership to --to (or any up-to-date voter)",
+			setup: func(fs *flag.FlagSet) ctlAction {
+				to := fs.String("to", "", "the member to hand over to (empty: any)")
+				return func(ctx context.Context, e *ctlEnv) (any, error) {
+					c, err := e.client()
+					if err != nil {
+						return nil, err
+					}
+					return c.TransferLeadership(ctx, &ct.TransferLeadershipRequest{ToId: *to})
+				}
+			}},
+		{path: "token", summary: "mint a token from a key file (no server is called)",
+			setup: func(fs *flag.FlagSet) ctlAction {
+				keys := fs.String("keys", os.Getenv("COPYTRADE_KEYS"), "the key file (env COPYTRADE_KEYS)")
+				keyID := fs.String("key", "", "the key ID to sign with (default: the key file's active key)")
+				identity := fs.String("identity", "", "who the token names; for --role account, the account ID")
+				role := fs.String("role", "", "admin, trading-system, router, account (with --identity ID) or account:<id>")
+				ttl := fs.Duration("ttl", 24*time.Hour, "how long the token is valid")
+				return func(ctx context.Context, e *ctlEnv) (any, error) {
+					return mintToken(*keys, *keyID, *identity, *role, *ttl)
+				}
+			}},
+	}
+}
+
+// exportSummary is what `slot export` prints (the data goes to the file).
+type exportSummary struct {
+	File      string `json:"file"`
+	Index     int64  `json:"index"`
+	Migration int64  `json:"migration"`
+	Slots     string `json:"slots"`
+	Epoch     int64  `json:"epoch"`
+	Bytes     int    `json:"bytes"`
+	Checksum  uint64 `json:"checksum"`
+}
+
+// mintedToken is what `ctl token` prints.
+type mintedToken struct {
+	Token    string `json:"token"`
+	Identity string `json:"identity"`
+	Role     string `json:"role"`
+	KeyID    string `json:"key_id"`
+	Expiry   string `json:"expiry"`
+}
+
+// mintToken signs a token with a key file's key. For role "account" the identity is the
+// account ID and the role becomes account:<id>.
+func mintToken(keyFile, keyID, identity, role string, ttl time.Duration) (*mintedToken, error) {
+	if keyFile == "" {
+		return nil, errUsage("--keys FILE is required")
+	}
+	if identity == "" || role == "" {
+		return nil, errUsage("--identity and --role are required")
+	}
+	if ttl <= 0 {
+		return nil, errUsage("--ttl must be > 0")
+	}
+	if role == "account" {
+		id, err := strconv.ParseInt(identity, 10, 64)
+		if err != nil || id <= 0 {
+			return nil, errUsage("--role account needs --identity to be the account ID (> 0), got %q", identity)
+		}
+		role = string(auth.AccountRole(id))
+	} else if acct, ok := strings.CutPrefix(role, "account:"); ok && identity != acct {
+		return nil, errUsage("--identity %q does not match role %s", identity, role)
+	}
+	r, err := auth.ParseRole(role)
+	if err != nil {
+		return nil, errUsage("%v", err)
+	}
+	ks, err := auth.LoadKeys(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	key := ks.Active()
+	if keyID != "" {
+		k, ok := ks.Get(keyID)
+		if !ok {
+			return nil, fmt.Errorf("key %q is not in %s (it has %s)", keyID, keyFile, strings.Join(ks.IDs(), ", "))
+		}
+		key = k
+	}
+	exp := time.Now().Add(ttl)
+	tok, err := auth.MintAt(key, identity, r, exp)
+	if err != nil {
+		return nil, err
+	}
+	return &mintedToken{Token: tok, Identity: identity, Role: string(r), KeyID: key.ID, Expiry: exp.UTC().Format(time.RFC3339)}, nil
+}

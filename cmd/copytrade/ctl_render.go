@@ -1,0 +1,308 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"reflect"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/bytedance/sonic"
+
+	ct "github.com/copytrade/copytrade/rpc/kitex_gen/copytrade"
+)
+
+// render prints v as indented JSON (--json) or for a human: scalar fields as
+// "key  value" lines, nested structs flattened ("config.share_bps"), and lists of
+// structs as tables after them. Field names are the JSON names, so both forms agree.
+func render(w io.Writer, v any, asJSON bool) error {
+	if asJSON {
+		b, err := sonic.ConfigStd.MarshalIndent(v, "", "  ")
+		if err != nil {
+			return fmt.Errorf("encode JSON: %w", err)
+		}
+		_, err = fmt.Fprintf(w, "%s\n", b)
+		return err
+	}
+	switch t := v.(type) {
+	case *mintedToken:
+		_, err := fmt.Fprintln(w, t.Token) // bare, for $(copytrade ctl token ...)
+		return err
+	case *statusReport:
+		return renderStatus(w, t)
+	}
+	return renderHuman(w, v)
+}
+
+// tableColumns picks the columns of wide row types; others show every scalar field.
+// "#name" is the length of a list field, "a.b" a nested field.
+var tableColumns = map[reflect.Type][]string{
+	reflect.TypeFor[ct.FollowView](): {"trader", "copier", "status", "settings.mode", "settings.allocation",
+		"settings.position_mode", "margin_in_use", "realized_pnl", "unrealized_pnl", "fees", "pending_orders", "#positions", "stop_reason"},
+	reflect.TypeFor[ct.Order](): {"client_order_id", "copier", "trader", "instrument", "side", "position_side", "qty",
+		"limit_price", "reduce_only", "leverage", "effect", "status", "signal"},
+}
+
+func renderHuman(w io.Writer, v any) error {
+	rv := deref(reflect.ValueOf(v))
+	if !rv.IsValid() {
+		_, err := fmt.Fprintln(w, "(none)")
+		return err
+	}
+	if rv.Kind() == reflect.Slice && isStructSlice(rv.Type()) {
+		return writeTable(w, rv)
+	}
+	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
+	var tables []namedTable
+	if rv.Kind() == reflect.Struct {
+		writeFields(tw, "", rv, &tables)
+	} else {
+		fmt.Fprintln(tw, scalar(rv))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, t := range tables {
+		fmt.Fprintf(w, "\n%s:\n", t.name)
+		if err := writeTable(w, t.rows); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type namedTable struct {
+	name string
+	rows reflect.Value
+}
+
+// fieldName is a struct field's JSON name ("" for unexported or "-").
+func fieldName(f reflect.StructField) string {
+	if !f.IsExported() {
+		return ""
+	}
+	tag := f.Tag.Get("json")
+	name, _, _ := strings.Cut(tag, ",")
+	if name == "-" {
+		return ""
+	}
+	if name == "" {
+		return strings.ToLower(f.Name)
+	}
+	return name
+}
+
+func writeFields(tw io.Writer, prefix string, rv reflect.Value, tables *[]namedTable) {
+	rt := rv.Type()
+	for i := 0; i < rt.NumField(); i++ {
+		name := fieldName(rt.Field(i))
+		if name == "" {
+			continue
+		}
+		key := prefix + name
+		fv := rv.Field(i)
+		switch {
+		case fv.Kind() == reflect.Pointer && fv.Type().Elem().Kind() == reflect.Struct:
+			if !fv.IsNil() {
+				writeFields(tw, key+".", fv.Elem(), tables)
+			}
+		case fv.Kind() == reflect.Struct:
+			writeFields(tw, key+".", fv, tables)
+		case fv.Kind() == reflect.Slice && isStructSlice(fv.Type()):
+			if fv.Len() == 0 {
+				fmt.Fprintf(tw, "%s\t(none)\n", key)
+			} else {
+				*tables = append(*tables, namedTable{name: key, rows: fv})
+			}
+		default:
+			fmt.Fprintf(tw, "%s\t%s\n", key, scalar(fv))
+		}
+	}
+}
+
+func isStructSlice(t reflect.Type) bool {
+	if t.Kind() != reflect.Slice {
+		return false
+	}
+	e := t.Elem()
+	if e.Kind() == reflect.Pointer {
+		e = e.Elem()
+	}
+	return e.Kind() == reflect.Struct
+}
+
+func deref(v reflect.Value) reflect.Value {
+	for v.IsValid() && (v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface) {
+		if v.IsNil() {
+			return reflect.Value{}
+		}
+		v = v.Elem()
+	}
+	return v
+}
+
+// columns are the table columns of a row type: tableColumns, else every field that is
+// not a nested struct or a list of structs (those show as "#name" counts).
+func columns(t reflect.Type) []string {
+	if c, ok := tableColumns[t]; ok {
+		return c
+	}
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name := fieldName(f)
+		if name == "" {
+			continue
+		}
+		ft := f.Type
+		switch {
+		case isStructSlice(ft):
+			out = append(out, "#"+name)
+		case ft.Kind() == reflect.Struct || ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Struct:
+			// nested: too wide for a row; --json has it
+		default:
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// lookup resolves a column path on a struct value.
+func lookup(v reflect.Value, path string) string {
+	count := strings.HasPrefix(path, "#")
+	path = strings.TrimPrefix(path, "#")
+	for _, part := range strings.Split(path, ".") {
+		v = deref(v)
+		if !v.IsValid() || v.Kind() != reflect.Struct {
+			return ""
+		}
+		found := false
+		for i := 0; i < v.NumField(); i++ {
+			if fieldName(v.Type().Field(i)) == part {
+				v, found = v.Field(i), true
+				break
+			}
+		}
+		if !found {
+			return "?"
+		}
+	}
+	if count {
+		return strconv.Itoa(v.Len())
+	}
+	return scalar(v)
+}
+
+func writeTable(w io.Writer, rows reflect.Value) error {
+	et := rows.Type().Elem()
+	if et.Kind() == reflect.Pointer {
+		et = et.Elem()
+	}
+	cols := columns(et)
+	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
+	head := make([]string, len(cols))
+	for i, c := range cols {
+		head[i] = strings.ToUpper(strings.TrimPrefix(strings.ReplaceAll(c, "settings.", ""), "#")) // short headers
+		if strings.HasPrefix(c, "#") {
+			head[i] = "#" + head[i]
+		}
+	}
+	fmt.Fprintln(tw, strings.Join(head, "\t"))
+	for i := 0; i < rows.Len(); i++ {
+		cells := make([]string, len(cols))
+		for j, c := range cols {
+			cells[j] = lookup(rows.Index(i), c)
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	return tw.Flush()
+}
+
+// scalar formats a leaf value: enums by name, lists joined by commas, bytes by length.
+func scalar(v reflect.Value) string {
+	v = deref(v)
+	if !v.IsValid() {
+		return "-"
+	}
+	if s, ok := v.Interface().(fmt.Stringer); ok && v.Kind() != reflect.Struct {
+		return s.String()
+	}
+	switch v.Kind() {
+	case reflect.String:
+		if v.String() == "" {
+			return "-"
+		}
+		return v.String()
+	case reflect.Slice:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return fmt.Sprintf("<%d bytes>", v.Len())
+		}
+		if v.Len() == 0 {
+			return "-"
+		}
+		parts := make([]string, v.Len())
+		for i := range parts {
+			parts[i] = scalar(v.Index(i))
+		}
+		return strings.Join(parts, ",")
+	case reflect.Map:
+		return fmt.Sprint(v.Interface())
+	}
+	return fmt.Sprint(v.Interface())
+}
+
+// renderStatus prints one block per group: a summary line, its slot ranges and a member
+// table.
+func renderStatus(w io.Writer, r *statusReport) error {
+	for i, g := range r.Groups {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		leader := "none"
+		if g.Leader != "" {
+			leader = g.Leader + " (" + g.LeaderAddr + ")"
+		}
+		fmt.Fprintf(w, "group %d  leader %s  term %d  commit %d  applied %d  pending orders %d\n",
+			g.Group, leader, g.Term, g.CommitIndex, g.AppliedIndex, g.PendingOrders)
+		if g.Error != "" {
+			fmt.Fprintf(w, "  error: %s\n", g.Error)
+		}
+		if len(g.Slots) > 0 {
+			fmt.Fprintf(w, "  slots: %s\n", formatRanges(g.Slots))
+		}
+		tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
+		fmt.Fprintln(tw, "  MEMBER\tRPC_ADDR\tSTATE\tTERM\tCOMMIT\tAPPLIED\tLAST_LOG\tSNAPSHOT\tPENDING\tERROR")
+		for _, m := range g.Members {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", orDash(m.ID), m.RPCAddr, m.State, m.Term,
+				m.CommitIndex, m.AppliedIndex, m.LastLogIndex, m.SnapshotIndex, m.PendingOrders, orDash(m.Error))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// formatRanges writes slot ranges as "0-8191 OWNED epoch 1; ...".
+func formatRanges(rs []*ct.SlotRange) string {
+	parts := make([]string, 0, len(rs))
+	for _, r := range rs {
+		p := fmt.Sprintf("%d-%d %s epoch %d", r.GetFrom(), r.GetTo(), r.GetState(), r.GetEpoch())
+		if r.GetMigration() != 0 {
+			p += fmt.Sprintf(" migration %d", r.GetMigration())
+		}
+		if r.GetMovedTo() != 0 {
+			p += fmt.Sprintf(" moved to group %d", r.GetMovedTo())
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, "; ")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
