@@ -36,6 +36,12 @@ func BenchmarkSignalFanout500(b *testing.B) {
 		if o.Code != 0 || o.Placed+o.Rejected != o.OrdersPlanned || o.OrdersPlanned < 400 {
 			b.Fatalf("fill %d: %s %s (planned %d placed %d rejected %d)", id, o.Code, o.Message, o.OrdersPlanned, o.Placed, o.Rejected)
 		}
+		// A close sizes from filled positions: let the results land (not timed).
+		waitFor(b, 10*time.Second, time.Millisecond, func() bool {
+			p := -1
+			n.Read(func(m *raftfsm.Machine) { p = len(m.PendingOrders()) })
+			return p == 0
+		})
 		return d
 	}
 	for i := int64(1); i <= 10; i++ { // warm up connections and caches
@@ -44,7 +50,8 @@ func BenchmarkSignalFanout500(b *testing.B) {
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		lat = append(lat, fill(int64(11+i)))
+		d := fill(int64(11 + i))
+		lat = append(lat, d)
 	}
 	b.StopTimer()
 	noops := make([]time.Duration, 0, 200)

@@ -271,6 +271,7 @@ func (n *Node) transfer(ctx context.Context, e raftfsm.SettlementEntry) (raftfsm
 		out.Paid = true
 	} else {
 		out.Reason = resp.RejectReason.String()
+		n.log.Warn("settlement transfer rejected; will retry", "settlement", e.SettlementID, "reason", out.Reason, "message", resp.Message)
 	}
 	return out, true
 }
