@@ -1,0 +1,66 @@
+package router
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/cloudwego/kitex/client"
+	"github.com/cloudwego/kitex/pkg/transmeta"
+	"github.com/cloudwego/kitex/transport"
+
+	"github.com/copytrade/copytrade/rpc/kitex_gen/copytrade/copytrade"
+)
+
+// pool holds one Kitex client per member RPC address, created on first use. Each Kitex
+// client keeps its own connection pool to its one address.
+type pool struct {
+	connectTimeout time.Duration
+
+	mu      sync.Mutex
+	clients map[string]copytrade.Client
+	down    map[string]time.Time // address → when its connection last failed
+}
+
+func newPool(connectTimeout time.Duration) *pool {
+	return &pool{connectTimeout: connectTimeout, clients: map[string]copytrade.Client{}, down: map[string]time.Time{}}
+}
+
+func (p *pool) get(addr string) (copytrade.Client, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c, ok := p.clients[addr]; ok {
+		return c, nil
+	}
+	c, err := copytrade.NewClient("copytrade",
+		client.WithHostPorts(addr),
+		client.WithTransportProtocol(transport.TTHeader),
+		client.WithMetaHandler(transmeta.ClientTTHeaderHandler),
+		client.WithConnectTimeout(p.connectTimeout),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("router: client for %s: %w", addr, err)
+	}
+	p.clients[addr] = c
+	return c, nil
+}
+
+func (p *pool) markDown(addr string) {
+	p.mu.Lock()
+	p.down[addr] = time.Now()
+	p.mu.Unlock()
+}
+
+func (p *pool) markUp(addr string) {
+	p.mu.Lock()
+	delete(p.down, addr)
+	p.mu.Unlock()
+}
+
+// isDown reports whether addr failed to connect within the last d.
+func (p *pool) isDown(addr string, d time.Duration) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t, ok := p.down[addr]
+	return ok && time.Since(t) < d
+}
