@@ -100,10 +100,8 @@ func emptyPos(p *Position) bool {
 
 // prune removes empty positions.
 func (f *FollowState) prune() {
+	// The backing array is kept: a follow that closes usually opens again.
 	f.Positions = slices.DeleteFunc(f.Positions, func(p Position) bool { return emptyPos(&p) })
-	if len(f.Positions) == 0 {
-		f.Positions = nil
-	}
 }
 
 // prorata returns a × num / den for 0 <= num <= den, a >= 0: never more than
