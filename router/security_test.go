@@ -1,0 +1,149 @@
+package router
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/copytrade/copytrade/rpc/auth"
+	"github.com/copytrade/copytrade/rpc/convert"
+	ct "github.com/copytrade/copytrade/rpc/kitex_gen/copytrade"
+	"github.com/copytrade/copytrade/tools/exchsim"
+)
+
+// TestAuthorization: through a router with the guard, 500 writes by one account on
+// another account's follows and trader settings are all refused FORBIDDEN and change
+// nothing; missing, expired and forged tokens are UNAUTHENTICATED; an account reads only
+// its own follows, positions and orders, and any caller reads public trader data.
+func TestAuthorization(t *testing.T) {
+	c := newTestCluster(t, clusterOpts{groups: 1, mode: exchsim.Strict, auth: true})
+	trader := traderIn(1, 1, 1, 3_000_000)[0]
+	const victim, attacker = int64(7_000_001), int64(7_000_002)
+	c.seed([]int64{trader}, 0, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	vctx, vcancel := context.WithTimeout(c.account(victim), 30*time.Second)
+	defer vcancel()
+	if _, err := c.cli.Follow(vctx, &ct.FollowRequest{Trader: trader, Copier: victim, Settings: followSettings()}); err != nil {
+		t.Fatalf("own follow: %v", err)
+	}
+	c.settled(10 * time.Second)
+	before := c.stateHashes()
+
+	actx, acancel := context.WithTimeout(c.account(attacker), 60*time.Second)
+	defer acancel()
+	writes := []func(i int) error{
+		func(int) error {
+			_, err := c.cli.Follow(actx, &ct.FollowRequest{Trader: trader, Copier: victim, Settings: followSettings()})
+			return err
+		},
+		func(int) error {
+			_, err := c.cli.UpdateFollow(actx, &ct.UpdateFollowRequest{Trader: trader, Copier: victim, Settings: followSettings()})
+			return err
+		},
+		func(int) error {
+			_, err := c.cli.PauseFollow(actx, &ct.PauseFollowRequest{Trader: trader, Copier: victim})
+			return err
+		},
+		func(int) error {
+			_, err := c.cli.Unfollow(actx, &ct.UnfollowRequest{Trader: trader, Copier: victim, ClosePositions: true})
+			return err
+		},
+		func(int) error {
+			_, err := c.cli.UpdateTrader(actx, &ct.UpdateTraderRequest{Trader: trader, Config: &ct.TraderConfig{ProfitShareBps: 3000}})
+			return err
+		},
+		func(int) error {
+			_, err := c.cli.PauseTrader(actx, &ct.PauseTraderRequest{Trader: trader})
+			return err
+		},
+		func(int) error {
+			_, err := c.cli.ExitTrader(actx, &ct.ExitTraderRequest{Trader: trader})
+			return err
+		},
+		func(int) error {
+			_, err := c.cli.UpsertInstrument(actx, &ct.UpsertInstrumentRequest{Instrument: &ct.Instrument{
+				Symbol: testSymbol, LotStep: "1", TickSize: "1", MinQty: "1", MaxLeverage: 1}})
+			return err
+		},
+		func(int) error {
+			_, err := c.cli.Settle(actx, &ct.SettleRequest{Period: 20000})
+			return err
+		},
+		func(i int) error {
+			_, err := c.cli.SubmitFill(actx, &ct.SubmitFillRequest{Trader: trader, Fill: openFill(trader, int64(100+i))})
+			return err
+		},
+	}
+	refused := 0
+	for i := 0; i < 500; i++ {
+		err := writes[i%len(writes)](i)
+		if convert.CodeOf(err) == ct.ErrorCode_FORBIDDEN {
+			refused++
+		} else if i < 20 || refused < i {
+			t.Errorf("write %d by account %d: %v, want FORBIDDEN", i, attacker, err)
+		}
+	}
+	if refused != 500 {
+		t.Errorf("%d of 500 cross-account writes refused", refused)
+	}
+	c.settled(10 * time.Second)
+	for id, h := range c.stateHashes() {
+		if before[id] != h {
+			t.Errorf("%s: state changed by refused writes", id)
+		}
+	}
+
+	// Tokens.
+	expired, _ := auth.MintAt(c.key, "7000001", auth.AccountRole(victim), time.Now().Add(-time.Second))
+	other, _ := auth.GenerateKey("k1")
+	forged, _ := auth.Mint(other, "ops", auth.RoleAdmin, time.Hour)
+	unknownKey, _ := auth.GenerateKey("k9")
+	unknown, _ := auth.Mint(unknownKey, "ops", auth.RoleAdmin, time.Hour)
+	for name, cctx := range map[string]context.Context{
+		"missing":     ctx,
+		"expired":     auth.WithToken(ctx, expired),
+		"forged":      auth.WithToken(ctx, forged),
+		"unknown key": auth.WithToken(ctx, unknown),
+		"garbage":     auth.WithToken(ctx, "v1.k1.x.y.z.w"),
+	} {
+		_, err := c.cli.GetTrader(cctx, &ct.GetTraderRequest{Trader: trader})
+		if convert.CodeOf(err) != ct.ErrorCode_UNAUTHENTICATED {
+			t.Errorf("%s token: %v, want UNAUTHENTICATED", name, err)
+		}
+	}
+
+	// Reads: own data only; public trader data for anyone.
+	if resp, err := c.cli.ListCopierFollows(vctx, &ct.ListCopierFollowsRequest{Copier: victim}); err != nil || len(resp.Follows) != 1 {
+		t.Errorf("victim reads own follows: %v %+v", err, resp)
+	}
+	if _, err := c.cli.GetPositions(vctx, &ct.GetPositionsRequest{Copier: victim}); err != nil {
+		t.Errorf("victim reads own positions: %v", err)
+	}
+	for name, err := range map[string]error{
+		"follows":   second(c.cli.ListCopierFollows(actx, &ct.ListCopierFollowsRequest{Copier: victim})),
+		"positions": second(c.cli.GetPositions(actx, &ct.GetPositionsRequest{Copier: victim, Trader: trader})),
+		"orders":    second(c.cli.ListOrders(actx, &ct.ListOrdersRequest{Copier: victim})),
+		"followers": second(c.cli.ListFollowers(actx, &ct.ListFollowersRequest{Trader: trader})),
+		"status":    second(c.cli.GroupStatus(WithGroup(actx, 1), &ct.GroupStatusRequest{})),
+	} {
+		if convert.CodeOf(err) != ct.ErrorCode_FORBIDDEN {
+			t.Errorf("attacker reads victim's %s: %v, want FORBIDDEN", name, err)
+		}
+	}
+	if resp, err := c.cli.GetTrader(actx, &ct.GetTraderRequest{Trader: trader}); err != nil || resp.Trader.Trader != trader {
+		t.Errorf("public trader data: %v", err)
+	}
+	// The trading system submits fills; the admin reads anything.
+	if _, err := c.cli.SubmitFill(c.as(auth.RoleTradingSystem, "ts"), &ct.SubmitFillRequest{Trader: trader, Fill: openFill(trader, 1)}); err != nil {
+		t.Errorf("trading system fill: %v", err)
+	}
+	if _, err := c.cli.ListFollowers(c.admin, &ct.ListFollowersRequest{Trader: trader}); err != nil {
+		t.Errorf("admin read: %v", err)
+	}
+	if _, f, _ := c.guard.Refusals(); f < 500 {
+		t.Errorf("guard counted %d forbidden calls", f)
+	}
+}
+
+func second[R any](_ R, err error) error { return err }
