@@ -1,0 +1,181 @@
+package main
+
+// `copytrade dev`: the whole system on loopback in one process (tools/devcluster), a
+// seeded population, a demo workload with live progress, then a summary ending in
+//
+//	dev: signals=N copier_orders=M placed=P rejected=R skipped=S p50_ms=X p99_ms=Y
+//
+// and, unless --exit-after, the cluster keeps serving until SIGINT/SIGTERM.
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/cloudwego/kitex/pkg/klog"
+
+	"github.com/copytrade/copytrade/tools/devcluster"
+)
+
+// devFlags are `copytrade dev`'s flags.
+type devFlags struct {
+	duration  time.Duration
+	exitAfter bool
+	data      string
+	traders   int
+	copiers   int
+	rate      float64
+	seed      uint64
+	groups    int
+	nodes     int
+	noSync    bool
+	logLevel  string
+}
+
+func parseDevFlags(args []string, stderr io.Writer) (*devFlags, error) {
+	f := &devFlags{}
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.DurationVar(&f.duration, "duration", 20*time.Second, "how long lead traders act")
+	fs.BoolVar(&f.exitAfter, "exit-after", false, "stop after the summary instead of serving until interrupted")
+	fs.StringVar(&f.data, "data", "", "data directory, new or empty (default: a fresh one under the temp dir)")
+	fs.IntVar(&f.traders, "traders", 20, "lead traders")
+	fs.IntVar(&f.copiers, "copiers", 500, "copiers per trader")
+	fs.Float64Var(&f.rate, "rate", 20, "lead-trader fills per second (Poisson, across all traders)")
+	fs.Uint64Var(&f.seed, "seed", 1, "seed of the population and the activity")
+	fs.IntVar(&f.groups, "groups", 2, "shard groups (slots split equally)")
+	fs.IntVar(&f.nodes, "nodes", 3, "nodes per group (1, 3 or 5)")
+	fs.BoolVar(&f.noSync, "nosync", false, "turn fsync off in the raft logs (faster, not what production does)")
+	fs.StringVar(&f.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("dev: unexpected argument %q", fs.Arg(0))
+	}
+	if f.duration <= 0 || f.rate <= 0 {
+		return nil, errors.New("dev: --duration and --rate must be > 0")
+	}
+	return f, nil
+}
+
+// runDev runs `copytrade dev ARGS` and returns the process exit code.
+func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	f, err := parseDevFlags(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := dev(ctx, f, stdout, stderr); err != nil {
+		fmt.Fprintf(stderr, "dev: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func dev(ctx context.Context, f *devFlags, stdout, stderr io.Writer) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	lv := new(slog.LevelVar)
+	lv.Set(level)
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
+	klog.SetOutput(stderr)
+	klog.SetLevel(klog.LevelWarn) // Kitex's own "server listen at" lines are noise here
+
+	opts := devcluster.DefaultOptions()
+	opts.DataDir, opts.Groups, opts.NodesPerGroup, opts.Seed = f.data, f.groups, f.nodes, f.seed
+	opts.NoSync, opts.Logger = f.noSync, log
+	if level < slog.LevelWarn {
+		opts.RaftLogLevel = level
+	}
+	began := time.Now()
+	c, err := devcluster.Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// A whole cluster stopping at once makes raft complain; that is not news.
+		lv.Set(slog.LevelError + 4)
+		if err := c.Close(); err != nil {
+			fmt.Fprintf(stderr, "dev: shutdown: %v\n", err)
+		}
+	}()
+	fmt.Fprintf(stdout, "dev: data dir %s\n", c.DataDir())
+	fmt.Fprintf(stdout, "dev: %d groups × %d nodes, router %s, exchsim %s (started in %s)\n",
+		f.groups, f.nodes, c.RouterAddr(), c.ExchsimAddr(), time.Since(began).Round(time.Millisecond))
+
+	seedAt := time.Now()
+	so := devcluster.DefaultSeedOptions()
+	so.Traders, so.CopiersPerTrader, so.Seed = f.traders, f.copiers, f.seed
+	pop, err := c.Seed(ctx, so)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "dev: seeded %d instruments, eligibility rules, %d lead traders, %d follows in %s\n",
+		pop.Stats.Instruments, pop.Stats.Traders, pop.Stats.Follows, time.Since(seedAt).Round(time.Millisecond))
+
+	fmt.Fprintf(stdout, "dev: lead traders act for %s at %.0f fills/s\n", f.duration, f.rate)
+	sum, err := c.RunWorkload(ctx, devcluster.WorkloadOptions{
+		Traders: pop.Traders(), Duration: f.duration, Rate: f.rate, Seed: f.seed,
+		TraderBalance: so.TraderBalance, CallTimeout: 5 * time.Second,
+		Progress: func(p devcluster.Progress) {
+			fmt.Fprintf(stdout, "\r%5.1fs  signals %d  copier orders %d  placed %d  rejected %d  skipped %d  p99 %.2fms   ",
+				p.Elapsed.Seconds(), p.Signals, p.CopierOrders, p.Placed, p.Rejected, p.Skipped, float64(p.P99)/float64(time.Millisecond))
+		},
+		ProgressInterval: 500 * time.Millisecond,
+	})
+	fmt.Fprintln(stdout)
+	if err != nil {
+		return err
+	}
+	for _, l := range sum.Details() {
+		fmt.Fprintf(stdout, "dev: %s\n", l)
+	}
+	fmt.Fprintln(stdout, sum.Line())
+	if sum.Placed == 0 && ctx.Err() == nil {
+		return errors.New("no copier order was placed: see the lines above")
+	}
+	if f.exitAfter || ctx.Err() != nil {
+		return nil
+	}
+	printServing(stdout, c)
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "dev: shutting down")
+	return nil
+}
+
+// printServing tells how to reach the running cluster.
+func printServing(w io.Writer, c *devcluster.Cluster) {
+	fmt.Fprintf(w, `
+dev: serving until Ctrl-C
+  router    %s
+  exchsim   %s
+  keys      %s
+  topology  %s
+  admin token (7 days):
+    export COPYTRADE_TOKEN=%s
+  try:
+    copytrade ctl --router %s status
+    copytrade ctl --router %s trader get 1
+    copytrade ctl token --keys %s --identity 100001 --role account
+`, c.RouterAddr(), c.ExchsimAddr(), c.KeyFile(), c.TopologyFile(), c.AdminToken(),
+		c.RouterAddr(), c.RouterAddr(), c.KeyFile())
+}
+
+func init() {
+	commands["dev"] = command{"the whole system on loopback with a demo workload (make dev)", runDev}
+}
