@@ -41,6 +41,7 @@ type gen struct {
 	m     *Machine
 	trade [4]int64 // last trade ID per trader 1..3
 	slot  slotGen  // slot-move commands (migrate_test.go)
+	share shareGen // marks, settlements, outcomes, ratio changes (settle_test.go)
 }
 
 var genInsts = []string{"BTC", "ETH"}
@@ -89,6 +90,7 @@ func (g *gen) settings() FollowSettings {
 		s.Instruments = []string{genInsts[g.pick(2)]}
 	}
 	s.LiquidationPolicy = LiqPolicy(g.pick(3))
+	g.share.settings(g, &s) // stop-loss / take-profit
 	return s
 }
 
@@ -102,8 +104,10 @@ func (g *gen) next() Command {
 	switch k := g.pick(100); {
 	case k < 40:
 		return g.fill(trader)
-	case k < 70:
+	case k < 66:
 		return g.results()
+	case k < 70:
+		return g.share.next(g) // marks, settle, outcomes, ratio changes: settle_test.go
 	case k < 78:
 		return &Follow{Copier: copier, Trader: trader, Settings: g.settings()}
 	case k < 80:

@@ -114,6 +114,12 @@ func (m *Machine) CheckInvariants() error {
 	for k := range pendClose {
 		return bad("follow %d→%d: pending close order on %s/%d has no position", k.f.Copier, k.f.Trader, k.inst, k.side)
 	}
+	if err := m.checkShare(); err != nil { // settle.go
+		return bad("%v", err)
+	}
+	if err := m.checkStats(); err != nil { // stats.go
+		return bad("%v", err)
+	}
 	return nil
 }
 

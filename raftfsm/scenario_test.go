@@ -330,6 +330,10 @@ func runScenarioCmd(h *harness, line string) (string, error) {
 		if out, ok, err := slotScenarioCmd(h, name, a); ok {
 			return out, err
 		}
+		// Marks, profit share, stats and the leaderboard: settle_test.go.
+		if out, ok, err := shareScenarioCmd(h, name, a); ok {
+			return out, err
+		}
 		return "", fmt.Errorf("unknown command %q", name)
 	}
 	if err := a.done(); err != nil {
@@ -384,6 +388,9 @@ func renderResult(r *Result) string {
 	}
 	if r.Op == OpOrderResults {
 		fmt.Fprintf(&b, "results applied=%d ignored=%d\n", r.ResultsApplied, r.ResultsIgnored)
+	}
+	for _, e := range r.Settlements {
+		renderSettlement(&b, &e)
 	}
 	return b.String()
 }

@@ -1,6 +1,7 @@
 package raftfsm
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -272,3 +273,77 @@ func (m *Machine) Settlements(trader, copier AccountID, period uint64) []Settlem
 
 // LastSettledPeriod is the highest settled period; 0 before the first.
 func (m *Machine) LastSettledPeriod() uint64 { return m.lastSettled }
+
+// checkShare verifies the profit-share invariants (called by
+// CheckInvariants):
+//   - per follow: 0 <= Settled <= Accrued, HWM >= 0;
+//   - every record is keyed by its ID, has Amount > 0 and a period > 0;
+//   - the unpaid per-copier records of a follow sum to Accrued − Settled
+//     (money owed is exactly what is left to transfer);
+//   - a (trader, period) has total records iff it has per-copier records,
+//     and the totals sum to the same (one total per Settle that paid any;
+//     a trader that moved may have been settled for a period by both its
+//     groups).
+//
+// "The mark never falls" needs two states: the tests check it across
+// applies.
+func (m *Machine) checkShare() error {
+	type pair struct{ trader, copier AccountID }
+	type group struct {
+		trader AccountID
+		period uint64
+	}
+	unpaid := make(map[pair]fixed.Dec)
+	perCopier := make(map[group]fixed.Dec)
+	totals := make(map[group]fixed.Dec)
+	for id, r := range m.settlements {
+		switch {
+		case id != r.SettlementID:
+			return fmt.Errorf("settlement key %q / ID %q", id, r.SettlementID)
+		case r.Amount <= 0 || r.Period == 0 || r.Trader <= 0 || r.Copier < 0:
+			// Not Period <= lastSettled: records imported with a slot carry
+			// the periods of the group that settled them.
+			return fmt.Errorf("settlement %s: %+v", id, r.SettlementEntry)
+		case r.Copier == 0 && (r.Paid || r.Attempts != 0):
+			return fmt.Errorf("settlement %s: a total is never transferred", id)
+		}
+		g := group{r.Trader, r.Period}
+		if r.Copier == 0 {
+			// Two groups may each settle a period for a trader that moved
+			// between them: totals of a (trader, period) add up.
+			totals[g] += r.Amount
+			continue
+		}
+		perCopier[g] += r.Amount // tests' amounts are far from overflowing
+		if !r.Paid {
+			unpaid[pair{r.Trader, r.Copier}] += r.Amount
+		}
+	}
+	for g, sum := range perCopier {
+		if totals[g] != sum {
+			return fmt.Errorf("trader %d period %d: total %s, per-copier entries sum to %s", g.trader, g.period, totals[g], sum)
+		}
+	}
+	if len(totals) != len(perCopier) {
+		return fmt.Errorf("%d totals for %d (trader, period) groups with entries", len(totals), len(perCopier))
+	}
+	for id, t := range m.traders {
+		for _, f := range t.Follows {
+			sh := &f.Share
+			if sh.Settled < 0 || sh.Settled > sh.Accrued || sh.HWM < 0 {
+				return fmt.Errorf("follow %d→%d: share account %+v", f.Copier, id, *sh)
+			}
+			k := pair{id, f.Copier}
+			if owed := sh.Accrued - sh.Settled; unpaid[k] != owed {
+				return fmt.Errorf("follow %d→%d: owes %s, unpaid entries %s", f.Copier, id, owed, unpaid[k])
+			}
+			delete(unpaid, k)
+		}
+	}
+	for k, v := range unpaid {
+		if m.traders[k.trader] != nil {
+			return fmt.Errorf("unpaid settlement of %s for follow %d→%d, which is gone", v, k.copier, k.trader)
+		}
+	}
+	return nil
+}

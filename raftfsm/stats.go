@@ -1,6 +1,10 @@
 package raftfsm
 
-import "github.com/copytrade/copytrade/raftfsm/fixed"
+import (
+	"fmt"
+
+	"github.com/copytrade/copytrade/raftfsm/fixed"
+)
 
 // Trader statistics for the leaderboard, kept from the trader's own fills
 // (DESIGN.md, "Marks, profit share and stats"). Statistics never refuse a
@@ -102,4 +106,24 @@ func addOrKeep(a, b fixed.Dec) fixed.Dec {
 		return s
 	}
 	return a
+}
+
+// checkStats verifies every trader's statistics (called by
+// CheckInvariants): at most maxStatDays buckets in strictly ascending day
+// order, counts >= 0, drawdown within 0..10000 bps.
+func (m *Machine) checkStats() error {
+	for id, t := range m.traders {
+		st := &t.Stats
+		if len(st.Days) > maxStatDays || st.Wins < 0 || st.Losses < 0 ||
+			st.MaxDrawdownBps < 0 || st.MaxDrawdownBps > fixed.BpsDenominator || st.PeakEquity < 0 {
+			return fmt.Errorf("trader %d: stats %d days, %d/%d, drawdown %d, peak %s",
+				id, len(st.Days), st.Wins, st.Losses, st.MaxDrawdownBps, st.PeakEquity)
+		}
+		for i := 1; i < len(st.Days); i++ {
+			if st.Days[i-1].Day >= st.Days[i].Day {
+				return fmt.Errorf("trader %d: day buckets not ascending at %d", id, i)
+			}
+		}
+	}
+	return nil
 }
