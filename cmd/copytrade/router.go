@@ -1,0 +1,127 @@
+package main
+
+// `copytrade router`: the stateless CopyTrade router. It reads a topology file, learns
+// the slot map from the groups and forwards every call to the right leader; SIGHUP
+// reloads the topology and the key file. Any number may run side by side.
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/copytrade/copytrade/router"
+	"github.com/copytrade/copytrade/rpc/auth"
+)
+
+func init() {
+	commands["router"] = command{"the stateless router in front of the shard groups", runRouter}
+}
+
+func runRouter(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg := router.DefaultConfig()
+	fs := flag.NewFlagSet("router", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.ListenAddr, "listen", cfg.ListenAddr, "CopyTrade RPC listen host:port")
+	fs.StringVar(&cfg.HTTPAddr, "http", "", "host:port serving /metrics and /debug/pprof/ (empty: off)")
+	topoPath := fs.String("topology", "", "topology file (JSON: groups and their members' raft and RPC addresses); reloaded on SIGHUP")
+	keyFile := fs.String("keys", "", "key file (JSON: key ID → hex or base64 secret); reloaded on SIGHUP")
+	insecure := fs.Bool("insecure", false, "serve without authentication (development only)")
+	acctRate := fs.Float64("account-rate", 50, "calls per second per account identity (0: unlimited)")
+	acctBurst := fs.Int("account-burst", 100, "burst per account identity")
+	tsRate := fs.Float64("trading-system-rate", 0, "calls per second per trading-system identity (0: unlimited)")
+	tsBurst := fs.Int("trading-system-burst", 10000, "burst per trading-system identity")
+	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", cfg.RequestTimeout, "budget of a forwarded call when the caller sets no deadline")
+	fs.DurationVar(&cfg.ConnectTimeout, "connect-timeout", cfg.ConnectTimeout, "dial timeout to a member")
+	fs.DurationVar(&cfg.RefreshInterval, "refresh-interval", cfg.RefreshInterval, "how often the slot map is relearned")
+	fs.DurationVar(&cfg.BackoffMax, "backoff-max", cfg.BackoffMax, "longest wait between retries of MOVING or a leaderless group")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "router: -log-level: %v\n", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	cfg.Logger = log
+	if *topoPath == "" {
+		fmt.Fprintln(stderr, "router: -topology is required")
+		return 2
+	}
+	topo, err := router.LoadTopology(*topoPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "router: %v\n", err)
+		return 1
+	}
+	var guard *auth.Guard
+	switch {
+	case *keyFile != "":
+		ks, err := auth.LoadKeys(*keyFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "router: %v\n", err)
+			return 1
+		}
+		limits := map[string]auth.Limit{
+			"account":        {PerSecond: *acctRate, Burst: *acctBurst},
+			"trading-system": {PerSecond: *tsRate, Burst: *tsBurst},
+		}
+		if guard, err = auth.NewGuard(auth.Config{Keys: ks, Limits: limits, Logger: log}); err != nil {
+			fmt.Fprintf(stderr, "router: %v\n", err)
+			return 1
+		}
+		cfg.Guard, cfg.Key = guard, ks.Active()
+	case *insecure:
+		log.Warn("serving without authentication (-insecure)")
+	default:
+		fmt.Fprintln(stderr, "router: -keys is required (or -insecure for development)")
+		return 2
+	}
+	rt, err := router.New(cfg, topo)
+	if err != nil {
+		fmt.Fprintf(stderr, "router: %v\n", err)
+		return 1
+	}
+	if err := rt.Start(); err != nil {
+		fmt.Fprintf(stderr, "router: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "router: serving CopyTrade on %s for %d groups\n", rt.Addr(), len(topo.Groups))
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := rt.Close(sctx); err != nil {
+				log.Error("router shutdown", "err", err)
+				return 1
+			}
+			log.Info("router stopped")
+			return 0
+		case <-hup:
+			if err := rt.Reload(*topoPath); err != nil {
+				log.Error("topology reload refused; the previous one stays in force", "err", err)
+			} else {
+				log.Info("topology reloaded", "path", *topoPath)
+			}
+			if guard != nil {
+				if ks, err := auth.LoadKeys(*keyFile); err != nil {
+					log.Error("key file reload refused; the previous keys stay in force", "err", err)
+				} else {
+					guard.SetKeys(ks)
+					log.Info("keys reloaded", "keys", ks.IDs())
+				}
+			}
+		}
+	}
+}
