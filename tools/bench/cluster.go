@@ -1,0 +1,307 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bytedance/sonic"
+
+	"github.com/copytrade/copytrade/router"
+	"github.com/copytrade/copytrade/rpc/auth"
+)
+
+// Cluster is what the bench talks to: a router, a gateway and, when the bench started
+// them, the processes behind them.
+type Cluster struct {
+	RouterAddr  string
+	GatewayAddr string
+	// AdminToken seeds and probes; FillToken (role trading-system) submits fills.
+	AdminToken, FillToken string
+	// Groups are the shard groups (IDs and members).
+	Groups []Group
+	// RouterHTTP and ExchsimHTTP serve /metrics and /debug/pprof/ ("" when unknown).
+	RouterHTTP, ExchsimHTTP string
+	// Dir holds data and logs of started processes ("" when attached).
+	Dir string
+
+	sup    *Supervisor
+	router *Proc
+	exch   *Proc
+}
+
+// Group is one shard group.
+type Group struct {
+	ID    uint32
+	Nodes []*Node
+}
+
+// Node is one member of a group.
+type Node struct {
+	ID, RaftAddr, RPCAddr, HTTPAddr string
+	// Proc is nil when attached.
+	Proc *Proc
+}
+
+// Started reports whether the bench started the cluster's processes.
+func (c *Cluster) Started() bool { return c.sup != nil }
+
+// NodeByID finds a node of group g.
+func (c *Cluster) NodeByID(g uint32, id string) *Node {
+	for _, grp := range c.Groups {
+		if grp.ID != g {
+			continue
+		}
+		for _, n := range grp.Nodes {
+			if n.ID == id || n.RPCAddr == id || n.RaftAddr == id {
+				return n
+			}
+		}
+	}
+	return nil
+}
+
+// Pids lists every process the bench started.
+func (c *Cluster) Pids() []int {
+	if c.sup == nil {
+		return nil
+	}
+	return c.sup.Pids()
+}
+
+// Stop stops every started process (SIGTERM, then SIGKILL after a grace period) and
+// waits for all of them.
+func (c *Cluster) Stop() {
+	if c.sup != nil {
+		c.sup.StopAll()
+	}
+}
+
+// freePorts reserves n distinct loopback ports by listening on :0 together, then
+// releases them for the children to bind. A port could be taken in between; the
+// children then fail to start and the bench says so.
+func freePorts(n int) ([]string, error) {
+	lns := make([]net.Listener, 0, n)
+	defer func() {
+		for _, l := range lns {
+			l.Close()
+		}
+	}()
+	out := make([]string, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("bench: reserve a loopback port: %w", err)
+		}
+		lns = append(lns, l)
+		out = append(out, l.Addr().String())
+	}
+	return out, nil
+}
+
+// flagsOf lists the flags a subcommand of bin accepts, from its -h output, so the
+// bench passes only flags the binary knows (key files, tuning) as the subcommands grow.
+func flagsOf(bin, sub string) map[string]bool {
+	out, _ := exec.Command(bin, sub, "-h").CombinedOutput()
+	flags := map[string]bool{}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 0 && strings.HasPrefix(f[0], "-") {
+			flags[strings.TrimLeft(f[0], "-")] = true
+		}
+	}
+	return flags
+}
+
+// StartCluster starts exchsim, cfg.Groups groups of 3 nodes and a router from bin, as
+// separate processes under sup, with data and logs under dir, and waits until the
+// router reaches a leader in every group.
+func StartCluster(ctx context.Context, cfg *Config, bin, dir string, sup *Supervisor, log *slog.Logger) (*Cluster, error) {
+	c := &Cluster{Dir: dir, sup: sup}
+	key, err := auth.GenerateKey("bench")
+	if err != nil {
+		return nil, err
+	}
+	keyFile := filepath.Join(dir, "keys.json")
+	if err := auth.WriteKeyFile(keyFile, key); err != nil {
+		return nil, err
+	}
+	if c.AdminToken, err = auth.Mint(key, "bench-admin", auth.RoleAdmin, 24*time.Hour); err != nil {
+		return nil, err
+	}
+	if c.FillToken, err = auth.Mint(key, "bench-trading-system", auth.RoleTradingSystem, 24*time.Hour); err != nil {
+		return nil, err
+	}
+
+	// exchsim and router: listen + http; each node: raft, rpc, http.
+	ports, err := freePorts(4 + cfg.Groups*3*3)
+	if err != nil {
+		return nil, err
+	}
+	next := func() string { p := ports[0]; ports = ports[1:]; return p }
+	c.GatewayAddr, c.ExchsimHTTP = next(), next()
+	c.RouterAddr, c.RouterHTTP = next(), next()
+
+	exArgs := []string{"--listen", c.GatewayAddr, "--mode", cfg.ExchsimMode, "--seed", strconv.FormatUint(cfg.Seed, 10),
+		"--log-level", "warn"}
+	if flagsOf(bin, "exchsim")["http"] {
+		exArgs = append(exArgs, "--http", c.ExchsimHTTP)
+	} else {
+		c.ExchsimHTTP = ""
+	}
+	if c.exch, err = sup.Start("exchsim", bin, append([]string{"exchsim"}, exArgs...), filepath.Join(dir, "exchsim.log")); err != nil {
+		return nil, err
+	}
+	if err := waitListening(ctx, c.GatewayAddr, 10*time.Second, c.exch); err != nil {
+		return nil, fmt.Errorf("bench: exchsim did not start (log %s): %w", c.exch.LogPath, err)
+	}
+
+	nodeFlags := flagsOf(bin, "node")
+	topo := router.Topology{}
+	slotsPer := 16384 / cfg.Groups
+	for g := 1; g <= cfg.Groups; g++ {
+		grp := Group{ID: uint32(g)}
+		var members []string
+		for i := 1; i <= 3; i++ {
+			n := &Node{ID: fmt.Sprintf("g%dn%d", g, i), RaftAddr: next(), RPCAddr: next(), HTTPAddr: next()}
+			grp.Nodes = append(grp.Nodes, n)
+			members = append(members, fmt.Sprintf("%s=%s/%s", n.ID, n.RaftAddr, n.RPCAddr))
+		}
+		from, to := (g-1)*slotsPer, g*slotsPer-1
+		if g == cfg.Groups {
+			to = 16383
+		}
+		spec := router.GroupSpec{ID: uint32(g)}
+		for _, n := range grp.Nodes {
+			data := filepath.Join(dir, n.ID)
+			if err := os.MkdirAll(data, 0o755); err != nil {
+				return nil, fmt.Errorf("bench: data dir: %w", err)
+			}
+			args := []string{"node", "--id", n.ID, "--group", strconv.Itoa(g), "--data", data,
+				"--raft", n.RaftAddr, "--rpc", n.RPCAddr, "--http", n.HTTPAddr, "--gateway", c.GatewayAddr,
+				"--members", strings.Join(members, ","), "--bootstrap", "--log-level", "warn"}
+			if cfg.Groups > 1 {
+				args = append(args, "--slots", fmt.Sprintf("%d-%d", from, to))
+			}
+			if nodeFlags["key-file"] {
+				args = append(args, "--key-file", keyFile)
+			}
+			if nodeFlags["settlement"] {
+				args = append(args, "--settlement", "off")
+			}
+			if cfg.NoSync && nodeFlags["no-sync"] {
+				args = append(args, "--no-sync")
+			}
+			if n.Proc, err = sup.Start(n.ID, bin, args, filepath.Join(dir, n.ID+".log")); err != nil {
+				return nil, err
+			}
+			spec.Members = append(spec.Members, router.MemberSpec{ID: n.ID, RaftAddr: n.RaftAddr, RPCAddr: n.RPCAddr})
+		}
+		topo.Groups = append(topo.Groups, spec)
+		c.Groups = append(c.Groups, grp)
+	}
+	topoFile := filepath.Join(dir, "topology.json")
+	data, err := sonic.ConfigStd.MarshalIndent(&topo, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("bench: topology: %w", err)
+	}
+	if err := os.WriteFile(topoFile, data, 0o644); err != nil {
+		return nil, fmt.Errorf("bench: topology: %w", err)
+	}
+
+	routerFlags := flagsOf(bin, "router")
+	rArgs := []string{"router", "--listen", c.RouterAddr, "--topology", topoFile}
+	if routerFlags["http"] {
+		rArgs = append(rArgs, "--http", c.RouterHTTP)
+	} else {
+		c.RouterHTTP = ""
+	}
+	if routerFlags["key-file"] {
+		rArgs = append(rArgs, "--key-file", keyFile)
+	}
+	if routerFlags["log-level"] {
+		rArgs = append(rArgs, "--log-level", "warn")
+	}
+	if c.router, err = sup.Start("router", bin, rArgs, filepath.Join(dir, "router.log")); err != nil {
+		return nil, err
+	}
+	if err := waitListening(ctx, c.RouterAddr, 15*time.Second, c.router); err != nil {
+		return nil, fmt.Errorf("bench: router did not start (log %s): %w", c.router.LogPath, err)
+	}
+	log.Info("cluster started", "dir", dir, "router", c.RouterAddr, "gateway", c.GatewayAddr, "groups", cfg.Groups)
+	return c, nil
+}
+
+// waitListening waits until addr accepts connections, p exits, or the timeout.
+func waitListening(ctx context.Context, addr string, timeout time.Duration, p *Proc) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			conn.Close()
+			return nil
+		}
+		if p != nil && p.Exited() {
+			return fmt.Errorf("%s exited: %v", p.Name, p.Err())
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not listening after %s: %w", addr, timeout, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// AttachCluster describes a running cluster from cfg (no processes of its own).
+func AttachCluster(cfg *Config) (*Cluster, error) {
+	c := &Cluster{RouterAddr: cfg.Router, GatewayAddr: cfg.Gateway, AdminToken: cfg.Token, FillToken: cfg.Token}
+	if cfg.Topology == "" {
+		c.Groups = []Group{{ID: 1}}
+		return c, nil
+	}
+	topo, err := router.LoadTopology(cfg.Topology)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	for _, g := range topo.Groups {
+		grp := Group{ID: g.ID}
+		for _, m := range g.Members {
+			grp.Nodes = append(grp.Nodes, &Node{ID: m.ID, RaftAddr: m.RaftAddr, RPCAddr: m.RPCAddr})
+		}
+		c.Groups = append(c.Groups, grp)
+	}
+	if len(c.Groups) == 0 {
+		return nil, errors.New("bench: the topology lists no groups")
+	}
+	return c, nil
+}
+
+// tailLog returns the last n bytes of a child's log, for error messages.
+func tailLog(path string, n int64) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return ""
+	}
+	off := max(st.Size()-n, 0)
+	buf := make([]byte, st.Size()-off)
+	if _, err := f.ReadAt(buf, off); err != nil {
+		return ""
+	}
+	return string(buf)
+}
