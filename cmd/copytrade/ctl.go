@@ -167,12 +167,16 @@ func runCtl(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		ctlUsage(stderr)
 		return 2
 	}
+	// Globals given before the command words keep their values: registering them on
+	// the command's flag set resets the shared variables to their defaults.
+	given := map[string]string{}
+	gfs.Visit(func(f *flag.Flag) { given[f.Name] = f.Value.String() })
 	fs := flag.NewFlagSet("ctl "+cmd.path, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	g.register(fs)
-	// Globals parsed before the command words keep their values: register reset them
-	// to defaults, so copy the first parse's results back.
-	gfs.Visit(func(f *flag.Flag) { _ = fs.Set(f.Name, f.Value.String()) })
+	for name, v := range given {
+		_ = fs.Set(name, v)
+	}
 	action := cmd.setup(fs)
 	if err := parseInterleaved(fs, cmd.args, rest); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -31,8 +31,40 @@ func render(w io.Writer, v any, asJSON bool) error {
 		return err
 	case *statusReport:
 		return renderStatus(w, t)
+	case *ct.GetPositionsResponse:
+		return renderHuman(w, positionRows(t))
 	}
 	return renderHuman(w, v)
+}
+
+// positionRow is one position of GetPositions, flattened for a table.
+type positionRow struct {
+	Trader       int64           `json:"trader"`
+	Kind         string          `json:"kind"` // attributed or detached
+	Instrument   string          `json:"instrument"`
+	Side         ct.PositionSide `json:"side"`
+	Qty          string          `json:"qty"`
+	AvgEntry     string          `json:"avg_entry"`
+	Margin       string          `json:"margin"`
+	Leverage     int32           `json:"leverage"`
+	PendingOpen  string          `json:"pending_open"`
+	PendingClose string          `json:"pending_close"`
+}
+
+func positionRows(r *ct.GetPositionsResponse) []positionRow {
+	var out []positionRow
+	add := func(trader int64, kind string, ps []*ct.Position) {
+		for _, p := range ps {
+			out = append(out, positionRow{Trader: trader, Kind: kind, Instrument: p.GetInstrument(), Side: p.GetSide(),
+				Qty: p.GetQty(), AvgEntry: p.GetAvgEntry(), Margin: p.GetMargin(), Leverage: p.GetLeverage(),
+				PendingOpen: p.GetPendingOpen(), PendingClose: p.GetPendingClose()})
+		}
+	}
+	for _, bt := range r.GetByTrader() {
+		add(bt.GetTrader(), "attributed", bt.GetPositions())
+		add(bt.GetTrader(), "detached", bt.GetDetached())
+	}
+	return out
 }
 
 // tableColumns picks the columns of wide row types; others show every scalar field.
@@ -51,6 +83,10 @@ func renderHuman(w io.Writer, v any) error {
 		return err
 	}
 	if rv.Kind() == reflect.Slice && isStructSlice(rv.Type()) {
+		if rv.Len() == 0 {
+			_, err := fmt.Fprintln(w, "(none)")
+			return err
+		}
 		return writeTable(w, rv)
 	}
 	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
