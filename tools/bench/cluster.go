@@ -191,7 +191,10 @@ func StartCluster(ctx context.Context, cfg *Config, bin, dir string, sup *Superv
 			if cfg.Groups > 1 {
 				args = append(args, "--slots", fmt.Sprintf("%d-%d", from, to))
 			}
-			if nodeFlags["key-file"] {
+			switch {
+			case nodeFlags["keys"]:
+				args = append(args, "--keys", keyFile)
+			case nodeFlags["key-file"]:
 				args = append(args, "--key-file", keyFile)
 			}
 			if nodeFlags["settlement"] {
@@ -224,8 +227,13 @@ func StartCluster(ctx context.Context, cfg *Config, bin, dir string, sup *Superv
 	} else {
 		c.RouterHTTP = ""
 	}
-	if routerFlags["key-file"] {
+	switch {
+	case routerFlags["keys"]:
+		rArgs = append(rArgs, "--keys", keyFile)
+	case routerFlags["key-file"]:
 		rArgs = append(rArgs, "--key-file", keyFile)
+	case routerFlags["insecure"]:
+		rArgs = append(rArgs, "--insecure")
 	}
 	if routerFlags["log-level"] {
 		rArgs = append(rArgs, "--log-level", "warn")
