@@ -111,6 +111,15 @@ func newTestCluster(t testing.TB, o clusterOpts) *testCluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.stop)
+	if c.key, err = auth.GenerateKey("k1"); err != nil {
+		t.Fatal(err)
+	}
+	if o.auth { // the same guard on the router and on every node
+		ks, _ := auth.NewKeySet(c.key)
+		if c.guard, err = auth.NewGuard(auth.Config{Keys: ks, Logger: testLogger()}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	dir := t.TempDir()
 	c.nodes = make([][]*shard.Node, o.groups)
 	for g := 1; g <= o.groups; g++ {
@@ -145,6 +154,9 @@ func newTestCluster(t testing.TB, o clusterOpts) *testCluster {
 			cfg.SettlementPeriod = 0
 			cfg.NoSync = true
 			cfg.Logger = testLogger()
+			if c.guard != nil {
+				cfg.ServerOptions = append(cfg.ServerOptions, c.guard.ServerOption())
+			}
 			n, err := shard.New(cfg, nil)
 			if err != nil {
 				t.Fatalf("node %s: %v", cfg.NodeID, err)
@@ -158,19 +170,12 @@ func newTestCluster(t testing.TB, o clusterOpts) *testCluster {
 	for g := 1; g <= o.groups; g++ {
 		c.leader(g)
 	}
-	if c.key, err = auth.GenerateKey("k1"); err != nil {
-		t.Fatal(err)
-	}
 	rc := DefaultConfig()
 	rc.ListenAddr = "127.0.0.1:0"
 	rc.RequestTimeout = 10 * time.Second
 	rc.BackoffMax = 100 * time.Millisecond
 	rc.Logger = testLogger()
 	if o.auth {
-		ks, _ := auth.NewKeySet(c.key)
-		if c.guard, err = auth.NewGuard(auth.Config{Keys: ks, Logger: testLogger()}); err != nil {
-			t.Fatal(err)
-		}
 		rc.Guard, rc.Key = c.guard, c.key
 	}
 	if o.router != nil {

@@ -141,6 +141,14 @@ func TestAuthorization(t *testing.T) {
 	if _, err := c.cli.ListFollowers(c.admin, &ct.ListFollowersRequest{Trader: trader}); err != nil {
 		t.Errorf("admin read: %v", err)
 	}
+	// The nodes run the same guard: the router's own token (role router) reads slot
+	// ownership, and a caller's token is forwarded, so a node authorizes the caller.
+	if g, _ := c.router.SlotOwner(0); g != 1 {
+		t.Errorf("router did not learn the slot map from guarded nodes")
+	}
+	if _, err := c.leaderClient(1).GetTrader(ctx, &ct.GetTraderRequest{Trader: trader}); convert.CodeOf(err) != ct.ErrorCode_UNAUTHENTICATED {
+		t.Errorf("node without a token: %v, want UNAUTHENTICATED", err)
+	}
 	if _, f, _ := c.guard.Refusals(); f < 500 {
 		t.Errorf("guard counted %d forbidden calls", f)
 	}

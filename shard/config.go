@@ -7,6 +7,8 @@ import (
 	"net"
 	"time"
 
+	"github.com/cloudwego/kitex/server"
+
 	"github.com/copytrade/copytrade/raftfsm"
 )
 
@@ -131,6 +133,10 @@ type Config struct {
 	Logger *slog.Logger
 	// RaftLogLevel is the level of hashicorp/raft's own logs ("warn" keeps tests quiet).
 	RaftLogLevel slog.Level
+
+	// ServerOptions are appended to the CopyTrade Kitex server's options, e.g. the
+	// auth middleware: (*auth.Guard).ServerOption().
+	ServerOptions []server.Option
 }
 
 // DefaultConfig returns LAN timeouts and fan-out settings; the caller fills in the

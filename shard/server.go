@@ -27,13 +27,14 @@ func (n *Node) Start() error {
 		if err != nil {
 			return fmt.Errorf("shard: RPC listen on %s: %w", n.cfg.RPCAddr, err)
 		}
-		svr := copytrade.NewServer(NewHandler(n),
+		opts := append([]server.Option{
 			server.WithListener(ln),
 			server.WithServiceAddr(ln.Addr()),
 			server.WithMetaHandler(transmeta.ServerTTHeaderHandler),
 			server.WithServerBasicInfo(&rpcinfo.EndpointBasicInfo{ServiceName: "copytrade"}),
-			server.WithExitWaitTime(200*time.Millisecond),
-		)
+			server.WithExitWaitTime(200 * time.Millisecond),
+		}, n.cfg.ServerOptions...)
+		svr := copytrade.NewServer(NewHandler(n), opts...)
 		done := make(chan error, 1)
 		go func() { done <- svr.Run() }()
 		n.servers = append(n.servers, func(context.Context) error {
