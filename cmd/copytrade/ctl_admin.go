@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"flag"
 	"fmt"
 	"os"
@@ -213,6 +214,27 @@ func ctlAdminCommands() []ctlCommand {
 					return c.TransferLeadership(ctx, &ct.TransferLeadershipRequest{ToId: *to})
 				}
 			}},
+		{path: "keygen", summary: "write a new key file with one random 32-byte key (refuses to overwrite)",
+			setup: func(fs *flag.FlagSet) ctlAction {
+				out := fs.String("out", "", "the key file to create (required)")
+				id := fs.String("id", "k1", "the key's ID (newest sorts last: k1, k2, ...)")
+				return func(ctx context.Context, e *ctlEnv) (any, error) {
+					if *out == "" {
+						return nil, errUsage("--out FILE is required")
+					}
+					if _, err := os.Stat(*out); err == nil {
+						return nil, fmt.Errorf("%s exists; not overwriting it", *out)
+					}
+					secret := make([]byte, 32)
+					if _, err := rand.Read(secret); err != nil {
+						return nil, fmt.Errorf("random secret: %w", err)
+					}
+					if err := auth.WriteKeyFile(*out, auth.Key{ID: *id, Secret: secret}); err != nil {
+						return nil, err
+					}
+					return &keygenResult{File: *out, KeyID: *id}, nil
+				}
+			}},
 		{path: "token", summary: "mint a token from a key file (no server is called)",
 			setup: func(fs *flag.FlagSet) ctlAction {
 				keys := fs.String("keys", os.Getenv("COPYTRADE_KEYS"), "the key file (env COPYTRADE_KEYS)")
@@ -236,6 +258,12 @@ type exportSummary struct {
 	Epoch     int64  `json:"epoch"`
 	Bytes     int    `json:"bytes"`
 	Checksum  uint64 `json:"checksum"`
+}
+
+// keygenResult is what `ctl keygen` prints.
+type keygenResult struct {
+	File  string `json:"file"`
+	KeyID string `json:"key_id"`
 }
 
 // mintedToken is what `ctl token` prints.

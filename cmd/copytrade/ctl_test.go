@@ -190,19 +190,25 @@ func TestRenderHumanAndJSON(t *testing.T) {
 	}
 }
 
-func TestCtlToken(t *testing.T) {
+func TestCtlKeygenAndToken(t *testing.T) {
 	dir := t.TempDir()
 	keys := filepath.Join(dir, "keys.json")
-	key := auth.Key{ID: "k1", Secret: []byte("0123456789abcdef0123")}
-	if err := auth.WriteKeyFile(keys, key); err != nil {
+	var out, errOut bytes.Buffer
+	if code := runCtl(context.Background(), []string{"keygen", "--out", keys}, &out, &errOut); code != 0 {
+		t.Fatalf("keygen: exit %d: %s", code, errOut.String())
+	}
+	if code := runCtl(context.Background(), []string{"keygen", "--out", keys}, &out, &errOut); code == 0 {
+		t.Fatal("keygen overwrote an existing key file")
+	}
+	ks, err := auth.LoadKeys(keys)
+	if err != nil {
 		t.Fatal(err)
 	}
-	var out, errOut bytes.Buffer
+	out.Reset()
 	code := runCtl(context.Background(), []string{"token", "--keys", keys, "--identity", "42", "--role", "account", "--ttl", "1h"}, &out, &errOut)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
-	ks, _ := auth.NewKeySet(key)
 	g, err := auth.NewGuard(auth.Config{Keys: ks})
 	if err != nil {
 		t.Fatal(err)
