@@ -46,13 +46,10 @@ func (m *Machine) applyMarkPrices(c *MarkPrices, res *Result) *Refusal {
 	if len(c.Prices) == 0 {
 		return nil
 	}
+	mc := markCache{marks: m.marks, batch: make(map[string]struct{}, len(c.Prices))}
 	for _, p := range c.Prices {
 		m.marks[p.Instrument] = p.Price // a repeated instrument: the last price wins
-	}
-	// batch: the batch's instruments (marks of the same batch take the last price).
-	batch := make(map[string]struct{}, len(c.Prices))
-	for _, p := range c.Prices {
-		batch[p.Instrument] = struct{}{}
+		mc.batch[p.Instrument] = struct{}{}
 	}
 	for _, id := range m.traderIDs() {
 		t := m.traders[id]
@@ -60,15 +57,46 @@ func (m *Machine) applyMarkPrices(c *MarkPrices, res *Result) *Refusal {
 			continue
 		}
 		for _, f := range t.Follows {
-			m.markFollow(t, f, batch, res)
+			m.markFollow(t, f, &mc, res)
 		}
 	}
 	return nil
 }
 
+// markCache answers "latest mark, and is it in this batch?" per symbol. The
+// follows of one trader mostly hold the same few instruments, whose
+// symbols share their bytes with the instrument's (so == is a pointer
+// compare): a few recent answers save two map lookups per position.
+type markCache struct {
+	marks map[string]fixed.Dec
+	batch map[string]struct{}
+	next  int
+	ent   [8]struct {
+		sym     string
+		price   fixed.Dec
+		ok, hit bool // a mark is known; the symbol is in the batch
+	}
+}
+
+// get returns the latest mark of sym (ok false: none) and whether sym is
+// in the batch.
+func (c *markCache) get(sym string) (price fixed.Dec, ok, inBatch bool) {
+	for i := range c.ent {
+		if e := &c.ent[i]; e.sym == sym && sym != "" {
+			return e.price, e.ok, e.hit
+		}
+	}
+	price, ok = c.marks[sym]
+	_, inBatch = c.batch[sym]
+	e := &c.ent[c.next]
+	c.next = (c.next + 1) % len(c.ent)
+	e.sym, e.price, e.ok, e.hit = sym, price, ok, inBatch
+	return price, ok, inBatch
+}
+
 // markFollow revalues one follow if the batch touches it and applies its
 // stop-loss / take-profit.
-func (m *Machine) markFollow(t *TraderState, f *FollowState, batch map[string]struct{}, res *Result) {
+func (m *Machine) markFollow(t *TraderState, f *FollowState, mc *markCache, res *Result) {
 	touched, open := false, false
 	for i := range f.Positions {
 		p := &f.Positions[i]
@@ -76,7 +104,7 @@ func (m *Machine) markFollow(t *TraderState, f *FollowState, batch map[string]st
 			continue
 		}
 		open = true
-		if _, ok := batch[p.Instrument]; ok {
+		if _, _, hit := mc.get(p.Instrument); hit {
 			touched = true
 			break
 		}
@@ -90,7 +118,7 @@ func (m *Machine) markFollow(t *TraderState, f *FollowState, batch map[string]st
 	if !touched {
 		return
 	}
-	u, ok := m.unrealized(f)
+	u, ok := unrealized(f, mc)
 	if !ok {
 		return
 	}
@@ -109,14 +137,14 @@ func (m *Machine) markFollow(t *TraderState, f *FollowState, batch map[string]st
 
 // unrealized is the follow's unrealised PnL at the latest marks; ok is false
 // on overflow.
-func (m *Machine) unrealized(f *FollowState) (fixed.Dec, bool) {
+func unrealized(f *FollowState, mc *markCache) (fixed.Dec, bool) {
 	var sum fixed.Sum
 	for i := range f.Positions {
 		p := &f.Positions[i]
 		if p.Qty == 0 {
 			continue
 		}
-		mk, ok := m.marks[p.Instrument]
+		mk, ok, _ := mc.get(p.Instrument)
 		if !ok {
 			continue // no mark yet: valued at entry
 		}

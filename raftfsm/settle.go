@@ -66,22 +66,21 @@ func (m *Machine) onFollowRealized(t *TraderState, f *FollowState, gain, fee fix
 	return nil
 }
 
-// settlementID is "s" + base36(period) + "-" + base36(trader) + "-" +
-// base36(seq): at most 1+4+1+13+1+13 = 33 bytes. seq is the trader's ID
-// sequence (TraderState.OrderSeq, shared with client order IDs, whose
-// prefix is "c"): it moves with the trader's slot, so an ID is never
-// reused, even when the trader's new group settles a period its old group
-// already settled.
-func (t *TraderState) settlementID(period uint64) string {
+// appendSettlementID appends "s" + base36(period) + "-" + base36(trader)
+// + "-" + base36(seq) and takes seq from the trader: at most
+// 1+4+1+13+1+13 = 33 bytes. seq is the trader's ID sequence
+// (TraderState.OrderSeq, shared with client order IDs, whose prefix is
+// "c"): it moves with the trader's slot, so an ID is never reused, even
+// when the trader's new group settles a period its old group already
+// settled.
+func (t *TraderState) appendSettlementID(b []byte, period uint64) []byte {
 	t.OrderSeq++
-	var buf [MaxClientOrderIDLen]byte
-	b := append(buf[:0], 's')
+	b = append(b, 's')
 	b = strconv.AppendUint(b, period, 36)
 	b = append(b, '-')
 	b = strconv.AppendUint(b, uint64(t.ID), 36)
 	b = append(b, '-')
-	b = strconv.AppendUint(b, t.OrderSeq, 36)
-	return string(b)
+	return strconv.AppendUint(b, t.OrderSeq, 36)
 }
 
 // applySettle settles profit share for c.Period: for every follow (traders
@@ -118,40 +117,85 @@ func (m *Machine) applySettle(c *Settle) ([]SettlementEntry, *Refusal) {
 }
 
 // settleTrader settles one trader's follows, appending the entries to out.
+// The trader's records of the period are allocated together, and their
+// IDs are substrings of one string: they are created, and mostly pruned,
+// together.
 func (m *Machine) settleTrader(t *TraderState, period uint64, out []SettlementEntry) []SettlementEntry {
+	// Pass 1: what each follow pays, committing nothing.
+	n := 0
 	var total fixed.Dec
 	for _, f := range t.Follows {
+		if pay, ok := payable(f, t.ShareBps, total); ok && pay > 0 {
+			total += pay // payable checked it fits
+			n++
+		}
+	}
+	var recs []SettlementRecord
+	var ids []byte
+	var ends []int
+	if n > 0 {
+		recs = make([]SettlementRecord, 0, n+1)
+		ids = make([]byte, 0, (n+1)*24)
+		ends = make([]int, 0, n+1)
+	}
+	// Pass 2: commit. The same arithmetic on the same values: the same
+	// follows pay the same amounts.
+	total = 0
+	for _, f := range t.Follows {
 		sh := &f.Share
-		if sh.CumNetPnL <= sh.HWM {
-			continue
+		pay, ok := payable(f, t.ShareBps, total)
+		if !ok {
+			continue // overflow: the mark stays, the next period retries
 		}
-		gain := sh.CumNetPnL - sh.HWM // HWM >= 0: fits
-		// <= gain: cannot overflow. Down: the copier never pays more than
-		// the exact share.
-		pay, _ := fixed.MulBps(gain, t.ShareBps, fixed.Down)
 		if pay > 0 {
-			acc, err1 := fixed.Add(sh.Accrued, pay)
-			tot, err2 := fixed.Add(total, pay)
-			if err1 != nil || err2 != nil {
-				continue
-			}
-			sh.Accrued, total = acc, tot
-			e := SettlementEntry{SettlementID: t.settlementID(period), Period: period, Trader: t.ID, Copier: f.Copier, Amount: pay}
-			m.settlements[e.SettlementID] = &SettlementRecord{SettlementEntry: e}
-			out = append(out, e)
+			sh.Accrued += pay // payable checked it fits
+			total += pay
+			ids = t.appendSettlementID(ids, period)
+			ends = append(ends, len(ids))
+			recs = append(recs, SettlementRecord{SettlementEntry: SettlementEntry{Period: period, Trader: t.ID, Copier: f.Copier, Amount: pay}})
 		}
-		sh.HWM = sh.CumNetPnL
+		if sh.CumNetPnL > sh.HWM {
+			sh.HWM = sh.CumNetPnL
+		}
 	}
 	if total > 0 {
-		e := SettlementEntry{SettlementID: t.settlementID(period), Period: period, Trader: t.ID, Amount: total}
-		m.settlements[e.SettlementID] = &SettlementRecord{SettlementEntry: e}
-		out = append(out, e)
+		ids = t.appendSettlementID(ids, period)
+		ends = append(ends, len(ids))
+		recs = append(recs, SettlementRecord{SettlementEntry: SettlementEntry{Period: period, Trader: t.ID, Amount: total}})
+	}
+	all, start := string(ids), 0
+	for i := range recs {
+		r := &recs[i]
+		r.SettlementID = all[start:ends[i]]
+		start = ends[i]
+		m.settlements[r.SettlementID] = r
+		out = append(out, r.SettlementEntry)
 	}
 	// Ended follows kept only for their share account may go now.
 	for i := len(t.Follows) - 1; i >= 0; i-- {
 		t.dropIfDone(t.Follows[i])
 	}
 	return out
+}
+
+// payable is the follow's share for the period: max(0, CumNetPnL − HWM) ×
+// shareBps / 10000 rounded down (the copier never pays more than the exact
+// share). ok is false if Accrued or the trader's running total would
+// overflow with it.
+func payable(f *FollowState, shareBps int64, total fixed.Dec) (fixed.Dec, bool) {
+	sh := &f.Share
+	if sh.CumNetPnL <= sh.HWM {
+		return 0, true
+	}
+	gain := sh.CumNetPnL - sh.HWM                      // HWM >= 0: fits
+	pay, _ := fixed.MulBps(gain, shareBps, fixed.Down) // <= gain: cannot overflow
+	if _, err := fixed.Add(sh.Accrued, pay); err != nil {
+		return 0, false
+	}
+	if _, err := fixed.Add(total, pay); err != nil {
+		return 0, false
+	}
+	return pay, true
 }
 
 // pruneSettlements drops the records of every (trader, period) older than
@@ -167,18 +211,23 @@ func (m *Machine) pruneSettlements() {
 		trader AccountID
 		period uint64
 	}
+	var old []*SettlementRecord
 	var open map[group]bool
 	for _, r := range m.settlements {
-		if r.Period <= cutoff && r.Copier != 0 && !r.Paid {
+		if r.Period > cutoff || m.slots[SlotOf(r.Trader)].State == SlotFrozen {
+			continue
+		}
+		old = append(old, r)
+		if r.Copier != 0 && !r.Paid {
 			if open == nil {
 				open = make(map[group]bool)
 			}
 			open[group{r.Trader, r.Period}] = true
 		}
 	}
-	for id, r := range m.settlements {
-		if r.Period <= cutoff && !open[group{r.Trader, r.Period}] && m.slots[SlotOf(r.Trader)].State != SlotFrozen {
-			delete(m.settlements, id)
+	for _, r := range old {
+		if !open[group{r.Trader, r.Period}] {
+			delete(m.settlements, r.SettlementID)
 		}
 	}
 }
