@@ -168,7 +168,7 @@ dev: serving until Ctrl-C
   topology  %s
   admin token (7 days):
     export COPYTRADE_TOKEN=%s
-  try:
+  try (copytrade = the binary from make build, or go run ./cmd/copytrade):
     copytrade ctl --router %s status
     copytrade ctl --router %s trader get 1
     copytrade ctl token --keys %s --identity 100001 --role account
