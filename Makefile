@@ -27,8 +27,12 @@ verify: ## fail when gofmt, vet, go mod tidy or make gen would change anything
 	$(GO) mod tidy && git diff --exit-code go.mod go.sum
 	$(MAKE) gen && git diff --exit-code rpc/kitex_gen && test -z "$$(git status --porcelain rpc/kitex_gen)"
 
-bench: ## Go micro-benchmarks (the whole-system report comes with `copytrade bench`)
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+BENCHTIME ?= 200ms
+BENCH_SCENARIOS ?= latency,throughput,copiers,failover
+
+bench: ## Go micro-benchmarks, then `copytrade bench` (report and charts into docs/bench/); ends with its summary line
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
+	$(GO) run ./cmd/copytrade bench --scenarios $(BENCH_SCENARIOS) --out docs/bench
 
 fuzz: ## run every fuzz target for FUZZTIME each
 	@set -e; for p in $$($(GO) list $(PKGS)); do \

@@ -1,7 +1,8 @@
 package main
 
 // `copytrade exchsim`: the simulated trading gateway (tools/exchsim) as a process, for
-// `copytrade dev`, `copytrade bench` and by hand. Flags map onto exchsim.Config.
+// `copytrade bench` and by hand. Flags map onto exchsim.Config; --http adds /metrics
+// (every call's latency, by method) and /debug/pprof/.
 
 import (
 	"context"
@@ -16,6 +17,12 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/cloudwego/kitex/pkg/endpoint"
+	"github.com/cloudwego/kitex/pkg/rpcinfo"
+	"github.com/cloudwego/kitex/server"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/copytrade/copytrade/raftfsm/fixed"
 	"github.com/copytrade/copytrade/tools/exchsim"
@@ -37,7 +44,7 @@ func runExchsim(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	balance := fs.String("balance", cfg.DefaultBalance.String(), "wallet balance of an auto-created account")
 	posMode := fs.String("position-mode", "hedge", "position mode of an auto-created account: hedge or one-way")
 	fs.Int64Var(&cfg.PartialFillEveryN, "partial-every", cfg.PartialFillEveryN, "every Nth order fills only half (0: never)")
-	httpAddr := fs.String("http", "", "host:port serving /debug/pprof/ (empty: off)")
+	httpAddr := fs.String("http", "", "host:port serving /metrics and /debug/pprof/ (empty: off)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -79,28 +86,73 @@ func runExchsim(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	// exchsim.ListenAndServe, plus a middleware timing every call for /metrics.
+	sim, err := exchsim.New(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "exchsim: %v\n", err)
+		return 1
+	}
+	m := newExchsimMetrics()
+	srv, err := exchsim.Serve(sim, cfg.ListenAddr, server.WithMiddleware(m.middleware))
+	if err != nil {
+		fmt.Fprintf(stderr, "exchsim: %v\n", err)
+		return 1
+	}
 	if *httpAddr != "" {
-		stopHTTP, err := servePprof(*httpAddr)
+		stopHTTP, err := serveDebug(*httpAddr, m.reg)
 		if err != nil {
 			fmt.Fprintf(stderr, "exchsim: %v\n", err)
+			_ = srv.Stop()
 			return 1
 		}
 		defer stopHTTP()
 	}
-	if err := exchsim.ListenAndServe(ctx, cfg); err != nil {
+	<-ctx.Done()
+	if err := srv.Stop(); err != nil {
 		fmt.Fprintf(stderr, "exchsim: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-// servePprof serves /debug/pprof/ on addr until the returned stop is called.
-func servePprof(addr string) (stop func(), err error) {
+// exchsimMetrics time every TradingGateway call, as the server sees it.
+type exchsimMetrics struct {
+	reg   *prometheus.Registry
+	calls *prometheus.HistogramVec
+}
+
+func newExchsimMetrics() *exchsimMetrics {
+	m := &exchsimMetrics{reg: prometheus.NewRegistry(),
+		calls: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "copytrade_exchsim_call_seconds", Help: "TradingGateway calls served, by method (PlaceOrders: the whole batch).",
+			Buckets: prometheus.ExponentialBuckets(50e-6, 2, 18),
+		}, []string{"method"})}
+	m.reg.MustRegister(m.calls, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *exchsimMetrics) middleware(next endpoint.Endpoint) endpoint.Endpoint {
+	return func(ctx context.Context, req, resp any) error {
+		start := time.Now()
+		err := next(ctx, req, resp)
+		method := "unknown"
+		if ri := rpcinfo.GetRPCInfo(ctx); ri != nil && ri.Invocation() != nil {
+			method = ri.Invocation().MethodName()
+		}
+		m.calls.WithLabelValues(method).Observe(time.Since(start).Seconds())
+		return err
+	}
+}
+
+// serveDebug serves /metrics (reg) and /debug/pprof/ on addr until the returned stop is
+// called.
+func serveDebug(addr string, reg *prometheus.Registry) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("pprof listen on %s: %w", addr, err)
+		return nil, fmt.Errorf("metrics listen on %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)

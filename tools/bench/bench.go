@@ -124,6 +124,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer) (rep *Report, err er
 		}
 	}
 	rep.ElapsedSec = r3(time.Since(t0).Seconds())
+	rep.MetricsMissing = dedup(r.missing)
 	rep.finish()
 	rep.Pids = cl.Pids()
 	if cfg.Out != "" {
@@ -323,6 +324,18 @@ func OutFiles(dir string) []string {
 	for _, n := range []string{"report.json", "latency.svg", "p99_vs_rate.svg", "copiers.svg"} {
 		if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
 			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func dedup(s []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, v := range s {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
 		}
 	}
 	return out

@@ -54,8 +54,10 @@ type Config struct {
 	// Copiers is the number of copiers per trader.
 	Copiers int
 	// Rate is the mean fills/s of the main workload (Poisson arrivals across traders)
-	// in the failover scenario and the first step of throughput.
+	// in the failover scenario.
 	Rate float64
+	// ThroughputStart is the fills/s of the first throughput step.
+	ThroughputStart float64
 	// Inflight bounds the fills in flight at once (each trader has at most one: a
 	// trader's fills are a stream in trade-ID order).
 	Inflight int
@@ -86,7 +88,7 @@ type Config struct {
 	// Out is the directory the JSON report and the charts are written to; empty: none.
 	Out string
 	// FloorInterval is the gap between two no-op probes (the raft floor); the 500-order
-	// gateway probe runs every 8 of them.
+	// gateway probe runs every 16 of them.
 	FloorInterval time.Duration
 
 	// Progress receives the one-line progress display; nil: none.
@@ -100,10 +102,10 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Groups: 1, ExchsimMode: "no-dedup",
-		Traders: 20, Copiers: 500, Rate: 100, Inflight: 64,
-		Duration: 20 * time.Second, Warmup: 3 * time.Second, LatencyRate: 50,
+		Traders: 20, Copiers: 500, Rate: 30, ThroughputStart: 10, Inflight: 64,
+		Duration: 20 * time.Second, Warmup: 3 * time.Second, LatencyRate: 10,
 		StepDuration: 6 * time.Second, StepFactor: 1.5, MaxSteps: 10, P99Budget: 50 * time.Millisecond,
-		CopierSteps: []int{500, 1000, 2000, 5000, 10000}, CopierStepDuration: 8 * time.Second, CopierRate: 20,
+		CopierSteps: []int{500, 1000, 2000, 5000, 10000}, CopierStepDuration: 8 * time.Second, CopierRate: 10,
 		Scenarios: []string{ScenarioLatency}, Seed: 1, FloorInterval: 25 * time.Millisecond,
 	}
 }
@@ -136,8 +138,8 @@ func (c *Config) Validate() error {
 	if c.Copiers < 0 || c.Copiers > 20000 {
 		bad("Copiers must be in 0..20000, got %d.", c.Copiers)
 	}
-	if !(c.Rate > 0) || !(c.LatencyRate > 0) || !(c.CopierRate > 0) {
-		bad("Rate, LatencyRate and CopierRate must be > 0.")
+	if !(c.Rate > 0) || !(c.LatencyRate > 0) || !(c.CopierRate > 0) || !(c.ThroughputStart > 0) {
+		bad("Rate, ThroughputStart, LatencyRate and CopierRate must be > 0.")
 	}
 	if c.Inflight < 1 {
 		bad("Inflight must be >= 1, got %d.", c.Inflight)

@@ -40,6 +40,7 @@ type runner struct {
 	marks   *marks
 
 	floorRound atomic.Int64
+	missing    []string // histograms the report reads that a process's /metrics lacks
 	progress   io.Writer
 	tty        bool
 }
@@ -147,6 +148,18 @@ func (r *runner) runPhase(ctx context.Context, ph phase) (*phaseOut, error) {
 			}
 		}()
 	}
+	// The phase's share of the processes' /metrics histograms: scraped when the
+	// measured window opens and after the last answer.
+	var before metricsSnapshot
+	scraped := make(chan struct{})
+	go func() {
+		defer close(scraped)
+		select {
+		case <-time.After(time.Until(col.from)):
+			before = r.scrapeAll(pctx)
+		case <-pctx.Done():
+		}
+	}()
 	stopProgress := r.startProgress(ph, col, start, end, &inflight)
 
 	// Poisson arrivals: exponential gaps, a uniformly chosen trader each.
@@ -179,6 +192,8 @@ func (r *runner) runPhase(ctx context.Context, ph phase) (*phaseOut, error) {
 		close(q)
 	}
 	workers.Wait()
+	<-scraped
+	after := r.scrapeAll(ctx)
 	cancel()
 	wg.Wait()
 	stopProgress()
@@ -202,6 +217,8 @@ func (r *runner) runPhase(ctx context.Context, ph phase) (*phaseOut, error) {
 	if len(col.errs) > 0 {
 		res.Errors = col.errs
 	}
+	res.Scraped = scrapedDelta(before, after)
+	r.missing = append(r.missing, after.missing...)
 	for n, h := range col.stages {
 		res.Stages[n] = distOf(h, false)
 	}
@@ -284,11 +301,11 @@ func (r *runner) noopLoop(ctx context.Context, col *collector, until time.Time) 
 	}
 }
 
-// gatewayLoop sends one 500-order PlaceOrders batch to the gateway every 8 floor
+// gatewayLoop sends one 500-order PlaceOrders batch to the gateway every 16 floor
 // intervals: opens on even rounds, reduce-only closes on odd ones, on accounts of
 // their own.
 func (r *runner) gatewayLoop(ctx context.Context, col *collector, until time.Time) {
-	t := time.NewTicker(8 * r.cfg.FloorInterval)
+	t := time.NewTicker(16 * r.cfg.FloorInterval)
 	defer t.Stop()
 	for {
 		select {

@@ -121,6 +121,8 @@ type LoadResult struct {
 	Floor      Floor           `json:"floor"`
 	// Sustained: P99 within the budget, rate within 90% of the target, errors < 1%.
 	Sustained bool `json:"sustained"`
+	// Scraped: the phase's share of the latency histograms on the processes' /metrics.
+	Scraped []Scraped `json:"scraped,omitempty"`
 }
 
 // ThroughputResult is the rate sweep.
@@ -209,6 +211,9 @@ type Report struct {
 	Summary    Summary           `json:"summary"`
 	// Pids are the processes the bench started (all stopped when it returns).
 	Pids []int `json:"pids,omitempty"`
+	// MetricsMissing lists histograms the report reads that a process's /metrics did
+	// not expose.
+	MetricsMissing []string `json:"metrics_missing,omitempty"`
 }
 
 // ClusterInfo describes the measured cluster.
@@ -357,6 +362,15 @@ func (r *Report) WriteTable(w io.Writer) {
 		fmt.Fprintf(w, "\nfloor: no-op via router p50 %.2f p99 %.2f ms (leader commit p50 %.2f p99 %.2f); 500-order gateway batch p50 %.2f p99 %.2f ms\n",
 			l.Floor.Noop.P50, l.Floor.Noop.P99, l.Floor.NoopCommit.P50, l.Floor.NoopCommit.P99,
 			l.Floor.Gateway500.P50, l.Floor.Gateway500.P99)
+	}
+	if l := r.Latency; l != nil && len(l.Scraped) > 0 {
+		fmt.Fprintf(w, "from /metrics at light load (ms, p50 / p99, bucket-interpolated):\n")
+		for _, s := range l.Scraped {
+			fmt.Fprintf(w, "  %-42s %8d  %7.2f / %7.2f\n", s.Metric, s.Count, s.P50, s.P99)
+		}
+	}
+	if len(r.MetricsMissing) > 0 {
+		fmt.Fprintf(w, "missing from /metrics: %s\n", strings.Join(r.MetricsMissing, ", "))
 	}
 	if t := r.Throughput; t != nil {
 		fmt.Fprintf(w, "throughput: highest sustained %.0f copier orders/s with P99 ≤ %.0f ms\n", t.MaxOrdersPerS, t.BudgetMs)

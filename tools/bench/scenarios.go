@@ -27,7 +27,7 @@ func (r *runner) latency(ctx context.Context, gens []*traderGen) (*LoadResult, e
 // sustained step acknowledged.
 func (r *runner) throughput(ctx context.Context, gens []*traderGen) (*ThroughputResult, error) {
 	res := &ThroughputResult{BudgetMs: Millis(r.cfg.P99Budget)}
-	rate := r.cfg.Rate
+	rate := r.cfg.ThroughputStart
 	for i := range r.cfg.MaxSteps {
 		out, err := r.runPhase(ctx, phase{name: fmt.Sprintf("throughput#%d", i+1), gens: gens, rate: rate,
 			inflight: r.cfg.Inflight, warmup: r.cfg.StepDuration / 4, measure: r.cfg.StepDuration * 3 / 4,
