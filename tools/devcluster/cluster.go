@@ -105,6 +105,7 @@ type Cluster struct {
 	cli    copytrade.Client // to the router
 
 	key        auth.Key
+	guard      *auth.Guard // shared by the router and every node: same keys, no rate limits
 	adminToken string
 	tradeToken string
 	closeOnce  sync.Once
@@ -297,6 +298,13 @@ func slotRanges(groups int) [][]raftfsm.SlotRange {
 }
 
 func (c *Cluster) startGroups() error {
+	// Nodes check tokens too (design §6): the router forwards its caller's token and
+	// signs its own calls (slot map, group status) with role router.
+	guard, err := c.newGuard()
+	if err != nil {
+		return err
+	}
+	c.guard = guard
 	ranges := slotRanges(c.opts.Groups)
 	for gi, gs := range c.layout.Topology.Groups {
 		members := make([]shard.Member, len(gs.Members))
@@ -352,13 +360,9 @@ func (c *Cluster) waitLeaders(ctx context.Context) error {
 }
 
 func (c *Cluster) startRouter(ctx context.Context) error {
-	guard, err := c.newGuard()
-	if err != nil {
-		return err
-	}
 	cfg := router.DefaultConfig()
 	cfg.ListenAddr = c.layout.Router
-	cfg.Guard = guard
+	cfg.Guard = c.guard
 	cfg.Key = c.key
 	cfg.Logger = c.log
 	rt, err := router.New(cfg, c.layout.Topology)
@@ -514,4 +518,5 @@ func configureNode(cfg *shard.Config, c *Cluster) {
 	// Dev nodes answer quickly when the whole cluster stops at once.
 	cfg.ShutdownTransferTimeout = time.Second
 	cfg.RaftLogLevel = c.opts.RaftLogLevel
+	cfg.ServerOptions = append(cfg.ServerOptions, c.guard.ServerOption())
 }
