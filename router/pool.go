@@ -5,10 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cloudwego/kitex/client"
-	"github.com/cloudwego/kitex/pkg/transmeta"
-	"github.com/cloudwego/kitex/transport"
-
+	"github.com/copytrade/copytrade/rpc/kclient"
 	"github.com/copytrade/copytrade/rpc/kitex_gen/copytrade/copytrade"
 )
 
@@ -32,12 +29,7 @@ func (p *pool) get(addr string) (copytrade.Client, error) {
 	if c, ok := p.clients[addr]; ok {
 		return c, nil
 	}
-	c, err := copytrade.NewClient("copytrade",
-		client.WithHostPorts(addr),
-		client.WithTransportProtocol(transport.TTHeader),
-		client.WithMetaHandler(transmeta.ClientTTHeaderHandler),
-		client.WithConnectTimeout(p.connectTimeout),
-	)
+	c, err := copytrade.NewClient("copytrade", kclient.Options(p.connectTimeout, addr)...)
 	if err != nil {
 		return nil, fmt.Errorf("router: client for %s: %w", addr, err)
 	}

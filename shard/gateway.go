@@ -7,11 +7,10 @@ import (
 
 	"github.com/cloudwego/kitex/client"
 	"github.com/cloudwego/kitex/client/callopt"
-	"github.com/cloudwego/kitex/pkg/transmeta"
-	"github.com/cloudwego/kitex/transport"
 
 	"github.com/copytrade/copytrade/raftfsm"
 	"github.com/copytrade/copytrade/raftfsm/fixed"
+	"github.com/copytrade/copytrade/rpc/kclient"
 	"github.com/copytrade/copytrade/rpc/kitex_gen/gateway"
 	"github.com/copytrade/copytrade/rpc/kitex_gen/gateway/tradinggateway"
 )
@@ -35,12 +34,7 @@ func NewKitexGateway(addrs []string, opts ...client.Option) (*KitexGateway, erro
 	if len(addrs) == 0 {
 		return nil, fmt.Errorf("shard: gateway client: no address")
 	}
-	all := append([]client.Option{
-		client.WithHostPorts(addrs...),
-		client.WithTransportProtocol(transport.TTHeader),
-		client.WithMetaHandler(transmeta.ClientTTHeaderHandler),
-		client.WithConnectTimeout(200 * time.Millisecond),
-	}, opts...)
+	all := append(kclient.Options(200*time.Millisecond, addrs...), opts...)
 	c, err := tradinggateway.NewClient("tradinggateway", all...)
 	if err != nil {
 		return nil, fmt.Errorf("shard: gateway client: %w", err)

@@ -13,9 +13,9 @@ import (
 	"github.com/cloudwego/kitex/pkg/rpcinfo"
 	"github.com/cloudwego/kitex/pkg/transmeta"
 	"github.com/cloudwego/kitex/server"
-	"github.com/cloudwego/kitex/transport"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/copytrade/copytrade/rpc/kclient"
 	"github.com/copytrade/copytrade/rpc/kitex_gen/copytrade/copytrade"
 )
 
@@ -80,11 +80,7 @@ func (n *Node) Start() error {
 // NewClient returns a CopyTrade client for node (or router) addresses, with the
 // TTHeader transport the servers use so business errors arrive as such.
 func NewClient(addrs []string, opts ...client.Option) (copytrade.Client, error) {
-	all := append([]client.Option{
-		client.WithHostPorts(addrs...),
-		client.WithTransportProtocol(transport.TTHeader),
-		client.WithMetaHandler(transmeta.ClientTTHeaderHandler),
-	}, opts...)
+	all := append(kclient.Options(time.Second, addrs...), opts...)
 	c, err := copytrade.NewClient("copytrade", all...)
 	if err != nil {
 		return nil, fmt.Errorf("shard: CopyTrade client: %w", err)

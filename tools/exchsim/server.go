@@ -11,8 +11,8 @@ import (
 	"github.com/cloudwego/kitex/pkg/rpcinfo"
 	"github.com/cloudwego/kitex/pkg/transmeta"
 	"github.com/cloudwego/kitex/server"
-	"github.com/cloudwego/kitex/transport"
 
+	"github.com/copytrade/copytrade/rpc/kclient"
 	"github.com/copytrade/copytrade/rpc/kitex_gen/gateway/tradinggateway"
 )
 
@@ -94,11 +94,7 @@ func ListenAndServe(ctx context.Context, cfg Config) error {
 // ClientOptions are the Kitex client options that match Serve: TTHeader transport
 // with its meta handler, so business status errors arrive as kerrors.BizStatusError.
 func ClientOptions(addr string) []client.Option {
-	return []client.Option{
-		client.WithHostPorts(addr),
-		client.WithTransportProtocol(transport.TTHeader),
-		client.WithMetaHandler(transmeta.ClientTTHeaderHandler),
-	}
+	return kclient.Options(time.Second, addr)
 }
 
 // NewClient returns a TradingGateway client for a server at addr (host:port), with
