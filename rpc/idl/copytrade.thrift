@@ -564,6 +564,46 @@ struct MembershipResponse {
 
 // ───────────────────────────── service ─────────────────────────────
 
+// ---- Leaderboard (appended; see raftfsm/leaderboard.go) --------------------------
+
+// What the leaderboard ranks by, highest first; ties by trader ID ascending.
+enum LeaderMetric {
+    ROI               = 1  // realised PnL over the window / equity base, in bps
+    PNL               = 2  // realised PnL over the window
+    WIN_RATE          = 3  // wins / closed positions, in bps (all time)
+    COPIER_PNL        = 4  // copiers' realised PnL net of fees (all time)
+    ASSETS_UNDER_COPY = 5  // sum of live follows' allocations
+    COPIERS           = 6  // live follows
+}
+
+struct LeaderboardRequest {
+    1: LeaderMetric metric
+    2: i32 window_days      // 7, 30 or 90 (applies to ROI and PNL)
+    3: i32 k                // top k, 1..MAX_LEADERBOARD_K
+    4: ReadOptions read_opts
+}
+
+struct LeaderRow {
+    1: i32 rank             // 1-based, over every group when answered by a router
+    2: i64 trader
+    3: i32 window_days
+    4: i64 roi_bps
+    5: string pnl
+    6: i64 win_rate_bps
+    7: i64 wins
+    8: i64 losses
+    9: i64 max_drawdown_bps
+    10: i32 copiers
+    11: string assets_under_copy
+    12: string copier_pnl
+}
+
+struct LeaderboardResponse {
+    1: list<LeaderRow> rows
+}
+
+const i32 MAX_LEADERBOARD_K = 1000
+
 service CopyTrade {
     // Signals.
     SubmitFillResponse SubmitFill(1: SubmitFillRequest req)
@@ -615,4 +655,8 @@ service CopyTrade {
     MembershipResponse AddMember(1: AddMemberRequest req)
     MembershipResponse RemoveMember(1: RemoveMemberRequest req)
     MembershipResponse TransferLeadership(1: TransferLeadershipRequest req)
+
+    // Top K lead traders by a metric: a node answers for its group, a router merges
+    // every group's answer. Any authenticated caller.
+    LeaderboardResponse Leaderboard(1: LeaderboardRequest req)
 }

@@ -17,6 +17,8 @@ const (
 	EXTRA_GROUP = "group"
 
 	EXTRA_EPOCH = "epoch"
+
+	MAX_LEADERBOARD_K = 1000
 )
 
 type ErrorCode int64
@@ -925,6 +927,68 @@ func (p *SlotState) Scan(value interface{}) (err error) {
 }
 
 func (p *SlotState) Value() (driver.Value, error) {
+	if p == nil {
+		return nil, nil
+	}
+	return int64(*p), nil
+}
+
+type LeaderMetric int64
+
+const (
+	LeaderMetric_ROI               LeaderMetric = 1
+	LeaderMetric_PNL               LeaderMetric = 2
+	LeaderMetric_WIN_RATE          LeaderMetric = 3
+	LeaderMetric_COPIER_PNL        LeaderMetric = 4
+	LeaderMetric_ASSETS_UNDER_COPY LeaderMetric = 5
+	LeaderMetric_COPIERS           LeaderMetric = 6
+)
+
+func (p LeaderMetric) String() string {
+	switch p {
+	case LeaderMetric_ROI:
+		return "ROI"
+	case LeaderMetric_PNL:
+		return "PNL"
+	case LeaderMetric_WIN_RATE:
+		return "WIN_RATE"
+	case LeaderMetric_COPIER_PNL:
+		return "COPIER_PNL"
+	case LeaderMetric_ASSETS_UNDER_COPY:
+		return "ASSETS_UNDER_COPY"
+	case LeaderMetric_COPIERS:
+		return "COPIERS"
+	}
+	return "<UNSET>"
+}
+
+func LeaderMetricFromString(s string) (LeaderMetric, error) {
+	switch s {
+	case "ROI":
+		return LeaderMetric_ROI, nil
+	case "PNL":
+		return LeaderMetric_PNL, nil
+	case "WIN_RATE":
+		return LeaderMetric_WIN_RATE, nil
+	case "COPIER_PNL":
+		return LeaderMetric_COPIER_PNL, nil
+	case "ASSETS_UNDER_COPY":
+		return LeaderMetric_ASSETS_UNDER_COPY, nil
+	case "COPIERS":
+		return LeaderMetric_COPIERS, nil
+	}
+	return LeaderMetric(0), fmt.Errorf("not a valid LeaderMetric string")
+}
+
+func LeaderMetricPtr(v LeaderMetric) *LeaderMetric { return &v }
+func (p *LeaderMetric) Scan(value interface{}) (err error) {
+	var result sql.NullInt64
+	err = result.Scan(value)
+	*p = LeaderMetric(result.Int64)
+	return
+}
+
+func (p *LeaderMetric) Value() (driver.Value, error) {
 	if p == nil {
 		return nil, nil
 	}
@@ -5037,6 +5101,228 @@ var fieldIDToName_MembershipResponse = map[int16]string{
 	1: "index",
 }
 
+type LeaderboardRequest struct {
+	Metric     LeaderMetric `thrift:"metric,1" frugal:"1,default,LeaderMetric" json:"metric"`
+	WindowDays int32        `thrift:"window_days,2" frugal:"2,default,i32" json:"window_days"`
+	K          int32        `thrift:"k,3" frugal:"3,default,i32" json:"k"`
+	ReadOpts   *ReadOptions `thrift:"read_opts,4" frugal:"4,default,ReadOptions" json:"read_opts"`
+}
+
+func NewLeaderboardRequest() *LeaderboardRequest {
+	return &LeaderboardRequest{}
+}
+
+func (p *LeaderboardRequest) InitDefault() {
+}
+
+func (p *LeaderboardRequest) GetMetric() (v LeaderMetric) {
+	return p.Metric
+}
+
+func (p *LeaderboardRequest) GetWindowDays() (v int32) {
+	return p.WindowDays
+}
+
+func (p *LeaderboardRequest) GetK() (v int32) {
+	return p.K
+}
+
+var LeaderboardRequest_ReadOpts_DEFAULT *ReadOptions
+
+func (p *LeaderboardRequest) GetReadOpts() (v *ReadOptions) {
+	if !p.IsSetReadOpts() {
+		return LeaderboardRequest_ReadOpts_DEFAULT
+	}
+	return p.ReadOpts
+}
+func (p *LeaderboardRequest) SetMetric(val LeaderMetric) {
+	p.Metric = val
+}
+func (p *LeaderboardRequest) SetWindowDays(val int32) {
+	p.WindowDays = val
+}
+func (p *LeaderboardRequest) SetK(val int32) {
+	p.K = val
+}
+func (p *LeaderboardRequest) SetReadOpts(val *ReadOptions) {
+	p.ReadOpts = val
+}
+
+func (p *LeaderboardRequest) IsSetReadOpts() bool {
+	return p.ReadOpts != nil
+}
+
+func (p *LeaderboardRequest) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("LeaderboardRequest(%+v)", *p)
+}
+
+var fieldIDToName_LeaderboardRequest = map[int16]string{
+	1: "metric",
+	2: "window_days",
+	3: "k",
+	4: "read_opts",
+}
+
+type LeaderRow struct {
+	Rank            int32  `thrift:"rank,1" frugal:"1,default,i32" json:"rank"`
+	Trader          int64  `thrift:"trader,2" frugal:"2,default,i64" json:"trader"`
+	WindowDays      int32  `thrift:"window_days,3" frugal:"3,default,i32" json:"window_days"`
+	RoiBps          int64  `thrift:"roi_bps,4" frugal:"4,default,i64" json:"roi_bps"`
+	Pnl             string `thrift:"pnl,5" frugal:"5,default,string" json:"pnl"`
+	WinRateBps      int64  `thrift:"win_rate_bps,6" frugal:"6,default,i64" json:"win_rate_bps"`
+	Wins            int64  `thrift:"wins,7" frugal:"7,default,i64" json:"wins"`
+	Losses          int64  `thrift:"losses,8" frugal:"8,default,i64" json:"losses"`
+	MaxDrawdownBps  int64  `thrift:"max_drawdown_bps,9" frugal:"9,default,i64" json:"max_drawdown_bps"`
+	Copiers         int32  `thrift:"copiers,10" frugal:"10,default,i32" json:"copiers"`
+	AssetsUnderCopy string `thrift:"assets_under_copy,11" frugal:"11,default,string" json:"assets_under_copy"`
+	CopierPnl       string `thrift:"copier_pnl,12" frugal:"12,default,string" json:"copier_pnl"`
+}
+
+func NewLeaderRow() *LeaderRow {
+	return &LeaderRow{}
+}
+
+func (p *LeaderRow) InitDefault() {
+}
+
+func (p *LeaderRow) GetRank() (v int32) {
+	return p.Rank
+}
+
+func (p *LeaderRow) GetTrader() (v int64) {
+	return p.Trader
+}
+
+func (p *LeaderRow) GetWindowDays() (v int32) {
+	return p.WindowDays
+}
+
+func (p *LeaderRow) GetRoiBps() (v int64) {
+	return p.RoiBps
+}
+
+func (p *LeaderRow) GetPnl() (v string) {
+	return p.Pnl
+}
+
+func (p *LeaderRow) GetWinRateBps() (v int64) {
+	return p.WinRateBps
+}
+
+func (p *LeaderRow) GetWins() (v int64) {
+	return p.Wins
+}
+
+func (p *LeaderRow) GetLosses() (v int64) {
+	return p.Losses
+}
+
+func (p *LeaderRow) GetMaxDrawdownBps() (v int64) {
+	return p.MaxDrawdownBps
+}
+
+func (p *LeaderRow) GetCopiers() (v int32) {
+	return p.Copiers
+}
+
+func (p *LeaderRow) GetAssetsUnderCopy() (v string) {
+	return p.AssetsUnderCopy
+}
+
+func (p *LeaderRow) GetCopierPnl() (v string) {
+	return p.CopierPnl
+}
+func (p *LeaderRow) SetRank(val int32) {
+	p.Rank = val
+}
+func (p *LeaderRow) SetTrader(val int64) {
+	p.Trader = val
+}
+func (p *LeaderRow) SetWindowDays(val int32) {
+	p.WindowDays = val
+}
+func (p *LeaderRow) SetRoiBps(val int64) {
+	p.RoiBps = val
+}
+func (p *LeaderRow) SetPnl(val string) {
+	p.Pnl = val
+}
+func (p *LeaderRow) SetWinRateBps(val int64) {
+	p.WinRateBps = val
+}
+func (p *LeaderRow) SetWins(val int64) {
+	p.Wins = val
+}
+func (p *LeaderRow) SetLosses(val int64) {
+	p.Losses = val
+}
+func (p *LeaderRow) SetMaxDrawdownBps(val int64) {
+	p.MaxDrawdownBps = val
+}
+func (p *LeaderRow) SetCopiers(val int32) {
+	p.Copiers = val
+}
+func (p *LeaderRow) SetAssetsUnderCopy(val string) {
+	p.AssetsUnderCopy = val
+}
+func (p *LeaderRow) SetCopierPnl(val string) {
+	p.CopierPnl = val
+}
+
+func (p *LeaderRow) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("LeaderRow(%+v)", *p)
+}
+
+var fieldIDToName_LeaderRow = map[int16]string{
+	1:  "rank",
+	2:  "trader",
+	3:  "window_days",
+	4:  "roi_bps",
+	5:  "pnl",
+	6:  "win_rate_bps",
+	7:  "wins",
+	8:  "losses",
+	9:  "max_drawdown_bps",
+	10: "copiers",
+	11: "assets_under_copy",
+	12: "copier_pnl",
+}
+
+type LeaderboardResponse struct {
+	Rows []*LeaderRow `thrift:"rows,1" frugal:"1,default,list<LeaderRow>" json:"rows"`
+}
+
+func NewLeaderboardResponse() *LeaderboardResponse {
+	return &LeaderboardResponse{}
+}
+
+func (p *LeaderboardResponse) InitDefault() {
+}
+
+func (p *LeaderboardResponse) GetRows() (v []*LeaderRow) {
+	return p.Rows
+}
+func (p *LeaderboardResponse) SetRows(val []*LeaderRow) {
+	p.Rows = val
+}
+
+func (p *LeaderboardResponse) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("LeaderboardResponse(%+v)", *p)
+}
+
+var fieldIDToName_LeaderboardResponse = map[int16]string{
+	1: "rows",
+}
+
 type CopyTrade interface {
 	SubmitFill(ctx context.Context, req *SubmitFillRequest) (r *SubmitFillResponse, err error)
 
@@ -5103,6 +5389,8 @@ type CopyTrade interface {
 	RemoveMember(ctx context.Context, req *RemoveMemberRequest) (r *MembershipResponse, err error)
 
 	TransferLeadership(ctx context.Context, req *TransferLeadershipRequest) (r *MembershipResponse, err error)
+
+	Leaderboard(ctx context.Context, req *LeaderboardRequest) (r *LeaderboardResponse, err error)
 }
 
 type CopyTradeSubmitFillArgs struct {
@@ -7610,5 +7898,81 @@ func (p *CopyTradeTransferLeadershipResult) String() string {
 }
 
 var fieldIDToName_CopyTradeTransferLeadershipResult = map[int16]string{
+	0: "success",
+}
+
+type CopyTradeLeaderboardArgs struct {
+	Req *LeaderboardRequest `thrift:"req,1" frugal:"1,default,LeaderboardRequest" json:"req"`
+}
+
+func NewCopyTradeLeaderboardArgs() *CopyTradeLeaderboardArgs {
+	return &CopyTradeLeaderboardArgs{}
+}
+
+func (p *CopyTradeLeaderboardArgs) InitDefault() {
+}
+
+var CopyTradeLeaderboardArgs_Req_DEFAULT *LeaderboardRequest
+
+func (p *CopyTradeLeaderboardArgs) GetReq() (v *LeaderboardRequest) {
+	if !p.IsSetReq() {
+		return CopyTradeLeaderboardArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *CopyTradeLeaderboardArgs) SetReq(val *LeaderboardRequest) {
+	p.Req = val
+}
+
+func (p *CopyTradeLeaderboardArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *CopyTradeLeaderboardArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyTradeLeaderboardArgs(%+v)", *p)
+}
+
+var fieldIDToName_CopyTradeLeaderboardArgs = map[int16]string{
+	1: "req",
+}
+
+type CopyTradeLeaderboardResult struct {
+	Success *LeaderboardResponse `thrift:"success,0,optional" frugal:"0,optional,LeaderboardResponse" json:"success,omitempty"`
+}
+
+func NewCopyTradeLeaderboardResult() *CopyTradeLeaderboardResult {
+	return &CopyTradeLeaderboardResult{}
+}
+
+func (p *CopyTradeLeaderboardResult) InitDefault() {
+}
+
+var CopyTradeLeaderboardResult_Success_DEFAULT *LeaderboardResponse
+
+func (p *CopyTradeLeaderboardResult) GetSuccess() (v *LeaderboardResponse) {
+	if !p.IsSetSuccess() {
+		return CopyTradeLeaderboardResult_Success_DEFAULT
+	}
+	return p.Success
+}
+func (p *CopyTradeLeaderboardResult) SetSuccess(x interface{}) {
+	p.Success = x.(*LeaderboardResponse)
+}
+
+func (p *CopyTradeLeaderboardResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *CopyTradeLeaderboardResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyTradeLeaderboardResult(%+v)", *p)
+}
+
+var fieldIDToName_CopyTradeLeaderboardResult = map[int16]string{
 	0: "success",
 }

@@ -44,6 +44,7 @@ type Client interface {
 	AddMember(ctx context.Context, req *copytrade.AddMemberRequest, callOptions ...callopt.Option) (r *copytrade.MembershipResponse, err error)
 	RemoveMember(ctx context.Context, req *copytrade.RemoveMemberRequest, callOptions ...callopt.Option) (r *copytrade.MembershipResponse, err error)
 	TransferLeadership(ctx context.Context, req *copytrade.TransferLeadershipRequest, callOptions ...callopt.Option) (r *copytrade.MembershipResponse, err error)
+	Leaderboard(ctx context.Context, req *copytrade.LeaderboardRequest, callOptions ...callopt.Option) (r *copytrade.LeaderboardResponse, err error)
 }
 
 // NewClient creates a client for the service defined in IDL.
@@ -238,4 +239,9 @@ func (p *kCopyTradeClient) RemoveMember(ctx context.Context, req *copytrade.Remo
 func (p *kCopyTradeClient) TransferLeadership(ctx context.Context, req *copytrade.TransferLeadershipRequest, callOptions ...callopt.Option) (r *copytrade.MembershipResponse, err error) {
 	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
 	return p.kClient.TransferLeadership(ctx, req)
+}
+
+func (p *kCopyTradeClient) Leaderboard(ctx context.Context, req *copytrade.LeaderboardRequest, callOptions ...callopt.Option) (r *copytrade.LeaderboardResponse, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.Leaderboard(ctx, req)
 }

@@ -244,6 +244,13 @@ var serviceMethods = map[string]kitex.MethodInfo{
 		false,
 		kitex.WithStreamingMode(kitex.StreamingNone),
 	),
+	"Leaderboard": kitex.NewMethodInfo(
+		leaderboardHandler,
+		newCopyTradeLeaderboardArgs,
+		newCopyTradeLeaderboardResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
 }
 
 var (
@@ -904,6 +911,24 @@ func newCopyTradeTransferLeadershipResult() interface{} {
 	return copytrade.NewCopyTradeTransferLeadershipResult()
 }
 
+func leaderboardHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*copytrade.CopyTradeLeaderboardArgs)
+	realResult := result.(*copytrade.CopyTradeLeaderboardResult)
+	success, err := handler.(copytrade.CopyTrade).Leaderboard(ctx, realArg.Req)
+	if err != nil {
+		return err
+	}
+	realResult.Success = success
+	return nil
+}
+func newCopyTradeLeaderboardArgs() interface{} {
+	return copytrade.NewCopyTradeLeaderboardArgs()
+}
+
+func newCopyTradeLeaderboardResult() interface{} {
+	return copytrade.NewCopyTradeLeaderboardResult()
+}
+
 type kClient struct {
 	c client.Client
 }
@@ -1239,6 +1264,16 @@ func (p *kClient) TransferLeadership(ctx context.Context, req *copytrade.Transfe
 	_args.Req = req
 	var _result copytrade.CopyTradeTransferLeadershipResult
 	if err = p.c.Call(ctx, "TransferLeadership", &_args, &_result); err != nil {
+		return
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) Leaderboard(ctx context.Context, req *copytrade.LeaderboardRequest) (r *copytrade.LeaderboardResponse, err error) {
+	var _args copytrade.CopyTradeLeaderboardArgs
+	_args.Req = req
+	var _result copytrade.CopyTradeLeaderboardResult
+	if err = p.c.Call(ctx, "Leaderboard", &_args, &_result); err != nil {
 		return
 	}
 	return _result.GetSuccess(), nil
