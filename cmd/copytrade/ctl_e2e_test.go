@@ -81,6 +81,19 @@ func TestCtlAgainstDevCluster(t *testing.T) {
 		t.Errorf("trader get (table): exit %d\n%s", code, out)
 	}
 
+	// The leaderboard through the router: 3 traders with 4 copiers each, ties by ID.
+	code, out, errOut = ctl(admin, "leaderboard", "--metric", "copiers", "--k", "2", "--json")
+	if code != 0 {
+		t.Fatalf("leaderboard: exit %d: %s", code, errOut)
+	}
+	var lb ct.LeaderboardResponse
+	if err := sonic.Unmarshal([]byte(out), &lb); err != nil || len(lb.Rows) != 2 || lb.Rows[0].Trader != 1 || lb.Rows[1].Trader != 2 || lb.Rows[0].Copiers != 4 {
+		t.Errorf("leaderboard --json: %v\n%s", err, out)
+	}
+	if code, _, errOut := ctl(admin, "leaderboard", "--metric", "karma"); code == 0 || !strings.Contains(errOut, "--metric") {
+		t.Errorf("unknown metric: exit %d, stderr %q", code, errOut)
+	}
+
 	code, _, errOut = ctl(admin, "trader", "get", "999999")
 	if code != 1 || !strings.Contains(errOut, "UNKNOWN_TRADER (1003)") {
 		t.Errorf("unknown trader: exit %d, stderr %q", code, errOut)

@@ -112,6 +112,23 @@ func ctlQueryCommands() []ctlCommand {
 					return c.ListSettlements(ctx, r)
 				}
 			}},
+		{path: "leaderboard", summary: "top K lead traders by a metric over all groups (--metric roi|pnl|win_rate|copier_pnl|assets_under_copy|copiers)",
+			setup: func(fs *flag.FlagSet) ctlAction {
+				metric := fs.String("metric", "roi", "roi, pnl, win_rate, copier_pnl, assets_under_copy or copiers")
+				window := fs.Int("window", 30, "days: 7, 30 or 90 (roi and pnl)")
+				k := fs.Int("k", 20, "how many traders")
+				return func(ctx context.Context, e *ctlEnv) (any, error) {
+					m, err := ct.LeaderMetricFromString(strings.ToUpper(*metric))
+					if err != nil {
+						return nil, fmt.Errorf("--metric: %q is not one of roi, pnl, win_rate, copier_pnl, assets_under_copy, copiers", *metric)
+					}
+					c, err := e.client()
+					if err != nil {
+						return nil, err
+					}
+					return c.Leaderboard(ctx, &ct.LeaderboardRequest{Metric: m, WindowDays: int32(*window), K: int32(*k), ReadOpts: e.readOpts()})
+				}
+			}},
 		{path: "slots", summary: "the slots a group owns, with epochs and migrations (call a node with --node)",
 			setup: func(fs *flag.FlagSet) ctlAction {
 				return func(ctx context.Context, e *ctlEnv) (any, error) {
