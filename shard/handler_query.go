@@ -158,8 +158,8 @@ func (h *Handler) ListOrders(ctx context.Context, req *ct.ListOrdersRequest) (*c
 func (h *Handler) ListSettlements(ctx context.Context, req *ct.ListSettlementsRequest) (*ct.ListSettlementsResponse, error) {
 	out := &ct.ListSettlementsResponse{}
 	if err := h.read(ctx, req.GetReadOpts(), func(m *raftfsm.Machine) {
-		out.LastSettledPeriod = int64(lastSettled(m))
-		for _, r := range settlementRecords(m) {
+		out.LastSettledPeriod = int64(m.LastSettledPeriod())
+		for _, r := range m.Settlements(0, 0, 0) {
 			if req.GetTrader() > 0 && int64(r.Trader) != req.GetTrader() ||
 				req.GetPeriod() > 0 && int64(r.Period) != req.GetPeriod() ||
 				req.GetUnpaidOnly() && r.Paid {

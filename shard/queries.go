@@ -87,36 +87,3 @@ func slotTable(m *raftfsm.Machine) *[raftfsm.NumSlots]raftfsm.Slot {
 	}
 	return &t
 }
-
-// settlementQueries are the machine's settlement queries (issue 3). They are reached by
-// a type assertion so this package builds against a machine that predates them; until
-// then settlement answers "nothing settled, nothing unpaid".
-type settlementQueries interface {
-	UnpaidSettlements() []raftfsm.SettlementEntry
-	Settlements(trader, copier raftfsm.AccountID, period uint64) []raftfsm.SettlementRecord
-	LastSettledPeriod() uint64
-}
-
-// lastSettled is the highest settled period, 0 if none.
-func lastSettled(m *raftfsm.Machine) uint64 {
-	if q, ok := any(m).(settlementQueries); ok {
-		return q.LastSettledPeriod()
-	}
-	return 0
-}
-
-// unpaidSettlements are the settlement entries whose transfer is not yet recorded paid.
-func unpaidSettlements(m *raftfsm.Machine) []raftfsm.SettlementEntry {
-	if q, ok := any(m).(settlementQueries); ok {
-		return q.UnpaidSettlements()
-	}
-	return nil
-}
-
-// settlementRecords are the settlement records the machine keeps.
-func settlementRecords(m *raftfsm.Machine) []raftfsm.SettlementRecord {
-	if q, ok := any(m).(settlementQueries); ok {
-		return q.Settlements(0, 0, 0)
-	}
-	return nil
-}

@@ -3,7 +3,6 @@ package shard
 import (
 	"context"
 	"errors"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -46,10 +45,6 @@ func TestSettlementPaysOnce(t *testing.T) {
 	n := c.live()[li]
 	period := periodOf(SettleDaily, time.Now())
 	_, entries, err := n.Settle(context.Background(), period)
-	var ref *raftfsm.Refusal
-	if errors.As(err, &ref) && strings.Contains(ref.Msg, "not implemented") {
-		t.Skip("WAITS ON ISSUE 3: the machine refuses Settle (" + ref.Error() + "); this test runs once settle.go lands")
-	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +58,7 @@ func TestSettlementPaysOnce(t *testing.T) {
 
 	waitFor(t, 20*time.Second, 20*time.Millisecond, func() bool {
 		left := -1
-		c.leaderNode().Read(func(m *raftfsm.Machine) { left = len(unpaidSettlements(m)) })
+		c.leaderNode().Read(func(m *raftfsm.Machine) { left = len(m.UnpaidSettlements()) })
 		return left == 0
 	})
 	paid := 0

@@ -152,7 +152,7 @@ func (n *Node) settleDue(ls *leaderState) time.Time {
 	p := n.cfg.SettlementPeriod
 	cur := periodOf(p, time.Now())
 	var last uint64
-	n.fsm.read(func(m *raftfsm.Machine) { last = lastSettled(m) })
+	n.fsm.read(func(m *raftfsm.Machine) { last = m.LastSettledPeriod() })
 	from := last + 1
 	if last == 0 {
 		from = cur - 1
@@ -196,7 +196,7 @@ func (n *Node) settle(ctx context.Context, period uint64) ([]raftfsm.SettlementE
 // outcomes with one SettlementPaid command; it returns how many remain unpaid.
 func (n *Node) payUnpaid(ls *leaderState) int {
 	var unpaid []raftfsm.SettlementEntry
-	n.fsm.read(func(m *raftfsm.Machine) { unpaid = unpaidSettlements(m) })
+	n.fsm.read(func(m *raftfsm.Machine) { unpaid = m.UnpaidSettlements() })
 	if len(unpaid) == 0 {
 		return 0
 	}
