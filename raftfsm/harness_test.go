@@ -87,9 +87,6 @@ func (h *harness) verify() error {
 	if err := h.m.CheckInvariants(); err != nil {
 		return err
 	}
-	if err := h.m.checkSlotInvariants(); err != nil { // slot ownership: migrate.go
-		return err
-	}
 	attr := map[venueKey]fixed.Dec{}
 	for _, t := range h.m.traders {
 		for _, f := range t.Follows {

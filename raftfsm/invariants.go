@@ -10,13 +10,17 @@ import (
 // CheckInvariants verifies the machine's structural invariants and returns
 // the first violation as an error wrapping ErrInvariant, or nil. It reads
 // the whole state (O(state)): tests call it after every apply; production
-// may call it after Restore. The invariant that cannot be checked from the
+// may call it after Restore. Slot ownership and migration records are
+// checked too (checkSlotInvariants). The invariant that cannot be checked from the
 // state alone — per copier, instrument and side, the sum of attributions
 // equals the venue's net filled quantity — is checked by the test harness,
 // which keeps its own venue ledger. The planning-time invariant (margin in
 // use within the allocation) is asserted where orders are planned
 // (sizeOpen).
 func (m *Machine) CheckInvariants() error {
+	if err := m.checkSlotInvariants(); err != nil { // slot ownership and migrations: migrate.go
+		return err
+	}
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrInvariant, fmt.Sprintf(format, args...))
 	}

@@ -123,15 +123,7 @@ func (m *Machine) Snapshot() []byte {
 	sids := sortedKeys(m.settlements)
 	e.uvarint(uint64(len(sids)))
 	for _, id := range sids {
-		r := m.settlements[id]
-		e.str(r.SettlementID)
-		e.uvarint(r.Period)
-		e.account(r.Trader)
-		e.account(r.Copier)
-		e.dec(r.Amount)
-		e.bool(r.Paid)
-		e.varint(int64(r.Attempts))
-		e.str(r.Reason)
+		appendSettlement(&e, m.settlements[id])
 	}
 
 	e.buf = binary.BigEndian.AppendUint64(e.buf, hashBytes(e.buf))
@@ -312,15 +304,7 @@ func decodeSnapshot(body []byte) (*restored, error) {
 	n = d.count("settlements", unbounded, 8)
 	var prevSID string
 	for i := 0; i < n && d.err == nil; i++ {
-		r := &SettlementRecord{}
-		r.SettlementID = d.str("settlements.SettlementID", maxSettlementIDLen)
-		r.Period = d.uvarint("settlements.Period")
-		r.Trader = d.account("settlements.Trader")
-		r.Copier = d.account("settlements.Copier")
-		r.Amount = d.dec("settlements.Amount")
-		r.Paid = d.bool("settlements.Paid")
-		r.Attempts = d.int32("settlements.Attempts")
-		r.Reason = d.str("settlements.Reason", unbounded)
+		r := decodeSettlement(&d)
 		if i > 0 && d.err == nil && r.SettlementID <= prevSID {
 			d.fail("settlements", "not in ascending SettlementID order")
 		}
@@ -595,4 +579,30 @@ func sortedKeys[K cmp.Ordered, V any](m map[K]V) []K {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// appendSettlement appends a settlement record in the snapshot's layout.
+func appendSettlement(e *encoder, r *SettlementRecord) {
+	e.str(r.SettlementID)
+	e.uvarint(r.Period)
+	e.account(r.Trader)
+	e.account(r.Copier)
+	e.dec(r.Amount)
+	e.bool(r.Paid)
+	e.varint(int64(r.Attempts))
+	e.str(r.Reason)
+}
+
+// decodeSettlement reads what appendSettlement wrote.
+func decodeSettlement(d *decoder) *SettlementRecord {
+	r := &SettlementRecord{}
+	r.SettlementID = d.str("settlement.SettlementID", maxSettlementIDLen)
+	r.Period = d.uvarint("settlement.Period")
+	r.Trader = d.account("settlement.Trader")
+	r.Copier = d.account("settlement.Copier")
+	r.Amount = d.dec("settlement.Amount")
+	r.Paid = d.bool("settlement.Paid")
+	r.Attempts = d.int32("settlement.Attempts")
+	r.Reason = d.str("settlement.Reason", unbounded)
+	return r
 }
