@@ -10,8 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
-	"net/http/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,12 +17,12 @@ import (
 	"github.com/cloudwego/kitex/pkg/rpcinfo"
 	"github.com/cloudwego/kitex/pkg/transmeta"
 	"github.com/cloudwego/kitex/server"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/copytrade/copytrade/raftfsm"
 	"github.com/copytrade/copytrade/rpc/auth"
 	ct "github.com/copytrade/copytrade/rpc/kitex_gen/copytrade"
 	"github.com/copytrade/copytrade/rpc/kitex_gen/copytrade/copytrade"
+	"github.com/copytrade/copytrade/rpc/ops"
 )
 
 // Router forwards CopyTrade calls to shard-group leaders. Its only state is caches that
@@ -132,29 +130,11 @@ func (r *Router) Start() error {
 }
 
 func (r *Router) serveHTTP() error {
-	ln, err := net.Listen("tcp", r.cfg.HTTPAddr)
+	_, stop, err := ops.Serve(r.cfg.HTTPAddr, r.metrics.Registry, r.log)
 	if err != nil {
-		return fmt.Errorf("router: HTTP listen on %s: %w", r.cfg.HTTPAddr, err)
+		return fmt.Errorf("router: %w", err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(r.metrics.Registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			r.log.Error("HTTP server stopped", "err", err)
-		}
-	}()
-	r.servers = append(r.servers, func(ctx context.Context) error {
-		ctx, cancel := context.WithTimeout(ctx, time.Second)
-		defer cancel()
-		return hs.Shutdown(ctx)
-	})
-	r.log.Info("serving metrics and pprof", "http_addr", ln.Addr().String())
+	r.servers = append(r.servers, stop)
 	return nil
 }
 

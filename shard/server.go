@@ -2,21 +2,18 @@ package shard
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
-	"net/http"
-	"net/http/pprof"
 	"time"
 
 	"github.com/cloudwego/kitex/client"
 	"github.com/cloudwego/kitex/pkg/rpcinfo"
 	"github.com/cloudwego/kitex/pkg/transmeta"
 	"github.com/cloudwego/kitex/server"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/copytrade/copytrade/rpc/kclient"
 	"github.com/copytrade/copytrade/rpc/kitex_gen/copytrade/copytrade"
+	"github.com/copytrade/copytrade/rpc/ops"
 )
 
 // Start serves the CopyTrade RPC on cfg.RPCAddr and /metrics and /debug/pprof/ on
@@ -50,29 +47,11 @@ func (n *Node) Start() error {
 		n.log.Info("serving CopyTrade", "rpc_addr", ln.Addr().String())
 	}
 	if n.cfg.HTTPAddr != "" {
-		ln, err := net.Listen("tcp", n.cfg.HTTPAddr)
+		_, stop, err := ops.Serve(n.cfg.HTTPAddr, n.metrics.Registry, n.log)
 		if err != nil {
-			return fmt.Errorf("shard: HTTP listen on %s: %w", n.cfg.HTTPAddr, err)
+			return fmt.Errorf("shard: %w", err)
 		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(n.metrics.Registry, promhttp.HandlerOpts{}))
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-		go func() {
-			if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				n.log.Error("HTTP server stopped", "err", err)
-			}
-		}()
-		n.servers = append(n.servers, func(ctx context.Context) error {
-			ctx, cancel := context.WithTimeout(ctx, time.Second)
-			defer cancel()
-			return hs.Shutdown(ctx)
-		})
-		n.log.Info("serving metrics and pprof", "http_addr", ln.Addr().String())
+		n.servers = append(n.servers, stop)
 	}
 	return nil
 }
