@@ -104,7 +104,7 @@ func DefaultConfig() Config {
 		Groups: 1, ExchsimMode: "no-dedup",
 		Traders: 20, Copiers: 500, Rate: 30, ThroughputStart: 10, Inflight: 64,
 		Duration: 30 * time.Second, Warmup: 3 * time.Second, LatencyRate: 10,
-		StepDuration: 6 * time.Second, StepFactor: 1.5, MaxSteps: 10, P99Budget: 50 * time.Millisecond,
+		StepDuration: 8 * time.Second, StepFactor: 1.5, MaxSteps: 10, P99Budget: 50 * time.Millisecond,
 		CopierSteps: []int{500, 1000, 2000, 5000, 10000}, CopierStepDuration: 8 * time.Second, CopierRate: 10,
 		Scenarios: []string{ScenarioLatency}, Seed: 1, FloorInterval: 25 * time.Millisecond,
 	}

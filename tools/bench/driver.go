@@ -165,6 +165,7 @@ func (r *runner) runPhase(ctx context.Context, ph phase) (*phaseOut, error) {
 	// Poisson arrivals: exponential gaps, a uniformly chosen trader each.
 	rng := rand.New(rand.NewPCG(r.cfg.Seed, uint64(start.UnixNano())^0x5bd1e995))
 	next := start
+	var offered int64
 	for ctx.Err() == nil {
 		next = next.Add(time.Duration(rng.ExpFloat64() / ph.rate * float64(time.Second)))
 		if !next.Before(end) {
@@ -175,6 +176,9 @@ func (r *runner) runPhase(ctx context.Context, ph phase) (*phaseOut, error) {
 			case <-time.After(d):
 			case <-ctx.Done():
 			}
+		}
+		if col.in(next) {
+			offered++
 		}
 		select {
 		case queues[rng.IntN(len(queues))] <- struct{}{}:
@@ -204,6 +208,7 @@ func (r *runner) runPhase(ctx context.Context, ph phase) (*phaseOut, error) {
 	col.mu.Lock()
 	defer col.mu.Unlock()
 	col.fills.Backlog = backlog.Load()
+	col.fills.Offered = offered
 	secs := ph.measure.Seconds()
 	res := LoadResult{
 		Name: ph.name, TargetRate: ph.rate, Inflight: ph.inflight, Traders: len(ph.gens), Copiers: ph.copiers,
@@ -223,9 +228,12 @@ func (r *runner) runPhase(ctx context.Context, ph phase) (*phaseOut, error) {
 		res.Stages[n] = distOf(h, false)
 	}
 	failed := col.fills.Errors + col.fills.Ambiguous
+	// Sustained: the cluster kept up with what arrived (a Poisson count over a few
+	// seconds strays from rate × time, so the check is against the arrivals themselves),
+	// within the P99 budget and with under 1% failed fills.
 	res.Sustained = col.fills.Sent > 0 && res.Latency.Count > 0 &&
 		res.Latency.P99 <= Millis(r.cfg.P99Budget) &&
-		res.FillsPerS >= 0.9*ph.rate && float64(failed) <= 0.01*float64(col.fills.Sent)
+		float64(col.fills.Sent) >= 0.95*float64(offered) && float64(failed) <= 0.01*float64(col.fills.Sent)
 	out.result = res
 	return out, nil
 }

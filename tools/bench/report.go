@@ -17,6 +17,9 @@ import (
 
 // FillCounts count fills (signals) of a measured window.
 type FillCounts struct {
+	// Offered: Poisson arrivals inside the measured window.
+	Offered int64 `json:"offered"`
+	// Sent: fills sent inside the measured window.
 	Sent int64 `json:"sent"`
 	// OK: applied, every planned order answered or counted pending.
 	OK int64 `json:"ok"`
@@ -119,7 +122,8 @@ type LoadResult struct {
 	Latency    Dist            `json:"latency"`
 	Stages     map[string]Dist `json:"stages"`
 	Floor      Floor           `json:"floor"`
-	// Sustained: P99 within the budget, rate within 90% of the target, errors < 1%.
+	// Sustained: P99 within the budget, at least 95% of the arrivals sent inside the
+	// window (no growing backlog), under 1% failed fills.
 	Sustained bool `json:"sustained"`
 	// Scraped: the phase's share of the latency histograms on the processes' /metrics.
 	Scraped []Scraped `json:"scraped,omitempty"`

@@ -186,7 +186,7 @@ func latencyChart(r *Report) *chart {
 			add(fmt.Sprintf("at %.0fk orders/s", s.OrdersPerS/1000), s.Latency, false)
 		}
 	}
-	pt := []float64{0, 90, 99, 99.9, 99.99}
+	pt := []float64{0, 90, 99, 99.9, 99.99, 100}
 	xt := make([]float64, len(pt))
 	for i, p := range pt {
 		xt[i] = nines(p)
@@ -195,7 +195,7 @@ func latencyChart(r *Report) *chart {
 	for i, p := range pt {
 		names[xt[i]] = strings.TrimSuffix(fmt.Sprintf("p%g", p), "")
 	}
-	names[0] = "p0"
+	names[0], names[nines(100)] = "p0", "max"
 	return &chart{
 		title: "Latency distribution: signal → all copier orders acknowledged",
 		x: axis{label: "percentile", ticks: xt, fmtTick: func(v float64) string { return names[v] },
@@ -214,7 +214,7 @@ func rateChart(r *Report) *chart {
 	floor := series{name: "floor no-op p99", color: palette[1], dashed: true}
 	hi := 1.0
 	for _, s := range t.Steps {
-		x := s.TargetRate * float64(s.Copiers) / 1000 // offered k orders/s
+		x := s.OrdersPerS / 1000 // acknowledged k orders/s
 		p99.pts = append(p99.pts, Point{X: x, Y: s.Latency.P99})
 		p50.pts = append(p50.pts, Point{X: x, Y: s.Latency.P50})
 		floor.pts = append(floor.pts, Point{X: x, Y: s.Floor.Noop.P99})
@@ -227,8 +227,8 @@ func rateChart(r *Report) *chart {
 		xt = append(xt, v)
 	}
 	return &chart{
-		title:  "P99 vs offered load (one group, fsync on)",
-		x:      axis{label: "offered copier orders/s (thousands)", ticks: xt, fmtTick: func(v float64) string { return fmt.Sprintf("%g", v) }, min: 0, max: hi * 1.05},
+		title:  "P99 vs load (one group, fsync on)",
+		x:      axis{label: "copier orders/s acknowledged by the gateway (thousands)", ticks: xt, fmtTick: func(v float64) string { return fmt.Sprintf("%g", v) }, min: 0, max: hi * 1.05},
 		y:      msAxis("milliseconds (log)", ss, t.BudgetMs),
 		series: ss,
 		hlines: []hline{{y: t.BudgetMs, label: fmt.Sprintf("%.0f ms budget", t.BudgetMs)}},
