@@ -21,6 +21,7 @@ func BenchmarkSignalFanout500(b *testing.B) {
 	}})
 	c.seed(testTrader, 500, 7_000_000)
 	n := c.leaderNode()
+	var commits, dispatches []time.Duration
 	fill := func(id int64) time.Duration {
 		side, qty := raftfsm.Buy, "0.1"
 		if id%2 == 0 {
@@ -33,6 +34,10 @@ func BenchmarkSignalFanout500(b *testing.B) {
 		start := time.Now()
 		o := n.SubmitFill(ctx, f, true, start)
 		d := time.Since(start)
+		if o.Timings != nil {
+			commits = append(commits, time.Duration(o.Timings.CommitUs)*time.Microsecond)
+			dispatches = append(dispatches, time.Duration(o.Timings.DispatchUs)*time.Microsecond)
+		}
 		if o.Code != 0 || o.Placed+o.Rejected != o.OrdersPlanned || o.OrdersPlanned < 400 {
 			b.Fatalf("fill %d: %s %s (planned %d placed %d rejected %d)", id, o.Code, o.Message, o.OrdersPlanned, o.Placed, o.Rejected)
 		}
@@ -48,6 +53,7 @@ func BenchmarkSignalFanout500(b *testing.B) {
 		fill(i)
 	}
 	lat := make([]time.Duration, 0, b.N)
+	commits, dispatches = commits[:0], dispatches[:0]
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		d := fill(int64(11 + i))
@@ -66,6 +72,14 @@ func BenchmarkSignalFanout500(b *testing.B) {
 	b.ReportMetric(ms(pct(lat, 99)), "p99_ms")
 	b.ReportMetric(ms(pct(noops, 50)), "noop_p50_ms")
 	b.ReportMetric(ms(pct(noops, 99)), "noop_p99_ms")
+	// Stages of the fill (from its outcome's timings): propose → committed and applied
+	// on the leader, and the fan-out to the gateway.
+	b.ReportMetric(ms(pct(commits, 50)), "commit_p50_ms")
+	b.ReportMetric(ms(pct(commits, 99)), "commit_p99_ms")
+	b.ReportMetric(ms(pct(dispatches, 50)), "dispatch_p50_ms")
+	b.ReportMetric(ms(pct(dispatches, 99)), "dispatch_p99_ms")
+	b.ReportMetric(pct(lat, 50).Seconds()/pct(noops, 50).Seconds(), "p50/noop_p50")
+	b.ReportMetric(pct(lat, 99).Seconds()/pct(noops, 99).Seconds(), "p99/noop_p99")
 }
 
 func pct(d []time.Duration, p int) time.Duration {
