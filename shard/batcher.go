@@ -19,20 +19,25 @@ func (n *Node) runBatcher(ls *leaderState) {
 	inflight := make(chan struct{}, 64)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	var carry []raftfsm.OrderResult // received beyond the last command's bound
 	for {
 		var batch []raftfsm.OrderResult
-		select {
-		case r := <-ls.results:
-			batch = append(batch, r)
-		case <-ls.ctx.Done():
-			return
+		if len(carry) > 0 {
+			batch, carry = takeResults(nil, carry)
+		} else {
+			select {
+			case rs := <-ls.results:
+				batch, carry = takeResults(nil, rs)
+			case <-ls.ctx.Done():
+				return
+			}
 		}
 		timer.Reset(n.cfg.ResultsBatchWindow)
 	collect:
 		for len(batch) < maxResultsPerCommand {
 			select {
-			case r := <-ls.results:
-				batch = append(batch, r)
+			case rs := <-ls.results:
+				batch, carry = takeResults(batch, rs)
 			case <-timer.C:
 				break collect
 			case <-ls.ctx.Done():
@@ -56,6 +61,19 @@ func (n *Node) runBatcher(ls *leaderState) {
 			n.proposeResults(ls, batch)
 		}()
 	}
+}
+
+// takeResults appends rs to batch up to maxResultsPerCommand and returns the rest.
+// A first slice is taken as it is (the sender gave it up).
+func takeResults(batch, rs []raftfsm.OrderResult) (_, rest []raftfsm.OrderResult) {
+	k := min(len(rs), maxResultsPerCommand-len(batch))
+	if batch == nil && k == len(rs) {
+		return rs, nil
+	}
+	if batch == nil {
+		batch = make([]raftfsm.OrderResult, 0, min(maxResultsPerCommand, 2*len(rs)))
+	}
+	return append(batch, rs[:k]...), rs[k:]
 }
 
 func (n *Node) proposeResults(ls *leaderState, batch []raftfsm.OrderResult) {

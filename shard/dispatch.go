@@ -70,10 +70,9 @@ func (n *Node) finish(fo *fanout) {
 // has landed or failed. fo may be nil (reconciler).
 func (n *Node) place(ls *leaderState, batch []raftfsm.OrderIntent, fo *fanout) {
 	ids := make([]string, len(batch))
-	req := &gateway.PlaceOrdersRequest{Orders: make([]*gateway.OrderRequest, len(batch))}
+	req := &gateway.PlaceOrdersRequest{Orders: orderRequests(batch)}
 	for i := range batch {
 		ids[i] = batch[i].ClientOrderID
-		req.Orders[i] = orderRequest(&batch[i])
 	}
 	sent := time.Now()
 	due := sent.Add(n.cfg.DispatchTimeout + n.cfg.FenceMargin)
@@ -104,6 +103,10 @@ func (n *Node) place(ls *leaderState, batch []raftfsm.OrderIntent, fo *fanout) {
 		ls.kickReconciler()
 		return
 	}
+	// The answered results go to the batcher together: one lock of the tracking table
+	// and one channel send for the whole request, not one per order.
+	results := make([]raftfsm.OrderResult, 0, len(batch))
+	var placed, rejected int32
 	for i, rep := range resp.Results {
 		r, perr := orderResult(rep)
 		if perr == nil && rep.ClientOrderId != ids[i] {
@@ -117,14 +120,19 @@ func (n *Node) place(ls *leaderState, batch []raftfsm.OrderIntent, fo *fanout) {
 			n.log.Warn("unusable gateway result; the order will be queried", "err", perr)
 			continue
 		}
-		if fo != nil {
-			if r.Status == raftfsm.OrderRejected {
-				fo.rejected.Add(1)
-			} else {
-				fo.placed.Add(1)
-			}
+		if r.Status == raftfsm.OrderRejected {
+			rejected++
+		} else {
+			placed++
 		}
-		ls.answer(r, n.refeedAfter())
+		results = append(results, r)
+	}
+	if fo != nil {
+		fo.rejected.Add(rejected)
+		fo.placed.Add(placed)
+	}
+	if len(results) > 0 {
+		ls.answer(results, n.refeedAfter())
 	}
 }
 

@@ -69,25 +69,53 @@ func (g *KitexGateway) Transfer(ctx context.Context, req *gateway.TransferReques
 	return g.c.Transfer(ctx, req, timeout(ctx)...)
 }
 
-// orderRequest is the gateway form of a planned copier order.
-func orderRequest(o *raftfsm.OrderIntent) *gateway.OrderRequest {
-	r := &gateway.OrderRequest{
-		ClientOrderId: o.ClientOrderID,
-		Account:       int64(o.Copier),
-		Instrument:    o.Instrument,
-		Side:          gateway.Side(o.Side),
-		PositionSide:  gateway.PositionSide(o.PosSide),
-		Qty:           o.Qty.String(),
-		OrderType:     gateway.OrderType_MARKET,
-		ReduceOnly:    o.ReduceOnly,
-		Leverage:      o.Leverage,
-		MarginMode:    gateway.MarginMode(o.MarginMode),
+// orderRequests is the gateway form of a batch of planned orders: the requests come
+// from one slab and their decimal strings from one buffer (three allocations per
+// batch instead of two or three per order).
+func orderRequests(batch []raftfsm.OrderIntent) []*gateway.OrderRequest {
+	slab := make([]gateway.OrderRequest, len(batch))
+	out := make([]*gateway.OrderRequest, len(batch))
+	buf := make([]byte, 0, 12*len(batch))
+	ends := make([]int, 0, 2*len(batch))
+	for i := range batch {
+		o := &batch[i]
+		buf = o.Qty.AppendTo(buf)
+		ends = append(ends, len(buf))
+		if o.LimitPrice > 0 {
+			buf = o.LimitPrice.AppendTo(buf)
+			ends = append(ends, len(buf))
+		}
 	}
-	if o.LimitPrice > 0 {
-		r.OrderType = gateway.OrderType_IOC_LIMIT
-		r.LimitPrice = o.LimitPrice.String()
+	text := string(buf) // one string; every field is a substring of it
+	start, e := 0, 0
+	next := func() string {
+		s := text[start:ends[e]]
+		start = ends[e]
+		e++
+		return s
 	}
-	return r
+	for i := range batch {
+		o := &batch[i]
+		r := &slab[i]
+		*r = gateway.OrderRequest{
+			ClientOrderId: o.ClientOrderID,
+			Account:       int64(o.Copier),
+			Instrument:    o.Instrument,
+			Side:          gateway.Side(o.Side),
+			PositionSide:  gateway.PositionSide(o.PosSide),
+			Qty:           next(),
+			OrderType:     gateway.OrderType_MARKET,
+			ReduceOnly:    o.ReduceOnly,
+			Leverage:      o.Leverage,
+			MarginMode:    gateway.MarginMode(o.MarginMode),
+		}
+		if o.LimitPrice > 0 {
+			r.OrderType = gateway.OrderType_IOC_LIMIT
+			r.LimitPrice = next()
+		}
+		out[i] = r
+	}
+	return out
 }
 
 // orderResult converts a gateway report into the machine's result. A report that does

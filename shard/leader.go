@@ -19,8 +19,8 @@ type leaderState struct {
 	// fenceUntil: before it, an order pending from an earlier term may still be in
 	// flight from a deposed leader, so the reconciler does not query it yet.
 	fenceUntil time.Time
-	ready      chan struct{} // closed once Barrier has applied every earlier entry
-	results    chan raftfsm.OrderResult
+	ready      chan struct{}              // closed once Barrier has applied every earlier entry
+	results    chan []raftfsm.OrderResult // answered results, a request's worth at a time
 	kick       chan struct{}
 	wg         sync.WaitGroup
 
@@ -54,7 +54,7 @@ func (n *Node) becomeLeader() {
 	ls := &leaderState{
 		ctx: ctx, cancel: cancel, since: now, fenceUntil: now.Add(n.cfg.fence()),
 		ready:   make(chan struct{}),
-		results: make(chan raftfsm.OrderResult, 8192),
+		results: make(chan []raftfsm.OrderResult, 1024),
 		kick:    make(chan struct{}, 1),
 		track:   make(map[string]*track),
 	}
@@ -222,8 +222,11 @@ func (n *Node) now() int64 {
 	}
 }
 
-// markInflight records orders this term is about to send.
+// markInflight records orders this term is about to send. New entries come from one
+// slab per call (one allocation, not one per order); it is freed once every entry
+// has left the table.
 func (ls *leaderState) markInflight(orders []raftfsm.OrderIntent) {
+	var slab []track
 	ls.mu.Lock()
 	for i := range orders {
 		o := &orders[i]
@@ -231,7 +234,13 @@ func (ls *leaderState) markInflight(orders []raftfsm.OrderIntent) {
 			t.state = trackInflight
 			continue
 		}
-		ls.track[o.ClientOrderID] = &track{state: trackInflight, intent: *o}
+		if slab == nil {
+			slab = make([]track, len(orders)-i)
+		}
+		t := &slab[0]
+		slab = slab[1:]
+		t.state, t.intent = trackInflight, *o
+		ls.track[o.ClientOrderID] = t
 	}
 	ls.mu.Unlock()
 }
@@ -248,15 +257,19 @@ func (ls *leaderState) markFailed(ids []string, due time.Time) {
 	ls.mu.Unlock()
 }
 
-// answer records a final gateway result and queues it for the batcher.
-func (ls *leaderState) answer(r raftfsm.OrderResult, refeedAfter time.Duration) bool {
+// answer records final gateway results and queues them for the batcher. rs then
+// belongs to the batcher.
+func (ls *leaderState) answer(rs []raftfsm.OrderResult, refeedAfter time.Duration) bool {
+	due := time.Now().Add(refeedAfter)
 	ls.mu.Lock()
-	if t := ls.track[r.ClientOrderID]; t != nil {
-		t.state, t.res, t.due = trackAnswered, r, time.Now().Add(refeedAfter)
+	for i := range rs {
+		if t := ls.track[rs[i].ClientOrderID]; t != nil {
+			t.state, t.res, t.due = trackAnswered, rs[i], due
+		}
 	}
 	ls.mu.Unlock()
 	select {
-	case ls.results <- r:
+	case ls.results <- rs:
 		return true
 	case <-ls.ctx.Done():
 		return false

@@ -59,6 +59,7 @@ func (n *Node) reconcileOnce(ls *leaderState) bool {
 
 	if len(refeed) > 0 {
 		still := n.stillPending(refeed)
+		again := refeed[:0]
 		for i, r := range refeed {
 			if !still[i] {
 				ls.mu.Lock()
@@ -66,9 +67,10 @@ func (n *Node) reconcileOnce(ls *leaderState) bool {
 				ls.mu.Unlock()
 				continue
 			}
-			if !ls.answer(r, n.refeedAfter()) {
-				return true
-			}
+			again = append(again, r)
+		}
+		if len(again) > 0 && !ls.answer(again, n.refeedAfter()) {
+			return true
 		}
 	}
 	ok := true
@@ -112,6 +114,7 @@ func (n *Node) queryThenPlace(ls *leaderState, batch []raftfsm.OrderIntent) bool
 		return false
 	}
 	var unknown []raftfsm.OrderIntent
+	var known []raftfsm.OrderResult
 	for i, l := range resp.Orders {
 		if l.ClientOrderId != ids[i] {
 			ls.markFailed(ids[i:i+1], time.Now())
@@ -124,10 +127,13 @@ func (n *Node) queryThenPlace(ls *leaderState, batch []raftfsm.OrderIntent) bool
 				ls.markFailed(ids[i:i+1], time.Now().Add(n.cfg.ReconcileMaxBackoff))
 				continue
 			}
-			ls.answer(r, n.refeedAfter())
+			known = append(known, r)
 			continue
 		}
 		unknown = append(unknown, batch[i])
+	}
+	if len(known) > 0 {
+		ls.answer(known, n.refeedAfter())
 	}
 	if len(unknown) > 0 {
 		n.metrics.replaced.Add(float64(len(unknown)))
