@@ -22,12 +22,14 @@ func (r *runner) latency(ctx context.Context, gens []*traderGen) (*LoadResult, e
 	return &out.result, nil
 }
 
-// throughput steps the rate up by StepFactor until a step is not sustained (P99 over
-// the budget, rate not reached, or errors), and reports the highest copier orders/s a
-// sustained step acknowledged.
+// throughput steps the rate up by StepFactor until two steps in a row are not
+// sustained (P99 over the budget, a growing backlog, or errors: one alone may be a
+// stall of the shared machine), and reports the highest copier orders/s a sustained
+// step acknowledged.
 func (r *runner) throughput(ctx context.Context, gens []*traderGen) (*ThroughputResult, error) {
 	res := &ThroughputResult{BudgetMs: Millis(r.cfg.P99Budget)}
 	rate := r.cfg.ThroughputStart
+	failed := 0
 	for i := range r.cfg.MaxSteps {
 		out, err := r.runPhase(ctx, phase{name: fmt.Sprintf("throughput#%d", i+1), gens: gens, rate: rate,
 			inflight: r.cfg.Inflight, warmup: r.cfg.StepDuration / 4, measure: r.cfg.StepDuration * 3 / 4,
@@ -38,10 +40,12 @@ func (r *runner) throughput(ctx context.Context, gens []*traderGen) (*Throughput
 		s := out.result
 		res.Steps = append(res.Steps, s)
 		r.log.Info("throughput step", "rate", rate, "orders_per_s", s.OrdersPerS, "p99_ms", s.Latency.P99, "sustained", s.Sustained)
-		if !s.Sustained {
+		if s.Sustained {
+			failed = 0
+			res.MaxOrdersPerS = max(res.MaxOrdersPerS, s.OrdersPerS)
+		} else if failed++; failed == 2 {
 			break
 		}
-		res.MaxOrdersPerS = max(res.MaxOrdersPerS, s.OrdersPerS)
 		rate *= r.cfg.StepFactor
 	}
 	return res, nil
