@@ -22,6 +22,28 @@ type signal struct {
 
 	growSide PosSide // 0: no growth leg
 	growQ    fixed.Dec
+
+	slab orderSlab // the fan-out's OrderStates
+}
+
+// orderSlab hands out the OrderStates of one fan-out from one allocation instead of
+// one each. Allocation only: the pointers and values are the same as new()'s, so no
+// state, output or byte depends on it. A slab is freed when its last order is final.
+type orderSlab struct {
+	free []OrderState
+	want int // size of the next slab (the orders the fan-out can still plan)
+}
+
+func (s *orderSlab) get() *OrderState {
+	if len(s.free) == 0 {
+		if s.want <= 1 {
+			return new(OrderState)
+		}
+		s.free, s.want = make([]OrderState, s.want), 0
+	}
+	o := &s.free[0]
+	s.free = s.free[1:]
+	return o
 }
 
 // mix64 is the SplitMix64 finalizer: a fixed, well-spread 64-bit hash.
@@ -122,7 +144,18 @@ func newIntent(t *TraderState, f *FollowState, inst string, attr PosSide) OrderI
 // position's side; one-way copiers a plain buy/sell, so the venue's net
 // position stays the sum of the copier's attributions.
 func (m *Machine) planClose(t *TraderState, f *FollowState, p *Position, q fixed.Dec, signal int64, mode MarginMode, res *Result) {
-	o := &OrderState{OrderIntent: newIntent(t, f, p.Instrument, p.Side), Signal: signal}
+	m.planCloseFrom(nil, t, f, p, q, signal, mode, res)
+}
+
+// planCloseFrom is planClose with the OrderState from slab (nil: allocated alone).
+func (m *Machine) planCloseFrom(slab *orderSlab, t *TraderState, f *FollowState, p *Position, q fixed.Dec, signal int64, mode MarginMode, res *Result) {
+	var o *OrderState
+	if slab != nil {
+		o = slab.get()
+	} else {
+		o = new(OrderState)
+	}
+	*o = OrderState{OrderIntent: newIntent(t, f, p.Instrument, p.Side), Signal: signal}
 	o.Side = closeSideOf(p.Side)
 	o.Qty = q
 	o.ReduceOnly = f.Settings.PositionMode == Hedge
@@ -166,7 +199,7 @@ func (m *Machine) shrinkFollow(t *TraderState, f *FollowState, s *signal, res *R
 		res.Skips = append(res.Skips, Skip{Copier: f.Copier, Reason: SkipBelowMinQty})
 		return
 	}
-	m.planClose(t, f, p, q, s.fill.TradeID, s.fill.MarginMode, res)
+	m.planCloseFrom(&s.slab, t, f, p, q, s.fill.TradeID, s.fill.MarginMode, res)
 }
 
 // liquidateFollow applies the liquidation policy to one follow: close copies
@@ -196,7 +229,8 @@ func (m *Machine) growFollow(t *TraderState, f *FollowState, s *signal, res *Res
 		res.Skips = append(res.Skips, Skip{Copier: f.Copier, Reason: why})
 		return
 	}
-	o := &OrderState{OrderIntent: newIntent(t, f, s.inst.Symbol, s.growSide), Signal: s.fill.TradeID}
+	o := s.slab.get()
+	*o = OrderState{OrderIntent: newIntent(t, f, s.inst.Symbol, s.growSide), Signal: s.fill.TradeID}
 	o.Side = openSideOf(s.growSide)
 	o.Qty = op.qty
 	o.LimitPrice = op.limit
@@ -226,6 +260,7 @@ func (m *Machine) fanOut(t *TraderState, s *signal, res *Result) {
 		legs++
 	}
 	res.Orders = make([]OrderIntent, 0, n*legs)
+	s.slab = orderSlab{}
 	start := rotation(t.ID, s.fill.TradeID, n)
 	// The list is not modified during the loop: follows are only removed by
 	// results, unfollow and exit.
@@ -237,6 +272,9 @@ func (m *Machine) fanOut(t *TraderState, s *signal, res *Result) {
 		f := t.Follows[i]
 		if f.Status == FollowEnded {
 			continue
+		}
+		if len(s.slab.free) == 0 {
+			s.slab.want = (n - k) * legs // at most what the rest of the fan-out plans
 		}
 		if s.shrinkSide != 0 {
 			if s.fill.Liquidation {
