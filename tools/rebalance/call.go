@@ -50,6 +50,9 @@ func isRefusal(err error) bool {
 // describe renders a business error as "CODE: message", anything else as itself.
 func describe(err error) string {
 	if st, ok := convert.StatusOf(err); ok {
+		if strings.HasPrefix(st.Msg, st.Code.String()+":") { // a machine refusal names its code
+			return st.Msg
+		}
 		return fmt.Sprintf("%s: %s", st.Code, st.Msg)
 	}
 	return err.Error()

@@ -83,6 +83,80 @@ type testCluster struct {
 	cli    copytrade.Client // to the router
 	admin  context.Context  // carries an admin token
 	trade  context.Context  // carries a trading-system token
+	gw     *gatewayProxy    // between the nodes and exchsim
+}
+
+// gatewayProxy forwards TCP to exchsim and can cut the nodes off it (Pause), so copier
+// orders stay pending until Resume.
+type gatewayProxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	paused bool
+	conns  map[net.Conn]bool
+}
+
+func newGatewayProxy(t testing.TB, addr, target string) *gatewayProxy {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &gatewayProxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
+	t.Cleanup(func() { ln.Close(); p.Pause() })
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go p.serve(in)
+		}
+	}()
+	return p
+}
+
+func (p *gatewayProxy) serve(in net.Conn) {
+	p.mu.Lock()
+	if p.paused {
+		p.mu.Unlock()
+		in.Close()
+		return
+	}
+	p.mu.Unlock()
+	out, err := net.Dial("tcp", p.target)
+	if err != nil {
+		in.Close()
+		return
+	}
+	p.mu.Lock()
+	if p.paused {
+		p.mu.Unlock()
+		in.Close()
+		out.Close()
+		return
+	}
+	p.conns[in], p.conns[out] = true, true
+	p.mu.Unlock()
+	go func() { _, _ = io.Copy(out, in); out.Close() }()
+	_, _ = io.Copy(in, out)
+	in.Close()
+}
+
+// Pause closes every connection and refuses new ones.
+func (p *gatewayProxy) Pause() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.paused = true
+	for c := range p.conns {
+		c.Close()
+	}
+	clear(p.conns)
+}
+
+func (p *gatewayProxy) Resume() {
+	p.mu.Lock()
+	p.paused = false
+	p.mu.Unlock()
 }
 
 // slotsOf is group g's (1-based) share of the slots.
@@ -105,12 +179,13 @@ func newTestCluster(t testing.TB) *testCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addrs := freeAddrs(t, 1+6*groups)
+	addrs := freeAddrs(t, 2+6*groups)
 	c := &testCluster{t: t, sim: sim, topo: &router.Topology{}}
 	if c.srv, err = exchsim.Serve(sim, addrs[0]); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.stop)
+	c.gw = newGatewayProxy(t, addrs[1+6*groups], addrs[0])
 	if c.key, err = auth.GenerateKey("k1"); err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +214,7 @@ func newTestCluster(t testing.TB) *testCluster {
 			cfg.DataDir = fmt.Sprintf("%s/%s", dir, members[i].ID)
 			cfg.RaftBindAddr = members[i].RaftAddr
 			cfg.RPCAddr = members[i].RPCAddr
-			cfg.GatewayAddrs = []string{addrs[0]}
+			cfg.GatewayAddrs = []string{c.gw.ln.Addr().String()}
 			cfg.Members = members
 			cfg.Bootstrap = true
 			cfg.HeartbeatTimeout = 100 * time.Millisecond

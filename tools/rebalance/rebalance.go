@@ -151,7 +151,28 @@ type StepError struct {
 }
 
 func (e *StepError) Error() string {
-	return fmt.Sprintf("step %s on group %d: %s", e.Step, e.Group, describe(e.Err))
+	return fmt.Sprintf("%s on group %d: %s", e.Step.action(), e.Group, describe(e.Err))
+}
+
+// action names the call that performs step, for errors.
+func (s Step) action() string {
+	switch s {
+	case StepFrozen:
+		return "freeze (SlotFreeze)"
+	case StepExported:
+		return "export (SlotExport)"
+	case StepImported:
+		return "import (SlotImport)"
+	case StepReleased:
+		return "release (SlotRelease)"
+	case StepAborted:
+		return "abort (SlotAbort)"
+	case StepUnfrozen:
+		return "unfreeze (SlotUnfreeze)"
+	case stepDrain:
+		return "drain (SlotExport)"
+	}
+	return string(s)
 }
 
 func (e *StepError) Unwrap() error { return e.Err }

@@ -361,3 +361,58 @@ func TestRebalanceAbort(t *testing.T) {
 		t.Logf("auto-abort: %v", err)
 	})
 }
+
+// TestRebalanceDrain: orders pending at the freeze (the gateway is cut off) hold the
+// export back until they drain; past DrainTimeout the migration is aborted and the
+// source serves again; a rerun then moves the slots.
+func TestRebalanceDrain(t *testing.T) {
+	c := newTestCluster(t)
+	c.seedInstrument()
+	mc := newCase(t, c, 500, 599, 1, 60_000_000)
+	tr := mc.traders[0]
+	pending := func(id int64) {
+		t.Helper()
+		c.gw.Pause()
+		if err := c.fillWait(tr, id, ct.WaitFor_COMMIT); err != nil {
+			t.Fatalf("fill %d: %v", id, err)
+		}
+	}
+
+	// Drain timeout: aborted, the source serves again.
+	pending(10)
+	plan := mc.plan()
+	plan.DrainTimeout = 500 * time.Millisecond
+	path := filepath.Join(t.TempDir(), "state.json")
+	rep, err := Run(c.admin, c.cli, plan, path)
+	var se *StepError
+	if !errors.Is(err, ErrAborted) || !errors.Is(err, ErrDrainTimeout) || !errors.As(err, &se) || se.Group != 1 || rep.Outcome != OutcomeAborted || rep.DrainWaits == 0 {
+		t.Fatalf("Run with orders that cannot drain: %v %+v", err, rep)
+	}
+	t.Logf("drain timeout: %v", err)
+	if e := c.ownership(1, mc.slots).ownedAt(); e != 1 {
+		t.Fatalf("group 1 after the drain timeout: %s", c.ownership(1, mc.slots).summary(mc.slots))
+	}
+	c.gw.Resume()
+	c.settled(20 * time.Second)
+
+	// Orders pending at the freeze drain once the gateway is back.
+	pending(11)
+	plan.DrainTimeout = 20 * time.Second
+	plan.Progress = func(e Event) {
+		if e.Step == StepFrozen {
+			time.AfterFunc(400*time.Millisecond, c.gw.Resume)
+		}
+	}
+	rep, err = Run(c.admin, c.cli, plan, path)
+	if err != nil || rep.Outcome != OutcomeMoved || rep.Attempt != 1 || rep.DrainWaits == 0 {
+		t.Fatalf("Run with orders draining: %v %+v", err, rep)
+	}
+	t.Logf("drained after %d pending answers: %+v", rep.DrainWaits, rep.Elapsed)
+	if e := c.ownership(2, mc.slots).ownedAt(); e != 2 {
+		t.Errorf("group 2 owns at epoch %d: %s", e, c.ownership(2, mc.slots).summary(mc.slots))
+	}
+	c.settled(20 * time.Second)
+	if applied := c.checkExactlyOnce(mc.traders, copiers); applied[tr] != 4 {
+		t.Errorf("trader %d: %d fills applied, want 4", tr, applied[tr])
+	}
+}
