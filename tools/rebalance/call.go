@@ -64,6 +64,11 @@ func (r *runner) call(ctx context.Context, step Step, group uint32, fn func(ctx 
 	deadline := time.Now().Add(r.plan.StepTimeout)
 	backoff := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			// Kitex may still send on a cancelled context: never start a step the
+			// caller has given up on.
+			return &StepError{Step: step, Group: group, Err: err}
+		}
 		cctx, cancel := context.WithTimeout(router.WithGroup(ctx, group), r.plan.CallTimeout)
 		err := fn(cctx)
 		cancel()
