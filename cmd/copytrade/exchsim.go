@@ -11,9 +11,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
-	"net/http/pprof"
 	"os/signal"
 	"syscall"
 	"time"
@@ -22,9 +19,9 @@ import (
 	"github.com/cloudwego/kitex/pkg/rpcinfo"
 	"github.com/cloudwego/kitex/server"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/copytrade/copytrade/raftfsm/fixed"
+	"github.com/copytrade/copytrade/rpc/ops"
 	"github.com/copytrade/copytrade/tools/exchsim"
 )
 
@@ -99,13 +96,13 @@ func runExchsim(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 1
 	}
 	if *httpAddr != "" {
-		stopHTTP, err := serveDebug(*httpAddr, m.reg)
+		_, stopHTTP, err := ops.Serve(*httpAddr, m.reg, cfg.Logger)
 		if err != nil {
 			fmt.Fprintf(stderr, "exchsim: %v\n", err)
 			_ = srv.Stop()
 			return 1
 		}
-		defer stopHTTP()
+		defer func() { _ = stopHTTP(context.Background()) }()
 	}
 	<-ctx.Done()
 	if err := srv.Stop(); err != nil {
@@ -142,27 +139,4 @@ func (m *exchsimMetrics) middleware(next endpoint.Endpoint) endpoint.Endpoint {
 		m.calls.WithLabelValues(method).Observe(time.Since(start).Seconds())
 		return err
 	}
-}
-
-// serveDebug serves /metrics (reg) and /debug/pprof/ on addr until the returned stop is
-// called.
-func serveDebug(addr string, reg *prometheus.Registry) (stop func(), err error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("metrics listen on %s: %w", addr, err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = hs.Serve(ln) }()
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		_ = hs.Shutdown(ctx)
-	}, nil
 }
