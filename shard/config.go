@@ -143,9 +143,9 @@ type Config struct {
 // node, group, addresses, members and data dir. See DESIGN.md for the choices.
 func DefaultConfig() Config {
 	return Config{
-		HeartbeatTimeout:         500 * time.Millisecond,
-		ElectionTimeout:          500 * time.Millisecond,
-		LeaderLeaseTimeout:       250 * time.Millisecond,
+		HeartbeatTimeout:         300 * time.Millisecond,
+		ElectionTimeout:          300 * time.Millisecond,
+		LeaderLeaseTimeout:       200 * time.Millisecond,
 		CommitTimeout:            5 * time.Millisecond,
 		MaxAppendEntries:         512,
 		BatchApplyCh:             true,
