@@ -137,6 +137,9 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer) (rep *Report, err er
 		if err := rep.WriteJSON(cfg.Out); err != nil {
 			return rep, err
 		}
+		if err := rep.WriteMarkdown(cfg.Out); err != nil {
+			return rep, err
+		}
 	}
 	// Stop the processes before printing, so nothing they cause to be logged comes
 	// after the summary line.
@@ -321,7 +324,7 @@ func (r *runner) followMarks(ctx context.Context) (stop func()) {
 // OutFiles lists what Run writes into Out.
 func OutFiles(dir string) []string {
 	var out []string
-	for _, n := range []string{"report.json", "latency.svg", "p99_vs_rate.svg", "copiers.svg"} {
+	for _, n := range []string{"report.json", "report.md", "latency.svg", "p99_vs_rate.svg", "copiers.svg"} {
 		if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
 			out = append(out, n)
 		}

@@ -108,6 +108,10 @@ func TestBenchSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	md, err := os.ReadFile(filepath.Join(out, "report.md"))
+	if err != nil || !strings.Contains(string(md), "| P99 ≤ 5 ms at light load |") || !strings.Contains(string(md), last) {
+		t.Errorf("report.md lacks the targets table or the summary line: %v\n%s", err, md)
+	}
 	l := got.Latency
 	if l == nil {
 		t.Fatal("report has no latency result")
