@@ -11,10 +11,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/copytrade/copytrade/raftfsm"
+	"github.com/copytrade/copytrade/rpc/auth"
 	"github.com/copytrade/copytrade/shard"
 )
 
@@ -69,6 +73,8 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.MarkPriceInterval, "mark-interval", cfg.MarkPriceInterval, "mark-price proposal interval (0: off)")
 	settle := fs.String("settlement", "daily", "settlement period: daily, weekly or off (UTC)")
 	fs.Int64Var(&cfg.SettlementAccount, "settlement-account", 0, "profit-share account (0: copier pays trader directly)")
+	keyFile := fs.String("keys", "", "key file (JSON: key ID → hex or base64 secret): every RPC must carry a token signed by one of its keys; reloaded on SIGHUP")
+	insecure := fs.Bool("insecure", false, "serve without authentication (development only)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -114,6 +120,24 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	var guard *auth.Guard
+	switch {
+	case *keyFile != "":
+		ks, err := auth.LoadKeys(*keyFile)
+		if err == nil {
+			guard, err = auth.NewGuard(auth.Config{Keys: ks, Logger: cfg.Logger})
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "node:", err)
+			return 1
+		}
+		cfg.ServerOptions = append(cfg.ServerOptions, guard.ServerOption())
+	case *insecure:
+		cfg.Logger.Warn("serving without authentication (-insecure)")
+	default:
+		fmt.Fprintln(stderr, "node: -keys is required (or -insecure for development)")
+		return 2
+	}
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintln(stderr, "node:", err)
 		return 2
@@ -129,7 +153,16 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "node %s of group %d: raft %s, rpc %s\n", cfg.NodeID, cfg.Group, cfg.RaftBindAddr, cfg.RPCAddr)
-	<-ctx.Done()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-hup:
+			reloadKeys(guard, *keyFile, cfg.Logger)
+		}
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := n.Shutdown(sctx); err != nil {

@@ -114,14 +114,7 @@ func runRouter(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			} else {
 				log.Info("topology reloaded", "path", *topoPath)
 			}
-			if guard != nil {
-				if ks, err := auth.LoadKeys(*keyFile); err != nil {
-					log.Error("key file reload refused; the previous keys stay in force", "err", err)
-				} else {
-					guard.SetKeys(ks)
-					log.Info("keys reloaded", "keys", ks.IDs())
-				}
-			}
+			reloadKeys(guard, *keyFile, log)
 		}
 	}
 }
