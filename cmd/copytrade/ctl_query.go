@@ -259,12 +259,16 @@ func groupStatus(ctx context.Context, seed statusSeed) *groupReport {
 		}
 		break
 	}
+	// Ask the rest in parallel; which to ask is decided before any goroutine writes the maps.
+	var rest []string
+	for _, a := range addrs {
+		if answers[a] == nil && errs[a] == nil {
+			rest = append(rest, a)
+		}
+	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for _, a := range addrs {
-		if answers[a] != nil || errs[a] != nil {
-			continue
-		}
+	for _, a := range rest {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
