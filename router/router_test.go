@@ -1,4 +1,4 @@
-package router
+package router_test
 
 import (
 	"context"
@@ -8,19 +8,21 @@ import (
 	"time"
 
 	"github.com/copytrade/copytrade/raftfsm"
+	"github.com/copytrade/copytrade/router"
 	"github.com/copytrade/copytrade/rpc/convert"
 	ct "github.com/copytrade/copytrade/rpc/kitex_gen/copytrade"
 	"github.com/copytrade/copytrade/tools/exchsim"
+	"github.com/copytrade/copytrade/tools/testcluster"
 )
 
 // TestRouterFollowsLeaderChange kills group 1's leader while fills stream through the
 // router to both groups: every fill the router accepted is applied (a resend answers
 // DUPLICATE_FILL), and every copier order exists exactly once at a no-dedup venue.
 func TestRouterFollowsLeaderChange(t *testing.T) {
-	c := newTestCluster(t, clusterOpts{groups: 2, mode: exchsim.NoDedup})
+	c := testcluster.New(t, testcluster.Options{Groups: 2, Mode: exchsim.NoDedup})
 	const copiers, fillsPer = 20, 40
-	traders := append(traderIn(1, 2, 2, 1_000_000), traderIn(2, 2, 1, 1_000_000)...)
-	c.seed(traders, copiers, 5_000_000)
+	traders := append(testcluster.TraderIn(1, 2, 2, 1_000_000), testcluster.TraderIn(2, 2, 1, 1_000_000)...)
+	c.Seed(traders, copiers, 5_000_000)
 
 	var accepted sync.Map // trader → []tradeID
 	var failed, dupSuccess atomic.Int64
@@ -37,7 +39,7 @@ func TestRouterFollowsLeaderChange(t *testing.T) {
 				if id%2 == 0 {
 					wait = ct.WaitFor_ACKED
 				}
-				resp, err := c.cli.SubmitFill(ctx, &ct.SubmitFillRequest{Trader: tr, Fill: openFill(tr, id), Wait: wait})
+				resp, err := c.Cli.SubmitFill(ctx, &ct.SubmitFillRequest{Trader: tr, Fill: testcluster.OpenFill(tr, id), Wait: wait})
 				cancel()
 				progress.Add(1)
 				if err != nil {
@@ -53,20 +55,20 @@ func TestRouterFollowsLeaderChange(t *testing.T) {
 			accepted.Store(tr, ok)
 		}()
 	}
-	waitFor(t, 30*time.Second, 5*time.Millisecond, "load under way", func() bool { return progress.Load() >= 30 })
-	old := c.leader(1)
-	c.kill(1, old)
-	t.Logf("killed group 1 leader %s after %d fills", c.topo.Groups[0].Members[old].ID, progress.Load())
+	testcluster.WaitFor(t, 30*time.Second, 5*time.Millisecond, "load under way", func() bool { return progress.Load() >= 30 })
+	old := c.Leader(1)
+	c.Kill(1, old)
+	t.Logf("killed group 1 leader %s after %d fills", c.Topo.Groups[0].Members[old].ID, progress.Load())
 	wg.Wait()
-	newLeader := c.leader(1)
+	newLeader := c.Leader(1)
 	if newLeader == old {
 		t.Fatal("no new leader")
 	}
-	if c.router.Leader(1) != c.topo.Groups[0].Members[newLeader].RPCAddr {
-		t.Errorf("router's leader of group 1 is %q, want %q", c.router.Leader(1), c.topo.Groups[0].Members[newLeader].RPCAddr)
+	if c.Router.Leader(1) != c.Topo.Groups[0].Members[newLeader].RPCAddr {
+		t.Errorf("router's leader of group 1 is %q, want %q", c.Router.Leader(1), c.Topo.Groups[0].Members[newLeader].RPCAddr)
 	}
-	c.settled(30 * time.Second)
-	applied := c.checkExactlyOnce(traders, copiers)
+	c.Settled(30 * time.Second)
+	applied := checkExactlyOnce(c, traders, copiers)
 
 	nAccepted := 0
 	for _, tr := range traders {
@@ -79,7 +81,7 @@ func TestRouterFollowsLeaderChange(t *testing.T) {
 		// Nothing accepted is lost: resending an accepted fill finds it applied.
 		for _, id := range ids {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			resp, err := c.cli.SubmitFill(ctx, &ct.SubmitFillRequest{Trader: tr, Fill: openFill(tr, id)})
+			resp, err := c.Cli.SubmitFill(ctx, &ct.SubmitFillRequest{Trader: tr, Fill: testcluster.OpenFill(tr, id)})
 			cancel()
 			if !isDuplicate(resp, err) {
 				t.Errorf("trader %d fill %d was accepted but a resend answers %v %+v", tr, id, err, resp)
@@ -90,32 +92,32 @@ func TestRouterFollowsLeaderChange(t *testing.T) {
 		t.Errorf("only %d of %d fills accepted through a single leader kill", nAccepted, len(traders)*fillsPer)
 	}
 	t.Logf("accepted %d (of them %d deduplicated resends), failed %d; redirects: not_leader=%.0f member_down=%.0f no_leader=%.0f",
-		nAccepted, dupSuccess.Load(), failed.Load(), c.router.Metrics().Redirects("not_leader"),
-		c.router.Metrics().Redirects("member_down"), c.router.Metrics().Redirects("no_leader"))
+		nAccepted, dupSuccess.Load(), failed.Load(), c.Router.Metrics().Redirects("not_leader"),
+		c.Router.Metrics().Redirects("member_down"), c.Router.Metrics().Redirects("no_leader"))
 }
 
 // TestRouterStaleMap moves a trader's slot from group 1 to group 2 with the migration
 // RPCs while the router still routes it to group 1: a fill sent during the freeze waits
 // out MOVING, then reaches group 2 through MOVED and is applied exactly once.
 func TestRouterStaleMap(t *testing.T) {
-	c := newTestCluster(t, clusterOpts{groups: 2, mode: exchsim.NoDedup, router: func(rc *Config) {
+	c := testcluster.New(t, testcluster.Options{Groups: 2, Mode: exchsim.NoDedup, Router: func(rc *router.Config) {
 		rc.RefreshInterval = time.Hour // the map only changes on demand
 	}})
 	const copiers = 10
-	tr := traderIn(1, 2, 1, 2_000_000)[0]
+	tr := testcluster.TraderIn(1, 2, 1, 2_000_000)[0]
 	slot := raftfsm.SlotOf(raftfsm.AccountID(tr))
-	c.seed([]int64{tr}, copiers, 6_000_000)
+	c.Seed([]int64{tr}, copiers, 6_000_000)
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
 	for id := int64(1); id <= 5; id++ {
-		if _, err := c.cli.SubmitFill(ctx, &ct.SubmitFillRequest{Trader: tr, Fill: openFill(tr, id), Wait: ct.WaitFor_ACKED}); err != nil {
+		if _, err := c.Cli.SubmitFill(ctx, &ct.SubmitFillRequest{Trader: tr, Fill: testcluster.OpenFill(tr, id), Wait: ct.WaitFor_ACKED}); err != nil {
 			t.Fatalf("fill %d: %v", id, err)
 		}
 	}
-	if g, e := c.router.SlotOwner(slot); g != 1 || e != 1 {
+	if g, e := c.Router.SlotOwner(slot); g != 1 || e != 1 {
 		t.Fatalf("router maps slot %d to group %d epoch %d, want 1/1", slot, g, e)
 	}
-	src, dst := c.leaderClient(1), c.leaderClient(2)
+	src, dst := c.LeaderClient(1), c.LeaderClient(2)
 	const mig, epoch = 77, 2
 	if _, err := src.SlotFreeze(ctx, &ct.SlotFreezeRequest{Migration: mig, Slots: []int32{int32(slot)}, TargetGroup: 2, Epoch: epoch}); err != nil {
 		t.Fatalf("freeze: %v", err)
@@ -127,12 +129,12 @@ func TestRouterStaleMap(t *testing.T) {
 	}
 	during := make(chan result, 1)
 	go func() {
-		resp, err := c.cli.SubmitFill(ctx, &ct.SubmitFillRequest{Trader: tr, Fill: openFill(tr, 6), Wait: ct.WaitFor_ACKED})
+		resp, err := c.Cli.SubmitFill(ctx, &ct.SubmitFillRequest{Trader: tr, Fill: testcluster.OpenFill(tr, 6), Wait: ct.WaitFor_ACKED})
 		during <- result{resp, err}
 	}()
-	waitFor(t, 10*time.Second, 5*time.Millisecond, "router sees MOVING", func() bool { return c.router.Metrics().Redirects("moving") >= 2 })
+	testcluster.WaitFor(t, 10*time.Second, 5*time.Millisecond, "router sees MOVING", func() bool { return c.Router.Metrics().Redirects("moving") >= 2 })
 	var exp *ct.SlotExportResponse
-	waitFor(t, 10*time.Second, 20*time.Millisecond, "export", func() bool {
+	testcluster.WaitFor(t, 10*time.Second, 20*time.Millisecond, "export", func() bool {
 		var err error
 		exp, err = src.SlotExport(ctx, &ct.SlotExportRequest{Migration: mig})
 		return err == nil
@@ -148,27 +150,27 @@ func TestRouterStaleMap(t *testing.T) {
 	if r.err != nil || r.resp.Outcome.Code != ct.ErrorCode_OK {
 		t.Fatalf("fill during the move: %v %+v", r.err, r.resp)
 	}
-	if g, e := c.router.SlotOwner(slot); g != 2 || e != epoch {
+	if g, e := c.Router.SlotOwner(slot); g != 2 || e != epoch {
 		t.Fatalf("router maps slot %d to group %d epoch %d, want 2/%d", slot, g, e, epoch)
 	}
-	if c.router.Metrics().Redirects("moved") < 1 {
+	if c.Router.Metrics().Redirects("moved") < 1 {
 		t.Error("the router never followed MOVED")
 	}
 	// A second, stale router learns nothing until it is told MOVED.
 	for id := int64(7); id <= 8; id++ {
-		if _, err := c.cli.SubmitFill(ctx, &ct.SubmitFillRequest{Trader: tr, Fill: openFill(tr, id), Wait: ct.WaitFor_ACKED}); err != nil {
+		if _, err := c.Cli.SubmitFill(ctx, &ct.SubmitFillRequest{Trader: tr, Fill: testcluster.OpenFill(tr, id), Wait: ct.WaitFor_ACKED}); err != nil {
 			t.Fatalf("fill %d after the move: %v", id, err)
 		}
 	}
 	// Resends of every fill are deduplicated by the new owner: nothing applies twice.
 	for id := int64(1); id <= 8; id++ {
-		resp, err := c.cli.SubmitFill(ctx, &ct.SubmitFillRequest{Trader: tr, Fill: openFill(tr, id)})
+		resp, err := c.Cli.SubmitFill(ctx, &ct.SubmitFillRequest{Trader: tr, Fill: testcluster.OpenFill(tr, id)})
 		if !isDuplicate(resp, err) {
 			t.Errorf("resend of fill %d: %v %+v, want DUPLICATE_FILL", id, err, resp)
 		}
 	}
-	c.settled(20 * time.Second)
-	if applied := c.checkExactlyOnce([]int64{tr}, copiers); applied[tr] != 8 {
+	c.Settled(20 * time.Second)
+	if applied := checkExactlyOnce(c, []int64{tr}, copiers); applied[tr] != 8 {
 		t.Errorf("trader %d: %d fills applied, want 8", tr, applied[tr])
 	}
 }

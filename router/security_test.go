@@ -1,14 +1,16 @@
-package router
+package router_test
 
 import (
 	"context"
 	"testing"
 	"time"
 
+	"github.com/copytrade/copytrade/router"
 	"github.com/copytrade/copytrade/rpc/auth"
 	"github.com/copytrade/copytrade/rpc/convert"
 	ct "github.com/copytrade/copytrade/rpc/kitex_gen/copytrade"
 	"github.com/copytrade/copytrade/tools/exchsim"
+	"github.com/copytrade/copytrade/tools/testcluster"
 )
 
 // TestAuthorization: through a router with the guard, 500 writes by one account on
@@ -16,62 +18,62 @@ import (
 // nothing; missing, expired and forged tokens are UNAUTHENTICATED; an account reads only
 // its own follows, positions and orders, and any caller reads public trader data.
 func TestAuthorization(t *testing.T) {
-	c := newTestCluster(t, clusterOpts{groups: 1, mode: exchsim.Strict, auth: true})
-	trader := traderIn(1, 1, 1, 3_000_000)[0]
+	c := testcluster.New(t, testcluster.Options{Groups: 1, Mode: exchsim.Strict, Auth: true})
+	trader := testcluster.TraderIn(1, 1, 1, 3_000_000)[0]
 	const victim, attacker = int64(7_000_001), int64(7_000_002)
-	c.seed([]int64{trader}, 0, 0)
+	c.Seed([]int64{trader}, 0, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	vctx, vcancel := context.WithTimeout(c.account(victim), 30*time.Second)
+	vctx, vcancel := context.WithTimeout(c.Account(victim), 30*time.Second)
 	defer vcancel()
-	if _, err := c.cli.Follow(vctx, &ct.FollowRequest{Trader: trader, Copier: victim, Settings: followSettings()}); err != nil {
+	if _, err := c.Cli.Follow(vctx, &ct.FollowRequest{Trader: trader, Copier: victim, Settings: testcluster.FollowSettings()}); err != nil {
 		t.Fatalf("own follow: %v", err)
 	}
-	c.settled(10 * time.Second)
-	before := c.stateHashes()
+	c.Settled(10 * time.Second)
+	before := c.StateHashes()
 
-	actx, acancel := context.WithTimeout(c.account(attacker), 60*time.Second)
+	actx, acancel := context.WithTimeout(c.Account(attacker), 60*time.Second)
 	defer acancel()
 	writes := []func(i int) error{
 		func(int) error {
-			_, err := c.cli.Follow(actx, &ct.FollowRequest{Trader: trader, Copier: victim, Settings: followSettings()})
+			_, err := c.Cli.Follow(actx, &ct.FollowRequest{Trader: trader, Copier: victim, Settings: testcluster.FollowSettings()})
 			return err
 		},
 		func(int) error {
-			_, err := c.cli.UpdateFollow(actx, &ct.UpdateFollowRequest{Trader: trader, Copier: victim, Settings: followSettings()})
+			_, err := c.Cli.UpdateFollow(actx, &ct.UpdateFollowRequest{Trader: trader, Copier: victim, Settings: testcluster.FollowSettings()})
 			return err
 		},
 		func(int) error {
-			_, err := c.cli.PauseFollow(actx, &ct.PauseFollowRequest{Trader: trader, Copier: victim})
+			_, err := c.Cli.PauseFollow(actx, &ct.PauseFollowRequest{Trader: trader, Copier: victim})
 			return err
 		},
 		func(int) error {
-			_, err := c.cli.Unfollow(actx, &ct.UnfollowRequest{Trader: trader, Copier: victim, ClosePositions: true})
+			_, err := c.Cli.Unfollow(actx, &ct.UnfollowRequest{Trader: trader, Copier: victim, ClosePositions: true})
 			return err
 		},
 		func(int) error {
-			_, err := c.cli.UpdateTrader(actx, &ct.UpdateTraderRequest{Trader: trader, Config: &ct.TraderConfig{ProfitShareBps: 3000}})
+			_, err := c.Cli.UpdateTrader(actx, &ct.UpdateTraderRequest{Trader: trader, Config: &ct.TraderConfig{ProfitShareBps: 3000}})
 			return err
 		},
 		func(int) error {
-			_, err := c.cli.PauseTrader(actx, &ct.PauseTraderRequest{Trader: trader})
+			_, err := c.Cli.PauseTrader(actx, &ct.PauseTraderRequest{Trader: trader})
 			return err
 		},
 		func(int) error {
-			_, err := c.cli.ExitTrader(actx, &ct.ExitTraderRequest{Trader: trader})
+			_, err := c.Cli.ExitTrader(actx, &ct.ExitTraderRequest{Trader: trader})
 			return err
 		},
 		func(int) error {
-			_, err := c.cli.UpsertInstrument(actx, &ct.UpsertInstrumentRequest{Instrument: &ct.Instrument{
-				Symbol: testSymbol, LotStep: "1", TickSize: "1", MinQty: "1", MaxLeverage: 1}})
+			_, err := c.Cli.UpsertInstrument(actx, &ct.UpsertInstrumentRequest{Instrument: &ct.Instrument{
+				Symbol: testcluster.Symbol, LotStep: "1", TickSize: "1", MinQty: "1", MaxLeverage: 1}})
 			return err
 		},
 		func(int) error {
-			_, err := c.cli.Settle(actx, &ct.SettleRequest{Period: 20000})
+			_, err := c.Cli.Settle(actx, &ct.SettleRequest{Period: 20000})
 			return err
 		},
 		func(i int) error {
-			_, err := c.cli.SubmitFill(actx, &ct.SubmitFillRequest{Trader: trader, Fill: openFill(trader, int64(100+i))})
+			_, err := c.Cli.SubmitFill(actx, &ct.SubmitFillRequest{Trader: trader, Fill: testcluster.OpenFill(trader, int64(100+i))})
 			return err
 		},
 	}
@@ -87,15 +89,15 @@ func TestAuthorization(t *testing.T) {
 	if refused != 500 {
 		t.Errorf("%d of 500 cross-account writes refused", refused)
 	}
-	c.settled(10 * time.Second)
-	for id, h := range c.stateHashes() {
+	c.Settled(10 * time.Second)
+	for id, h := range c.StateHashes() {
 		if before[id] != h {
 			t.Errorf("%s: state changed by refused writes", id)
 		}
 	}
 
 	// Tokens.
-	expired, _ := auth.MintAt(c.key, "7000001", auth.AccountRole(victim), time.Now().Add(-time.Second))
+	expired, _ := auth.MintAt(c.Key, "7000001", auth.AccountRole(victim), time.Now().Add(-time.Second))
 	other, _ := auth.GenerateKey("k1")
 	forged, _ := auth.Mint(other, "ops", auth.RoleAdmin, time.Hour)
 	unknownKey, _ := auth.GenerateKey("k9")
@@ -107,49 +109,49 @@ func TestAuthorization(t *testing.T) {
 		"unknown key": auth.WithToken(ctx, unknown),
 		"garbage":     auth.WithToken(ctx, "v1.k1.x.y.z.w"),
 	} {
-		_, err := c.cli.GetTrader(cctx, &ct.GetTraderRequest{Trader: trader})
+		_, err := c.Cli.GetTrader(cctx, &ct.GetTraderRequest{Trader: trader})
 		if convert.CodeOf(err) != ct.ErrorCode_UNAUTHENTICATED {
 			t.Errorf("%s token: %v, want UNAUTHENTICATED", name, err)
 		}
 	}
 
 	// Reads: own data only; public trader data for anyone.
-	if resp, err := c.cli.ListCopierFollows(vctx, &ct.ListCopierFollowsRequest{Copier: victim}); err != nil || len(resp.Follows) != 1 {
+	if resp, err := c.Cli.ListCopierFollows(vctx, &ct.ListCopierFollowsRequest{Copier: victim}); err != nil || len(resp.Follows) != 1 {
 		t.Errorf("victim reads own follows: %v %+v", err, resp)
 	}
-	if _, err := c.cli.GetPositions(vctx, &ct.GetPositionsRequest{Copier: victim}); err != nil {
+	if _, err := c.Cli.GetPositions(vctx, &ct.GetPositionsRequest{Copier: victim}); err != nil {
 		t.Errorf("victim reads own positions: %v", err)
 	}
 	for name, err := range map[string]error{
-		"follows":   second(c.cli.ListCopierFollows(actx, &ct.ListCopierFollowsRequest{Copier: victim})),
-		"positions": second(c.cli.GetPositions(actx, &ct.GetPositionsRequest{Copier: victim, Trader: trader})),
-		"orders":    second(c.cli.ListOrders(actx, &ct.ListOrdersRequest{Copier: victim})),
-		"followers": second(c.cli.ListFollowers(actx, &ct.ListFollowersRequest{Trader: trader})),
-		"status":    second(c.cli.GroupStatus(WithGroup(actx, 1), &ct.GroupStatusRequest{})),
+		"follows":   second(c.Cli.ListCopierFollows(actx, &ct.ListCopierFollowsRequest{Copier: victim})),
+		"positions": second(c.Cli.GetPositions(actx, &ct.GetPositionsRequest{Copier: victim, Trader: trader})),
+		"orders":    second(c.Cli.ListOrders(actx, &ct.ListOrdersRequest{Copier: victim})),
+		"followers": second(c.Cli.ListFollowers(actx, &ct.ListFollowersRequest{Trader: trader})),
+		"status":    second(c.Cli.GroupStatus(router.WithGroup(actx, 1), &ct.GroupStatusRequest{})),
 	} {
 		if convert.CodeOf(err) != ct.ErrorCode_FORBIDDEN {
 			t.Errorf("attacker reads victim's %s: %v, want FORBIDDEN", name, err)
 		}
 	}
-	if resp, err := c.cli.GetTrader(actx, &ct.GetTraderRequest{Trader: trader}); err != nil || resp.Trader.Trader != trader {
+	if resp, err := c.Cli.GetTrader(actx, &ct.GetTraderRequest{Trader: trader}); err != nil || resp.Trader.Trader != trader {
 		t.Errorf("public trader data: %v", err)
 	}
 	// The trading system submits fills; the admin reads anything.
-	if _, err := c.cli.SubmitFill(c.as(auth.RoleTradingSystem, "ts"), &ct.SubmitFillRequest{Trader: trader, Fill: openFill(trader, 1)}); err != nil {
+	if _, err := c.Cli.SubmitFill(c.As(auth.RoleTradingSystem, "ts"), &ct.SubmitFillRequest{Trader: trader, Fill: testcluster.OpenFill(trader, 1)}); err != nil {
 		t.Errorf("trading system fill: %v", err)
 	}
-	if _, err := c.cli.ListFollowers(c.admin, &ct.ListFollowersRequest{Trader: trader}); err != nil {
+	if _, err := c.Cli.ListFollowers(c.Admin, &ct.ListFollowersRequest{Trader: trader}); err != nil {
 		t.Errorf("admin read: %v", err)
 	}
 	// The nodes run the same guard: the router's own token (role router) reads slot
 	// ownership, and a caller's token is forwarded, so a node authorizes the caller.
-	if g, _ := c.router.SlotOwner(0); g != 1 {
+	if g, _ := c.Router.SlotOwner(0); g != 1 {
 		t.Errorf("router did not learn the slot map from guarded nodes")
 	}
-	if _, err := c.leaderClient(1).GetTrader(ctx, &ct.GetTraderRequest{Trader: trader}); convert.CodeOf(err) != ct.ErrorCode_UNAUTHENTICATED {
+	if _, err := c.LeaderClient(1).GetTrader(ctx, &ct.GetTraderRequest{Trader: trader}); convert.CodeOf(err) != ct.ErrorCode_UNAUTHENTICATED {
 		t.Errorf("node without a token: %v, want UNAUTHENTICATED", err)
 	}
-	if _, f, _ := c.guard.Refusals(); f < 500 {
+	if _, f, _ := c.Guard.Refusals(); f < 500 {
 		t.Errorf("guard counted %d forbidden calls", f)
 	}
 }

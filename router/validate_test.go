@@ -1,4 +1,4 @@
-package router
+package router_test
 
 import (
 	"context"
@@ -6,33 +6,35 @@ import (
 	"testing"
 	"time"
 
+	"github.com/copytrade/copytrade/router"
 	"github.com/copytrade/copytrade/rpc/convert"
 	ct "github.com/copytrade/copytrade/rpc/kitex_gen/copytrade"
 	"github.com/copytrade/copytrade/tools/exchsim"
+	"github.com/copytrade/copytrade/tools/testcluster"
 )
 
 // TestEdgeValidation sends malformed requests through the router: each gets
 // INVALID_ARGUMENT naming the field, nothing is forwarded and no state changes.
 func TestEdgeValidation(t *testing.T) {
-	c := newTestCluster(t, clusterOpts{groups: 1, mode: exchsim.Strict})
-	trader := traderIn(1, 1, 1, 4_000_000)[0]
-	c.seed([]int64{trader}, 2, 8_000_000)
+	c := testcluster.New(t, testcluster.Options{Groups: 1, Mode: exchsim.Strict})
+	trader := testcluster.TraderIn(1, 1, 1, 4_000_000)[0]
+	c.Seed([]int64{trader}, 2, 8_000_000)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c.settled(10 * time.Second)
-	before := c.stateHashes()
-	attempts := func() float64 { return histCount(t, c.router) }
+	c.Settled(10 * time.Second)
+	before := c.StateHashes()
+	attempts := func() float64 { return histCount(t, c.Router) }
 	forwarded := attempts()
 
 	fill := func(mut func(f *ct.Fill)) error {
-		f := openFill(trader, 99)
+		f := testcluster.OpenFill(trader, 99)
 		mut(f)
-		_, err := c.cli.SubmitFill(ctx, &ct.SubmitFillRequest{Trader: trader, Fill: f})
+		_, err := c.Cli.SubmitFill(ctx, &ct.SubmitFillRequest{Trader: trader, Fill: f})
 		return err
 	}
 	many := make([]*ct.Fill, 1001)
 	for i := range many {
-		many[i] = openFill(trader, int64(i+1))
+		many[i] = testcluster.OpenFill(trader, int64(i+1))
 	}
 	cases := []struct {
 		field string
@@ -51,20 +53,20 @@ func TestEdgeValidation(t *testing.T) {
 		{"fill.instrument", fill(func(f *ct.Fill) { f.Instrument = strings.Repeat("X", 100) })},
 		{"fill.equity", fill(func(f *ct.Fill) { f.Equity = "-5" })},
 		{"fill.trader", fill(func(f *ct.Fill) { f.Trader = -1 })},
-		{"trader", second(c.cli.SubmitFill(ctx, &ct.SubmitFillRequest{Trader: trader + 1, Fill: openFill(trader, 1)}))},
-		{"timeout_ms", second(c.cli.SubmitFill(ctx, &ct.SubmitFillRequest{Trader: trader, Fill: openFill(trader, 1), TimeoutMs: 3_600_000}))},
-		{"fills", second(c.cli.SubmitFills(ctx, &ct.SubmitFillsRequest{}))},
-		{"fills", second(c.cli.SubmitFills(ctx, &ct.SubmitFillsRequest{Fills: many}))},
-		{"settings.fixed_margin", second(c.cli.Follow(ctx, &ct.FollowRequest{Trader: trader, Copier: 9_000_001,
+		{"trader", second(c.Cli.SubmitFill(ctx, &ct.SubmitFillRequest{Trader: trader + 1, Fill: testcluster.OpenFill(trader, 1)}))},
+		{"timeout_ms", second(c.Cli.SubmitFill(ctx, &ct.SubmitFillRequest{Trader: trader, Fill: testcluster.OpenFill(trader, 1), TimeoutMs: 3_600_000}))},
+		{"fills", second(c.Cli.SubmitFills(ctx, &ct.SubmitFillsRequest{}))},
+		{"fills", second(c.Cli.SubmitFills(ctx, &ct.SubmitFillsRequest{Fills: many}))},
+		{"settings.fixed_margin", second(c.Cli.Follow(ctx, &ct.FollowRequest{Trader: trader, Copier: 9_000_001,
 			Settings: &ct.FollowSettings{Mode: ct.CopyMode_FIXED_AMOUNT, FixedMargin: "-1", Allocation: "100",
 				LeveragePolicy: 1, MarginPolicy: 1, PositionMode: 1}}))},
-		{"copier", second(c.cli.Follow(ctx, &ct.FollowRequest{Trader: trader, Copier: 0, Settings: followSettings()}))},
-		{"limit", second(c.cli.ListFollowers(ctx, &ct.ListFollowersRequest{Trader: trader, Limit: 1001}))},
-		{"limit", second(c.cli.ListOrders(ctx, &ct.ListOrdersRequest{Copier: 8_000_000, Limit: 10001}))},
-		{"copier", second(c.cli.ListCopierFollows(ctx, &ct.ListCopierFollowsRequest{Copier: -3}))},
-		{"instrument.lot_step", second(c.cli.UpsertInstrument(ctx, &ct.UpsertInstrumentRequest{Instrument: &ct.Instrument{
+		{"copier", second(c.Cli.Follow(ctx, &ct.FollowRequest{Trader: trader, Copier: 0, Settings: testcluster.FollowSettings()}))},
+		{"limit", second(c.Cli.ListFollowers(ctx, &ct.ListFollowersRequest{Trader: trader, Limit: 1001}))},
+		{"limit", second(c.Cli.ListOrders(ctx, &ct.ListOrdersRequest{Copier: 8_000_000, Limit: 10001}))},
+		{"copier", second(c.Cli.ListCopierFollows(ctx, &ct.ListCopierFollowsRequest{Copier: -3}))},
+		{"instrument.lot_step", second(c.Cli.UpsertInstrument(ctx, &ct.UpsertInstrumentRequest{Instrument: &ct.Instrument{
 			Symbol: "ETHUSDT", LotStep: "0.000000001", TickSize: "1", MinQty: "1", MaxLeverage: 5}}))},
-		{"group", second(c.cli.Noop(ctx, &ct.NoopRequest{}))},
+		{"group", second(c.Cli.Noop(ctx, &ct.NoopRequest{}))},
 	}
 	for i, tc := range cases {
 		st, ok := convert.StatusOf(tc.err)
@@ -73,8 +75,8 @@ func TestEdgeValidation(t *testing.T) {
 		}
 	}
 	// A batch with some bad fills: those are answered per fill, the good one applied.
-	resp, err := c.cli.SubmitFills(ctx, &ct.SubmitFillsRequest{Fills: []*ct.Fill{
-		{Trader: trader, TradeId: 1, Qty: "x"}, openFill(trader, 1),
+	resp, err := c.Cli.SubmitFills(ctx, &ct.SubmitFillsRequest{Fills: []*ct.Fill{
+		{Trader: trader, TradeId: 1, Qty: "x"}, testcluster.OpenFill(trader, 1),
 	}})
 	if err != nil || resp.Outcomes[0].Code != ct.ErrorCode_INVALID_ARGUMENT || resp.Outcomes[1].Code != ct.ErrorCode_OK {
 		t.Fatalf("mixed batch: %v %+v", err, resp)
@@ -82,8 +84,8 @@ func TestEdgeValidation(t *testing.T) {
 	if got := attempts(); got != forwarded+1 {
 		t.Errorf("%v calls forwarded for invalid requests and one valid batch, want 1", got-forwarded)
 	}
-	c.settled(10 * time.Second)
-	after := c.stateHashes()
+	c.Settled(10 * time.Second)
+	after := c.StateHashes()
 	changed := 0
 	for id := range before {
 		if before[id] != after[id] {
@@ -96,7 +98,7 @@ func TestEdgeValidation(t *testing.T) {
 }
 
 // histCount is how many single attempts the router made at members.
-func histCount(t testing.TB, r *Router) float64 {
+func histCount(t testing.TB, r *router.Router) float64 {
 	t.Helper()
 	mfs, err := r.Metrics().Registry.Gather()
 	if err != nil {
@@ -122,17 +124,17 @@ func FuzzSubmitFill(f *testing.F) {
 	f.Add(int64(0), int64(-1), int64(0), "", int64(0), int64(9), "NaN", "-0", int32(0), int64(3), "1e9", true, int32(-1))
 	f.Add(int64(5), int64(5), int64(1<<62), "B/T.C-_", int64(2), int64(3), "0.123456789", "9223372036854775807", int32(201), int64(2), "", false, int32(60001))
 	f.Add(int64(7), int64(8), int64(1), "ETH USDT", int64(1), int64(2), "00001.10000000", "1.", int32(200), int64(2), "+1", true, int32(1))
-	topo := &Topology{Groups: []GroupSpec{{ID: 1, Members: []MemberSpec{{ID: "n1", RaftAddr: "127.0.0.1:1", RPCAddr: "127.0.0.1:2"}}}}}
-	cfg := DefaultConfig()
+	topo := &router.Topology{Groups: []router.GroupSpec{{ID: 1, Members: []router.MemberSpec{{ID: "n1", RaftAddr: "127.0.0.1:1", RPCAddr: "127.0.0.1:2"}}}}}
+	cfg := router.DefaultConfig()
 	cfg.RequestTimeout = 50 * time.Millisecond
 	cfg.MaxAttempts = 1
-	cfg.Logger = testLogger()
-	r, err := New(cfg, topo)
+	cfg.Logger = testcluster.Logger()
+	r, err := router.New(cfg, topo)
 	if err != nil {
 		f.Fatal(err)
 	}
-	r.slots.offerRange(0, 16383, 1, 1)
-	h := &Handler{r: r}
+	r.OfferRangeForTest(0, 16383, 1, 1)
+	h := router.HandlerForTest(r)
 	f.Fuzz(func(t *testing.T, reqTrader, trader, tradeID int64, sym string, side, pos int64, qty, price string, lev int32, mm int64, equity string, liq bool, timeout int32) {
 		req := &ct.SubmitFillRequest{Trader: reqTrader, TimeoutMs: timeout, Fill: &ct.Fill{
 			Trader: trader, TradeId: tradeID, Instrument: sym, Side: ct.Side(side), PositionSide: ct.PositionSide(pos),

@@ -15,6 +15,7 @@ import (
 	"github.com/copytrade/copytrade/router"
 	"github.com/copytrade/copytrade/rpc/convert"
 	ct "github.com/copytrade/copytrade/rpc/kitex_gen/copytrade"
+	"github.com/copytrade/copytrade/tools/testcluster"
 )
 
 func TestDeriveIDAndStateFile(t *testing.T) {
@@ -65,7 +66,7 @@ const copiers = 4
 func newCase(t *testing.T, c *testCluster, lo, hi int32, nTraders int, firstCopier int64) *moveCase {
 	t.Helper()
 	mc := &moveCase{slots: slotRange(lo, hi), traders: tradersIn(lo, hi, nTraders, 1_000_000+int64(lo)*1000), before: map[int64]traderView{}}
-	c.seed(mc.traders, copiers, firstCopier)
+	c.SeedTraders(mc.traders, copiers, firstCopier)
 	for _, tr := range mc.traders {
 		for id := int64(1); id <= 2; id++ {
 			if err := c.fill(tr, id); err != nil {
@@ -73,7 +74,7 @@ func newCase(t *testing.T, c *testCluster, lo, hi int32, nTraders int, firstCopi
 			}
 		}
 	}
-	c.settled(20 * time.Second)
+	c.Settled(20 * time.Second)
 	for _, tr := range mc.traders {
 		mc.before[tr] = c.view(tr)
 	}
@@ -81,7 +82,7 @@ func newCase(t *testing.T, c *testCluster, lo, hi int32, nTraders int, firstCopi
 }
 
 func (mc *moveCase) plan() Plan {
-	return Plan{Slots: mc.slots, From: 1, To: 2, Logger: testLogger(), DrainTimeout: 20 * time.Second, StepTimeout: 20 * time.Second}
+	return Plan{Slots: mc.slots, From: 1, To: 2, Logger: testcluster.Logger(), DrainTimeout: 20 * time.Second, StepTimeout: 20 * time.Second}
 }
 
 // checkMoved asserts group 2 owns the slots at epoch, group 1 answers MOVED, and the
@@ -94,8 +95,8 @@ func (mc *moveCase) checkMoved(t *testing.T, c *testCluster, epoch int64) {
 	if _, e := c.ownership(1, mc.slots).releasedBy(2); e != epoch {
 		t.Errorf("group 1 has not released the slots to group 2 at epoch %d: %s", epoch, c.ownership(1, mc.slots).summary(mc.slots))
 	}
-	src := c.leaderClient(1)
-	ctx, cancel := context.WithTimeout(c.admin, 10*time.Second)
+	src := c.LeaderClient(1)
+	ctx, cancel := context.WithTimeout(c.Admin, 10*time.Second)
 	defer cancel()
 	for _, tr := range mc.traders {
 		_, err := src.GetTrader(ctx, &ct.GetTraderRequest{Trader: tr})
@@ -111,12 +112,12 @@ func (mc *moveCase) checkMoved(t *testing.T, c *testCluster, epoch int64) {
 
 func TestRebalanceMovesSlots(t *testing.T) {
 	c := newTestCluster(t)
-	c.seedInstrument()
+	c.SeedInstrument()
 	// Quiet traders: their views must be identical before and after.
 	quiet := newCase(t, c, 100, 199, 3, 10_000_000)
 	// Busy traders in the same slots: fills flow through the router all along.
 	busy := tradersIn(100, 199, 5, 5_000_000)[3:]
-	c.seed(busy, copiers, 20_000_000)
+	c.SeedTraders(busy, copiers, 20_000_000)
 	var accepted sync.Map // trader → fills accepted
 	var stop atomic.Bool
 	var wg sync.WaitGroup
@@ -149,7 +150,7 @@ func TestRebalanceMovesSlots(t *testing.T) {
 	plan.Progress = func(e Event) { steps = append(steps, e.Step) }
 	moving.Store(true)
 	t0 := time.Now()
-	rep, err := Run(c.admin, c.cli, plan, filepath.Join(t.TempDir(), "state.json"))
+	rep, err := Run(c.Admin, c.Cli, plan, filepath.Join(t.TempDir(), "state.json"))
 	moving.Store(false)
 	if err != nil {
 		t.Fatalf("Run: %v (report %+v)", err, rep)
@@ -165,7 +166,7 @@ func TestRebalanceMovesSlots(t *testing.T) {
 		t.Errorf("report %+v", rep)
 	}
 	quiet.checkMoved(t, c, 2)
-	c.settled(20 * time.Second)
+	c.Settled(20 * time.Second)
 	applied := c.checkExactlyOnce(append(slicesClone(quiet.traders), busy...), copiers)
 	for _, tr := range busy {
 		n, _ := accepted.Load(tr)
@@ -180,7 +181,7 @@ func slicesClone(s []int64) []int64 { return append([]int64(nil), s...) }
 
 func TestRebalanceResume(t *testing.T) {
 	c := newTestCluster(t)
-	c.seedInstrument()
+	c.SeedInstrument()
 	cases := []struct {
 		name      string
 		crashAt   Step
@@ -198,14 +199,14 @@ func TestRebalanceResume(t *testing.T) {
 			lo := int32(1000 + 100*i)
 			mc := newCase(t, c, lo, lo+99, 2, int64(30_000_000+100_000*i))
 			path := filepath.Join(t.TempDir(), "state.json")
-			ctx, cancel := context.WithCancel(c.admin)
+			ctx, cancel := context.WithCancel(c.Admin)
 			plan := mc.plan()
 			plan.Progress = func(e Event) {
 				if e.Step == tc.crashAt {
 					cancel()
 				}
 			}
-			_, err := Run(ctx, c.cli, plan, path)
+			_, err := Run(ctx, c.Cli, plan, path)
 			if tc.crashAt != StepReleased && !errors.Is(err, context.Canceled) {
 				t.Fatalf("crashed run: %v, want context.Canceled", err)
 			}
@@ -215,7 +216,7 @@ func TestRebalanceResume(t *testing.T) {
 				}
 			}
 			plan.Progress = nil
-			rep, err := Run(c.admin, c.cli, plan, path)
+			rep, err := Run(c.Admin, c.Cli, plan, path)
 			if err != nil {
 				t.Fatalf("resumed run: %v", err)
 			}
@@ -235,12 +236,12 @@ func TestRebalanceResume(t *testing.T) {
 		plan.Progress = func(e Event) {
 			switch e.Step {
 			case StepFrozen:
-				c.killLeader(1) // the export goes to the new source leader
+				c.KillLeader(1) // the export goes to the new source leader
 			case StepExported:
-				c.killLeader(2) // the import goes to the new target leader
+				c.KillLeader(2) // the import goes to the new target leader
 			}
 		}
-		rep, err := Run(c.admin, c.cli, plan, filepath.Join(t.TempDir(), "state.json"))
+		rep, err := Run(c.Admin, c.Cli, plan, filepath.Join(t.TempDir(), "state.json"))
 		if err != nil {
 			t.Fatalf("Run with leaders killed: %v", err)
 		}
@@ -248,32 +249,32 @@ func TestRebalanceResume(t *testing.T) {
 			t.Errorf("report %+v", rep)
 		}
 		mc.checkMoved(t, c, 2)
-		c.settled(20 * time.Second)
+		c.Settled(20 * time.Second)
 		c.checkExactlyOnce(mc.traders, copiers)
 	})
 }
 
 func TestRebalanceAbort(t *testing.T) {
 	c := newTestCluster(t)
-	c.seedInstrument()
+	c.SeedInstrument()
 	t.Run("before-import", func(t *testing.T) {
 		mc := newCase(t, c, 200, 299, 2, 50_000_000)
 		path := filepath.Join(t.TempDir(), "state.json")
-		ctx, cancel := context.WithCancel(c.admin)
+		ctx, cancel := context.WithCancel(c.Admin)
 		plan := mc.plan()
 		plan.Progress = func(e Event) {
 			if e.Step == StepExported {
 				cancel()
 			}
 		}
-		if _, err := Run(ctx, c.cli, plan, path); !errors.Is(err, context.Canceled) {
+		if _, err := Run(ctx, c.Cli, plan, path); !errors.Is(err, context.Canceled) {
 			t.Fatalf("crashed run: %v", err)
 		}
 		if m := c.ownership(1, mc.slots).frozenBy(); m == 0 {
 			t.Fatal("the source is not frozen after the export")
 		}
 		plan.Progress = nil
-		rep, err := Abort(c.admin, c.cli, plan, path)
+		rep, err := Abort(c.Admin, c.Cli, plan, path)
 		if err != nil || rep.Outcome != OutcomeAborted || rep.AbortRefused {
 			t.Fatalf("Abort: %v %+v", err, rep)
 		}
@@ -287,18 +288,18 @@ func TestRebalanceAbort(t *testing.T) {
 			}
 		}
 		// The target refuses that migration forever.
-		ictx, icancel := context.WithTimeout(router.WithGroup(c.admin, 2), 10*time.Second)
+		ictx, icancel := context.WithTimeout(router.WithGroup(c.Admin, 2), 10*time.Second)
 		defer icancel()
-		_, err = c.cli.SlotImport(ictx, &ct.SlotImportRequest{Migration: rep.Migration, SourceGroup: 1, Slots: mc.slots, Epoch: rep.Epoch, Data: []byte{1}, Checksum: 1})
+		_, err = c.Cli.SlotImport(ictx, &ct.SlotImportRequest{Migration: rep.Migration, SourceGroup: 1, Slots: mc.slots, Epoch: rep.Epoch, Data: []byte{1}, Checksum: 1})
 		if convert.CodeOf(err) != ct.ErrorCode_MIGRATION_ABORTED {
 			t.Errorf("import of the aborted migration: %v, want MIGRATION_ABORTED", err)
 		}
 		// A rerun moves the slots under the plan's next attempt.
-		c.settled(20 * time.Second)
+		c.Settled(20 * time.Second)
 		for _, tr := range mc.traders {
 			mc.before[tr] = c.view(tr)
 		}
-		rep2, err := Run(c.admin, c.cli, plan, path)
+		rep2, err := Run(c.Admin, c.Cli, plan, path)
 		if err != nil || rep2.Attempt != 1 || rep2.Migration == rep.Migration || rep2.Migration != DeriveID(mc.slots, 1, 2, 2, 1) {
 			t.Fatalf("rerun after the abort: %v %+v", err, rep2)
 		}
@@ -307,18 +308,18 @@ func TestRebalanceAbort(t *testing.T) {
 	t.Run("after-import", func(t *testing.T) {
 		mc := newCase(t, c, 300, 399, 2, 51_000_000)
 		path := filepath.Join(t.TempDir(), "state.json")
-		ctx, cancel := context.WithCancel(c.admin)
+		ctx, cancel := context.WithCancel(c.Admin)
 		plan := mc.plan()
 		plan.Progress = func(e Event) {
 			if e.Step == StepImported {
 				cancel()
 			}
 		}
-		if _, err := Run(ctx, c.cli, plan, path); !errors.Is(err, context.Canceled) {
+		if _, err := Run(ctx, c.Cli, plan, path); !errors.Is(err, context.Canceled) {
 			t.Fatalf("crashed run: %v", err)
 		}
 		plan.Progress = nil
-		rep, err := Abort(c.admin, c.cli, plan, path)
+		rep, err := Abort(c.Admin, c.Cli, plan, path)
 		if err != nil || !rep.AbortRefused || rep.Outcome != OutcomeMoved {
 			t.Fatalf("Abort after the import: %v %+v, want refused and moved", err, rep)
 		}
@@ -330,19 +331,19 @@ func TestRebalanceAbort(t *testing.T) {
 		mc := newCase(t, c, 400, 499, 1, 52_000_000)
 		path := filepath.Join(t.TempDir(), "state.json")
 		plan := mc.plan()
-		rep, err := Abort(c.admin, c.cli, plan, path)
+		rep, err := Abort(c.Admin, c.Cli, plan, path)
 		if err != nil || rep.Outcome != OutcomeAborted {
 			t.Fatalf("Abort before anything: %v %+v", err, rep)
 		}
-		fctx, fcancel := context.WithTimeout(router.WithGroup(c.admin, 1), 10*time.Second)
+		fctx, fcancel := context.WithTimeout(router.WithGroup(c.Admin, 1), 10*time.Second)
 		defer fcancel()
-		if _, err := c.cli.SlotFreeze(fctx, &ct.SlotFreezeRequest{Migration: rep.Migration, Slots: mc.slots, TargetGroup: 2, Epoch: rep.Epoch}); err != nil {
+		if _, err := c.Cli.SlotFreeze(fctx, &ct.SlotFreezeRequest{Migration: rep.Migration, Slots: mc.slots, TargetGroup: 2, Epoch: rep.Epoch}); err != nil {
 			t.Fatalf("late freeze: %v", err)
 		}
 		if c.ownership(1, mc.slots).frozenBy() != rep.Migration {
 			t.Fatal("the late freeze did not freeze the slots")
 		}
-		if rep, err = Abort(c.admin, c.cli, plan, path); err != nil || rep.Outcome != OutcomeAborted {
+		if rep, err = Abort(c.Admin, c.Cli, plan, path); err != nil || rep.Outcome != OutcomeAborted {
 			t.Fatalf("second Abort: %v %+v", err, rep)
 		}
 		if e := c.ownership(1, mc.slots).ownedAt(); e != 1 {
@@ -352,8 +353,8 @@ func TestRebalanceAbort(t *testing.T) {
 	t.Run("auto-abort", func(t *testing.T) {
 		// A permanent refusal before the import (the source does not own the slots):
 		// the tool aborts on the target by itself.
-		plan := Plan{Slots: slotRange(9000, 9009), From: 1, To: 2, Logger: testLogger()}
-		rep, err := Run(c.admin, c.cli, plan, filepath.Join(t.TempDir(), "state.json"))
+		plan := Plan{Slots: slotRange(9000, 9009), From: 1, To: 2, Logger: testcluster.Logger()}
+		rep, err := Run(c.Admin, c.Cli, plan, filepath.Join(t.TempDir(), "state.json"))
 		var se *StepError
 		if !errors.Is(err, ErrAborted) || !errors.As(err, &se) || se.Step != StepFrozen || se.Group != 1 || rep.Outcome != OutcomeAborted {
 			t.Fatalf("Run on slots group 1 does not own: %v %+v", err, rep)
@@ -367,7 +368,7 @@ func TestRebalanceAbort(t *testing.T) {
 // source serves again; a rerun then moves the slots.
 func TestRebalanceDrain(t *testing.T) {
 	c := newTestCluster(t)
-	c.seedInstrument()
+	c.SeedInstrument()
 	mc := newCase(t, c, 500, 599, 1, 60_000_000)
 	tr := mc.traders[0]
 	pending := func(id int64) {
@@ -383,7 +384,7 @@ func TestRebalanceDrain(t *testing.T) {
 	plan := mc.plan()
 	plan.DrainTimeout = 500 * time.Millisecond
 	path := filepath.Join(t.TempDir(), "state.json")
-	rep, err := Run(c.admin, c.cli, plan, path)
+	rep, err := Run(c.Admin, c.Cli, plan, path)
 	var se *StepError
 	if !errors.Is(err, ErrAborted) || !errors.Is(err, ErrDrainTimeout) || !errors.As(err, &se) || se.Group != 1 || rep.Outcome != OutcomeAborted || rep.DrainWaits == 0 {
 		t.Fatalf("Run with orders that cannot drain: %v %+v", err, rep)
@@ -393,7 +394,7 @@ func TestRebalanceDrain(t *testing.T) {
 		t.Fatalf("group 1 after the drain timeout: %s", c.ownership(1, mc.slots).summary(mc.slots))
 	}
 	c.gw.Resume()
-	c.settled(20 * time.Second)
+	c.Settled(20 * time.Second)
 
 	// Orders pending at the freeze drain once the gateway is back.
 	pending(11)
@@ -403,7 +404,7 @@ func TestRebalanceDrain(t *testing.T) {
 			time.AfterFunc(400*time.Millisecond, c.gw.Resume)
 		}
 	}
-	rep, err = Run(c.admin, c.cli, plan, path)
+	rep, err = Run(c.Admin, c.Cli, plan, path)
 	if err != nil || rep.Outcome != OutcomeMoved || rep.Attempt != 1 || rep.DrainWaits == 0 {
 		t.Fatalf("Run with orders draining: %v %+v", err, rep)
 	}
@@ -411,7 +412,7 @@ func TestRebalanceDrain(t *testing.T) {
 	if e := c.ownership(2, mc.slots).ownedAt(); e != 2 {
 		t.Errorf("group 2 owns at epoch %d: %s", e, c.ownership(2, mc.slots).summary(mc.slots))
 	}
-	c.settled(20 * time.Second)
+	c.Settled(20 * time.Second)
 	if applied := c.checkExactlyOnce(mc.traders, copiers); applied[tr] != 4 {
 		t.Errorf("trader %d: %d fills applied, want 4", tr, applied[tr])
 	}

@@ -1,0 +1,483 @@
+// Package testcluster is test support: a real copytrade cluster on loopback (groups ×
+// 3 shard nodes, one exchsim and a router) and the small helpers the cluster tests
+// share. It is a normal package so that the tests of several packages (router,
+// tools/rebalance) can use one copy of it, but it is meant to be imported only by
+// _test.go files; no production code may import it.
+//
+// It imports shard and router, so it cannot be used by internal (package shard or
+// package router) tests of those packages: router's cluster tests are external
+// (package router_test) for that reason.
+package testcluster
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/copytrade/copytrade/raftfsm"
+	"github.com/copytrade/copytrade/router"
+	"github.com/copytrade/copytrade/rpc/auth"
+	ct "github.com/copytrade/copytrade/rpc/kitex_gen/copytrade"
+	"github.com/copytrade/copytrade/rpc/kitex_gen/copytrade/copytrade"
+	"github.com/copytrade/copytrade/shard"
+	"github.com/copytrade/copytrade/tools/exchsim"
+)
+
+// LogEnv is the environment variable that, when set, sends the cluster's and the
+// tests' logs to stderr at debug level.
+const LogEnv = "TESTCLUSTER_LOG"
+
+// Logger is a logger for tests: silent unless LogEnv is set.
+func Logger() *slog.Logger {
+	if os.Getenv(LogEnv) != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// WaitFor polls cond every step until it holds or timeout passes.
+func WaitFor(t testing.TB, timeout, step time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, timeout)
+		}
+		time.Sleep(step)
+	}
+}
+
+// FreeAddrs is n loopback addresses that were free a moment ago.
+func FreeAddrs(t testing.TB, n int) []string {
+	t.Helper()
+	out := make([]string, n)
+	lns := make([]net.Listener, n)
+	for i := range out {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns[i], out[i] = ln, ln.Addr().String()
+	}
+	for _, ln := range lns {
+		ln.Close()
+	}
+	return out
+}
+
+// SlotsOf is group g's (1-based) share of the slots when n groups split them evenly.
+func SlotsOf(g, n int) raftfsm.SlotRange {
+	per := raftfsm.NumSlots / n
+	r := raftfsm.SlotRange{From: uint16((g - 1) * per), To: uint16(g*per - 1)}
+	if g == n {
+		r.To = raftfsm.NumSlots - 1
+	}
+	return r
+}
+
+// TraderIn returns n trader IDs >= from whose slots group g owns (of groups).
+func TraderIn(g, groups, n int, from int64) []int64 {
+	r := SlotsOf(g, groups)
+	var out []int64
+	for id := from; len(out) < n; id++ {
+		if s := raftfsm.SlotOf(raftfsm.AccountID(id)); s >= r.From && s <= r.To {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// Symbol is the instrument the seeding helpers create and OpenFill trades.
+const Symbol = "BTCUSDT"
+
+// FollowSettings is a fixed-amount follow with a large allocation: every open fill
+// gives the copier one order.
+func FollowSettings() *ct.FollowSettings {
+	return &ct.FollowSettings{
+		Mode: ct.CopyMode_FIXED_AMOUNT, FixedMargin: "100", Allocation: "900000",
+		LeveragePolicy: ct.LeveragePolicy_FOLLOW_TRADER, MarginPolicy: ct.MarginPolicy_FOLLOW_TRADER,
+		PositionMode: ct.PositionMode_HEDGE,
+	}
+}
+
+// OpenFill is an opening buy of the trader: every copier gets one order.
+func OpenFill(trader, tradeID int64) *ct.Fill {
+	return &ct.Fill{Trader: trader, TradeId: tradeID, Instrument: Symbol, Side: ct.Side_BUY,
+		PositionSide: ct.PositionSide_LONG, Qty: "0.01", Price: "60000", Leverage: 10,
+		MarginMode: ct.MarginMode_CROSS, Equity: "100000"}
+}
+
+// Options shape a Cluster.
+type Options struct {
+	Groups int          // shard groups, 3 nodes each
+	Mode   exchsim.Mode // exchsim's mode
+	Auth   bool         // the same guard on the router and on every node
+	// Gateway, if set, is called with exchsim's address once it serves and returns
+	// the address the nodes use as their gateway (e.g. a proxy in front of exchsim).
+	Gateway func(simAddr string) string
+	// Router, if set, adjusts the router's configuration before it starts.
+	Router func(*router.Config)
+}
+
+// Cluster is Groups × 3 shard nodes, one exchsim and a router, on loopback. It is
+// stopped by t's cleanup.
+type Cluster struct {
+	T      testing.TB
+	Sim    *exchsim.Sim
+	Srv    *exchsim.Server
+	Topo   *router.Topology
+	Key    auth.Key
+	Guard  *auth.Guard // nil without Options.Auth
+	Router *router.Router
+	Cli    copytrade.Client // to the router
+	Admin  context.Context  // carries an admin token
+
+	mu    sync.Mutex
+	nodes [][]*shard.Node // [group-1][member]
+}
+
+// New starts a cluster and waits for every group's leader.
+func New(t testing.TB, o Options) *Cluster {
+	t.Helper()
+	sc := exchsim.DefaultConfig()
+	sc.Mode = o.Mode
+	sc.MarkStepInterval = 0
+	sc.Logger = Logger()
+	sim, err := exchsim.New(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs := FreeAddrs(t, 1+6*o.Groups)
+	c := &Cluster{T: t, Sim: sim, Topo: &router.Topology{}}
+	if c.Srv, err = exchsim.Serve(sim, addrs[0]); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.stop)
+	gateway := addrs[0]
+	if o.Gateway != nil {
+		gateway = o.Gateway(addrs[0])
+	}
+	if c.Key, err = auth.GenerateKey("k1"); err != nil {
+		t.Fatal(err)
+	}
+	if o.Auth {
+		ks, _ := auth.NewKeySet(c.Key)
+		if c.Guard, err = auth.NewGuard(auth.Config{Keys: ks, Logger: Logger()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	c.nodes = make([][]*shard.Node, o.Groups)
+	for g := 1; g <= o.Groups; g++ {
+		var members []shard.Member
+		spec := router.GroupSpec{ID: uint32(g)}
+		for i := range 3 {
+			base := 1 + 6*(g-1) + 2*i
+			m := shard.Member{ID: fmt.Sprintf("g%dn%d", g, i+1), RaftAddr: addrs[base], RPCAddr: addrs[base+1]}
+			members = append(members, m)
+			spec.Members = append(spec.Members, router.MemberSpec{ID: m.ID, RaftAddr: m.RaftAddr, RPCAddr: m.RPCAddr})
+		}
+		c.Topo.Groups = append(c.Topo.Groups, spec)
+		for i := range 3 {
+			cfg := shard.DefaultConfig()
+			cfg.NodeID = members[i].ID
+			cfg.Group = raftfsm.GroupID(g)
+			cfg.BootstrapSlots = []raftfsm.SlotRange{SlotsOf(g, o.Groups)}
+			cfg.DataDir = fmt.Sprintf("%s/%s", dir, members[i].ID)
+			cfg.RaftBindAddr = members[i].RaftAddr
+			cfg.RPCAddr = members[i].RPCAddr
+			cfg.GatewayAddrs = []string{gateway}
+			cfg.Members = members
+			cfg.Bootstrap = true
+			cfg.HeartbeatTimeout = 100 * time.Millisecond
+			cfg.ElectionTimeout = 100 * time.Millisecond
+			cfg.LeaderLeaseTimeout = 50 * time.Millisecond
+			cfg.DispatchTimeout = 400 * time.Millisecond
+			cfg.FenceMargin = 100 * time.Millisecond
+			cfg.ReconcileInterval = 50 * time.Millisecond
+			cfg.ReconcileMaxBackoff = 400 * time.Millisecond
+			cfg.MarkPriceInterval = 0
+			cfg.SettlementPeriod = 0
+			cfg.NoSync = true
+			cfg.Logger = Logger()
+			if c.Guard != nil {
+				cfg.ServerOptions = append(cfg.ServerOptions, c.Guard.ServerOption())
+			}
+			n, err := shard.New(cfg, nil)
+			if err != nil {
+				t.Fatalf("node %s: %v", cfg.NodeID, err)
+			}
+			if err := n.Start(); err != nil {
+				t.Fatalf("serve %s: %v", cfg.NodeID, err)
+			}
+			c.nodes[g-1] = append(c.nodes[g-1], n)
+		}
+	}
+	for g := 1; g <= o.Groups; g++ {
+		c.Leader(g)
+	}
+	rc := router.DefaultConfig()
+	rc.ListenAddr = "127.0.0.1:0"
+	rc.RequestTimeout = 10 * time.Second
+	rc.BackoffMax = 100 * time.Millisecond
+	rc.Logger = Logger()
+	if o.Auth {
+		rc.Guard, rc.Key = c.Guard, c.Key
+	}
+	if o.Router != nil {
+		o.Router(&rc)
+	}
+	if c.Router, err = router.New(rc, c.Topo); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Router.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Router.Close(context.Background()) })
+	if c.Cli, err = shard.NewClient([]string{c.Router.Addr().String()}); err != nil {
+		t.Fatal(err)
+	}
+	c.Admin = c.As(auth.RoleAdmin, "ops")
+	return c
+}
+
+// As is a context carrying a token for role (identity id).
+func (c *Cluster) As(role auth.Role, id string) context.Context {
+	c.T.Helper()
+	tok, err := auth.Mint(c.Key, id, role, time.Hour)
+	if err != nil {
+		c.T.Fatal(err)
+	}
+	return auth.WithToken(context.Background(), tok)
+}
+
+// Account is a context carrying account id's token.
+func (c *Cluster) Account(id int64) context.Context {
+	return c.As(auth.AccountRole(id), strconv.FormatInt(id, 10))
+}
+
+func (c *Cluster) stop() {
+	c.mu.Lock()
+	nodes := c.nodes
+	c.mu.Unlock()
+	for _, g := range nodes {
+		for _, n := range g {
+			if n != nil {
+				_ = n.Kill()
+			}
+		}
+	}
+	_ = c.Srv.Stop()
+}
+
+// Leader waits for group g's ready leader and returns its member index.
+func (c *Cluster) Leader(g int) int {
+	c.T.Helper()
+	idx := -1
+	WaitFor(c.T, 10*time.Second, 10*time.Millisecond, fmt.Sprintf("group %d leader", g), func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for i, n := range c.nodes[g-1] {
+			if n != nil && n.IsLeader() {
+				var gid raftfsm.GroupID
+				n.Read(func(m *raftfsm.Machine) { gid = m.Group() })
+				if gid != 0 {
+					idx = i
+					return true
+				}
+			}
+		}
+		return false
+	})
+	return idx
+}
+
+// Node is group g's member i (nil once killed).
+func (c *Cluster) Node(g, i int) *shard.Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nodes[g-1][i]
+}
+
+// Kill kills group g's member i (it stays down).
+func (c *Cluster) Kill(g, i int) {
+	c.mu.Lock()
+	n := c.nodes[g-1][i]
+	c.nodes[g-1][i] = nil
+	c.mu.Unlock()
+	if n != nil {
+		_ = n.Kill()
+	}
+}
+
+// KillLeader kills group g's current leader (it stays down).
+func (c *Cluster) KillLeader(g int) {
+	c.T.Helper()
+	c.Kill(g, c.Leader(g))
+}
+
+// LeaderClient is a direct client to group g's leader.
+func (c *Cluster) LeaderClient(g int) copytrade.Client {
+	c.T.Helper()
+	cli, err := shard.NewClient([]string{c.Topo.Groups[g-1].Members[c.Leader(g)].RPCAddr})
+	if err != nil {
+		c.T.Fatal(err)
+	}
+	return cli
+}
+
+// StateHashes is every live replica's state hash, by member ID.
+func (c *Cluster) StateHashes() map[string][32]byte {
+	out := map[string][32]byte{}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, g := range c.nodes {
+		for _, n := range g {
+			if n != nil {
+				h, _ := n.StateHash()
+				out[n.ID()] = h
+			}
+		}
+	}
+	return out
+}
+
+// Settled waits until no live replica holds a pending order and each group's replicas
+// are at the same applied index.
+func (c *Cluster) Settled(timeout time.Duration) {
+	c.T.Helper()
+	WaitFor(c.T, timeout, 20*time.Millisecond, "orders settled", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for _, g := range c.nodes {
+			var idx uint64
+			for _, n := range g {
+				if n == nil {
+					continue
+				}
+				var p int
+				var a uint64
+				n.Read(func(m *raftfsm.Machine) { p, a = len(m.PendingOrders()), m.AppliedIndex() })
+				if p != 0 || (idx != 0 && a != idx) {
+					return false
+				}
+				idx = a
+			}
+		}
+		return true
+	})
+}
+
+// Seed creates the instrument in every group, then the traders and copiers follows of
+// each (see SeedTraders), all through the router as admin.
+func (c *Cluster) Seed(traders []int64, copiers int, firstCopier int64) map[int64][]int64 {
+	c.T.Helper()
+	ctx, cancel := context.WithTimeout(c.Admin, 30*time.Second)
+	defer cancel()
+	c.seedInstrument(ctx)
+	return c.seedTraders(ctx, traders, copiers, firstCopier)
+}
+
+// SeedInstrument creates the instrument in every group, through the router as admin.
+func (c *Cluster) SeedInstrument() {
+	c.T.Helper()
+	ctx, cancel := context.WithTimeout(c.Admin, 20*time.Second)
+	defer cancel()
+	c.seedInstrument(ctx)
+}
+
+// SeedTraders creates the traders and copiers follows of each (FollowSettings: every
+// open fill gives every copier one order), through the router as admin. It returns
+// each trader's copiers.
+func (c *Cluster) SeedTraders(traders []int64, copiers int, firstCopier int64) map[int64][]int64 {
+	c.T.Helper()
+	ctx, cancel := context.WithTimeout(c.Admin, 30*time.Second)
+	defer cancel()
+	return c.seedTraders(ctx, traders, copiers, firstCopier)
+}
+
+func (c *Cluster) seedInstrument(ctx context.Context) {
+	c.T.Helper()
+	if _, err := c.Cli.UpsertInstrument(ctx, &ct.UpsertInstrumentRequest{Instrument: &ct.Instrument{
+		Symbol: Symbol, LotStep: "0.001", TickSize: "0.1", MinQty: "0.001", MinNotional: "5", MaxLeverage: 125,
+	}}); err != nil {
+		c.T.Fatalf("instrument: %v", err)
+	}
+}
+
+func (c *Cluster) seedTraders(ctx context.Context, traders []int64, copiers int, firstCopier int64) map[int64][]int64 {
+	c.T.Helper()
+	out := map[int64][]int64{}
+	next := firstCopier
+	for _, tr := range traders {
+		if _, err := c.Cli.ApplyTrader(ctx, &ct.ApplyTraderRequest{Trader: tr,
+			Stats:  &ct.ApplicantStats{Equity: "100000"},
+			Config: &ct.TraderConfig{ProfitShareBps: 1000, MaxCopiers: 2000}}); err != nil {
+			c.T.Fatalf("apply trader %d: %v", tr, err)
+		}
+		for range copiers {
+			cp := next
+			next++
+			if _, err := c.Cli.Follow(ctx, &ct.FollowRequest{Trader: tr, Copier: cp, Settings: FollowSettings()}); err != nil {
+				c.T.Fatalf("follow %d → %d: %v", cp, tr, err)
+			}
+			out[tr] = append(out[tr], cp)
+		}
+	}
+	return out
+}
+
+// CheckExactlyOnce asserts, for each trader, that every client order ID the machine
+// assigned exists exactly once at exchsim (no-dedup mode makes a resend a second order)
+// and that the machine planned copiers × applied fills orders. It returns the applied
+// fill count per trader and the orders planned for them in all.
+func (c *Cluster) CheckExactlyOnce(traders []int64, copiers int) (applied map[int64]uint64, planned int64) {
+	c.T.Helper()
+	applied = map[int64]uint64{}
+	for _, tr := range traders {
+		var v raftfsm.TraderView
+		var ok bool
+		c.mu.Lock()
+		for _, g := range c.nodes {
+			for _, n := range g {
+				if n != nil && !ok {
+					n.Read(func(m *raftfsm.Machine) {
+						if m.SlotInfo(raftfsm.SlotOf(raftfsm.AccountID(tr))).State == raftfsm.SlotOwned {
+							v, ok = m.Trader(raftfsm.AccountID(tr))
+						}
+					})
+				}
+			}
+		}
+		c.mu.Unlock()
+		if !ok {
+			c.T.Fatalf("trader %d not found in any group", tr)
+		}
+		applied[tr] = v.SignalSeq
+		if want := v.SignalSeq * uint64(copiers); v.OrderSeq != want {
+			c.T.Errorf("trader %d: %d orders planned for %d fills × %d copiers", tr, v.OrderSeq, v.SignalSeq, copiers)
+		}
+		bad := 0
+		for seq := uint64(1); seq <= v.OrderSeq; seq++ {
+			id := "c" + strconv.FormatUint(uint64(tr), 36) + "-" + strconv.FormatUint(seq, 36)
+			if n := c.Sim.OrderCount(id); n != 1 {
+				if bad < 5 {
+					c.T.Errorf("order %s: %d at exchsim, want exactly 1", id, n)
+				}
+				bad++
+			}
+		}
+		if bad > 0 {
+			c.T.Errorf("trader %d: %d of %d orders not exactly once", tr, bad, v.OrderSeq)
+		}
+		planned += int64(v.OrderSeq)
+	}
+	return applied, planned
+}
