@@ -42,5 +42,7 @@ fuzz: ## run every fuzz target for FUZZTIME each
 dev: ## the whole system on loopback with a demo workload
 	$(GO) run ./cmd/copytrade dev
 
-chaos: ## long fault-injection runs (not part of make test)
-	$(GO) test -race -count=1 -tags chaos -timeout 60m ./shard/... ./router/...
+CHAOS_DURATION ?= 5m
+
+chaos: ## long fault injection: random kills and restarts under load, then exactly-once checked (CHAOS_DURATION)
+	$(GO) test -race -count=1 -tags chaos -run Chaos -timeout 60m -v ./shard/ -args -chaos.duration=$(CHAOS_DURATION)
