@@ -173,9 +173,13 @@ func (t *TraderState) legs(c *TradeFill, s *signal) (after [2]TraderPosition, n 
 	return after, n, nil
 }
 
-// applyTradeFill applies a signal: dedup, the trader's own position, then
-// the fan-out to every follow.
-func (m *Machine) applyTradeFill(c *TradeFill, res *Result) *Refusal {
+// CheckFill reports, changing nothing, whether applying c now would refuse it and
+// why: every check TradeFill's apply makes before it commits. The leader calls it
+// before proposing, so a fill that would be refused never becomes a log entry; Apply
+// runs it again, since the state may change in between. Quantity and price must lie
+// on the instrument's lot step and tick: a fill the venue could not have produced is
+// refused, naming the field, rather than tracked at a finer scale.
+func (m *Machine) CheckFill(c *TradeFill) *Refusal {
 	if !validAccount(c.Trader) {
 		return invalid("Trader", "must be > 0")
 	}
@@ -196,12 +200,28 @@ func (m *Machine) applyTradeFill(c *TradeFill, res *Result) *Refusal {
 	if in == nil {
 		return newRefusal(CodeUnknownInstrument, c.Instrument)
 	}
+	if c.Qty.RoundDownTo(in.LotStep) != c.Qty {
+		return invalid("Qty", c.Qty.String()+" is not a multiple of "+in.Symbol+"'s lot step "+in.LotStep.String())
+	}
+	if c.Price.RoundDownTo(in.TickSize) != c.Price {
+		return invalid("Price", c.Price.String()+" is not a multiple of "+in.Symbol+"'s tick size "+in.TickSize.String())
+	}
 	if c.TradeID < t.Dedup.Floor {
 		return newRefusal(CodeFillTooOld, "trade ID below the dedup window")
 	}
 	if t.Dedup.seen(c.TradeID) {
 		return newRefusal(CodeDuplicateFill, "trade already applied")
 	}
+	return nil
+}
+
+// applyTradeFill applies a signal: dedup, the trader's own position, then
+// the fan-out to every follow.
+func (m *Machine) applyTradeFill(c *TradeFill, res *Result) *Refusal {
+	if r := m.CheckFill(c); r != nil {
+		return r
+	}
+	t, in := m.traders[c.Trader], m.instruments[c.Instrument]
 	s := signal{fill: c, inst: in}
 	after, n, err := t.legs(c, &s)
 	if err != nil {

@@ -44,7 +44,7 @@ func (n *Node) SubmitFill(ctx context.Context, f raftfsm.TradeFill, acked bool, 
 		return out
 	}
 	var ref *raftfsm.Refusal
-	n.fsm.read(func(m *raftfsm.Machine) { ref = checkLead(m, f.Trader) })
+	n.fsm.read(func(m *raftfsm.Machine) { ref = m.CheckFill(&f) }) // a refused fill never becomes a log entry
 	if ref != nil {
 		convert.RefusalOutcome(out, ref)
 		return out

@@ -85,3 +85,37 @@ func TestFanout500(t *testing.T) {
 		}
 	})
 }
+
+// TestRefusedFillNeverReachesTheLog: the leader runs the machine's CheckFill before
+// proposing, so fills the machine would refuse (off the lot step, a duplicate, a
+// trader that does not lead) are answered without a log entry: the applied index does
+// not move.
+func TestRefusedFillNeverReachesTheLog(t *testing.T) {
+	c := newCluster(t, clusterOpts{mode: exchsim.Strict})
+	c.seed(testTrader, 5, 6_000_000)
+	c.fill(testTrader, 1, raftfsm.Buy, raftfsm.Long, "1")
+	c.settled(10 * time.Second)
+	n := c.leaderNode()
+	_, before := n.StateHash()
+	for _, tc := range []struct {
+		f    raftfsm.TradeFill
+		code string
+	}{
+		{raftfsm.TradeFill{Trader: testTrader, TradeID: 2, Qty: dec("0.0001")}, "REFUSED_INVALID_ARGUMENT"},
+		{raftfsm.TradeFill{Trader: testTrader, TradeID: 1, Qty: dec("1")}, "DUPLICATE_FILL"},
+		{raftfsm.TradeFill{Trader: 999, TradeID: 1, Qty: dec("1")}, "UNKNOWN_TRADER"},
+	} {
+		f := tc.f
+		f.Instrument, f.Side, f.PosSide, f.Price = testSymbol, raftfsm.Buy, raftfsm.Long, dec("60000")
+		f.Leverage, f.MarginMode, f.Equity = 10, raftfsm.Cross, dec("100000")
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		o := n.SubmitFill(ctx, f, true, time.Now())
+		cancel()
+		if o.Code.String() != tc.code {
+			t.Errorf("trade %d of %d: got %s (%s), want %s", f.TradeID, f.Trader, o.Code, o.Message, tc.code)
+		}
+	}
+	if _, after := n.StateHash(); after != before {
+		t.Fatalf("applied index moved from %d to %d: a refused fill reached the log", before, after)
+	}
+}

@@ -32,24 +32,6 @@ func (n *Node) stillPending(rs []raftfsm.OrderResult) []bool {
 	return out
 }
 
-// checkLead refuses, before Raft, a fill of a trader that is unknown here or does not
-// lead: such a fill never becomes a log entry. Slot ownership is checked first so a
-// moved slot answers MOVED, not UNKNOWN_TRADER.
-func checkLead(m *raftfsm.Machine, trader raftfsm.AccountID) *raftfsm.Refusal {
-	if r := slotRefusal(m, trader); r != nil {
-		return r
-	}
-	t, ok := m.Trader(trader)
-	if !ok {
-		return &raftfsm.Refusal{Code: raftfsm.CodeUnknownTrader, Msg: fmt.Sprintf("trader %d: unknown in this group", trader)}
-	}
-	switch t.Status {
-	case raftfsm.TraderActive, raftfsm.TraderPaused:
-		return nil
-	}
-	return &raftfsm.Refusal{Code: raftfsm.CodeNotLeadTrader, Msg: fmt.Sprintf("trader %d: does not lead (status %d)", trader, t.Status)}
-}
-
 var opNames = [...]string{
 	"Invalid", "Noop", "Bootstrap", "InstrumentUpsert", "RulesSet", "TraderApply",
 	"TraderUpdate", "TraderPause", "TraderResume", "TraderExit", "Follow", "FollowUpdate",
