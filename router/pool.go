@@ -5,8 +5,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/copytrade/copytrade/rpc/kclient"
 	"github.com/copytrade/copytrade/rpc/kitex_gen/copytrade/copytrade"
+	"github.com/copytrade/copytrade/rpc/kitexopt"
 )
 
 // pool holds one Kitex client per member RPC address, created on first use. Each Kitex
@@ -29,7 +29,7 @@ func (p *pool) get(addr string) (copytrade.Client, error) {
 	if c, ok := p.clients[addr]; ok {
 		return c, nil
 	}
-	c, err := copytrade.NewClient("copytrade", kclient.Options(p.connectTimeout, addr)...)
+	c, err := copytrade.NewClient("copytrade", kitexopt.Client(p.connectTimeout, addr)...)
 	if err != nil {
 		return nil, fmt.Errorf("router: client for %s: %w", addr, err)
 	}

@@ -14,14 +14,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cloudwego/kitex/pkg/rpcinfo"
-	"github.com/cloudwego/kitex/pkg/transmeta"
-	"github.com/cloudwego/kitex/server"
-
 	"github.com/copytrade/copytrade/raftfsm"
 	"github.com/copytrade/copytrade/rpc/auth"
 	ct "github.com/copytrade/copytrade/rpc/kitex_gen/copytrade"
 	"github.com/copytrade/copytrade/rpc/kitex_gen/copytrade/copytrade"
+	"github.com/copytrade/copytrade/rpc/kitexopt"
 	"github.com/copytrade/copytrade/rpc/ops"
 )
 
@@ -97,13 +94,7 @@ func (r *Router) Start() error {
 		return fmt.Errorf("router: listen on %s: %w", r.cfg.ListenAddr, err)
 	}
 	r.addr = ln.Addr()
-	opts := []server.Option{
-		server.WithListener(ln),
-		server.WithServiceAddr(ln.Addr()),
-		server.WithMetaHandler(transmeta.ServerTTHeaderHandler),
-		server.WithServerBasicInfo(&rpcinfo.EndpointBasicInfo{ServiceName: "copytrade-router"}),
-		server.WithExitWaitTime(200 * time.Millisecond),
-	}
+	opts := kitexopt.Server(ln, "copytrade-router", 200*time.Millisecond)
 	if r.cfg.Guard != nil {
 		opts = append(opts, r.cfg.Guard.ServerOption())
 	}

@@ -10,9 +10,9 @@ import (
 
 	"github.com/copytrade/copytrade/raftfsm"
 	"github.com/copytrade/copytrade/raftfsm/fixed"
-	"github.com/copytrade/copytrade/rpc/kclient"
 	"github.com/copytrade/copytrade/rpc/kitex_gen/gateway"
 	"github.com/copytrade/copytrade/rpc/kitex_gen/gateway/tradinggateway"
+	"github.com/copytrade/copytrade/rpc/kitexopt"
 )
 
 // Gateway is the part of the TradingGateway service a node uses. The generated
@@ -34,7 +34,7 @@ func NewKitexGateway(addrs []string, opts ...client.Option) (*KitexGateway, erro
 	if len(addrs) == 0 {
 		return nil, fmt.Errorf("shard: gateway client: no address")
 	}
-	all := append(kclient.Options(200*time.Millisecond, addrs...), opts...)
+	all := append(kitexopt.Client(200*time.Millisecond, addrs...), opts...)
 	c, err := tradinggateway.NewClient("tradinggateway", all...)
 	if err != nil {
 		return nil, fmt.Errorf("shard: gateway client: %w", err)

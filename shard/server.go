@@ -7,12 +7,9 @@ import (
 	"time"
 
 	"github.com/cloudwego/kitex/client"
-	"github.com/cloudwego/kitex/pkg/rpcinfo"
-	"github.com/cloudwego/kitex/pkg/transmeta"
-	"github.com/cloudwego/kitex/server"
 
-	"github.com/copytrade/copytrade/rpc/kclient"
 	"github.com/copytrade/copytrade/rpc/kitex_gen/copytrade/copytrade"
+	"github.com/copytrade/copytrade/rpc/kitexopt"
 	"github.com/copytrade/copytrade/rpc/ops"
 )
 
@@ -24,13 +21,7 @@ func (n *Node) Start() error {
 		if err != nil {
 			return fmt.Errorf("shard: RPC listen on %s: %w", n.cfg.RPCAddr, err)
 		}
-		opts := append([]server.Option{
-			server.WithListener(ln),
-			server.WithServiceAddr(ln.Addr()),
-			server.WithMetaHandler(transmeta.ServerTTHeaderHandler),
-			server.WithServerBasicInfo(&rpcinfo.EndpointBasicInfo{ServiceName: "copytrade"}),
-			server.WithExitWaitTime(200 * time.Millisecond),
-		}, n.cfg.ServerOptions...)
+		opts := append(kitexopt.Server(ln, "copytrade", 200*time.Millisecond), n.cfg.ServerOptions...)
 		svr := copytrade.NewServer(NewHandler(n), opts...)
 		done := make(chan error, 1)
 		go func() { done <- svr.Run() }()
@@ -59,7 +50,7 @@ func (n *Node) Start() error {
 // NewClient returns a CopyTrade client for node (or router) addresses, with the
 // TTHeader transport the servers use so business errors arrive as such.
 func NewClient(addrs []string, opts ...client.Option) (copytrade.Client, error) {
-	all := append(kclient.Options(time.Second, addrs...), opts...)
+	all := append(kitexopt.Client(time.Second, addrs...), opts...)
 	c, err := copytrade.NewClient("copytrade", all...)
 	if err != nil {
 		return nil, fmt.Errorf("shard: CopyTrade client: %w", err)

@@ -30,7 +30,6 @@ import (
 
 	"github.com/bytedance/sonic"
 	"github.com/cloudwego/kitex/client"
-	"github.com/cloudwego/kitex/pkg/connpool"
 
 	"github.com/copytrade/copytrade/raftfsm"
 	"github.com/copytrade/copytrade/router"
@@ -384,10 +383,9 @@ func (c *Cluster) startRouter(ctx context.Context) error {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	cli, err := shard.NewClient([]string{rt.Addr().String()}, client.WithRPCTimeout(30*time.Second), client.WithConnectTimeout(time.Second),
-		// Kitex keeps 10 idle connections per address by default: with seeding's 256
-		// calls in flight, most calls would dial a fresh connection.
-		client.WithLongConnection(connpool.IdleConfig{MaxIdlePerAddress: 512, MaxIdleGlobal: 1024, MaxIdleTimeout: time.Minute}))
+	// shard.NewClient's pool of long connections (rpc/kitexopt) is sized for seeding's
+	// 256 calls in flight.
+	cli, err := shard.NewClient([]string{rt.Addr().String()}, client.WithRPCTimeout(30*time.Second), client.WithConnectTimeout(time.Second))
 	if err != nil {
 		return fmt.Errorf("devcluster: %w", err)
 	}

@@ -8,12 +8,10 @@ import (
 	"time"
 
 	"github.com/cloudwego/kitex/client"
-	"github.com/cloudwego/kitex/pkg/rpcinfo"
-	"github.com/cloudwego/kitex/pkg/transmeta"
 	"github.com/cloudwego/kitex/server"
 
-	"github.com/copytrade/copytrade/rpc/kclient"
 	"github.com/copytrade/copytrade/rpc/kitex_gen/gateway/tradinggateway"
+	"github.com/copytrade/copytrade/rpc/kitexopt"
 )
 
 // Server is a Sim served over Kitex (netpoll transport, TTHeader framing so business
@@ -36,13 +34,7 @@ func Serve(sim *Sim, addr string, opts ...server.Option) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("exchsim: listen on %s: %w", addr, err)
 	}
-	all := append([]server.Option{
-		server.WithListener(ln),
-		server.WithServiceAddr(ln.Addr()),
-		server.WithMetaHandler(transmeta.ServerTTHeaderHandler),
-		server.WithServerBasicInfo(&rpcinfo.EndpointBasicInfo{ServiceName: "exchsim"}),
-		server.WithExitWaitTime(time.Second),
-	}, opts...)
+	all := append(kitexopt.Server(ln, "exchsim", time.Second), opts...)
 	s := &Server{sim: sim, ln: ln, done: make(chan error, 1)}
 	s.svr = tradinggateway.NewServer(NewHandler(sim), all...)
 	sim.Start()
@@ -94,7 +86,7 @@ func ListenAndServe(ctx context.Context, cfg Config) error {
 // ClientOptions are the Kitex client options that match Serve: TTHeader transport
 // with its meta handler, so business status errors arrive as kerrors.BizStatusError.
 func ClientOptions(addr string) []client.Option {
-	return kclient.Options(time.Second, addr)
+	return kitexopt.Client(time.Second, addr)
 }
 
 // NewClient returns a TradingGateway client for a server at addr (host:port), with
