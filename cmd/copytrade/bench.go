@@ -10,7 +10,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -68,12 +67,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "bench: --copier-steps: %v\n", err)
 		return 2
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		fmt.Fprintf(stderr, "bench: --log-level: %v\n", err)
+	var logErr error
+	if cfg.Logger, _, logErr = newLogger(*logLevel, stderr); logErr != nil {
+		fmt.Fprintln(stderr, "bench:", logErr)
 		return 2
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	cfg.Progress = stderr
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(stderr, "bench: %v\n", err)

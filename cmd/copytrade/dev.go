@@ -86,20 +86,17 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func dev(ctx context.Context, f *devFlags, stdout, stderr io.Writer) error {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
+	log, lv, err := newLogger(f.logLevel, stderr)
+	if err != nil {
+		return err
 	}
-	lv := new(slog.LevelVar)
-	lv.Set(level)
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
 	klog.SetOutput(stderr)
 	klog.SetLevel(klog.LevelWarn) // Kitex's own "server listen at" lines are noise here
 
 	opts := devcluster.DefaultOptions()
 	opts.DataDir, opts.Groups, opts.NodesPerGroup, opts.Seed = f.data, f.groups, f.nodes, f.seed
 	opts.NoSync, opts.Logger = f.noSync, log
-	if level < slog.LevelWarn {
+	if level := lv.Level(); level < slog.LevelWarn {
 		opts.RaftLogLevel = level
 	}
 	began := time.Now()

@@ -10,7 +10,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os/signal"
 	"syscall"
 	"time"
@@ -71,12 +70,11 @@ func runExchsim(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "exchsim: --position-mode must be hedge or one-way, got %q\n", *posMode)
 		return 2
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		fmt.Fprintf(stderr, "exchsim: --log-level: %v\n", err)
+	var logErr error
+	if cfg.Logger, _, logErr = newLogger(*logLevel, stderr); logErr != nil {
+		fmt.Fprintln(stderr, "exchsim:", logErr)
 		return 2
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(stderr, "exchsim: %v\n", err)
 		return 2

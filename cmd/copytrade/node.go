@@ -10,7 +10,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -18,7 +17,6 @@ import (
 	"time"
 
 	"github.com/copytrade/copytrade/raftfsm"
-	"github.com/copytrade/copytrade/rpc/auth"
 	"github.com/copytrade/copytrade/shard"
 )
 
@@ -114,29 +112,20 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			cfg.BootstrapSlots = append(cfg.BootstrapSlots, raftfsm.SlotRange{From: from, To: to})
 		}
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		fmt.Fprintf(stderr, "node: -log-level: %v\n", err)
+	if cfg.Logger, _, err = newLogger(*logLevel, stderr); err != nil {
+		fmt.Fprintln(stderr, "node:", err)
 		return 2
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	var guard *auth.Guard
-	switch {
-	case *keyFile != "":
-		ks, err := auth.LoadKeys(*keyFile)
-		if err == nil {
-			guard, err = auth.NewGuard(auth.Config{Keys: ks, Logger: cfg.Logger})
+	guard, _, err := loadGuard(*keyFile, *insecure, nil, cfg.Logger)
+	if err != nil {
+		fmt.Fprintln(stderr, "node:", err)
+		if errors.Is(err, errNoKeys) {
+			return 2
 		}
-		if err != nil {
-			fmt.Fprintln(stderr, "node:", err)
-			return 1
-		}
+		return 1
+	}
+	if guard != nil {
 		cfg.ServerOptions = append(cfg.ServerOptions, guard.ServerOption())
-	case *insecure:
-		cfg.Logger.Warn("serving without authentication (-insecure)")
-	default:
-		fmt.Fprintln(stderr, "node: -keys is required (or -insecure for development)")
-		return 2
 	}
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintln(stderr, "node:", err)

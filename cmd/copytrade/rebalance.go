@@ -15,7 +15,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"time"
 
@@ -57,12 +56,11 @@ func runRebalance(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "rebalance: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
-		fmt.Fprintf(stderr, "rebalance: --log-level: %v\n", err)
+	log, _, err := newLogger(*logLevel, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "rebalance:", err)
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 	addrs, err := g.addrs()
 	if err != nil {
 		fmt.Fprintf(stderr, "rebalance: %v\n", err)

@@ -6,10 +6,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -44,12 +44,11 @@ func runRouter(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		fmt.Fprintf(stderr, "router: -log-level: %v\n", err)
+	log, _, err := newLogger(*logLevel, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "router:", err)
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	cfg.Logger = log
 	if *topoPath == "" {
 		fmt.Fprintln(stderr, "router: -topology is required")
@@ -60,28 +59,20 @@ func runRouter(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "router: %v\n", err)
 		return 1
 	}
-	var guard *auth.Guard
-	switch {
-	case *keyFile != "":
-		ks, err := auth.LoadKeys(*keyFile)
-		if err != nil {
-			fmt.Fprintf(stderr, "router: %v\n", err)
-			return 1
+	limits := map[string]auth.Limit{
+		"account":        {PerSecond: *acctRate, Burst: *acctBurst},
+		"trading-system": {PerSecond: *tsRate, Burst: *tsBurst},
+	}
+	guard, ks, err := loadGuard(*keyFile, *insecure, limits, log)
+	if err != nil {
+		fmt.Fprintln(stderr, "router:", err)
+		if errors.Is(err, errNoKeys) {
+			return 2
 		}
-		limits := map[string]auth.Limit{
-			"account":        {PerSecond: *acctRate, Burst: *acctBurst},
-			"trading-system": {PerSecond: *tsRate, Burst: *tsBurst},
-		}
-		if guard, err = auth.NewGuard(auth.Config{Keys: ks, Limits: limits, Logger: log}); err != nil {
-			fmt.Fprintf(stderr, "router: %v\n", err)
-			return 1
-		}
+		return 1
+	}
+	if guard != nil {
 		cfg.Guard, cfg.Key = guard, ks.Active()
-	case *insecure:
-		log.Warn("serving without authentication (-insecure)")
-	default:
-		fmt.Fprintln(stderr, "router: -keys is required (or -insecure for development)")
-		return 2
 	}
 	rt, err := router.New(cfg, topo)
 	if err != nil {
