@@ -361,9 +361,12 @@ func (n *Node) closeStores() {
 // raftErr maps raft's errors to the node's sentinels.
 func (n *Node) raftErr(what string, err error) error {
 	switch {
-	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipLost),
-		errors.Is(err, raft.ErrLeadershipTransferInProgress):
+	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipTransferInProgress):
 		h := n.leaderHint()
+		return fmt.Errorf("shard: %s: %w", what, h)
+	case errors.Is(err, raft.ErrLeadershipLost):
+		h := n.leaderHint()
+		h.Appended = true
 		return fmt.Errorf("shard: %s: %w", what, h)
 	case errors.Is(err, raft.ErrRaftShutdown):
 		return fmt.Errorf("shard: %s: %w", what, ErrShutdown)
