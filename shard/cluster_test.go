@@ -328,13 +328,24 @@ func (c *cluster) seed(trader raftfsm.AccountID, copiers int, firstCopier int64)
 	return out
 }
 
-// fill submits one fill to the leader (retrying on NOT_LEADER), waiting for ACKED.
+// fill submits one fill to the leader (retrying until it is accepted), waiting for
+// ACKED, and returns the orders it planned.
 func (c *cluster) fill(trader raftfsm.AccountID, tradeID int64, side raftfsm.Side, pos raftfsm.PosSide, qty string) (planned int) {
 	c.t.Helper()
 	f := raftfsm.TradeFill{
 		Trader: trader, TradeID: tradeID, Instrument: testSymbol, Side: side, PosSide: pos,
 		Qty: dec(qty), Price: dec("60000"), Leverage: 10, MarginMode: raftfsm.Cross, Equity: dec("100000"),
 	}
+	orderSeq := func() (seq uint64) {
+		c.leaderNode().Read(func(m *raftfsm.Machine) {
+			if tv, ok := m.Trader(trader); ok {
+				seq = tv.OrderSeq
+			}
+		})
+		return seq
+	}
+	before := orderSeq()
+	var last error
 	for attempt := 0; attempt < 100; attempt++ {
 		n := c.leaderNode()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -343,12 +354,19 @@ func (c *cluster) fill(trader raftfsm.AccountID, tradeID int64, side raftfsm.Sid
 		switch o.Code {
 		case 0:
 			return int(o.OrdersPlanned)
-		case 1012: // DUPLICATE_FILL: a retry of a fill that committed
-			return -1
+		case 1012: // DUPLICATE_FILL
+			if attempt == 0 {
+				c.t.Fatalf("fill %d: DUPLICATE_FILL on the first send", tradeID)
+			}
+			// An earlier attempt committed and then failed (leader lost, deadline while
+			// waiting for results): its orders are the trader's order sequence since
+			// (orphan closes planned meanwhile included).
+			return int(orderSeq() - before)
 		}
+		last = fmt.Errorf("code %d: %s", o.Code, o.Message)
 		time.Sleep(20 * time.Millisecond)
 	}
-	c.t.Fatalf("fill %d never accepted", tradeID)
+	c.t.Fatalf("fill %d never accepted; last: %v", tradeID, last)
 	return 0
 }
 
