@@ -119,6 +119,7 @@ func newCluster(t testing.TB, o clusterOpts) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = kg.Close() })
 	c.gw = &recordingGateway{Gateway: kg, sent: map[string]int{}}
 	var members []Member
 	for i := 0; i < 3; i++ {

@@ -75,6 +75,7 @@ func TestNodeEnforcesTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer cli.Close()
 	tok, err := auth.Mint(key, "ops", auth.RoleAdmin, time.Minute)
 	if err != nil {
 		t.Fatal(err)
