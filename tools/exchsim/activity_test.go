@@ -3,6 +3,7 @@ package exchsim
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -121,7 +122,27 @@ func TestActivityPublishesFills(t *testing.T) {
 			s.Start()
 			sink := &recordingSink{}
 			cfg := activityConfig(mode)
-			act := runActivity(t, s, sink, cfg, 300*time.Millisecond)
+			// Run until at least 100 fills and a liquidation were published: how many a
+			// wall-clock window holds depends on the machine's load (300 ms gave 114
+			// fills and no liquidation on a loaded 2-core box).
+			act, err := NewActivity(s, sink, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			go func() {
+				defer cancel()
+				for ctx.Err() == nil {
+					fills := sink.snapshot()
+					if len(fills) >= 100 && slices.ContainsFunc(fills, func(f LeadFill) bool { return f.Liquidation }) {
+						return
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+			}()
+			if err := act.Run(ctx); err != nil {
+				t.Fatal(err)
+			}
 			st := act.Stats()
 			fills := sink.snapshot()
 			if len(fills) < 100 || int64(len(fills)) != st.Fills || st.Published != st.Fills || st.Lost != 0 {
