@@ -251,8 +251,9 @@ func (c *cluster) cmd(cmd raftfsm.Command) *raftfsm.Result {
 // pendingZero waits until every live replica has no pending order and the same applied index.
 func (c *cluster) settled(timeout time.Duration) {
 	c.t.Helper()
-	waitFor(c.t, timeout, 20*time.Millisecond, func() bool {
+	state := func() (ok bool, desc string) {
 		var idx uint64
+		ok = true
 		for _, n := range c.live() {
 			if n == nil {
 				continue
@@ -260,13 +261,25 @@ func (c *cluster) settled(timeout time.Duration) {
 			var p int
 			var a uint64
 			n.Read(func(m *raftfsm.Machine) { p, a = len(m.PendingOrders()), m.AppliedIndex() })
+			desc += fmt.Sprintf(" %s(leader=%v applied=%d pending=%d)", n.ID(), n.IsLeader(), a, p)
 			if p != 0 || (idx != 0 && a != idx) {
-				return false
+				ok = false
 			}
 			idx = a
 		}
-		return true
-	})
+		return ok, desc
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, desc := state()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("not settled within %s: replicas%s", timeout, desc)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // Workload helpers.
