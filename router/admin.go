@@ -19,7 +19,8 @@ import (
 // WithGroup); group calls (slot migration, membership, no-op, status, ownership) go to
 // the group named with WithGroup, which they require.
 
-// broadcastCommand sends a command to every group (once each) and merges the answers:
+// broadcastCommand sends a replayable command (an upsert: a resend after an unknown
+// outcome answers as the first send) to every group and merges the answers:
 // the lowest group's index and timings, the orders planned summed.
 func (h *Handler) broadcastCommand(ctx context.Context, method string, verr error,
 	call func(ctx context.Context, c copytrade.Client, o ...callopt.Option) (*ct.CommandResponse, error)) (*ct.CommandResponse, error) {
@@ -30,7 +31,7 @@ func (h *Handler) broadcastCommand(ctx context.Context, method string, verr erro
 	defer cancel()
 	var mu sync.Mutex
 	answers := map[uint32]*ct.CommandResponse{}
-	err := h.r.scatter(ctx, method, once, func(ctx context.Context, g uint32, c copytrade.Client, o ...callopt.Option) error {
+	err := h.r.scatter(ctx, method, safe, func(ctx context.Context, g uint32, c copytrade.Client, o ...callopt.Option) error {
 		resp, err := call(ctx, c, o...)
 		if err != nil {
 			return err
@@ -144,38 +145,38 @@ func migrationErr(v int64) error {
 
 func (h *Handler) SlotFreeze(ctx context.Context, req *ct.SlotFreezeRequest) (*ct.CommandResponse, error) {
 	_, verr := convert.SlotFreeze(req)
-	return group(h, ctx, "SlotFreeze", once, verr, func(ctx context.Context, c copytrade.Client, o ...callopt.Option) (*ct.CommandResponse, error) {
+	return group(h, ctx, "SlotFreeze", safe, verr, func(ctx context.Context, c copytrade.Client, o ...callopt.Option) (*ct.CommandResponse, error) {
 		return c.SlotFreeze(ctx, req, o...)
 	})
 }
 
 func (h *Handler) SlotExport(ctx context.Context, req *ct.SlotExportRequest) (*ct.SlotExportResponse, error) {
-	return group(h, ctx, "SlotExport", once, migrationErr(req.GetMigration()), func(ctx context.Context, c copytrade.Client, o ...callopt.Option) (*ct.SlotExportResponse, error) {
+	return group(h, ctx, "SlotExport", safe, migrationErr(req.GetMigration()), func(ctx context.Context, c copytrade.Client, o ...callopt.Option) (*ct.SlotExportResponse, error) {
 		return c.SlotExport(ctx, req, o...)
 	})
 }
 
 func (h *Handler) SlotImport(ctx context.Context, req *ct.SlotImportRequest) (*ct.CommandResponse, error) {
 	_, verr := convert.SlotImport(req)
-	return group(h, ctx, "SlotImport", once, verr, func(ctx context.Context, c copytrade.Client, o ...callopt.Option) (*ct.CommandResponse, error) {
+	return group(h, ctx, "SlotImport", safe, verr, func(ctx context.Context, c copytrade.Client, o ...callopt.Option) (*ct.CommandResponse, error) {
 		return c.SlotImport(ctx, req, o...)
 	})
 }
 
 func (h *Handler) SlotRelease(ctx context.Context, req *ct.SlotReleaseRequest) (*ct.CommandResponse, error) {
-	return group(h, ctx, "SlotRelease", once, migrationErr(req.GetMigration()), func(ctx context.Context, c copytrade.Client, o ...callopt.Option) (*ct.CommandResponse, error) {
+	return group(h, ctx, "SlotRelease", safe, migrationErr(req.GetMigration()), func(ctx context.Context, c copytrade.Client, o ...callopt.Option) (*ct.CommandResponse, error) {
 		return c.SlotRelease(ctx, req, o...)
 	})
 }
 
 func (h *Handler) SlotAbort(ctx context.Context, req *ct.SlotAbortRequest) (*ct.CommandResponse, error) {
-	return group(h, ctx, "SlotAbort", once, migrationErr(req.GetMigration()), func(ctx context.Context, c copytrade.Client, o ...callopt.Option) (*ct.CommandResponse, error) {
+	return group(h, ctx, "SlotAbort", safe, migrationErr(req.GetMigration()), func(ctx context.Context, c copytrade.Client, o ...callopt.Option) (*ct.CommandResponse, error) {
 		return c.SlotAbort(ctx, req, o...)
 	})
 }
 
 func (h *Handler) SlotUnfreeze(ctx context.Context, req *ct.SlotUnfreezeRequest) (*ct.CommandResponse, error) {
-	return group(h, ctx, "SlotUnfreeze", once, migrationErr(req.GetMigration()), func(ctx context.Context, c copytrade.Client, o ...callopt.Option) (*ct.CommandResponse, error) {
+	return group(h, ctx, "SlotUnfreeze", safe, migrationErr(req.GetMigration()), func(ctx context.Context, c copytrade.Client, o ...callopt.Option) (*ct.CommandResponse, error) {
 		return c.SlotUnfreeze(ctx, req, o...)
 	})
 }
@@ -193,7 +194,7 @@ func (h *Handler) GroupStatus(ctx context.Context, req *ct.GroupStatusRequest) (
 }
 
 func (h *Handler) Noop(ctx context.Context, req *ct.NoopRequest) (*ct.NoopResponse, error) {
-	return group(h, ctx, "Noop", once, nil, func(ctx context.Context, c copytrade.Client, o ...callopt.Option) (*ct.NoopResponse, error) {
+	return group(h, ctx, "Noop", safe, nil, func(ctx context.Context, c copytrade.Client, o ...callopt.Option) (*ct.NoopResponse, error) {
 		return c.Noop(ctx, req, o...)
 	})
 }

@@ -23,7 +23,10 @@ import (
 type resend bool
 
 const (
-	// safe: reads, and fills (the machine deduplicates fills by trader and trade ID).
+	// safe: reads, fills (the machine deduplicates fills by trader and trade ID), and
+	// commands whose replay the machine answers as it answered the first send (instrument
+	// upsert and eligibility rules replace a value; slot-migration steps are idempotent
+	// per migration and epoch; a no-op changes nothing).
 	safe resend = true
 	// once: commands. A second send could answer a refusal (FOLLOW_EXISTS, ...) for a
 	// command the first send applied; the caller gets ErrAmbiguous instead.

@@ -26,9 +26,10 @@ func TestAuthorization(t *testing.T) {
 	defer cancel()
 	vctx, vcancel := context.WithTimeout(c.Account(victim), 30*time.Second)
 	defer vcancel()
-	if _, err := c.Cli.Follow(vctx, &ct.FollowRequest{Trader: trader, Copier: victim, Settings: testcluster.FollowSettings()}); err != nil {
-		t.Fatalf("own follow: %v", err)
-	}
+	c.Create(vctx, "own follow", ct.ErrorCode_FOLLOW_EXISTS, func() error {
+		_, err := c.Cli.Follow(vctx, &ct.FollowRequest{Trader: trader, Copier: victim, Settings: testcluster.FollowSettings()})
+		return err
+	})
 	c.Settled(10 * time.Second)
 	before := c.StateHashes()
 

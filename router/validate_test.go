@@ -74,15 +74,17 @@ func TestEdgeValidation(t *testing.T) {
 			t.Errorf("case %d (%s): %v, want INVALID_ARGUMENT naming %s", i, tc.field, tc.err, tc.field)
 		}
 	}
+	if got := attempts(); got != forwarded {
+		t.Errorf("%v calls forwarded for invalid requests, want 0", got-forwarded)
+	}
 	// A batch with some bad fills: those are answered per fill, the good one applied.
+	// (Attempts for it are not counted: on a loaded machine a leader change can take
+	// the batch more than one.)
 	resp, err := c.Cli.SubmitFills(ctx, &ct.SubmitFillsRequest{Fills: []*ct.Fill{
 		{Trader: trader, TradeId: 1, Qty: "x"}, testcluster.OpenFill(trader, 1),
 	}})
 	if err != nil || resp.Outcomes[0].Code != ct.ErrorCode_INVALID_ARGUMENT || resp.Outcomes[1].Code != ct.ErrorCode_OK {
 		t.Fatalf("mixed batch: %v %+v", err, resp)
-	}
-	if got := attempts(); got != forwarded+1 {
-		t.Errorf("%v calls forwarded for invalid requests and one valid batch, want 1", got-forwarded)
 	}
 	c.Settled(10 * time.Second)
 	after := c.StateHashes()

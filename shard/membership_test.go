@@ -75,9 +75,13 @@ func TestReplaceMember(t *testing.T) {
 	c.kill(dead)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := c.live()[li].RemoveMember(ctx, c.cfgs[dead].NodeID); err != nil {
-		t.Fatalf("remove %s: %v", c.cfgs[dead].NodeID, err)
-	}
+	// Removal is idempotent: on a loaded machine leadership may move meanwhile, so it is
+	// retried at whichever node leads.
+	var rmErr error
+	waitFor(t, 10*time.Second, 50*time.Millisecond, func() bool {
+		_, rmErr = c.leaderNode().RemoveMember(ctx, c.cfgs[dead].NodeID)
+		return rmErr == nil
+	})
 
 	addrs := freeAddrs(t, 2)
 	cfg := c.cfgs[dead]
@@ -134,18 +138,19 @@ func TestReplaceMember(t *testing.T) {
 		}
 		return false
 	})
-	leader := n4
-	if !n4.IsLeader() {
-		for _, n := range c.live() {
-			if n != nil && n.IsLeader() {
-				leader = n
-			}
-		}
-	}
 	var res *raftfsm.Result
 	waitFor(t, 10*time.Second, 50*time.Millisecond, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
+		var leader *Node // whichever node leads now: the election may still be settling
+		for _, n := range append(c.live(), n4) {
+			if n != nil && n.IsLeader() {
+				leader = n
+			}
+		}
+		if leader == nil {
+			return false
+		}
 		r, _, err := leader.Command(ctx, &raftfsm.TradeFill{Trader: trader, TradeID: 3, Instrument: testSymbol,
 			Side: raftfsm.Sell, PosSide: raftfsm.Long, Qty: dec("1"), Price: dec("60000"), Leverage: 10,
 			MarginMode: raftfsm.Cross, Equity: dec("100000")}, false)

@@ -440,7 +440,7 @@ func (c *Cluster) seedTraders(ctx context.Context, traders []int64, copiers int,
 	out := map[int64][]int64{}
 	next := firstCopier
 	for _, tr := range traders {
-		c.create(ctx, fmt.Sprintf("apply trader %d", tr), ct.ErrorCode_TRADER_EXISTS, func() error {
+		c.Create(ctx, fmt.Sprintf("apply trader %d", tr), ct.ErrorCode_TRADER_EXISTS, func() error {
 			_, err := c.Cli.ApplyTrader(ctx, &ct.ApplyTraderRequest{Trader: tr,
 				Stats:  &ct.ApplicantStats{Equity: "100000"},
 				Config: &ct.TraderConfig{ProfitShareBps: 1000, MaxCopiers: 2000}})
@@ -449,7 +449,7 @@ func (c *Cluster) seedTraders(ctx context.Context, traders []int64, copiers int,
 		for range copiers {
 			cp := next
 			next++
-			c.create(ctx, fmt.Sprintf("follow %d → %d", cp, tr), ct.ErrorCode_FOLLOW_EXISTS, func() error {
+			c.Create(ctx, fmt.Sprintf("follow %d → %d", cp, tr), ct.ErrorCode_FOLLOW_EXISTS, func() error {
 				_, err := c.Cli.Follow(ctx, &ct.FollowRequest{Trader: tr, Copier: cp, Settings: FollowSettings()})
 				return err
 			})
@@ -459,12 +459,12 @@ func (c *Cluster) seedTraders(ctx context.Context, traders []int64, copiers int,
 	return out
 }
 
-// create runs a call that creates something once (a trader, a follow) the way a careful
+// Create runs a call that creates something once (a trader, a follow) the way a careful
 // client does: an UNAVAILABLE answer (no leader yet, or leadership lost after the
 // command was appended, so the outcome is unknown) is retried, and after such a retry
 // exists means the earlier attempt committed. Seeds use fresh IDs, so nothing else
 // created it.
-func (c *Cluster) create(ctx context.Context, what string, exists ct.ErrorCode, call func() error) {
+func (c *Cluster) Create(ctx context.Context, what string, exists ct.ErrorCode, call func() error) {
 	c.T.Helper()
 	retried := false
 	for {
