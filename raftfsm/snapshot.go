@@ -37,7 +37,12 @@ import (
 
 // snapshotVersion is the first byte of a snapshot. Any change to the layout
 // of a state struct needs a new version.
-const snapshotVersion byte = 1
+//
+// Version 2: fill contract v2 (instrument band and maximum, trader signal
+// age, cost basis, positions' margin mode and owed-close state, orders'
+// owed-close state, the time-bounded dedup window, position mismatches).
+// Like the log, only the current version is read.
+const snapshotVersion byte = 2
 
 // checksumLen is the snapshot trailer's length.
 const checksumLen = 8
@@ -337,22 +342,25 @@ func appendTrader(e *encoder, t *TraderState) {
 		e.dec(p.Qty)
 		e.dec(p.AvgEntry)
 		e.dec(p.Realized)
+		e.dec(p.Cost)
 	}
 	e.dec(t.Equity)
 	e.uvarint(uint64(len(t.Follows)))
 	for _, f := range t.Follows {
 		appendFollow(e, f)
 	}
-	// Dedup IDs as zigzag deltas from the previous one (from 0 for the
-	// first): trade IDs grow, so most take a byte or two. Wrapping
-	// arithmetic makes every int64 sequence representable.
-	e.uvarint(uint64(len(t.Dedup.IDs)))
-	var prev int64
-	for _, id := range t.Dedup.IDs {
-		e.varint(id - prev)
-		prev = id
+	// Dedup entries: symbol, then trade ID and venue time as zigzag deltas
+	// from the previous entry's (from 0 for the first): both mostly grow, so
+	// most take a few bytes. Wrapping arithmetic makes every int64 sequence
+	// representable.
+	e.uvarint(uint64(len(t.Dedup.Entries)))
+	var prevID, prevT int64
+	for _, d := range t.Dedup.Entries {
+		e.str(d.Instrument)
+		e.varint(d.TradeID - prevID)
+		e.varint(d.Time - prevT)
+		prevID, prevT = d.TradeID, d.Time
 	}
-	e.varint(int64(t.Dedup.Next))
 	e.varint(t.Dedup.Floor)
 	e.uvarint(t.OrderSeq)
 	e.uvarint(t.SignalSeq)
@@ -368,6 +376,7 @@ func appendTrader(e *encoder, t *TraderState) {
 	e.dec(s.PeakEquity)
 	e.varint(s.MaxDrawdownBps)
 	e.dec(s.CopierPnL)
+	e.uvarint(t.Mismatches)
 }
 
 // decodeTrader reads what appendTrader wrote, with fresh pointers for every
@@ -394,6 +403,7 @@ func decodeTrader(d *decoder) *TraderState {
 			p.Qty = d.dec("trader.Positions.Qty")
 			p.AvgEntry = d.dec("trader.Positions.AvgEntry")
 			p.Realized = d.dec("trader.Positions.Realized")
+			p.Cost = d.dec("trader.Positions.Cost")
 		}
 	}
 	t.Equity = d.dec("trader.Equity")
@@ -403,20 +413,24 @@ func decodeTrader(d *decoder) *TraderState {
 			t.Follows[i] = decodeFollow(d)
 		}
 	}
-	if n := d.count("trader.Dedup.IDs", DedupWindowSize, 1); n > 0 {
-		t.Dedup.IDs = make([]int64, n)
-		var prev int64
-		for i := range t.Dedup.IDs {
-			prev += d.varint("trader.Dedup.IDs")
-			t.Dedup.IDs[i] = prev
+	if n := d.count("trader.Dedup.Entries", DedupWindowSize, 4); n > 0 {
+		t.Dedup.Entries = make([]DedupEntry, n)
+		var id, ts int64
+		for i := range t.Dedup.Entries {
+			e := &t.Dedup.Entries[i]
+			e.Instrument = d.sym("trader.Dedup.Instrument", MaxSymbolLen)
+			id += d.varint("trader.Dedup.TradeID")
+			ts += d.varint("trader.Dedup.Time")
+			e.TradeID, e.Time = id, ts
+			if i > 0 && d.err == nil && ts < t.Dedup.Entries[i-1].Time {
+				d.fail("trader.Dedup.Time", "not ascending")
+			}
 		}
 	}
-	next := d.varint("trader.Dedup.Next")
-	if next < 0 || next > DedupWindowSize {
-		d.fail("trader.Dedup.Next", fmt.Sprintf("%d out of range", next))
-	}
-	t.Dedup.Next = int(next)
 	t.Dedup.Floor = d.varint("trader.Dedup.Floor")
+	if len(t.Dedup.Entries) > 0 && d.err == nil && t.Dedup.Entries[0].Time < t.Dedup.Floor {
+		d.fail("trader.Dedup.Floor", "above an entry's time")
+	}
 	t.OrderSeq = d.uvarint("trader.OrderSeq")
 	t.SignalSeq = d.uvarint("trader.SignalSeq")
 	s := &t.Stats
@@ -435,6 +449,7 @@ func decodeTrader(d *decoder) *TraderState {
 	s.PeakEquity = d.dec("trader.Stats.PeakEquity")
 	s.MaxDrawdownBps = d.varint("trader.Stats.MaxDrawdownBps")
 	s.CopierPnL = d.dec("trader.Stats.CopierPnL")
+	t.Mismatches = d.uvarint("trader.Mismatches")
 	return t
 }
 
@@ -495,11 +510,15 @@ func appendPositions(e *encoder, ps []Position) {
 		e.dec(p.PendingClose)
 		e.dec(p.PendingOpen)
 		e.varint(int64(p.Leverage))
+		e.u8(uint8(p.MarginMode))
+		e.dec(p.Cost)
+		e.dec(p.OpenKeep)
+		e.uvarint(uint64(p.OpenGen))
 	}
 }
 
 func decodePositions(d *decoder, field string) []Position {
-	n := d.count(field, unbounded, 8)
+	n := d.count(field, unbounded, 12)
 	if n == 0 {
 		return nil
 	}
@@ -514,6 +533,10 @@ func decodePositions(d *decoder, field string) []Position {
 		p.PendingClose = d.dec("position.PendingClose")
 		p.PendingOpen = d.dec("position.PendingOpen")
 		p.Leverage = d.int32("position.Leverage")
+		p.MarginMode = MarginMode(d.u8("position.MarginMode"))
+		p.Cost = d.dec("position.Cost")
+		p.OpenKeep = d.dec("position.OpenKeep")
+		p.OpenGen = d.uint32("position.OpenGen")
 	}
 	return ps
 }
@@ -536,6 +559,9 @@ func appendOrder(e *encoder, o *OrderState) {
 	e.u8(uint8(o.AttrSide))
 	e.varint(o.Signal)
 	e.dec(o.ReservedMargin)
+	e.dec(o.Keep)
+	e.uvarint(uint64(o.Gen))
+	e.u8(o.Retry)
 }
 
 // decodeOrder reads what appendOrder wrote. On failure d.err is set and the
@@ -558,6 +584,9 @@ func decodeOrder(d *decoder) *OrderState {
 	o.AttrSide = PosSide(d.u8("order.AttrSide"))
 	o.Signal = d.varint("order.Signal")
 	o.ReservedMargin = d.dec("order.ReservedMargin")
+	o.Keep = d.dec("order.Keep")
+	o.Gen = d.uint32("order.Gen")
+	o.Retry = d.u8("order.Retry")
 	return o
 }
 
@@ -566,7 +595,7 @@ func decodeOrder(d *decoder) *OrderState {
 func (m *Machine) snapshotSizeHint() int {
 	n := 1024 + 64*len(m.instruments) + 128*len(m.orders) + 96*len(m.settlements)
 	for _, t := range m.traders {
-		n += 256 + 6*len(t.Dedup.IDs) + 160*len(t.Follows)
+		n += 256 + 20*len(t.Dedup.Entries) + 160*len(t.Follows)
 	}
 	return n
 }
