@@ -335,6 +335,7 @@ func (c *cluster) fill(trader raftfsm.AccountID, tradeID int64, side raftfsm.Sid
 		Trader: trader, TradeID: tradeID, Instrument: testSymbol, Side: side, PosSide: pos,
 		Qty: dec(qty), Price: dec("60000"), Leverage: 10, MarginMode: raftfsm.Cross, Equity: dec("100000"),
 	}
+	venueV2(c.leaderNode(), &f)
 	for attempt := 0; attempt < 100; attempt++ {
 		n := c.leaderNode()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -108,6 +108,7 @@ func TestRefusedFillNeverReachesTheLog(t *testing.T) {
 		f := tc.f
 		f.Instrument, f.Side, f.PosSide, f.Price = testSymbol, raftfsm.Buy, raftfsm.Long, dec("60000")
 		f.Leverage, f.MarginMode, f.Equity = 10, raftfsm.Cross, dec("100000")
+		venueV2(n, &f)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		o := n.SubmitFill(ctx, f, true, time.Now())
 		cancel()
