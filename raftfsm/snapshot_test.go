@@ -38,7 +38,7 @@ func fillMachine(seed int64) *Machine {
 			Dedup: DedupWindow{Entries: []DedupEntry{{"BTC-USDT", n(9_000_000_005), n(1e15)}, {"ETH-USDT", n(9_000_000_003), n(1e15) + 7},
 				{"BTC-USDT", -4, n(1e15) + 7}, {"BTC-USDT", n(9_000_000_010), n(2e15)}}, Floor: n(1e15) - 3},
 			Mismatches: uint64(n(3)),
-			OrderSeq:  uint64(n(41)), SignalSeq: uint64(n(12)),
+			OrderSeq:   uint64(n(41)), SignalSeq: uint64(n(12)),
 			Stats: TraderStats{
 				Days: []DayStat{{Day: 19723, RealizedPnL: gdec(-n(5e8)), Equity: gdec(n(2e12))}, {Day: 19724, RealizedPnL: gdec(7e8), Equity: gdec(2e12)}},
 				Wins: 11, Losses: 4, PeakEquity: gdec(n(3e12)), MaxDrawdownBps: 1250, CopierPnL: gdec(-n(123456)),
