@@ -148,6 +148,11 @@ func (m *Machine) applyResult(i int, r *OrderResult, o *OrderState) (applied, *R
 			}
 			p.Leverage = o.Leverage
 			p.MarginMode = o.MarginMode
+			// The copy wants the fill less what shrinks since it was
+			// planned owe (owed.go).
+			if p.Target, err = fixed.Add(p.Target, keptOfFill(&p, o, q)); err != nil {
+				return a, overflow(where + ".FilledQty")
+			}
 		}
 	} else {
 		p.PendingClose -= o.Qty
@@ -202,6 +207,9 @@ func (m *Machine) settleResult(a *applied, res *Result) {
 		case o.Effect == EffectOpen && a.filled > 0 && t.traderQty(o.Instrument, o.AttrSide) == 0:
 			act = true
 		}
+		if act {
+			p.Target = 0 // the copy wants none of it
+		}
 		if q := p.Qty - p.PendingClose; act && q > 0 {
 			if pol == LiqDetach {
 				f.detach(p, q)
@@ -209,7 +217,7 @@ func (m *Machine) settleResult(a *applied, res *Result) {
 				m.planClose(t, f, p, q, 0, res)
 			}
 		} else if !act {
-			m.settleOwed(t, f, p, o, a.filled, res) // owed.go
+			m.settleOwed(t, f, p, o, res) // owed.go
 		}
 	}
 	f.prune()

@@ -205,17 +205,6 @@ func (m *Machine) planCloseFrom(slab *orderSlab, t *TraderState, f *FollowState,
 	return o
 }
 
-// closeQty is how much of closable a shrink of q out of before closes:
-// all of it when q >= before, else closable × q / before rounded down to the
-// lot step. 0 means nothing can be closed now.
-func closeQty(closable, q, before fixed.Dec, in *Instrument) fixed.Dec {
-	if q >= before {
-		return closable
-	}
-	// closable × q / before <= closable: cannot overflow.
-	return prorata(closable, q, before, fixed.Down).RoundDownTo(in.LotStep)
-}
-
 // shrinkFollow copies a shrink of the trader's position to one follow:
 // it closes the same fraction of the follow's closable attributed position.
 // Paused and stopped follows still copy closes.
@@ -230,6 +219,7 @@ func (m *Machine) shrinkFollow(t *TraderState, f *FollowState, s *signal, res *R
 	if owed {
 		p.owePendingOpens(s.shrinkQ, s.shrinkBefore) // owed.go
 	}
+	p.shrinkTarget(s.shrinkQ, s.shrinkBefore)
 	closable := p.Qty - p.PendingClose
 	if closable <= 0 {
 		why := SkipNoPosition
@@ -239,7 +229,12 @@ func (m *Machine) shrinkFollow(t *TraderState, f *FollowState, s *signal, res *R
 		res.Skips = append(res.Skips, Skip{Copier: f.Copier, Reason: why})
 		return
 	}
-	q := closeQty(closable, s.shrinkQ, s.shrinkBefore, s.inst)
+	// What the position holds beyond its scaled target (owed.go); the
+	// trader flat closes everything.
+	q := closable
+	if s.shrinkQ < s.shrinkBefore {
+		q = min(excess(p, s.inst), closable)
+	}
 	// A partial close below the venue's minimum is skipped (the next close
 	// catches up); closing everything is always allowed.
 	if q <= 0 || (q < s.inst.MinQty && q < closable) {

@@ -372,7 +372,9 @@ func TestImplausibleFillRefused(t *testing.T) {
 		name, field string
 		mut         func(*TradeFill)
 	}{
-		{"qty 9e10 at 9e10", "Qty", func(f *TradeFill) { f.Qty, f.Price, f.PositionAfter = d("90000000000"), d("90000000000"), d("90000000000") }},
+		{"qty 9e10 at 9e10", "Qty", func(f *TradeFill) {
+			f.Qty, f.Price, f.PositionAfter = d("90000000000"), d("90000000000"), d("90000000000")
+		}},
 		{"qty above the maximum", "Qty", func(f *TradeFill) { f.Qty, f.PositionAfter = d("100.001"), d("100.001") }},
 		{"price 100x the mark", "Price", func(f *TradeFill) { f.Price = d("6000000") }},
 		{"price below the band", "Price", func(f *TradeFill) { f.Price = d("53999.5") }},

@@ -150,7 +150,7 @@ func checkFollow(f *FollowState, shareBps int64) error {
 			return fmt.Errorf("position %s/%d empty but kept", p.Instrument, p.Side)
 		case p.Qty == 0 && (p.Margin != 0 || p.AvgEntry != 0 || p.Cost != 0):
 			return fmt.Errorf("position %s/%d flat with margin %s avg %s cost %s", p.Instrument, p.Side, p.Margin, p.AvgEntry, p.Cost)
-		case p.Cost < 0:
+		case p.Cost < 0 || p.Target < 0:
 			return fmt.Errorf("position %s/%d: negative cost %s", p.Instrument, p.Side, p.Cost)
 		case p.PendingOpen > 0 && (p.OpenKeep <= 0 || p.OpenKeep > fixed.One):
 			return fmt.Errorf("position %s/%d: pending open with OpenKeep %s outside (0, 1]", p.Instrument, p.Side, p.OpenKeep)

@@ -143,6 +143,7 @@ func (f *FollowState) detach(p *Position, q fixed.Dec) {
 func (m *Machine) dispose(t *TraderState, f *FollowState, pol LiqPolicy, signal int64, res *Result) {
 	for i := 0; i < len(f.Positions); i++ {
 		p := &f.Positions[i]
+		p.Target = 0 // the copy wants none of it
 		q := p.Qty - p.PendingClose
 		if q <= 0 {
 			continue

@@ -514,6 +514,7 @@ func appendPositions(e *encoder, ps []Position) {
 		e.dec(p.Cost)
 		e.dec(p.OpenKeep)
 		e.uvarint(uint64(p.OpenGen))
+		e.dec(p.Target)
 	}
 }
 
@@ -537,6 +538,7 @@ func decodePositions(d *decoder, field string) []Position {
 		p.Cost = d.dec("position.Cost")
 		p.OpenKeep = d.dec("position.OpenKeep")
 		p.OpenGen = d.uint32("position.OpenGen")
+		p.Target = d.dec("position.Target")
 	}
 	return ps
 }

@@ -50,7 +50,7 @@ func fillMachine(seed int64) *Machine {
 				Status: FollowStopped, StopReason: "stop-loss", Settings: settings,
 				Positions: []Position{
 					{Instrument: "BTC-USDT", Side: Long, Qty: gdec(n(1e6)), AvgEntry: gdec(64_000_00000000), Margin: gdec(n(64e8)), PendingClose: gdec(5e5), PendingOpen: gdec(2e5), Leverage: 10,
-						MarginMode: Isolated, Cost: gdec(n(64e10)), OpenKeep: gdec(5e7), OpenGen: 3},
+						MarginMode: Isolated, Cost: gdec(n(64e10)), OpenKeep: gdec(5e7), OpenGen: 3, Target: gdec(n(9e5))},
 					{Instrument: "ETH-USDT", Side: Short, Qty: gdec(3e7), AvgEntry: gdec(3_000_00000000), Leverage: 5},
 				},
 				Detached:    []Position{{Instrument: "ETH-USDT", Side: Long, Qty: gdec(1e7), AvgEntry: gdec(2_900_00000000), Margin: gdec(58e8), Leverage: 5}},

@@ -43,6 +43,10 @@ type Position struct {
 	// OpenGen counts the times the trader went flat on this side while opens
 	// were pending: an open planned in an older generation is owed in full.
 	OpenGen uint32
+	// Target is the exact quantity the copy should hold (owed.go): fills of
+	// opens, scaled by every later shrink of the trader. Closes bring Qty to
+	// it rounded to the lot step. Invariant: Target >= 0.
+	Target fixed.Dec
 }
 
 // ProfitShare is a follow's profit-share account (issue 3 fills it in).
