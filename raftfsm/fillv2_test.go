@@ -21,6 +21,7 @@ type v2 struct {
 	t   *testing.T
 	h   *harness
 	ids int64
+	mm  MarginMode // of the trader's fills; Cross unless set
 }
 
 // newV2 sets up BTC (lot 0.001, tick 0.5), trader 1 (share bps) and the
@@ -54,7 +55,7 @@ func (v *v2) fill(side Side, qty, price, after string) *Result {
 	v.t.Helper()
 	v.ids++
 	return v.h.apply(&TradeFill{Trader: 1, TradeID: v.ids, Instrument: "BTC", Side: side, PosSide: Long,
-		Qty: d(qty), Price: d(price), Leverage: 10, MarginMode: Cross, Equity: 10_000 * fixed.One,
+		Qty: d(qty), Price: d(price), Leverage: 10, MarginMode: max(v.mm, Cross), Equity: 10_000 * fixed.One,
 		PositionAfter: d(after), EventTimeUnixNano: v.h.now + 1_000_000_000})
 }
 
@@ -263,15 +264,16 @@ func TestReapplyKeepsEarnedRatio(t *testing.T) {
 	}
 }
 
-// TestEveryCloseKeepsMarginMode: an isolated position is closed isolated by
-// every kind of close, not only those a fill triggers.
+// TestEveryCloseKeepsMarginMode: a position opened isolated (the follow
+// follows the trader's margin mode, and the trader trades isolated) is closed
+// isolated by every kind of close, not only those a fill triggers.
 func TestEveryCloseKeepsMarginMode(t *testing.T) {
-	iso := mult("1")
-	iso.MarginPolicy = MarginForceIsolated
+	iso := mult("1") // MarginFollowTrader
 	sl := iso
 	sl.StopLossBps = 100
 	setup := func(t *testing.T) *v2 {
 		v := newV2(t, 0, map[AccountID]FollowSettings{101: iso, 102: sl})
+		v.mm = Isolated
 		v.must(Buy, "1", "60000", "1")
 		v.fillAll("60000")
 		return v
