@@ -320,6 +320,9 @@ func (m *Machine) CheckFillAt(c *TradeFill, now int64) *Refusal {
 	if t.Dedup.seen(c.Instrument, c.TradeID) {
 		return newRefusal(CodeDuplicateFill, "trade already applied")
 	}
+	if len(t.Dedup.Syms) >= maxDedupSyms && t.Dedup.symIndex(c.Instrument) < 0 {
+		return invalid("Instrument", "the trader has traded 65536 instruments: no more can be remembered")
+	}
 	return nil
 }
 

@@ -20,9 +20,10 @@ import (
 // is bounded as well: beyond DedupWindowSize entries the oldest sixteenth
 // (by venue time) goes and Floor rises past it, so a trader with more than
 // DedupWindowSize fills inside the horizon has a shorter horizon, never a
-// wrong answer. An entry is 32 bytes (the symbol string shares the
-// instrument's), so a full window is 128 KiB per trader; the snapshot writes
-// each entry as symbol, ID delta and time delta (about 16 bytes).
+// wrong answer. An entry is 24 bytes and holds no pointer (its instrument is
+// an index into Syms, the window's few symbols), so a full window is 96 KiB
+// per trader that the garbage collector never scans; the snapshot writes each
+// entry as symbol index, ID delta and time delta (about 10 bytes).
 
 // DedupHorizonNanos is how far back in venue time a fill can still be
 // judged: 24 hours.
@@ -30,14 +31,18 @@ const DedupHorizonNanos = 24 * 3600 * 1_000_000_000
 
 // DedupEntry is one applied fill in the dedup window.
 type DedupEntry struct {
-	Instrument string
-	TradeID    int64
-	Time       int64 // the fill's venue event time
+	TradeID int64
+	Time    int64  // the fill's venue event time
+	Sym     uint16 // the instrument: DedupWindow.Syms[Sym]
 }
 
 // DedupWindow holds a trader's applied fills of the last DedupHorizonNanos
 // of venue time, at most DedupWindowSize of them.
 type DedupWindow struct {
+	// Syms are the instruments entries refer to, in first-seen order. They
+	// are never removed: at most one per instrument the group knows.
+	// Invariant: unique, len <= maxDedupSyms.
+	Syms []string
 	// Entries are in ascending Time (arrival order among equal times).
 	// Invariant: len <= DedupWindowSize; every Time >= Floor.
 	Entries []DedupEntry
@@ -49,11 +54,29 @@ type DedupWindow struct {
 // stale reports whether a fill at venue time ts is older than the window.
 func (w *DedupWindow) stale(ts int64) bool { return ts < w.Floor }
 
+// maxDedupSyms bounds DedupWindow.Syms (a uint16 index).
+const maxDedupSyms = 1 << 16
+
+// symIndex is inst's index in Syms, or -1.
+func (w *DedupWindow) symIndex(inst string) int {
+	for i, s := range w.Syms {
+		if s == inst {
+			return i
+		}
+	}
+	return -1
+}
+
 // seen reports whether (inst, id) is in the window: a linear scan from the
 // newest entry (a replay is usually recent), comparing the ID first.
 func (w *DedupWindow) seen(inst string, id int64) bool {
+	k := w.symIndex(inst)
+	if k < 0 {
+		return false
+	}
+	sym := uint16(k)
 	for i := len(w.Entries) - 1; i >= 0; i-- {
-		if e := &w.Entries[i]; e.TradeID == id && e.Instrument == inst {
+		if e := &w.Entries[i]; e.TradeID == id && e.Sym == sym {
 			return true
 		}
 	}
@@ -63,7 +86,15 @@ func (w *DedupWindow) seen(inst string, id int64) bool {
 // add remembers an applied fill (not stale, not seen), then moves Floor up
 // to the horizon and drops what fell below it.
 func (w *DedupWindow) add(inst string, id, ts int64) {
-	e := DedupEntry{Instrument: inst, TradeID: id, Time: ts}
+	k := w.symIndex(inst)
+	if k < 0 {
+		if len(w.Syms) >= maxDedupSyms { // CheckFillAt refuses this fill first
+			panic(fmt.Errorf("%w: dedup window of more than %d instruments", ErrInvariant, maxDedupSyms))
+		}
+		k = len(w.Syms)
+		w.Syms = append(w.Syms, inst)
+	}
+	e := DedupEntry{TradeID: id, Time: ts, Sym: uint16(k)}
 	n := len(w.Entries)
 	i := n
 	for i > 0 && w.Entries[i-1].Time > ts { // usually none: venue time grows
@@ -89,19 +120,29 @@ func (w *DedupWindow) add(inst string, id, ts int64) {
 		return
 	}
 	w.Floor = floor
-	k := 0
-	for k < len(w.Entries) && w.Entries[k].Time < floor {
-		k++
+	n = 0
+	for n < len(w.Entries) && w.Entries[n].Time < floor {
+		n++
 	}
-	if k > 0 {
-		w.Entries = slices.Delete(w.Entries, 0, k)
+	if n > 0 {
+		w.Entries = slices.Delete(w.Entries, 0, n)
 	}
 }
 
 // check verifies the window's invariants (CheckInvariants).
 func (w *DedupWindow) check() error {
-	if len(w.Entries) > DedupWindowSize {
-		return fmt.Errorf("dedup window holds %d entries", len(w.Entries))
+	if len(w.Entries) > DedupWindowSize || len(w.Syms) > maxDedupSyms {
+		return fmt.Errorf("dedup window holds %d entries, %d symbols", len(w.Entries), len(w.Syms))
+	}
+	for i, s := range w.Syms {
+		if w.symIndex(s) != i {
+			return fmt.Errorf("dedup symbol %q repeated", s)
+		}
+	}
+	for i := range w.Entries {
+		if int(w.Entries[i].Sym) >= len(w.Syms) {
+			return fmt.Errorf("dedup entry %d: symbol %d of %d", i, w.Entries[i].Sym, len(w.Syms))
+		}
 	}
 	for i := range w.Entries {
 		if w.Entries[i].Time < w.Floor || (i > 0 && w.Entries[i].Time < w.Entries[i-1].Time) {

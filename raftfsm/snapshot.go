@@ -349,14 +349,15 @@ func appendTrader(e *encoder, t *TraderState) {
 	for _, f := range t.Follows {
 		appendFollow(e, f)
 	}
-	// Dedup entries: symbol, then trade ID and venue time as zigzag deltas
-	// from the previous entry's (from 0 for the first): both mostly grow, so
-	// most take a few bytes. Wrapping arithmetic makes every int64 sequence
-	// representable.
+	// Dedup: the symbols, then per entry the symbol index, and trade ID and
+	// venue time as zigzag deltas from the previous entry's (from 0 for the
+	// first): both mostly grow, so most take a few bytes. Wrapping arithmetic
+	// makes every int64 sequence representable.
+	e.strs(t.Dedup.Syms)
 	e.uvarint(uint64(len(t.Dedup.Entries)))
 	var prevID, prevT int64
 	for _, d := range t.Dedup.Entries {
-		e.str(d.Instrument)
+		e.uvarint(uint64(d.Sym))
 		e.varint(d.TradeID - prevID)
 		e.varint(d.Time - prevT)
 		prevID, prevT = d.TradeID, d.Time
@@ -413,12 +414,25 @@ func decodeTrader(d *decoder) *TraderState {
 			t.Follows[i] = decodeFollow(d)
 		}
 	}
-	if n := d.count("trader.Dedup.Entries", DedupWindowSize, 4); n > 0 {
+	if n := d.count("trader.Dedup.Syms", maxDedupSyms, 2); n > 0 {
+		t.Dedup.Syms = make([]string, n)
+		for i := range t.Dedup.Syms {
+			t.Dedup.Syms[i] = d.sym("trader.Dedup.Syms", MaxSymbolLen)
+			if d.err == nil && t.Dedup.symIndex(t.Dedup.Syms[i]) != i {
+				d.fail("trader.Dedup.Syms", "repeated symbol")
+			}
+		}
+	}
+	if n := d.count("trader.Dedup.Entries", DedupWindowSize, 3); n > 0 {
 		t.Dedup.Entries = make([]DedupEntry, n)
 		var id, ts int64
 		for i := range t.Dedup.Entries {
 			e := &t.Dedup.Entries[i]
-			e.Instrument = d.sym("trader.Dedup.Instrument", MaxSymbolLen)
+			sym := d.uvarint("trader.Dedup.Sym")
+			if d.err == nil && sym >= uint64(len(t.Dedup.Syms)) {
+				d.fail("trader.Dedup.Sym", fmt.Sprintf("%d of %d symbols", sym, len(t.Dedup.Syms)))
+			}
+			e.Sym = uint16(sym)
 			id += d.varint("trader.Dedup.TradeID")
 			ts += d.varint("trader.Dedup.Time")
 			e.TradeID, e.Time = id, ts
@@ -597,7 +611,7 @@ func decodeOrder(d *decoder) *OrderState {
 func (m *Machine) snapshotSizeHint() int {
 	n := 1024 + 64*len(m.instruments) + 128*len(m.orders) + 96*len(m.settlements)
 	for _, t := range m.traders {
-		n += 256 + 20*len(t.Dedup.Entries) + 160*len(t.Follows)
+		n += 256 + 12*len(t.Dedup.Entries) + 160*len(t.Follows)
 	}
 	return n
 }
