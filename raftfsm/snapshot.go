@@ -518,16 +518,16 @@ func appendPositions(e *encoder, ps []Position) {
 		p := &ps[i]
 		e.str(p.Instrument)
 		e.u8(uint8(p.Side))
+		e.u8(uint8(p.MarginMode))
 		e.dec(p.Qty)
 		e.dec(p.AvgEntry)
 		e.dec(p.Margin)
 		e.dec(p.PendingClose)
 		e.dec(p.PendingOpen)
 		e.varint(int64(p.Leverage))
-		e.u8(uint8(p.MarginMode))
+		e.uvarint(uint64(p.OpenGen))
 		e.dec(p.Cost)
 		e.dec(p.OpenKeep)
-		e.uvarint(uint64(p.OpenGen))
 		e.dec(p.Target)
 	}
 }
@@ -542,16 +542,16 @@ func decodePositions(d *decoder, field string) []Position {
 		p := &ps[i]
 		p.Instrument = d.sym("position.Instrument", MaxSymbolLen)
 		p.Side = PosSide(d.u8("position.Side"))
+		p.MarginMode = MarginMode(d.u8("position.MarginMode"))
 		p.Qty = d.dec("position.Qty")
 		p.AvgEntry = d.dec("position.AvgEntry")
 		p.Margin = d.dec("position.Margin")
 		p.PendingClose = d.dec("position.PendingClose")
 		p.PendingOpen = d.dec("position.PendingOpen")
 		p.Leverage = d.int32("position.Leverage")
-		p.MarginMode = MarginMode(d.u8("position.MarginMode"))
+		p.OpenGen = d.uint32("position.OpenGen")
 		p.Cost = d.dec("position.Cost")
 		p.OpenKeep = d.dec("position.OpenKeep")
-		p.OpenGen = d.uint32("position.OpenGen")
 		p.Target = d.dec("position.Target")
 	}
 	return ps

@@ -24,15 +24,18 @@ type TraderPosition struct {
 // Position is the part of a copier's venue position attributed to one follow.
 type Position struct {
 	Instrument   string
-	Side         PosSide   // Long or Short (the attribution side, whatever the venue mode)
-	Qty          fixed.Dec // filled, attributed. Invariant: Qty >= 0
-	AvgEntry     fixed.Dec
-	Margin       fixed.Dec  // margin held by the filled Qty
-	PendingClose fixed.Dec  // qty in pending close orders. Invariant: 0 <= PendingClose <= Qty
-	PendingOpen  fixed.Dec  // qty in pending open orders
-	Leverage     int32      // of the last open
+	Side         PosSide    // Long or Short (the attribution side, whatever the venue mode)
 	MarginMode   MarginMode // of the last open: every close of this position uses it
-	Cost         fixed.Dec  // entry cost of Qty (costbasis.go)
+	Qty          fixed.Dec  // filled, attributed. Invariant: Qty >= 0
+	AvgEntry     fixed.Dec
+	Margin       fixed.Dec // margin held by the filled Qty
+	PendingClose fixed.Dec // qty in pending close orders. Invariant: 0 <= PendingClose <= Qty
+	PendingOpen  fixed.Dec // qty in pending open orders
+	Leverage     int32     // of the last open
+	// OpenGen counts the times the trader went flat on this side while opens
+	// were pending: an open planned in an older generation is owed in full.
+	OpenGen uint32
+	Cost    fixed.Dec // entry cost of Qty (costbasis.go)
 	// OpenKeep is the fraction (fixed.One = all) of what the pending opens
 	// will fill that the copy still wants: every shrink of the trader while
 	// opens are pending multiplies it by the venue's after/before, and an
@@ -40,9 +43,6 @@ type Position struct {
 	// planned with none pending. Invariant: 0 < OpenKeep <= One while
 	// PendingOpen > 0.
 	OpenKeep fixed.Dec
-	// OpenGen counts the times the trader went flat on this side while opens
-	// were pending: an open planned in an older generation is owed in full.
-	OpenGen uint32
 	// Target is the exact quantity the copy should hold (owed.go): fills of
 	// opens, scaled by every later shrink of the trader. Closes bring Qty to
 	// it rounded to the lot step. Invariant: Target >= 0.
