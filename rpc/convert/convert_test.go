@@ -206,6 +206,37 @@ func TestTraderInstrumentRulesSlots(t *testing.T) {
 	}
 }
 
+// TestFillV2LimitsNameTheField: the instrument's price band and maximum order
+// quantity and the trader's signal age limit are converted and checked, naming
+// the field.
+func TestFillV2LimitsNameTheField(t *testing.T) {
+	in := &ct.Instrument{Symbol: "BTC-USDT", LotStep: "0.001", TickSize: "0.1", MinQty: "0.001", MaxLeverage: 100,
+		PriceBandBps: 500, MaxOrderQty: "250"}
+	got, err := Instrument(&ct.UpsertInstrumentRequest{Instrument: in})
+	if err != nil || got.Instrument.PriceBandBps != 500 || got.Instrument.MaxOrderQty != fixed.MustParse("250") {
+		t.Fatalf("instrument: %+v %v", got, err)
+	}
+	for field, mut := range map[string]func(*ct.Instrument){
+		"instrument.price_band_bps": func(i *ct.Instrument) { i.PriceBandBps = 10001 },
+		"instrument.max_order_qty":  func(i *ct.Instrument) { i.MaxOrderQty = "0.0001" },
+	} {
+		bad := *in
+		mut(&bad)
+		var fe *FieldError
+		if _, err := Instrument(&ct.UpsertInstrumentRequest{Instrument: &bad}); !errors.As(err, &fe) || fe.Field != field {
+			t.Errorf("%s: got %v", field, err)
+		}
+	}
+	cfg, err := TraderConfig("config", &ct.TraderConfig{SignalMaxAgeMs: 5000})
+	if err != nil || cfg.SignalMaxAgeMs != 5000 {
+		t.Fatalf("trader config: %+v %v", cfg, err)
+	}
+	var fe *FieldError
+	if _, err := TraderConfig("config", &ct.TraderConfig{SignalMaxAgeMs: -1}); !errors.As(err, &fe) || fe.Field != "config.signal_max_age_ms" {
+		t.Errorf("negative signal age: %v", err)
+	}
+}
+
 // The IDL's enum values equal raftfsm's, so conversion is a cast: pin it.
 func TestEnumValuesMatchRaftfsm(t *testing.T) {
 	pairs := [][2]int64{
@@ -226,6 +257,8 @@ func TestEnumValuesMatchRaftfsm(t *testing.T) {
 		{int64(ct.ErrorCode_MOVED), RefusalBase + int64(raftfsm.CodeMoved)},
 		{int64(ct.ErrorCode_MOVING), RefusalBase + int64(raftfsm.CodeMoving)},
 		{int64(ct.ErrorCode_ALLOCATION_RANGE), RefusalBase + int64(raftfsm.CodeAllocationRange)},
+		{int64(ct.ErrorCode_COPIED_ORDER), RefusalBase + int64(raftfsm.CodeCopiedOrder)},
+		{int64(ct.ErrorCode_IMPLAUSIBLE_FILL), RefusalBase + int64(raftfsm.CodeImplausibleFill)},
 	}
 	for i, p := range pairs {
 		if p[0] != p[1] {
