@@ -549,3 +549,30 @@ func TestRoundTripRealisesExactly(t *testing.T) {
 		t.Run("seed"+strconv.FormatUint(seed, 10), func(t *testing.T) { run(t, legs) })
 	}
 }
+
+// TestTraderPnLNetOfFee: fill v2 carries the trader's fee, so the trader's
+// realised PnL (the leaderboard's) is net of it, and a round trip that gains
+// less than its fees is a loss.
+func TestTraderPnLNetOfFee(t *testing.T) {
+	v := newV2(t, 0, nil)
+	fill := func(id int64, side Side, price, after, fee string) {
+		t.Helper()
+		if r := v.h.apply(&TradeFill{Trader: 1, TradeID: id, Instrument: "BTC", Side: side, PosSide: Long, Qty: d("1"),
+			Price: d(price), Leverage: 10, MarginMode: Cross, PositionAfter: d(after), Fee: d(fee),
+			EventTimeUnixNano: v.h.now + 1_000_000_000}); r.Refusal != nil {
+			t.Fatal(r.Refusal)
+		}
+	}
+	fill(1, Buy, "60000", "1", "3")
+	fill(2, Sell, "60100", "0", "3")
+	fill(3, Buy, "60000", "1", "30")
+	fill(4, Sell, "60050", "0", "30")
+	tv, _ := v.h.m.Trader(1)
+	var pnl fixed.Dec
+	for _, day := range tv.Stats.Days {
+		pnl += day.RealizedPnL
+	}
+	if pnl != d("84") || tv.Stats.Wins != 1 || tv.Stats.Losses != 1 {
+		t.Fatalf("realised %s, wins %d, losses %d: want 100 − 6 + 50 − 60 = 84, one win (94), one loss (−10)", pnl, tv.Stats.Wins, tv.Stats.Losses)
+	}
+}

@@ -40,8 +40,16 @@ func dayOf(ns int64) int64 {
 func (m *Machine) onTraderFill(t *TraderState, c *TradeFill, s *signal, after []TraderPosition) {
 	st := &t.Stats
 	// The fee is the trader's cost of the whole fill: it is charged to the
-	// shrink leg's position when there is one, else to the day only.
+	// shrink leg's position when there is one, else to the position the fill
+	// grows (its whole-life PnL decides win or loss), and to the day.
 	gain := addOrKeep(s.gain, -c.Fee) // fee >= 0
+	if s.shrinkSide == 0 && c.Fee > 0 {
+		for k := range after {
+			if a := &after[k]; a.Instrument == c.Instrument && a.Side == s.growSide {
+				a.Realized = addOrKeep(a.Realized, -c.Fee)
+			}
+		}
+	}
 	if s.shrinkSide != 0 {
 		for k := range after {
 			a := &after[k]

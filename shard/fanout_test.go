@@ -2,8 +2,11 @@ package shard
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/copytrade/copytrade/raftfsm"
 	"github.com/copytrade/copytrade/tools/exchsim"
@@ -86,10 +89,10 @@ func TestFanout500(t *testing.T) {
 	})
 }
 
-// TestRefusedFillNeverReachesTheLog: the leader runs the machine's CheckFill before
+// TestRefusedFillNeverReachesTheLog: the leader runs the machine's CheckFillAt before
 // proposing, so fills the machine would refuse (off the lot step, a duplicate, a
-// trader that does not lead) are answered without a log entry: the applied index does
-// not move.
+// trader that does not lead, a copied order, an implausible or stale fill) are answered
+// without a log entry: the applied index does not move. Each is counted by code.
 func TestRefusedFillNeverReachesTheLog(t *testing.T) {
 	c := newCluster(t, clusterOpts{mode: exchsim.Strict})
 	c.seed(testTrader, 5, 6_000_000)
@@ -104,6 +107,9 @@ func TestRefusedFillNeverReachesTheLog(t *testing.T) {
 		{raftfsm.TradeFill{Trader: testTrader, TradeID: 2, Qty: dec("0.0001")}, "REFUSED_INVALID_ARGUMENT"},
 		{raftfsm.TradeFill{Trader: testTrader, TradeID: 1, Qty: dec("1")}, "DUPLICATE_FILL"},
 		{raftfsm.TradeFill{Trader: 999, TradeID: 1, Qty: dec("1")}, "UNKNOWN_TRADER"},
+		// A copier who also leads: its copy of trade 1 comes back as its own fill.
+		{raftfsm.TradeFill{Trader: testTrader, TradeID: 3, Qty: dec("1"), ClientOrderID: "c" + strconv.FormatInt(int64(testTrader), 36) + "-1"}, "COPIED_ORDER"},
+		{raftfsm.TradeFill{Trader: testTrader, TradeID: 4, Qty: dec("90000000")}, "IMPLAUSIBLE_FILL"},
 	} {
 		f := tc.f
 		f.Instrument, f.Side, f.PosSide, f.Price = testSymbol, raftfsm.Buy, raftfsm.Long, dec("60000")
@@ -118,5 +124,8 @@ func TestRefusedFillNeverReachesTheLog(t *testing.T) {
 	}
 	if _, after := n.StateHash(); after != before {
 		t.Fatalf("applied index moved from %d to %d: a refused fill reached the log", before, after)
+	}
+	if got := testutil.ToFloat64(n.metrics.fills.WithLabelValues("COPIED_ORDER")); got != 1 {
+		t.Errorf("copytrade_fills_total{code=COPIED_ORDER} = %v, want 1", got)
 	}
 }
