@@ -13,7 +13,7 @@ import (
 // venue"). Each drives the machine through the log path (harness) with fills
 // that carry the venue's position after the fill and its event time.
 
-var d = fixed.MustParse
+var mp = fixed.MustParse // a decimal literal in the fill-v2 tests
 
 // v2 is a test venue: it builds v2 fills for trader 1 on BTC and answers
 // copier orders.
@@ -29,8 +29,8 @@ type v2 struct {
 func newV2(t *testing.T, shareBps int64, follows map[AccountID]FollowSettings) *v2 {
 	t.Helper()
 	h := newHarness(t)
-	h.apply(&InstrumentUpsert{Instrument: Instrument{Symbol: "BTC", LotStep: d("0.001"), TickSize: d("0.5"),
-		MinQty: d("0.001"), MaxLeverage: 100}})
+	h.apply(&InstrumentUpsert{Instrument: Instrument{Symbol: "BTC", LotStep: mp("0.001"), TickSize: mp("0.5"),
+		MinQty: mp("0.001"), MaxLeverage: 100}})
 	if r := h.apply(&TraderApply{Trader: 1, Stats: ApplicantStats{Equity: 10_000 * fixed.One},
 		Config: TraderConfig{ProfitShareBps: shareBps}}); r.Refusal != nil {
 		t.Fatal(r.Refusal)
@@ -45,7 +45,7 @@ func newV2(t *testing.T, shareBps int64, follows map[AccountID]FollowSettings) *
 
 // mult is a hedge-mode follow copying k × the trader's quantity.
 func mult(k string) FollowSettings {
-	return FollowSettings{Mode: Multiplier, Multiplier: d(k), Allocation: 1_000_000 * fixed.One,
+	return FollowSettings{Mode: Multiplier, Multiplier: mp(k), Allocation: 1_000_000 * fixed.One,
 		LeveragePolicy: LeverageFollowTrader, MarginPolicy: MarginFollowTrader, PositionMode: Hedge}
 }
 
@@ -55,8 +55,8 @@ func (v *v2) fill(side Side, qty, price, after string) *Result {
 	v.t.Helper()
 	v.ids++
 	return v.h.apply(&TradeFill{Trader: 1, TradeID: v.ids, Instrument: "BTC", Side: side, PosSide: Long,
-		Qty: d(qty), Price: d(price), Leverage: 10, MarginMode: max(v.mm, Cross), Equity: 10_000 * fixed.One,
-		PositionAfter: d(after), EventTimeUnixNano: v.h.now + 1_000_000_000})
+		Qty: mp(qty), Price: mp(price), Leverage: 10, MarginMode: max(v.mm, Cross), Equity: 10_000 * fixed.One,
+		PositionAfter: mp(after), EventTimeUnixNano: v.h.now + 1_000_000_000})
 }
 
 // must is fill, failing the test on a refusal.
@@ -72,13 +72,13 @@ func (v *v2) must(side Side, qty, price, after string) *Result {
 // fillAll fills every pending order at price.
 func (v *v2) fillAll(price string) *Result {
 	v.t.Helper()
-	return v.h.apply(v.h.fillAll(d(price), 0))
+	return v.h.apply(v.h.fillAll(mp(price), 0))
 }
 
 // answer sends one result for the pending order id.
 func (v *v2) answer(id string, st OrderStatus, qty, price string) *Result {
 	v.t.Helper()
-	r := v.h.apply(&OrderResults{Results: []OrderResult{{ClientOrderID: id, Status: st, FilledQty: d(qty), AvgPrice: d(price)}}})
+	r := v.h.apply(&OrderResults{Results: []OrderResult{{ClientOrderID: id, Status: st, FilledQty: mp(qty), AvgPrice: mp(price)}}})
 	if r.Refusal != nil || r.ResultsApplied != 1 {
 		v.t.Fatalf("result %s: %v applied %d", id, r.Refusal, r.ResultsApplied)
 	}
@@ -99,7 +99,7 @@ func (v *v2) qty(copier AccountID) fixed.Dec {
 
 func (v *v2) wantQty(copier AccountID, want string) {
 	v.t.Helper()
-	if got := v.qty(copier); got != d(want) {
+	if got := v.qty(copier); got != mp(want) {
 		v.t.Fatalf("copier %d holds %s, want %s", copier, got, want)
 	}
 }
@@ -141,7 +141,7 @@ func TestCloseFractionFromVenuePosition(t *testing.T) {
 		}
 		v.fillAll("60000")
 		v.wantQty(101, "0.25")
-		if tv, _ := v.h.m.Trader(1); tv.Mismatches != 1 || tv.Positions[0].Qty != d("1") {
+		if tv, _ := v.h.m.Trader(1); tv.Mismatches != 1 || tv.Positions[0].Qty != mp("1") {
 			t.Fatalf("trader: mismatches %d, positions %+v: want 1 and the venue's 1", tv.Mismatches, tv.Positions)
 		}
 	})
@@ -177,7 +177,7 @@ func TestShrinkWhileOpenPending(t *testing.T) {
 			t.Fatalf("shrink while pending: orders %v skips %v, want CLOSE_OWED", r.Orders, r.Skips)
 		}
 		r = v.answer(open.ClientOrderID, OrderFilled, "0.15", "60000")
-		if len(r.Orders) != 1 || r.Orders[0].Effect != EffectClose || r.Orders[0].Qty != d("0.05") {
+		if len(r.Orders) != 1 || r.Orders[0].Effect != EffectClose || r.Orders[0].Qty != mp("0.05") {
 			t.Fatalf("open filled: orders %+v, want a close of 0.05", r.Orders)
 		}
 		v.fillAll("60000")
@@ -225,11 +225,11 @@ func TestRejectedCloseIsOwed(t *testing.T) {
 	v.fillAll("60000")
 	cl := v.must(Sell, "0.5", "60000", "0.5").Orders[0]
 	r := v.answer(cl.ClientOrderID, OrderRejected, "0", "0")
-	if len(r.Orders) != 1 || r.Orders[0].Effect != EffectClose || r.Orders[0].Qty != d("0.25") {
+	if len(r.Orders) != 1 || r.Orders[0].Effect != EffectClose || r.Orders[0].Qty != mp("0.25") {
 		t.Fatalf("rejected close: orders %+v, want the 0.25 again", r.Orders)
 	}
 	r = v.answer(r.Orders[0].ClientOrderID, OrderPartiallyFilled, "0.1", "60000")
-	if len(r.Orders) != 1 || r.Orders[0].Qty != d("0.15") {
+	if len(r.Orders) != 1 || r.Orders[0].Qty != mp("0.15") {
 		t.Fatalf("partly filled close: orders %+v, want the other 0.15", r.Orders)
 	}
 	v.fillAll("60000")
@@ -256,7 +256,7 @@ func TestReapplyKeepsEarnedRatio(t *testing.T) {
 			got = e.Amount
 		}
 	}
-	if got != d("5") {
+	if got != mp("5") {
 		t.Fatalf("share of 100 earned at 5 %%: %s (entries %+v), want 5", got, r.Settlements)
 	}
 	if tv, _ := v.h.m.Trader(1); tv.ShareBps != 3000 {
@@ -303,7 +303,7 @@ func TestEveryCloseKeepsMarginMode(t *testing.T) {
 	})
 	t.Run("stop-loss", func(t *testing.T) {
 		v := setup(t)
-		check(t, "stop-loss", v.h.apply(&MarkPrices{Prices: []MarkPrice{{"BTC", d("1000")}}}))
+		check(t, "stop-loss", v.h.apply(&MarkPrices{Prices: []MarkPrice{{"BTC", mp("1000")}}}))
 	})
 	t.Run("orphan", func(t *testing.T) {
 		v := setup(t)
@@ -361,30 +361,30 @@ func TestPositionModeLockedWhileOpen(t *testing.T) {
 // naming the field, and change nothing.
 func TestImplausibleFillRefused(t *testing.T) {
 	h := newHarness(t)
-	h.apply(&InstrumentUpsert{Instrument: Instrument{Symbol: "BTC", LotStep: d("0.001"), TickSize: d("0.5"),
-		MinQty: d("0.001"), MaxLeverage: 100, PriceBandBps: 1000, MaxOrderQty: d("100")}})
-	h.apply(&InstrumentUpsert{Instrument: Instrument{Symbol: "ETH", LotStep: d("0.001"), TickSize: d("0.5"),
-		MinQty: d("0.001"), MaxLeverage: 100}}) // no band, no maximum
+	h.apply(&InstrumentUpsert{Instrument: Instrument{Symbol: "BTC", LotStep: mp("0.001"), TickSize: mp("0.5"),
+		MinQty: mp("0.001"), MaxLeverage: 100, PriceBandBps: 1000, MaxOrderQty: mp("100")}})
+	h.apply(&InstrumentUpsert{Instrument: Instrument{Symbol: "ETH", LotStep: mp("0.001"), TickSize: mp("0.5"),
+		MinQty: mp("0.001"), MaxLeverage: 100}}) // no band, no maximum
 	h.apply(&TraderApply{Trader: 1, Stats: ApplicantStats{Equity: 10_000 * fixed.One}})
 	h.apply(&Follow{Copier: 101, Trader: 1, Settings: mult("1")})
-	h.apply(&MarkPrices{Prices: []MarkPrice{{"BTC", d("60000")}, {"ETH", d("3000")}}})
-	base := TradeFill{Trader: 1, TradeID: 1, Instrument: "BTC", Side: Buy, PosSide: Long, Qty: d("1"),
-		Price: d("60000"), Leverage: 10, MarginMode: Cross, Equity: 10_000 * fixed.One, PositionAfter: d("1")}
+	h.apply(&MarkPrices{Prices: []MarkPrice{{"BTC", mp("60000")}, {"ETH", mp("3000")}}})
+	base := TradeFill{Trader: 1, TradeID: 1, Instrument: "BTC", Side: Buy, PosSide: Long, Qty: mp("1"),
+		Price: mp("60000"), Leverage: 10, MarginMode: Cross, Equity: 10_000 * fixed.One, PositionAfter: mp("1")}
 	cases := []struct {
 		name, field string
 		mut         func(*TradeFill)
 	}{
 		{"qty 9e10 at 9e10", "Qty", func(f *TradeFill) {
-			f.Qty, f.Price, f.PositionAfter = d("90000000000"), d("90000000000"), d("90000000000")
+			f.Qty, f.Price, f.PositionAfter = mp("90000000000"), mp("90000000000"), mp("90000000000")
 		}},
-		{"qty above the maximum", "Qty", func(f *TradeFill) { f.Qty, f.PositionAfter = d("100.001"), d("100.001") }},
-		{"price 100x the mark", "Price", func(f *TradeFill) { f.Price = d("6000000") }},
-		{"price below the band", "Price", func(f *TradeFill) { f.Price = d("53999.5") }},
+		{"qty above the maximum", "Qty", func(f *TradeFill) { f.Qty, f.PositionAfter = mp("100.001"), mp("100.001") }},
+		{"price 100x the mark", "Price", func(f *TradeFill) { f.Price = mp("6000000") }},
+		{"price below the band", "Price", func(f *TradeFill) { f.Price = mp("53999.5") }},
 		{"notional overflows", "Qty", func(f *TradeFill) {
-			f.Instrument, f.Qty, f.Price, f.PositionAfter = "ETH", d("90000000000"), d("90000000000"), d("90000000000")
+			f.Instrument, f.Qty, f.Price, f.PositionAfter = "ETH", mp("90000000000"), mp("90000000000"), mp("90000000000")
 		}},
 		{"venue time ahead", "EventTimeUnixNano", func(f *TradeFill) { f.EventTimeUnixNano += 120_000_000_000 }},
-		{"position after below an opening qty", "PositionAfter", func(f *TradeFill) { f.PositionAfter = d("0.5") }},
+		{"position after below an opening qty", "PositionAfter", func(f *TradeFill) { f.PositionAfter = mp("0.5") }},
 	}
 	for _, c := range cases {
 		f := base
@@ -408,7 +408,7 @@ func TestImplausibleFillRefused(t *testing.T) {
 	}
 	f := base
 	f.EventTimeUnixNano = h.now + 1_000_000_000
-	f.Price = d("65500") // inside the 10 % band
+	f.Price = mp("65500") // inside the 10 % band
 	if r := h.apply(&f); r.Refusal != nil || len(r.Orders) != 1 {
 		t.Fatalf("plausible fill: %v", r.Refusal)
 	}
@@ -428,8 +428,8 @@ func TestCopiedOrderIsNotASignal(t *testing.T) {
 		}
 	}
 	before := v.h.m.Hash()
-	f := &TradeFill{Trader: 1, TradeID: 99, Instrument: "BTC", Side: Buy, PosSide: Long, Qty: d("1"),
-		Price: d("60000"), Leverage: 10, MarginMode: Cross, PositionAfter: d("2"), ClientOrderID: id,
+	f := &TradeFill{Trader: 1, TradeID: 99, Instrument: "BTC", Side: Buy, PosSide: Long, Qty: mp("1"),
+		Price: mp("60000"), Leverage: 10, MarginMode: Cross, PositionAfter: mp("2"), ClientOrderID: id,
 		EventTimeUnixNano: v.h.now + 1_000_000_000}
 	if ref := v.h.m.CheckFillAt(f, v.h.now+1_000_000_000); ref == nil || ref.Code != CodeCopiedOrder {
 		t.Fatalf("CheckFillAt: %v, want COPIED_ORDER", ref)
@@ -455,7 +455,7 @@ func TestStaleSignalSkipsOpensNotCloses(t *testing.T) {
 	aged := func(side Side, qty, after string, ageMs int64) *Result {
 		v.ids++
 		r := v.h.apply(&TradeFill{Trader: 1, TradeID: v.ids, Instrument: "BTC", Side: side, PosSide: Long,
-			Qty: d(qty), Price: d("60000"), Leverage: 10, MarginMode: Cross, PositionAfter: d(after),
+			Qty: mp(qty), Price: mp("60000"), Leverage: 10, MarginMode: Cross, PositionAfter: mp(after),
 			EventTimeUnixNano: v.h.now + 1_000_000_000 - ageMs*1_000_000})
 		if r.Refusal != nil {
 			t.Fatal(r.Refusal)
@@ -469,7 +469,7 @@ func TestStaleSignalSkipsOpensNotCloses(t *testing.T) {
 		t.Fatalf("open at the limit: %+v", r.Skips)
 	}
 	v.fillAll("60000")
-	if r := aged(Sell, "1", "1", 60_000); len(r.Orders) != 1 || r.Orders[0].Effect != EffectClose || r.Orders[0].Qty != d("0.5") {
+	if r := aged(Sell, "1", "1", 60_000); len(r.Orders) != 1 || r.Orders[0].Effect != EffectClose || r.Orders[0].Qty != mp("0.5") {
 		t.Fatalf("stale close: %+v, want half the copy closed", r.Orders)
 	}
 	v.fillAll("60000")
@@ -494,7 +494,7 @@ func TestRoundTripRealisesExactly(t *testing.T) {
 		v := newV2(t, 0, map[AccountID]FollowSettings{101: mult("1")})
 		var pos, want fixed.Dec
 		for _, l := range legs {
-			q, p := d(l.qty), d(l.price)
+			q, p := mp(l.qty), mp(l.price)
 			value, err := fixed.Mul(q, p, fixed.Down)
 			if err != nil {
 				t.Fatal(err)
@@ -557,8 +557,8 @@ func TestTraderPnLNetOfFee(t *testing.T) {
 	v := newV2(t, 0, nil)
 	fill := func(id int64, side Side, price, after, fee string) {
 		t.Helper()
-		if r := v.h.apply(&TradeFill{Trader: 1, TradeID: id, Instrument: "BTC", Side: side, PosSide: Long, Qty: d("1"),
-			Price: d(price), Leverage: 10, MarginMode: Cross, PositionAfter: d(after), Fee: d(fee),
+		if r := v.h.apply(&TradeFill{Trader: 1, TradeID: id, Instrument: "BTC", Side: side, PosSide: Long, Qty: mp("1"),
+			Price: mp(price), Leverage: 10, MarginMode: Cross, PositionAfter: mp(after), Fee: mp(fee),
 			EventTimeUnixNano: v.h.now + 1_000_000_000}); r.Refusal != nil {
 			t.Fatal(r.Refusal)
 		}
@@ -572,7 +572,7 @@ func TestTraderPnLNetOfFee(t *testing.T) {
 	for _, day := range tv.Stats.Days {
 		pnl += day.RealizedPnL
 	}
-	if pnl != d("84") || tv.Stats.Wins != 1 || tv.Stats.Losses != 1 {
+	if pnl != mp("84") || tv.Stats.Wins != 1 || tv.Stats.Losses != 1 {
 		t.Fatalf("realised %s, wins %d, losses %d: want 100 − 6 + 50 − 60 = 84, one win (94), one loss (−10)", pnl, tv.Stats.Wins, tv.Stats.Losses)
 	}
 }

@@ -85,10 +85,10 @@ func rat(x fixed.Dec) *big.Rat { return new(big.Rat).SetFrac64(x.Units(), fixed.
 func flatRun(t *testing.T, seed uint64, steps int) {
 	w := &flatWorld{t: t, rng: rand.New(rand.NewPCG(seed, 0xf1a7)), h: newHarness(t),
 		venue: map[flatSide]fixed.Dec{}, ideal: map[flatKey]*big.Rat{}, opens: map[string]*flatOpen{},
-		ids: map[flatSide]int64{}, leading: map[AccountID]bool{}, lots: map[string]fixed.Dec{"BTC": d("0.001"), "ETH": d("0.01")}}
+		ids: map[flatSide]int64{}, leading: map[AccountID]bool{}, lots: map[string]fixed.Dec{"BTC": mp("0.001"), "ETH": mp("0.01")}}
 	h := w.h
-	h.apply(&InstrumentUpsert{Instrument: Instrument{Symbol: "BTC", LotStep: d("0.001"), TickSize: d("0.5"), MinQty: d("0.001"), MaxLeverage: 100}})
-	h.apply(&InstrumentUpsert{Instrument: Instrument{Symbol: "ETH", LotStep: d("0.01"), TickSize: d("0.01"), MinQty: d("0.01"), MaxLeverage: 50}})
+	h.apply(&InstrumentUpsert{Instrument: Instrument{Symbol: "BTC", LotStep: mp("0.001"), TickSize: mp("0.5"), MinQty: mp("0.001"), MaxLeverage: 100}})
+	h.apply(&InstrumentUpsert{Instrument: Instrument{Symbol: "ETH", LotStep: mp("0.01"), TickSize: mp("0.01"), MinQty: mp("0.01"), MaxLeverage: 50}})
 	w.copiers = map[AccountID]FollowSettings{}
 	for i, k := range []string{"0.5", "1", "2.5", "0.3"} {
 		s := mult(k)
