@@ -234,14 +234,24 @@ func (t *TraderState) legs(c *TradeFill, s *signal) (after [2]TraderPosition, n 
 		}
 		return p
 	}
+	if c.PosSide == Both && shrinkSide == 0 {
+		// The one-way side this fill does not touch is flat at the venue
+		// (its net was on the growing side): a tracked remainder goes.
+		other := Short
+		if growSide == Short {
+			other = Long
+		}
+		if t.traderQty(c.Instrument, other) != 0 {
+			after[n] = cur(other)
+			n++
+		}
+	}
 	if shrinkSide != 0 {
 		p := cur(shrinkSide)
-		q := min(rest, p.Qty)
+		q := c.Qty // hedge: the venue's before is after + Qty, so q <= p.Qty
 		if c.PosSide == Both {
+			q = min(rest, p.Qty)
 			rest -= q
-		}
-		if c.PosSide != Both {
-			q = c.Qty // the venue's before is after + Qty: q <= p.Qty
 		}
 		s.shrinkSide, s.shrinkQ, s.shrinkBefore = shrinkSide, q, p.Qty
 		var err error

@@ -145,6 +145,25 @@ func TestCloseFractionFromVenuePosition(t *testing.T) {
 			t.Fatalf("trader: mismatches %d, positions %+v: want 1 and the venue's 1", tv.Mismatches, tv.Positions)
 		}
 	})
+	t.Run("one-way: the side the fill does not touch", func(t *testing.T) {
+		v := newV2(t, 0, nil)
+		short := func(id int64, side Side, qty, after string) {
+			t.Helper()
+			if r := v.h.apply(&TradeFill{Trader: 1, TradeID: id, Instrument: "BTC", Side: side, PosSide: Both, Qty: mp(qty),
+				Price: mp("60000"), Leverage: 10, MarginMode: Cross, PositionAfter: mp(after),
+				EventTimeUnixNano: v.h.now + 1_000_000_000}); r.Refusal != nil {
+				t.Fatal(r.Refusal)
+			}
+		}
+		short(1, Sell, "1", "-1") // tracked: short 1
+		// The trader bought its short back in a fill never seen, then buys 1 more:
+		// the venue says long 1. No short is left.
+		short(3, Buy, "1", "1")
+		tv, _ := v.h.m.Trader(1)
+		if len(tv.Positions) != 1 || tv.Positions[0].Side != Long || tv.Positions[0].Qty != mp("1") || tv.Mismatches != 1 {
+			t.Fatalf("positions %+v, mismatches %d: want only long 1, one mismatch", tv.Positions, tv.Mismatches)
+		}
+	})
 	t.Run("re-apply", func(t *testing.T) {
 		v := newV2(t, 0, map[AccountID]FollowSettings{101: mult("0.5")})
 		v.must(Buy, "1", "60000", "1")
