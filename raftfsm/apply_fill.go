@@ -241,9 +241,12 @@ func (t *TraderState) legs(c *TradeFill, s *signal) (after [2]TraderPosition, n 
 		if growSide == Short {
 			other = Long
 		}
-		if t.traderQty(c.Instrument, other) != 0 {
-			after[n] = cur(other)
+		if tq := t.traderQty(c.Instrument, other); tq != 0 {
+			after[n] = cur(other) // flat: a mismatch
 			n++
+			// The trader is flat on that side, so are the copies: a full
+			// close of it (no trade of this fill: no PnL, no win or loss).
+			s.shrinkSide, s.shrinkQ, s.shrinkBefore, s.flatOnly = other, tq, tq, true
 		}
 	}
 	if shrinkSide != 0 {

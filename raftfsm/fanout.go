@@ -24,8 +24,9 @@ type signal struct {
 	growSide PosSide // 0: no growth leg
 	growQ    fixed.Dec
 
-	gain  fixed.Dec // the trader's realised PnL of the shrink leg, gross (legs)
-	stale bool      // older than the trader's signal age limit: no opens
+	gain     fixed.Dec // the trader's realised PnL of the shrink leg, gross (legs)
+	stale    bool      // older than the trader's signal age limit: no opens
+	flatOnly bool      // the shrink leg is a side the venue says is flat, not a trade of this fill
 
 	slab orderSlab // the fan-out's OrderStates
 }

@@ -146,7 +146,7 @@ func TestCloseFractionFromVenuePosition(t *testing.T) {
 		}
 	})
 	t.Run("one-way: the side the fill does not touch", func(t *testing.T) {
-		v := newV2(t, 0, nil)
+		v := newV2(t, 0, map[AccountID]FollowSettings{101: mult("0.5")})
 		short := func(id int64, side Side, qty, after string) {
 			t.Helper()
 			if r := v.h.apply(&TradeFill{Trader: 1, TradeID: id, Instrument: "BTC", Side: side, PosSide: Both, Qty: mp(qty),
@@ -156,9 +156,14 @@ func TestCloseFractionFromVenuePosition(t *testing.T) {
 			}
 		}
 		short(1, Sell, "1", "-1") // tracked: short 1
+		v.fillAll("60000")
 		// The trader bought its short back in a fill never seen, then buys 1 more:
-		// the venue says long 1. No short is left.
+		// the venue says long 1. No short is left, for the trader or the copy.
 		short(3, Buy, "1", "1")
+		v.fillAll("60000")
+		if f, _ := v.h.m.Follow(101, 1); len(f.Positions) != 1 || f.Positions[0].Side != Long || f.Positions[0].Qty != mp("0.5") {
+			t.Fatalf("copy: %+v, want only long 0.5", f.Positions)
+		}
 		tv, _ := v.h.m.Trader(1)
 		if len(tv.Positions) != 1 || tv.Positions[0].Side != Long || tv.Positions[0].Qty != mp("1") || tv.Mismatches != 1 {
 			t.Fatalf("positions %+v, mismatches %d: want only long 1, one mismatch", tv.Positions, tv.Mismatches)

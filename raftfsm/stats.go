@@ -43,14 +43,14 @@ func (m *Machine) onTraderFill(t *TraderState, c *TradeFill, s *signal, after []
 	// shrink leg's position when there is one, else to the position the fill
 	// grows (its whole-life PnL decides win or loss), and to the day.
 	gain := addOrKeep(s.gain, -c.Fee) // fee >= 0
-	if s.shrinkSide == 0 && c.Fee > 0 {
+	if (s.shrinkSide == 0 || s.flatOnly) && c.Fee > 0 {
 		for k := range after {
 			if a := &after[k]; a.Instrument == c.Instrument && a.Side == s.growSide {
 				a.Realized = addOrKeep(a.Realized, -c.Fee)
 			}
 		}
 	}
-	if s.shrinkSide != 0 {
+	if s.shrinkSide != 0 && !s.flatOnly {
 		for k := range after {
 			a := &after[k]
 			if a.Instrument != c.Instrument || a.Side != s.shrinkSide {
