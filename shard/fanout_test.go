@@ -55,10 +55,14 @@ func TestFanout500(t *testing.T) {
 	for i, s := range steps {
 		start := time.Now()
 		planned := c.fill(testTrader, int64(i+1), s.side, raftfsm.Long, s.qty)
-		if planned < 400 {
+		// Opens: one order per follow (-1: a retry found the fill committed). A close
+		// may find the copies' opens still pending (their results are batched): it is
+		// owed (CLOSE_OWED) and planned by the OrderResults that fill them, so it is
+		// not counted here; the order-sequence and flatness checks below cover it.
+		if s.side == raftfsm.Buy && planned >= 0 && planned < 400 {
 			t.Fatalf("step %d: %d orders planned for 500 follows", i, planned)
 		}
-		total += planned
+		total += max(planned, 0)
 		t.Logf("step %d: %d orders acknowledged in %s", i, planned, time.Since(start))
 	}
 	c.settled(20 * time.Second)
