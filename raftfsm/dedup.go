@@ -20,32 +20,30 @@ import (
 // is bounded as well: beyond DedupWindowSize entries the oldest sixteenth
 // (by venue time) goes and Floor rises past it, so a trader with more than
 // DedupWindowSize fills inside the horizon has a shorter horizon, never a
-// wrong answer. An entry is 24 bytes and holds no pointer (its instrument is
-// an index into Syms, the window's few symbols), so a full window is 96 KiB
-// per trader that the garbage collector never scans; the snapshot writes each
-// entry as symbol index, ID delta and time delta (about 10 bytes).
+// wrong answer. A fill takes 18 bytes (ID, time, symbol index) with no
+// pointer, so a full window is 72 KiB per trader that the garbage collector
+// never scans; the lookup reads only the IDs. The snapshot writes each fill
+// as symbol index, ID delta and time delta (about 10 bytes).
 
 // DedupHorizonNanos is how far back in venue time a fill can still be
 // judged: 24 hours.
 const DedupHorizonNanos = 24 * 3600 * 1_000_000_000
 
-// DedupEntry is one applied fill in the dedup window.
-type DedupEntry struct {
-	TradeID int64
-	Time    int64  // the fill's venue event time
-	Sym     uint16 // the instrument: DedupWindow.Syms[Sym]
-}
-
 // DedupWindow holds a trader's applied fills of the last DedupHorizonNanos
-// of venue time, at most DedupWindowSize of them.
+// of venue time, at most DedupWindowSize of them, as three parallel slices
+// (a fill i is IDs[i], Times[i], Syms[SymOf[i]]): the lookup scans IDs alone,
+// 8 bytes a fill, and nothing in them is a pointer the GC must scan.
 type DedupWindow struct {
-	// Syms are the instruments entries refer to, in first-seen order. They
-	// are never removed: at most one per instrument the group knows.
+	// Syms are the instruments fills refer to, in first-seen order. They are
+	// never removed: at most one per instrument the group knows.
 	// Invariant: unique, len <= maxDedupSyms.
 	Syms []string
-	// Entries are in ascending Time (arrival order among equal times).
-	// Invariant: len <= DedupWindowSize; every Time >= Floor.
-	Entries []DedupEntry
+	// IDs, Times (venue time) and SymOf of the fills, in ascending Times
+	// (arrival order among equal times). Invariant: equal lengths, at most
+	// DedupWindowSize; every Times[i] >= Floor; SymOf[i] < len(Syms).
+	IDs   []int64
+	Times []int64
+	SymOf []uint16
 	// Floor is the oldest venue time that can still be judged. Invariant:
 	// never falls.
 	Floor int64
@@ -67,16 +65,16 @@ func (w *DedupWindow) symIndex(inst string) int {
 	return -1
 }
 
-// seen reports whether (inst, id) is in the window: a linear scan from the
-// newest entry (a replay is usually recent), comparing the ID first.
+// seen reports whether (inst, id) is in the window: a linear scan of IDs
+// from the newest (a replay is usually recent).
 func (w *DedupWindow) seen(inst string, id int64) bool {
 	k := w.symIndex(inst)
 	if k < 0 {
 		return false
 	}
 	sym := uint16(k)
-	for i := len(w.Entries) - 1; i >= 0; i-- {
-		if e := &w.Entries[i]; e.TradeID == id && e.Sym == sym {
+	for i := len(w.IDs) - 1; i >= 0; i-- {
+		if w.IDs[i] == id && w.SymOf[i] == sym {
 			return true
 		}
 	}
@@ -94,25 +92,24 @@ func (w *DedupWindow) add(inst string, id, ts int64) {
 		k = len(w.Syms)
 		w.Syms = append(w.Syms, inst)
 	}
-	e := DedupEntry{TradeID: id, Time: ts, Sym: uint16(k)}
-	n := len(w.Entries)
+	n := len(w.IDs)
 	i := n
-	for i > 0 && w.Entries[i-1].Time > ts { // usually none: venue time grows
+	for i > 0 && w.Times[i-1] > ts { // usually none: venue time grows
 		i--
 	}
 	if i == n {
-		w.Entries = append(w.Entries, e)
+		w.IDs, w.Times, w.SymOf = append(w.IDs, id), append(w.Times, ts), append(w.SymOf, uint16(k))
 	} else {
-		w.Entries = slices.Insert(w.Entries, i, e)
+		w.IDs, w.Times, w.SymOf = slices.Insert(w.IDs, i, id), slices.Insert(w.Times, i, ts), slices.Insert(w.SymOf, i, uint16(k))
 	}
 	floor := w.Floor
-	if newest := w.Entries[len(w.Entries)-1].Time; newest-DedupHorizonNanos > floor {
+	if newest := w.Times[len(w.Times)-1]; newest-DedupHorizonNanos > floor {
 		floor = newest - DedupHorizonNanos
 	}
-	if len(w.Entries) > DedupWindowSize {
+	if len(w.IDs) > DedupWindowSize {
 		// Evict the oldest sixteenth at once (amortised), and everything
 		// that shares the last evicted time: Floor must rise past it.
-		if t := w.Entries[DedupWindowSize/16-1].Time; t+1 > floor {
+		if t := w.Times[DedupWindowSize/16-1]; t+1 > floor {
 			floor = t + 1
 		}
 	}
@@ -121,32 +118,30 @@ func (w *DedupWindow) add(inst string, id, ts int64) {
 	}
 	w.Floor = floor
 	n = 0
-	for n < len(w.Entries) && w.Entries[n].Time < floor {
+	for n < len(w.Times) && w.Times[n] < floor {
 		n++
 	}
 	if n > 0 {
-		w.Entries = slices.Delete(w.Entries, 0, n)
+		w.IDs, w.Times, w.SymOf = slices.Delete(w.IDs, 0, n), slices.Delete(w.Times, 0, n), slices.Delete(w.SymOf, 0, n)
 	}
 }
 
 // check verifies the window's invariants (CheckInvariants).
 func (w *DedupWindow) check() error {
-	if len(w.Entries) > DedupWindowSize || len(w.Syms) > maxDedupSyms {
-		return fmt.Errorf("dedup window holds %d entries, %d symbols", len(w.Entries), len(w.Syms))
+	if len(w.IDs) > DedupWindowSize || len(w.Times) != len(w.IDs) || len(w.SymOf) != len(w.IDs) || len(w.Syms) > maxDedupSyms {
+		return fmt.Errorf("dedup window holds %d/%d/%d fills, %d symbols", len(w.IDs), len(w.Times), len(w.SymOf), len(w.Syms))
 	}
 	for i, s := range w.Syms {
 		if w.symIndex(s) != i {
 			return fmt.Errorf("dedup symbol %q repeated", s)
 		}
 	}
-	for i := range w.Entries {
-		if int(w.Entries[i].Sym) >= len(w.Syms) {
-			return fmt.Errorf("dedup entry %d: symbol %d of %d", i, w.Entries[i].Sym, len(w.Syms))
+	for i := range w.IDs {
+		if int(w.SymOf[i]) >= len(w.Syms) {
+			return fmt.Errorf("dedup fill %d: symbol %d of %d", i, w.SymOf[i], len(w.Syms))
 		}
-	}
-	for i := range w.Entries {
-		if w.Entries[i].Time < w.Floor || (i > 0 && w.Entries[i].Time < w.Entries[i-1].Time) {
-			return fmt.Errorf("dedup entry %d: time %d, floor %d, not ascending or below the floor", i, w.Entries[i].Time, w.Floor)
+		if w.Times[i] < w.Floor || (i > 0 && w.Times[i] < w.Times[i-1]) {
+			return fmt.Errorf("dedup fill %d: time %d, floor %d, not ascending or below the floor", i, w.Times[i], w.Floor)
 		}
 	}
 	return nil

@@ -68,7 +68,7 @@ func TestDedupNeverRefusesUnseenFill(t *testing.T) {
 					t.Fatalf("fill %d (%s #%d), never seen: refused %v", i, inst, id, r.Refusal)
 				}
 				applied = append(applied, sent{inst, id, ts})
-				if l := len(h.m.traders[1].Dedup.Entries); l > DedupWindowSize {
+				if l := len(h.m.traders[1].Dedup.IDs); l > DedupWindowSize {
 					t.Fatalf("window holds %d entries, bound %d", l, DedupWindowSize)
 				}
 			}

@@ -234,7 +234,7 @@ func (m *Machine) encodeSlots(rec *Migration, set *slotSet) []byte {
 	size := 64 + 3*len(rec.Slots)
 	for _, t := range ts {
 		// Measured: about 80 bytes per follow with one position, ~10 per dedup entry.
-		size += 256 + 12*len(t.Dedup.Entries) + 96*len(t.Follows)
+		size += 256 + 12*len(t.Dedup.IDs) + 96*len(t.Follows)
 	}
 	e := encoder{buf: make([]byte, 0, size)}
 	e.u8(exportVersion)

@@ -354,13 +354,13 @@ func appendTrader(e *encoder, t *TraderState) {
 	// first): both mostly grow, so most take a few bytes. Wrapping arithmetic
 	// makes every int64 sequence representable.
 	e.strs(t.Dedup.Syms)
-	e.uvarint(uint64(len(t.Dedup.Entries)))
+	e.uvarint(uint64(len(t.Dedup.IDs)))
 	var prevID, prevT int64
-	for _, d := range t.Dedup.Entries {
-		e.uvarint(uint64(d.Sym))
-		e.varint(d.TradeID - prevID)
-		e.varint(d.Time - prevT)
-		prevID, prevT = d.TradeID, d.Time
+	for i, id := range t.Dedup.IDs {
+		e.uvarint(uint64(t.Dedup.SymOf[i]))
+		e.varint(id - prevID)
+		e.varint(t.Dedup.Times[i] - prevT)
+		prevID, prevT = id, t.Dedup.Times[i]
 	}
 	e.varint(t.Dedup.Floor)
 	e.uvarint(t.OrderSeq)
@@ -423,27 +423,26 @@ func decodeTrader(d *decoder) *TraderState {
 			}
 		}
 	}
-	if n := d.count("trader.Dedup.Entries", DedupWindowSize, 3); n > 0 {
-		t.Dedup.Entries = make([]DedupEntry, n)
+	if n := d.count("trader.Dedup.IDs", DedupWindowSize, 3); n > 0 {
+		w := &t.Dedup
+		w.IDs, w.Times, w.SymOf = make([]int64, n), make([]int64, n), make([]uint16, n)
 		var id, ts int64
-		for i := range t.Dedup.Entries {
-			e := &t.Dedup.Entries[i]
-			sym := d.uvarint("trader.Dedup.Sym")
-			if d.err == nil && sym >= uint64(len(t.Dedup.Syms)) {
-				d.fail("trader.Dedup.Sym", fmt.Sprintf("%d of %d symbols", sym, len(t.Dedup.Syms)))
+		for i := 0; i < n && d.err == nil; i++ {
+			sym := d.uvarint("trader.Dedup.SymOf")
+			if d.err == nil && sym >= uint64(len(w.Syms)) {
+				d.fail("trader.Dedup.SymOf", fmt.Sprintf("%d of %d symbols", sym, len(w.Syms)))
 			}
-			e.Sym = uint16(sym)
-			id += d.varint("trader.Dedup.TradeID")
-			ts += d.varint("trader.Dedup.Time")
-			e.TradeID, e.Time = id, ts
-			if i > 0 && d.err == nil && ts < t.Dedup.Entries[i-1].Time {
-				d.fail("trader.Dedup.Time", "not ascending")
+			id += d.varint("trader.Dedup.IDs")
+			ts += d.varint("trader.Dedup.Times")
+			w.SymOf[i], w.IDs[i], w.Times[i] = uint16(sym), id, ts
+			if i > 0 && d.err == nil && ts < w.Times[i-1] {
+				d.fail("trader.Dedup.Times", "not ascending")
 			}
 		}
 	}
 	t.Dedup.Floor = d.varint("trader.Dedup.Floor")
-	if len(t.Dedup.Entries) > 0 && d.err == nil && t.Dedup.Entries[0].Time < t.Dedup.Floor {
-		d.fail("trader.Dedup.Floor", "above an entry's time")
+	if len(t.Dedup.Times) > 0 && d.err == nil && t.Dedup.Times[0] < t.Dedup.Floor {
+		d.fail("trader.Dedup.Floor", "above a fill's time")
 	}
 	t.OrderSeq = d.uvarint("trader.OrderSeq")
 	t.SignalSeq = d.uvarint("trader.SignalSeq")
@@ -611,7 +610,7 @@ func decodeOrder(d *decoder) *OrderState {
 func (m *Machine) snapshotSizeHint() int {
 	n := 1024 + 64*len(m.instruments) + 128*len(m.orders) + 96*len(m.settlements)
 	for _, t := range m.traders {
-		n += 256 + 12*len(t.Dedup.Entries) + 160*len(t.Follows)
+		n += 256 + 12*len(t.Dedup.IDs) + 160*len(t.Follows)
 	}
 	return n
 }

@@ -35,8 +35,8 @@ func fillMachine(seed int64) *Machine {
 			Config: goldenTraderConfig, ShareBps: 800 + ti,
 			Positions: []TraderPosition{{Instrument: "BTC-USDT", Side: Long, Qty: gdec(n(3e7)), AvgEntry: gdec(64_000_00000000), Realized: gdec(-n(4e8)), Cost: gdec(n(19_200_00000000))}},
 			Equity:    gdec(n(25_000_00000000)),
-			Dedup: DedupWindow{Syms: []string{"BTC-USDT", "ETH-USDT"}, Entries: []DedupEntry{{n(9_000_000_005), n(1e15), 0}, {n(9_000_000_003), n(1e15) + 7, 1},
-				{-4, n(1e15) + 7, 0}, {n(9_000_000_010), n(2e15), 0}}, Floor: n(1e15) - 3},
+			Dedup: DedupWindow{Syms: []string{"BTC-USDT", "ETH-USDT"}, IDs: []int64{n(9_000_000_005), n(9_000_000_003), -4, n(9_000_000_010)},
+				Times: []int64{n(1e15), n(1e15) + 7, n(1e15) + 7, n(2e15)}, SymOf: []uint16{0, 1, 0, 0}, Floor: n(1e15) - 3},
 			Mismatches: uint64(n(3)),
 			OrderSeq:   uint64(n(41)), SignalSeq: uint64(n(12)),
 			Stats: TraderStats{
@@ -268,10 +268,12 @@ func bigMachine(traders, followers int) *Machine {
 			Positions: []TraderPosition{{Instrument: "BTC-USDT", Side: Long, Qty: gdec(3e8), AvgEntry: gdec(64_000_00000000)}},
 			Equity:    gdec(25_000_00000000), OrderSeq: 1e6, SignalSeq: 5e5}
 		for i := range DedupWindowSize {
-			t.Dedup.Entries = append(t.Dedup.Entries, DedupEntry{9_000_000_000 + int64(ti)*1e6 + int64(i)*3, 1704164645_000000000 + int64(i)*1e7, 0})
+			t.Dedup.IDs = append(t.Dedup.IDs, 9_000_000_000+int64(ti)*1e6+int64(i)*3)
+			t.Dedup.Times = append(t.Dedup.Times, 1704164645_000000000+int64(i)*1e7)
+			t.Dedup.SymOf = append(t.Dedup.SymOf, 0)
 		}
 		t.Dedup.Syms = []string{"BTC-USDT"}
-		t.Dedup.Floor = t.Dedup.Entries[0].Time
+		t.Dedup.Floor = t.Dedup.Times[0]
 		t.Follows = make([]*FollowState, followers)
 		for ci := range followers {
 			s := goldenFollowSettings
