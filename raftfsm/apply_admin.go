@@ -67,6 +67,10 @@ func (m *Machine) applyInstrument(c *InstrumentUpsert) *Refusal {
 		return invalid("Instrument.MinNotional", "must be >= 0")
 	case in.MaxLeverage < 1 || in.MaxLeverage > MaxLeverage:
 		return invalid("Instrument.MaxLeverage", "want 1..200")
+	case in.PriceBandBps < 0 || in.PriceBandBps > MaxPriceBandBps:
+		return invalid("Instrument.PriceBandBps", "want 0..10000 (0 = no band)")
+	case in.MaxOrderQty < 0 || (in.MaxOrderQty > 0 && in.MaxOrderQty < in.MinQty):
+		return invalid("Instrument.MaxOrderQty", "want 0 (none) or >= MinQty")
 	}
 	m.instruments[in.Symbol] = &in
 	return nil

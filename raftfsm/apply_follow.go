@@ -189,6 +189,11 @@ func (m *Machine) applyFollowUpdate(c *FollowUpdate) *Refusal {
 	if r := m.checkSettings(t, &c.Settings); r != nil {
 		return r
 	}
+	// Closes carry the position side and reduce-only flag of the copier's
+	// mode: it may change only while the follow holds nothing.
+	if c.Settings.PositionMode != f.Settings.PositionMode && (len(f.Positions) > 0 || f.Pending > 0) {
+		return invalid("Settings.PositionMode", "cannot change while the follow holds positions or pending orders")
+	}
 	f.Settings = cloneSettings(c.Settings)
 	return nil
 }

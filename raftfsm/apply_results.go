@@ -135,7 +135,7 @@ func (m *Machine) applyResult(i int, r *OrderResult, o *OrderState) (applied, *R
 		if q > 0 {
 			margin, err := fixed.MulDiv(q, price, levDec(max(o.Leverage, 1)), fixed.Up)
 			if err == nil {
-				p.Qty, p.AvgEntry, err = avgAfter(p.Qty, p.AvgEntry, q, price)
+				p.Qty, p.Cost, p.AvgEntry, err = growCost(p.Side, p.Qty, p.Cost, q, price)
 			}
 			if err == nil {
 				p.Margin, err = fixed.Add(p.Margin, margin)
@@ -147,18 +147,21 @@ func (m *Machine) applyResult(i int, r *OrderResult, o *OrderState) (applied, *R
 				return a, overflow(where)
 			}
 			p.Leverage = o.Leverage
+			p.MarginMode = o.MarginMode
+			// The copy wants the fill less what shrinks since it was
+			// planned owe (owed.go).
+			if p.Target, err = fixed.Add(p.Target, keptOfFill(&p, o, q)); err != nil {
+				return a, overflow(where + ".FilledQty")
+			}
 		}
 	} else {
 		p.PendingClose -= o.Qty
 		if q > 0 {
 			released := prorata(p.Margin, q, p.Qty, fixed.Down)
-			diff := price - p.AvgEntry // both > 0: fits
-			if p.Side == Short {
-				diff = -diff
-			}
-			// Realised PnL rounds toward −inf: the sub-unit stays with the
-			// exchange whatever the sign.
-			gain, err := fixed.Mul(diff, q, fixed.Floor)
+			// Exit value − released entry cost (costbasis.go): rounding
+			// is against the copier, and a full close releases all the
+			// cost, so a round trip realises exactly.
+			cost, gain, err := shrinkCost(p.Side, p.Qty, p.Cost, q, price)
 			if err == nil {
 				pnl, err = fixed.Add(pnl, gain)
 			}
@@ -166,11 +169,10 @@ func (m *Machine) applyResult(i int, r *OrderResult, o *OrderState) (applied, *R
 				return a, overflow(where)
 			}
 			p.Qty -= q
+			p.Cost = cost
+			p.AvgEntry = avgOf(p.Qty, cost)
 			p.Margin -= released
 			use -= released
-			if p.Qty == 0 {
-				p.AvgEntry = 0
-			}
 		}
 	}
 	// pnl − oldPnL is this result's gain, which fitted a Dec.
@@ -205,12 +207,17 @@ func (m *Machine) settleResult(a *applied, res *Result) {
 		case o.Effect == EffectOpen && a.filled > 0 && t.traderQty(o.Instrument, o.AttrSide) == 0:
 			act = true
 		}
+		if act {
+			p.Target = 0 // the copy wants none of it
+		}
 		if q := p.Qty - p.PendingClose; act && q > 0 {
 			if pol == LiqDetach {
 				f.detach(p, q)
 			} else {
-				m.planClose(t, f, p, q, 0, MarginInvalid, res)
+				m.planClose(t, f, p, q, 0, res)
 			}
+		} else if !act {
+			m.settleOwed(t, f, p, o, res) // owed.go
 		}
 	}
 	f.prune()

@@ -50,6 +50,8 @@ func (m *Machine) checkTraderConfig(c *TraderConfig) *Refusal {
 		return invalid("Config.MinCopyAmount", "above MaxCopyAmount")
 	case c.LiquidationPolicy > LiqDetach:
 		return invalid("Config.LiquidationPolicy", "unknown policy")
+	case c.SignalMaxAgeMs < 0 || c.SignalMaxAgeMs > MaxSignalMaxAgeMs:
+		return invalid("Config.SignalMaxAgeMs", "want 0..3600000 (0 = 2000)")
 	}
 	return nil
 }
@@ -134,7 +136,12 @@ func (m *Machine) applyTraderApply(c *TraderApply) *Refusal {
 	}
 	t.Parent = c.Parent
 	t.Config = cloneConfig(c.Config)
-	t.ShareBps = c.Config.ProfitShareBps
+	// A re-application's ratio, like an update's, applies from the next
+	// settlement period while any profit-share account of the trader is
+	// open: profit earned under the old ratio is charged at it.
+	if !t.shareOpen() {
+		t.ShareBps = c.Config.ProfitShareBps
+	}
 	t.Equity = c.Stats.Equity
 	if why := ineligible(&m.rules, &c.Stats); why != "" {
 		t.Status = TraderRejected
@@ -144,6 +151,17 @@ func (m *Machine) applyTraderApply(c *TraderApply) *Refusal {
 	t.Status = TraderActive
 	t.Reason = ""
 	return nil
+}
+
+// shareOpen reports whether any follow of t (ended ones are kept while they
+// owe) has profit not yet settled or share not yet paid, whatever the ratio.
+func (t *TraderState) shareOpen() bool {
+	for _, f := range t.Follows {
+		if f.Share.Accrued > f.Share.Settled || f.Share.CumNetPnL > f.Share.HWM {
+			return true
+		}
+	}
+	return false
 }
 
 // leadingTrader returns the trader if its slot is served here and it leads.

@@ -19,6 +19,7 @@ type benchRig struct {
 
 func (r *benchRig) apply(tb testing.TB, cmd Command) *Result {
 	r.index++
+	legacyFill(r.m, cmd, int64(r.index))
 	res := r.m.Apply(r.index, Encode(Envelope{TimeUnixNano: int64(r.index), Cmd: cmd}))
 	if res.Refusal != nil {
 		tb.Fatalf("%T: %v", cmd, res.Refusal)
@@ -63,11 +64,13 @@ func newBenchRig(tb testing.TB, traders, follows int) *benchRig {
 
 func (r *benchRig) fill(trader AccountID, side Side) []byte {
 	r.trade++
-	return Encode(Envelope{TimeUnixNano: r.trade, Cmd: &TradeFill{
+	c := &TradeFill{
 		Trader: trader, TradeID: r.trade, Instrument: "BTC-USDT", Side: side, PosSide: Long,
 		Qty: fixed.MustParse("0.5"), Price: 50_000 * fixed.One, Leverage: 20, MarginMode: Cross,
 		Equity: 100_000 * fixed.One,
-	}})
+	}
+	legacyFill(r.m, c, r.trade)
+	return Encode(Envelope{TimeUnixNano: r.trade, Cmd: c})
 }
 
 // fillAll answers every pending order: filled at 50000.

@@ -5,7 +5,7 @@ import "fmt"
 // Per-command bodies of the log codec (layout in codec.go). Each command has
 // an append function and a read function; both follow the struct's field
 // declaration order. Adding a field to a command changes the log format:
-// it needs a new LogVersion (and a reader for the old one).
+// it needs a new LogVersion (see LogVersion for what older versions read).
 
 // encodeBody appends cmd's body and returns its op. Values and pointers
 // are both accepted; a nil pointer encodes the zero value.
@@ -206,7 +206,7 @@ func sizeHint(cmd Command) int {
 	case SlotImport:
 		return header + 64 + len(c.Slots)*3 + len(c.Data)
 	}
-	return 160 // every fixed-shape command (TradeFill <= 134 bytes)
+	return 256 // every fixed-shape command (TradeFill <= 256 bytes)
 }
 
 // decodeBody reads the body of op (a valid op).
@@ -342,6 +342,8 @@ func (e *encoder) instrument(in *Instrument) {
 	e.dec(in.MinQty)
 	e.dec(in.MinNotional)
 	e.varint(int64(in.MaxLeverage))
+	e.varint(in.PriceBandBps)
+	e.dec(in.MaxOrderQty)
 }
 
 func (d *decoder) instrument(in *Instrument) {
@@ -351,6 +353,8 @@ func (d *decoder) instrument(in *Instrument) {
 	in.MinQty = d.dec("Instrument.MinQty")
 	in.MinNotional = d.dec("Instrument.MinNotional")
 	in.MaxLeverage = d.int32("Instrument.MaxLeverage")
+	in.PriceBandBps = d.varint("Instrument.PriceBandBps")
+	in.MaxOrderQty = d.dec("Instrument.MaxOrderQty")
 }
 
 func (e *encoder) rules(r *EligibilityRules) {
@@ -384,6 +388,7 @@ func (e *encoder) traderConfig(c *TraderConfig) {
 	e.dec(c.MinCopyAmount)
 	e.dec(c.MaxCopyAmount)
 	e.u8(uint8(c.LiquidationPolicy))
+	e.varint(c.SignalMaxAgeMs)
 }
 
 func (d *decoder) traderConfig(c *TraderConfig) {
@@ -393,6 +398,7 @@ func (d *decoder) traderConfig(c *TraderConfig) {
 	c.MinCopyAmount = d.dec("Config.MinCopyAmount")
 	c.MaxCopyAmount = d.dec("Config.MaxCopyAmount")
 	c.LiquidationPolicy = LiqPolicy(d.u8("Config.LiquidationPolicy"))
+	c.SignalMaxAgeMs = d.varint("Config.SignalMaxAgeMs")
 }
 
 func (e *encoder) follow(c *Follow) {
@@ -465,6 +471,11 @@ func (e *encoder) tradeFill(c *TradeFill) {
 	e.dec(c.Equity)
 	e.bool(c.Liquidation)
 	e.dec(c.MarkPrice)
+	e.dec(c.PositionAfter)
+	e.dec(c.Fee)
+	e.str(c.VenueOrderID)
+	e.str(c.ClientOrderID)
+	e.varint(c.EventTimeUnixNano)
 }
 
 func (d *decoder) tradeFill() *TradeFill {
@@ -481,6 +492,16 @@ func (d *decoder) tradeFill() *TradeFill {
 	c.Equity = d.dec("Equity")
 	c.Liquidation = d.bool("Liquidation")
 	c.MarkPrice = d.dec("MarkPrice")
+	c.PositionAfter = d.dec("PositionAfter")
+	c.Fee = d.dec("Fee")
+	// The two order IDs share one allocation: the rest of the body.
+	if d.err == nil && d.remaining() >= 2 && (d.buf[d.off] != 0 || d.buf[d.off+1] != 0) {
+		d.arena, d.arenaOff = string(d.buf[d.off:]), d.off
+	}
+	c.VenueOrderID = d.arenaStr("VenueOrderID", MaxVenueOrderIDLen)
+	c.ClientOrderID = d.arenaStr("ClientOrderID", MaxClientOrderIDLen)
+	d.arena = ""
+	c.EventTimeUnixNano = d.varint("EventTimeUnixNano")
 	return c
 }
 

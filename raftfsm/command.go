@@ -40,7 +40,12 @@ const (
 )
 
 // LogVersion is the first byte of every encoded command.
-const LogVersion byte = 1
+//
+// Version 2 is fill contract v2 (TradeFill's venue fields, Instrument's
+// price band and maximum quantity, TraderConfig's signal age limit).
+// Version 1 is not read: there is no deployment with a version-1 log, and a
+// version-1 fill lacks the venue position the machine now requires.
+const LogVersion byte = 2
 
 // Command is one decoded log entry body. Time is not part of the command: it
 // is in the Envelope, stamped by the leader.
@@ -78,6 +83,11 @@ type Instrument struct {
 	MinQty      fixed.Dec // >= LotStep
 	MinNotional fixed.Dec // qty × price must reach it; >= 0
 	MaxLeverage int32     // 1..MaxLeverage
+	// PriceBandBps: a fill priced further than this from the mark is
+	// implausible and refused; 0 = no band. At most MaxPriceBandBps.
+	PriceBandBps int64
+	// MaxOrderQty: a fill above it is implausible and refused; 0 = no maximum.
+	MaxOrderQty fixed.Dec
 }
 
 // InstrumentUpsert creates or replaces an instrument.
@@ -111,6 +121,10 @@ type TraderConfig struct {
 	MinCopyAmount     fixed.Dec // smallest allocation a follow may set; 0 = none
 	MaxCopyAmount     fixed.Dec // largest allocation; 0 = none
 	LiquidationPolicy LiqPolicy // what happens to copier positions when the trader is liquidated
+	// SignalMaxAgeMs: a fill whose venue event time is older than this at the
+	// leader's stamp opens nothing (SkipSignalStale); closes are still copied.
+	// 0 = DefaultSignalMaxAgeMs; at most MaxSignalMaxAgeMs.
+	SignalMaxAgeMs int64
 }
 
 // TraderApply asks to make an account a lead trader.
@@ -202,6 +216,21 @@ type TradeFill struct {
 	Equity      fixed.Dec // the trader's equity after the fill (Proportional's denominator)
 	Liquidation bool      // the trader was liquidated: copiers follow the liquidation policy
 	MarkPrice   fixed.Dec // stamped by the leader; 0 if unknown
+
+	// Fill contract v2 (design §3, "What the machine trusts from the venue").
+
+	// PositionAfter is the venue's figure for the trader's position on
+	// (Instrument, PosSide) after the fill: >= 0 for Long/Short, the signed
+	// net (long > 0, short < 0) for Both. The close fraction comes from it.
+	PositionAfter fixed.Dec
+	Fee           fixed.Dec // the trader's fee for the fill, >= 0: trader-side PnL is net of it
+	VenueOrderID  string    // the venue's ID of the trader's order (audit); <= MaxVenueOrderIDLen
+	// ClientOrderID of the trader's order; one copytrade generated
+	// (IsCopiedOrderID) is never a signal: CodeCopiedOrder.
+	ClientOrderID string
+	// EventTimeUnixNano is the venue's time of the fill, > 0: the dedup
+	// horizon and the signal age are measured in it.
+	EventTimeUnixNano int64
 }
 
 // OrderResult is the venue's final answer for one copier order (IOC: every

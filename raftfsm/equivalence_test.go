@@ -25,6 +25,7 @@ func TestSnapshotRestoreEquivalence(t *testing.T) {
 			} else {
 				cmd = g.next()
 			}
+			legacyFill(rec.m, cmd, rec.now+1_000_000_000)
 			log = append(log, Encode(Envelope{TimeUnixNano: rec.now + 1_000_000_000, Cmd: cmd}))
 			rec.apply(cmd)
 			hashes = append(hashes, rec.m.Hash())

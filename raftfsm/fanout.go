@@ -2,6 +2,7 @@ package raftfsm
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/copytrade/copytrade/raftfsm/fixed"
 )
@@ -22,6 +23,10 @@ type signal struct {
 
 	growSide PosSide // 0: no growth leg
 	growQ    fixed.Dec
+
+	gain     fixed.Dec // the trader's realised PnL of the shrink leg, gross (legs)
+	stale    bool      // older than the trader's signal age limit: no opens
+	flatOnly bool      // the shrink leg is a side the venue says is flat, not a trade of this fill
 
 	slab orderSlab // the fan-out's OrderStates
 }
@@ -82,6 +87,37 @@ func (t *TraderState) nextClientOrderID() string {
 	return string(b)
 }
 
+// IsCopiedOrderID reports whether id has exactly the form nextClientOrderID
+// generates: "c", a base-36 trader ID, "-", a base-36 sequence (lower-case
+// digits, no leading zero, both > 0). A fill of such an order is one of
+// copytrade's own copies and is never a signal (CodeCopiedOrder): no
+// cascades through a copier who also leads.
+func IsCopiedOrderID(id string) bool {
+	if len(id) < 4 || len(id) > 28 || id[0] != 'c' {
+		return false
+	}
+	dash := strings.IndexByte(id, '-')
+	if dash < 0 {
+		return false
+	}
+	return base36Positive(id[1:dash]) && base36Positive(id[dash+1:])
+}
+
+// base36Positive: 1..13 lower-case base-36 digits without a leading zero,
+// fitting a uint64.
+func base36Positive(s string) bool {
+	if len(s) == 0 || len(s) > 13 || s[0] == '0' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'z') {
+			return false
+		}
+	}
+	_, err := strconv.ParseUint(s, 36, 64)
+	return err == nil
+}
+
 // closeSideOf is the order side that reduces attributed side s.
 func closeSideOf(s PosSide) Side {
 	if s == Short {
@@ -138,17 +174,17 @@ func newIntent(t *TraderState, f *FollowState, inst string, attr PosSide) OrderI
 }
 
 // planClose plans a market order closing q (<= Qty − PendingClose) of the
-// follow's position p. mode is the trader's margin mode when a signal
-// causes the close (MarginInvalid otherwise: Cross unless the follow forces
-// one). Hedge copiers get a reduce-only order on the
-// position's side; one-way copiers a plain buy/sell, so the venue's net
-// position stays the sum of the copier's attributions.
-func (m *Machine) planClose(t *TraderState, f *FollowState, p *Position, q fixed.Dec, signal int64, mode MarginMode, res *Result) {
-	m.planCloseFrom(nil, t, f, p, q, signal, mode, res)
+// follow's position p, in the position's own margin mode (design §3:
+// positions remember their margin mode, and every close uses it). Hedge
+// copiers get a reduce-only order on the position's side; one-way copiers a
+// plain buy/sell, so the venue's net position stays the sum of the copier's
+// attributions.
+func (m *Machine) planClose(t *TraderState, f *FollowState, p *Position, q fixed.Dec, signal int64, res *Result) *OrderState {
+	return m.planCloseFrom(nil, t, f, p, q, signal, res)
 }
 
 // planCloseFrom is planClose with the OrderState from slab (nil: allocated alone).
-func (m *Machine) planCloseFrom(slab *orderSlab, t *TraderState, f *FollowState, p *Position, q fixed.Dec, signal int64, mode MarginMode, res *Result) {
+func (m *Machine) planCloseFrom(slab *orderSlab, t *TraderState, f *FollowState, p *Position, q fixed.Dec, signal int64, res *Result) *OrderState {
 	var o *OrderState
 	if slab != nil {
 		o = slab.get()
@@ -160,21 +196,14 @@ func (m *Machine) planCloseFrom(slab *orderSlab, t *TraderState, f *FollowState,
 	o.Qty = q
 	o.ReduceOnly = f.Settings.PositionMode == Hedge
 	o.Leverage = p.Leverage
-	o.MarginMode = marginModeFor(f.Settings.MarginPolicy, mode)
+	o.MarginMode = p.MarginMode
+	if o.MarginMode == MarginInvalid { // nothing opened through the copy set it
+		o.MarginMode = marginModeFor(f.Settings.MarginPolicy, MarginInvalid)
+	}
 	o.Effect = EffectClose
 	p.PendingClose += q // <= Qty: cannot overflow
 	m.record(f, o, res)
-}
-
-// closeQty is how much of closable a shrink of q out of before closes:
-// all of it when q >= before, else closable × q / before rounded down to the
-// lot step. 0 means nothing can be closed now.
-func closeQty(closable, q, before fixed.Dec, in *Instrument) fixed.Dec {
-	if q >= before {
-		return closable
-	}
-	// closable × q / before <= closable: cannot overflow.
-	return prorata(closable, q, before, fixed.Down).RoundDownTo(in.LotStep)
+	return o
 }
 
 // shrinkFollow copies a shrink of the trader's position to one follow:
@@ -187,19 +216,33 @@ func (m *Machine) shrinkFollow(t *TraderState, f *FollowState, s *signal, res *R
 		return
 	}
 	p := &f.Positions[i]
+	owed := p.PendingOpen > 0
+	if owed {
+		p.owePendingOpens(s.shrinkQ, s.shrinkBefore) // owed.go
+	}
+	p.shrinkTarget(s.shrinkQ, s.shrinkBefore)
 	closable := p.Qty - p.PendingClose
 	if closable <= 0 {
-		res.Skips = append(res.Skips, Skip{Copier: f.Copier, Reason: SkipNoPosition})
+		why := SkipNoPosition
+		if owed {
+			why = SkipCloseOwed
+		}
+		res.Skips = append(res.Skips, Skip{Copier: f.Copier, Reason: why})
 		return
 	}
-	q := closeQty(closable, s.shrinkQ, s.shrinkBefore, s.inst)
+	// What the position holds beyond its scaled target (owed.go); the
+	// trader flat closes everything.
+	q := closable
+	if s.shrinkQ < s.shrinkBefore {
+		q = min(excess(p, s.inst), closable)
+	}
 	// A partial close below the venue's minimum is skipped (the next close
 	// catches up); closing everything is always allowed.
 	if q <= 0 || (q < s.inst.MinQty && q < closable) {
 		res.Skips = append(res.Skips, Skip{Copier: f.Copier, Reason: SkipBelowMinQty})
 		return
 	}
-	m.planCloseFrom(&s.slab, t, f, p, q, s.fill.TradeID, s.fill.MarginMode, res)
+	m.planCloseFrom(&s.slab, t, f, p, q, s.fill.TradeID, res)
 }
 
 // liquidateFollow applies the liquidation policy to one follow: close copies
@@ -214,7 +257,7 @@ func (m *Machine) liquidateFollow(t *TraderState, f *FollowState, s *signal, res
 		f.Status = FollowStopped
 		f.StopReason = reasonLiquidation + detachSuffix
 	}
-	m.dispose(t, f, LiqDetach, s.fill.TradeID, s.fill.MarginMode, res)
+	m.dispose(t, f, LiqDetach, s.fill.TradeID, res)
 	res.Skips = append(res.Skips, Skip{Copier: f.Copier, Reason: SkipDetached})
 }
 
@@ -222,6 +265,10 @@ func (m *Machine) liquidateFollow(t *TraderState, f *FollowState, s *signal, res
 func (m *Machine) growFollow(t *TraderState, f *FollowState, s *signal, res *Result) {
 	if f.Status != FollowActive {
 		res.Skips = append(res.Skips, Skip{Copier: f.Copier, Reason: SkipPaused})
+		return
+	}
+	if s.stale {
+		res.Skips = append(res.Skips, Skip{Copier: f.Copier, Reason: SkipSignalStale})
 		return
 	}
 	op, why := m.sizeOpen(t, f, s)
@@ -239,6 +286,10 @@ func (m *Machine) growFollow(t *TraderState, f *FollowState, s *signal, res *Res
 	o.Effect = EffectOpen
 	o.ReservedMargin = op.reserve
 	p := f.ensurePos(s.inst.Symbol, s.growSide)
+	if p.PendingOpen == 0 {
+		p.OpenKeep = fixed.One // no open refers to the old fraction
+	}
+	o.Keep, o.Gen = p.OpenKeep, p.OpenGen
 	p.PendingOpen = op.pendingOpen
 	f.MarginInUse = op.marginInUse
 	m.record(f, o, res)

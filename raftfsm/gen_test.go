@@ -164,6 +164,18 @@ func (g *gen) fill(trader AccountID) *TradeFill {
 	if trader == 2 {
 		f.PosSide = Both // trader 2 trades one-way
 	}
+	// Fill contract v2: the venue's time (0..3 s before the next stamp, so
+	// some signals are stale) and position after the fill, which now and then
+	// disagrees with the machine's tracking (a fill it never saw).
+	f.EventTimeUnixNano = g.m.now + 1_000_000_000 - int64(g.pick(4))*1_000_000_000
+	f.PositionAfter = trackedAfter(g.m, f)
+	if g.pick(8) == 0 {
+		extra := fixed.Dec(g.pick(200)) * fixed.One / 100
+		if f.PosSide == Both && g.pick(2) == 0 {
+			extra = -extra
+		}
+		f.PositionAfter += extra
+	}
 	return f
 }
 

@@ -68,6 +68,7 @@ func (h *harness) apply(cmd Command) *Result {
 		}
 	}
 	h.slotVenueMove(cmd) // slot moves take positions off and onto this machine (migrate_test.go)
+	legacyFill(h.m, cmd, h.now)
 	res := h.m.Apply(h.index, Encode(Envelope{TimeUnixNano: h.now, Cmd: cmd}))
 	if res.Refusal == nil {
 		for _, f := range fills {
@@ -126,4 +127,51 @@ func (h *harness) fillAll(price, fee fixed.Dec) *OrderResults {
 		})
 	}
 	return &rs
+}
+
+// legacyFill completes a fill written before contract v2 (EventTimeUnixNano
+// 0) as a venue that agrees with the machine would send it: venue time now,
+// PositionAfter from the machine's tracked position. Tests of the v2
+// behaviour set EventTimeUnixNano (and PositionAfter) themselves.
+func legacyFill(m *Machine, cmd Command, now int64) {
+	c, ok := cmd.(*TradeFill)
+	if !ok || c.EventTimeUnixNano != 0 {
+		return
+	}
+	c.EventTimeUnixNano = now
+	c.PositionAfter = trackedAfter(m, c)
+}
+
+// trackedAfter is the trader's position after c by the machine's own
+// tracking: hedge sides grow or shrink (never below 0), one-way nets (a
+// liquidation never flips).
+func trackedAfter(m *Machine, c *TradeFill) fixed.Dec {
+	var long, short fixed.Dec
+	if t := m.traders[c.Trader]; t != nil {
+		long, short = t.traderQty(c.Instrument, Long), t.traderQty(c.Instrument, Short)
+	}
+	switch c.PosSide {
+	case Long, Short:
+		q := long
+		if c.PosSide == Short {
+			q = short
+		}
+		if openSideOf(c.PosSide) == c.Side {
+			return q + c.Qty
+		}
+		return max(q-c.Qty, 0)
+	}
+	net := long - short
+	if c.Side == Buy {
+		after := net + c.Qty
+		if c.Liquidation && net < 0 && after > 0 {
+			after = 0
+		}
+		return after
+	}
+	after := net - c.Qty
+	if c.Liquidation && net > 0 && after < 0 {
+		after = 0
+	}
+	return after
 }

@@ -78,8 +78,8 @@ func (m *Machine) CheckInvariants() error {
 				return bad("trader %d: positions not sorted and unique", id)
 			}
 		}
-		if len(t.Dedup.IDs) > DedupWindowSize {
-			return bad("trader %d: dedup window holds %d IDs", id, len(t.Dedup.IDs))
+		if err := t.Dedup.check(); err != nil {
+			return bad("trader %d: %v", id, err)
 		}
 		for i, f := range t.Follows {
 			if i > 0 && t.Follows[i-1].Copier >= f.Copier {
@@ -148,8 +148,12 @@ func checkFollow(f *FollowState, shareBps int64) error {
 			return fmt.Errorf("position %s/%d: PendingClose %s > Qty %s", p.Instrument, p.Side, p.PendingClose, p.Qty)
 		case emptyPos(p):
 			return fmt.Errorf("position %s/%d empty but kept", p.Instrument, p.Side)
-		case p.Qty == 0 && (p.Margin != 0 || p.AvgEntry != 0):
-			return fmt.Errorf("position %s/%d flat with margin %s avg %s", p.Instrument, p.Side, p.Margin, p.AvgEntry)
+		case p.Qty == 0 && (p.Margin != 0 || p.AvgEntry != 0 || p.Cost != 0):
+			return fmt.Errorf("position %s/%d flat with margin %s avg %s cost %s", p.Instrument, p.Side, p.Margin, p.AvgEntry, p.Cost)
+		case p.Cost < 0 || p.Target < 0:
+			return fmt.Errorf("position %s/%d: negative cost %s", p.Instrument, p.Side, p.Cost)
+		case p.PendingOpen > 0 && (p.OpenKeep <= 0 || p.OpenKeep > fixed.One):
+			return fmt.Errorf("position %s/%d: pending open with OpenKeep %s outside (0, 1]", p.Instrument, p.Side, p.OpenKeep)
 		case i > 0 && cmpPos(f.Positions[i-1], *p) >= 0:
 			return fmt.Errorf("positions not sorted and unique")
 		}

@@ -126,23 +126,24 @@ func (f *FollowState) detach(p *Position, q fixed.Dec) {
 		return
 	}
 	mv := prorata(p.Margin, q, p.Qty, fixed.Down)
+	cv := prorata(p.Cost, q, p.Qty, fixed.Down)
 	f.Detached = append(f.Detached, Position{
-		Instrument: p.Instrument, Side: p.Side, Qty: q, AvgEntry: p.AvgEntry,
-		Margin: mv, Leverage: p.Leverage,
+		Instrument: p.Instrument, Side: p.Side, Qty: q, AvgEntry: avgOf(q, cv),
+		Margin: mv, Leverage: p.Leverage, MarginMode: p.MarginMode, Cost: cv,
 	})
 	p.Qty -= q
 	p.Margin -= mv
+	p.Cost -= cv
 	f.MarginInUse -= mv
-	if p.Qty == 0 {
-		p.AvgEntry = 0
-	}
+	p.AvgEntry = avgOf(p.Qty, p.Cost)
 }
 
 // dispose gets rid of the follow's closable exposure (Qty − PendingClose of
 // every position) by pol: close orders at market, or detach.
-func (m *Machine) dispose(t *TraderState, f *FollowState, pol LiqPolicy, signal int64, mode MarginMode, res *Result) {
+func (m *Machine) dispose(t *TraderState, f *FollowState, pol LiqPolicy, signal int64, res *Result) {
 	for i := 0; i < len(f.Positions); i++ {
 		p := &f.Positions[i]
+		p.Target = 0 // the copy wants none of it
 		q := p.Qty - p.PendingClose
 		if q <= 0 {
 			continue
@@ -150,7 +151,7 @@ func (m *Machine) dispose(t *TraderState, f *FollowState, pol LiqPolicy, signal 
 		if pol == LiqDetach {
 			f.detach(p, q)
 		} else {
-			m.planClose(t, f, p, q, signal, mode, res)
+			m.planClose(t, f, p, q, signal, res)
 		}
 	}
 	f.prune()
@@ -161,7 +162,7 @@ func (m *Machine) dispose(t *TraderState, f *FollowState, pol LiqPolicy, signal 
 func (m *Machine) endFollow(t *TraderState, f *FollowState, pol LiqPolicy, base string, res *Result) {
 	f.Status = FollowEnded
 	f.StopReason = stopReason(base, pol)
-	m.dispose(t, f, pol, 0, MarginInvalid, res)
+	m.dispose(t, f, pol, 0, res)
 	t.dropIfDone(f)
 }
 

@@ -132,7 +132,7 @@ func (m *Machine) markFollow(t *TraderState, f *FollowState, mc *markCache, res 
 	}
 	f.Status = FollowStopped
 	f.StopReason = reason
-	m.dispose(t, f, LiqClose, 0, MarginInvalid, res)
+	m.dispose(t, f, LiqClose, 0, res)
 }
 
 // unrealized is the follow's unrealised PnL at the latest marks; ok is false

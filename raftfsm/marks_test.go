@@ -20,6 +20,7 @@ func (r *shareRig) apply(tb testing.TB, cmd Command) *Result {
 	tb.Helper()
 	r.index++
 	r.now += 1_000_000_000
+	legacyFill(r.m, cmd, r.now)
 	res := r.m.ApplyEnvelope(r.index, Envelope{TimeUnixNano: r.now, Cmd: cmd})
 	if res.Refusal != nil {
 		tb.Fatalf("%T: %v", cmd, res.Refusal)

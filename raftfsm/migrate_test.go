@@ -43,6 +43,7 @@ func (n *slotNode) apply(cmd Command) *Result {
 	n.tb.Helper()
 	n.index++
 	n.now += 1_000_000_000
+	legacyFill(n.m, cmd, n.now)
 	res := n.m.Apply(n.index, Encode(Envelope{TimeUnixNano: n.now, Cmd: cmd}))
 	if n.noCheck {
 		return res

@@ -28,6 +28,9 @@ type TraderView struct {
 	OrderSeq  uint64 // last client order sequence used
 	SignalSeq uint64 // fills applied
 	Stats     TraderStats
+	// Mismatches: fills whose venue position before differed from the
+	// tracked one (the venue's figure was used).
+	Mismatches uint64
 }
 
 // Trader returns trader id, if this group holds it.
@@ -40,7 +43,7 @@ func (m *Machine) Trader(id AccountID) (TraderView, bool) {
 		ID: t.ID, Parent: t.Parent, Slot: t.Slot, Status: t.Status, Reason: t.Reason,
 		Config: cloneConfig(t.Config), ShareBps: t.ShareBps,
 		Positions: slices.Clone(t.Positions), Equity: t.Equity,
-		Followers: t.liveFollows(), OrderSeq: t.OrderSeq, SignalSeq: t.SignalSeq,
+		Followers: t.liveFollows(), OrderSeq: t.OrderSeq, SignalSeq: t.SignalSeq, Mismatches: t.Mismatches,
 		Stats: TraderStats{
 			Days: slices.Clone(t.Stats.Days), Wins: t.Stats.Wins, Losses: t.Stats.Losses,
 			PeakEquity: t.Stats.PeakEquity, MaxDrawdownBps: t.Stats.MaxDrawdownBps,

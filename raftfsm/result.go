@@ -25,7 +25,7 @@ const (
 	CodeCopierCapReached  Code = 10 // trader has MaxCopiers follows
 	CodeTraderPaused      Code = 11 // no new follows while paused
 	CodeDuplicateFill     Code = 12 // (trader, trade ID) already applied
-	CodeFillTooOld        Code = 13 // trade ID below the dedup window: cannot tell if seen
+	CodeFillTooOld        Code = 13 // STALE: venue time older than the dedup window (dedup.go): cannot tell if seen
 	CodeNotOwned          Code = 14 // slot not owned and no known destination
 	CodeMoved             Code = 15 // slot moved: Refusal.Group, Refusal.Epoch
 	CodeMoving            Code = 16 // slot frozen for a migration: retry later
@@ -38,6 +38,8 @@ const (
 	CodeOverflow          Code = 23 // fixed-point overflow in the command's arithmetic
 	CodeBootstrapped      Code = 24 // bootstrap of a group that already has one
 	CodeAllocationRange   Code = 25 // allocation outside the trader's min/max copy amount
+	CodeCopiedOrder       Code = 26 // the fill's client order ID is one copytrade generated: never a signal
+	CodeImplausibleFill   Code = 27 // price outside the band around the mark, qty above the maximum, an overflowing figure; Msg names the field
 )
 
 var codeNames = [...]string{
@@ -46,7 +48,7 @@ var codeNames = [...]string{
 	"COPIER_CAP_REACHED", "TRADER_PAUSED", "DUPLICATE_FILL", "FILL_TOO_OLD", "NOT_OWNED",
 	"MOVED", "MOVING", "PERIOD_SETTLED", "PERIOD_OUT_OF_ORDER", "MIGRATION_STATE",
 	"MIGRATION_ABORTED", "STALE_EPOCH", "CHECKSUM", "OVERFLOW", "BOOTSTRAPPED",
-	"ALLOCATION_RANGE",
+	"ALLOCATION_RANGE", "COPIED_ORDER", "IMPLAUSIBLE_FILL",
 }
 
 func (c Code) String() string {
@@ -88,11 +90,14 @@ const (
 	SkipOverflow                         // sizing overflowed int64: refused for this copier only
 	SkipDetached                         // liquidation/exit with the detach policy: positions left open
 	SkipInvalidPrice                     // no usable price (zero price, zero equity for Proportional)
+	SkipSignalStale                      // the fill's venue time is older than the trader's signal age limit: no open
+	SkipCloseOwed                        // a shrink while the copier's open is pending: closed when its result arrives (owed.go)
 )
 
 var skipNames = [...]string{
 	"NONE", "PAUSED", "INSTRUMENT_NOT_FOLLOWED", "BELOW_MIN_QTY", "BELOW_MIN_NOTIONAL",
 	"ALLOCATION_EXHAUSTED", "NOTIONAL_CAP", "NO_POSITION", "OVERFLOW", "DETACHED", "INVALID_PRICE",
+	"SIGNAL_STALE", "CLOSE_OWED",
 }
 
 func (s SkipReason) String() string {
@@ -139,6 +144,11 @@ type Result struct {
 	// orders to dispatch, in dispatch order, and follows that got none.
 	Orders []OrderIntent
 	Skips  []Skip
+
+	// TradeFill: the venue's position before the fill differed from the
+	// machine's tracked one (counted in TraderState.Mismatches; the venue's
+	// figure was used). The shard logs it.
+	PositionMismatch bool
 
 	// OrderResults: how many results matched a pending order; the rest were
 	// unknown or already final (a repeat after failover) and changed nothing.

@@ -26,10 +26,10 @@ var rewrite = flag.Bool("rewrite", false, "rewrite testdata/*.txt with the actua
 //
 // Commands (key=value arguments; decimals as strings):
 //
-//	instrument sym= lot= tick= minqty= [minnotional=] maxlev=
+//	instrument sym= lot= tick= minqty= [minnotional=] maxlev= [band=bps] [maxqty=]
 //	rules [winrate=] [roi=] [trades=] [equity=]
 //	apply trader= [parent=] [winrate=] [roi=] [trades=] [equity=] <config>
-//	update trader= <config>         config: [insts=A,B] [share=] [maxcopiers=] [mincopy=] [maxcopy=] [liq=close|detach]
+//	update trader= <config>         config: [insts=A,B] [share=] [maxcopiers=] [mincopy=] [maxcopy=] [liq=close|detach] [maxage=ms]
 //	tpause|tresume trader=
 //	exit trader= [policy=close|detach]
 //	follow copier= trader= [parent=] <settings>
@@ -40,6 +40,9 @@ var rewrite = flag.Bool("rewrite", false, "rewrite testdata/*.txt with the actua
 //	fpause|fresume copier= trader=
 //	unfollow copier= trader= [close=true]
 //	fill trader= trade= inst= side=buy|sell pos=long|short|both qty= price= [lev=] [mm=cross|isolated] [equity=] [liq=true]
+//	     [after=] [fee=] [void=] [coid=] [age=ms]
+//	                                fill v2: after = the venue's position after (absent: the machine's
+//	                                tracked position ± qty); age = venue time this many ms before the stamp
 //	result id= status=filled|partial|rejected [qty=] [price=] [fee=] [reason=]   (qty defaults to the order's)
 //	fill-all [price=] [fee=]        fill every pending order in full (price 0: at its limit)
 //	marks SYM=price ...
@@ -195,6 +198,7 @@ func (a *args) traderConfig() TraderConfig {
 		MinCopyAmount:     a.dec("mincopy"),
 		MaxCopyAmount:     a.dec("maxcopy"),
 		LiquidationPolicy: LiqPolicy(a.enum("liq", liqNames, 0)),
+		SignalMaxAgeMs:    a.int("maxage", 0),
 	}
 }
 
@@ -251,6 +255,7 @@ func runScenarioCmd(h *harness, line string) (string, error) {
 		cmd = &InstrumentUpsert{Instrument: Instrument{
 			Symbol: a.str("sym", ""), LotStep: a.dec("lot"), TickSize: a.dec("tick"),
 			MinQty: a.dec("minqty"), MinNotional: a.dec("minnotional"), MaxLeverage: int32(a.int("maxlev", 0)),
+			PriceBandBps: a.int("band", 0), MaxOrderQty: a.dec("maxqty"),
 		}}
 	case "rules":
 		cmd = &RulesSet{Rules: EligibilityRules{
@@ -287,14 +292,25 @@ func runScenarioCmd(h *harness, line string) (string, error) {
 	case "fill":
 		cmd = &TradeFill{
 			Trader: a.acct("trader"), TradeID: a.int("trade", 0), Instrument: a.str("inst", ""),
-			Side:        Side(a.enum("side", map[string]int{"buy": 1, "sell": 2}, 0)),
-			PosSide:     PosSide(a.enum("pos", map[string]int{"long": 1, "short": 2, "both": 3}, 0)),
-			Qty:         a.dec("qty"),
-			Price:       a.dec("price"),
-			Leverage:    int32(a.int("lev", 10)),
-			MarginMode:  MarginMode(a.enum("mm", map[string]int{"cross": 1, "isolated": 2}, 1)),
-			Equity:      a.dec("equity"),
-			Liquidation: a.str("liq", "") == "true",
+			Side:          Side(a.enum("side", map[string]int{"buy": 1, "sell": 2}, 0)),
+			PosSide:       PosSide(a.enum("pos", map[string]int{"long": 1, "short": 2, "both": 3}, 0)),
+			Qty:           a.dec("qty"),
+			Price:         a.dec("price"),
+			Leverage:      int32(a.int("lev", 10)),
+			MarginMode:    MarginMode(a.enum("mm", map[string]int{"cross": 1, "isolated": 2}, 1)),
+			Equity:        a.dec("equity"),
+			Liquidation:   a.str("liq", "") == "true",
+			Fee:           a.dec("fee"),
+			VenueOrderID:  a.str("void", ""),
+			ClientOrderID: a.str("coid", ""),
+			// The venue's time: the entry's stamp less age (ms).
+			EventTimeUnixNano: h.now + 1_000_000_000 - a.int("age", 0)*1_000_000,
+		}
+		f := cmd.(*TradeFill)
+		if a.has("after") {
+			f.PositionAfter = a.dec("after")
+		} else { // a venue that agrees with the machine's tracking
+			f.PositionAfter = trackedAfter(h.m, f)
 		}
 	case "result":
 		id := a.str("id", "")

@@ -37,7 +37,12 @@ import (
 
 // snapshotVersion is the first byte of a snapshot. Any change to the layout
 // of a state struct needs a new version.
-const snapshotVersion byte = 1
+//
+// Version 2: fill contract v2 (instrument band and maximum, trader signal
+// age, cost basis, positions' margin mode and owed-close state, orders'
+// owed-close state, the time-bounded dedup window, position mismatches).
+// Like the log, only the current version is read.
+const snapshotVersion byte = 2
 
 // checksumLen is the snapshot trailer's length.
 const checksumLen = 8
@@ -337,22 +342,26 @@ func appendTrader(e *encoder, t *TraderState) {
 		e.dec(p.Qty)
 		e.dec(p.AvgEntry)
 		e.dec(p.Realized)
+		e.dec(p.Cost)
 	}
 	e.dec(t.Equity)
 	e.uvarint(uint64(len(t.Follows)))
 	for _, f := range t.Follows {
 		appendFollow(e, f)
 	}
-	// Dedup IDs as zigzag deltas from the previous one (from 0 for the
-	// first): trade IDs grow, so most take a byte or two. Wrapping
-	// arithmetic makes every int64 sequence representable.
+	// Dedup: the symbols, then per entry the symbol index, and trade ID and
+	// venue time as zigzag deltas from the previous entry's (from 0 for the
+	// first): both mostly grow, so most take a few bytes. Wrapping arithmetic
+	// makes every int64 sequence representable.
+	e.strs(t.Dedup.Syms)
 	e.uvarint(uint64(len(t.Dedup.IDs)))
-	var prev int64
-	for _, id := range t.Dedup.IDs {
-		e.varint(id - prev)
-		prev = id
+	var prevID, prevT int64
+	for i, id := range t.Dedup.IDs {
+		e.uvarint(uint64(t.Dedup.SymOf[i]))
+		e.varint(id - prevID)
+		e.varint(t.Dedup.Times[i] - prevT)
+		prevID, prevT = id, t.Dedup.Times[i]
 	}
-	e.varint(int64(t.Dedup.Next))
 	e.varint(t.Dedup.Floor)
 	e.uvarint(t.OrderSeq)
 	e.uvarint(t.SignalSeq)
@@ -368,6 +377,7 @@ func appendTrader(e *encoder, t *TraderState) {
 	e.dec(s.PeakEquity)
 	e.varint(s.MaxDrawdownBps)
 	e.dec(s.CopierPnL)
+	e.uvarint(t.Mismatches)
 }
 
 // decodeTrader reads what appendTrader wrote, with fresh pointers for every
@@ -394,6 +404,7 @@ func decodeTrader(d *decoder) *TraderState {
 			p.Qty = d.dec("trader.Positions.Qty")
 			p.AvgEntry = d.dec("trader.Positions.AvgEntry")
 			p.Realized = d.dec("trader.Positions.Realized")
+			p.Cost = d.dec("trader.Positions.Cost")
 		}
 	}
 	t.Equity = d.dec("trader.Equity")
@@ -403,20 +414,36 @@ func decodeTrader(d *decoder) *TraderState {
 			t.Follows[i] = decodeFollow(d)
 		}
 	}
-	if n := d.count("trader.Dedup.IDs", DedupWindowSize, 1); n > 0 {
-		t.Dedup.IDs = make([]int64, n)
-		var prev int64
-		for i := range t.Dedup.IDs {
-			prev += d.varint("trader.Dedup.IDs")
-			t.Dedup.IDs[i] = prev
+	if n := d.count("trader.Dedup.Syms", maxDedupSyms, 2); n > 0 {
+		t.Dedup.Syms = make([]string, n)
+		for i := range t.Dedup.Syms {
+			t.Dedup.Syms[i] = d.sym("trader.Dedup.Syms", MaxSymbolLen)
+			if d.err == nil && t.Dedup.symIndex(t.Dedup.Syms[i]) != i {
+				d.fail("trader.Dedup.Syms", "repeated symbol")
+			}
 		}
 	}
-	next := d.varint("trader.Dedup.Next")
-	if next < 0 || next > DedupWindowSize {
-		d.fail("trader.Dedup.Next", fmt.Sprintf("%d out of range", next))
+	if n := d.count("trader.Dedup.IDs", DedupWindowSize, 3); n > 0 {
+		w := &t.Dedup
+		w.IDs, w.Times, w.SymOf = make([]int64, n), make([]int64, n), make([]uint16, n)
+		var id, ts int64
+		for i := 0; i < n && d.err == nil; i++ {
+			sym := d.uvarint("trader.Dedup.SymOf")
+			if d.err == nil && sym >= uint64(len(w.Syms)) {
+				d.fail("trader.Dedup.SymOf", fmt.Sprintf("%d of %d symbols", sym, len(w.Syms)))
+			}
+			id += d.varint("trader.Dedup.IDs")
+			ts += d.varint("trader.Dedup.Times")
+			w.SymOf[i], w.IDs[i], w.Times[i] = uint16(sym), id, ts
+			if i > 0 && d.err == nil && ts < w.Times[i-1] {
+				d.fail("trader.Dedup.Times", "not ascending")
+			}
+		}
 	}
-	t.Dedup.Next = int(next)
 	t.Dedup.Floor = d.varint("trader.Dedup.Floor")
+	if len(t.Dedup.Times) > 0 && d.err == nil && t.Dedup.Times[0] < t.Dedup.Floor {
+		d.fail("trader.Dedup.Floor", "above a fill's time")
+	}
 	t.OrderSeq = d.uvarint("trader.OrderSeq")
 	t.SignalSeq = d.uvarint("trader.SignalSeq")
 	s := &t.Stats
@@ -435,6 +462,7 @@ func decodeTrader(d *decoder) *TraderState {
 	s.PeakEquity = d.dec("trader.Stats.PeakEquity")
 	s.MaxDrawdownBps = d.varint("trader.Stats.MaxDrawdownBps")
 	s.CopierPnL = d.dec("trader.Stats.CopierPnL")
+	t.Mismatches = d.uvarint("trader.Mismatches")
 	return t
 }
 
@@ -489,17 +517,22 @@ func appendPositions(e *encoder, ps []Position) {
 		p := &ps[i]
 		e.str(p.Instrument)
 		e.u8(uint8(p.Side))
+		e.u8(uint8(p.MarginMode))
 		e.dec(p.Qty)
 		e.dec(p.AvgEntry)
 		e.dec(p.Margin)
 		e.dec(p.PendingClose)
 		e.dec(p.PendingOpen)
 		e.varint(int64(p.Leverage))
+		e.uvarint(uint64(p.OpenGen))
+		e.dec(p.Cost)
+		e.dec(p.OpenKeep)
+		e.dec(p.Target)
 	}
 }
 
 func decodePositions(d *decoder, field string) []Position {
-	n := d.count(field, unbounded, 8)
+	n := d.count(field, unbounded, 12)
 	if n == 0 {
 		return nil
 	}
@@ -508,12 +541,17 @@ func decodePositions(d *decoder, field string) []Position {
 		p := &ps[i]
 		p.Instrument = d.sym("position.Instrument", MaxSymbolLen)
 		p.Side = PosSide(d.u8("position.Side"))
+		p.MarginMode = MarginMode(d.u8("position.MarginMode"))
 		p.Qty = d.dec("position.Qty")
 		p.AvgEntry = d.dec("position.AvgEntry")
 		p.Margin = d.dec("position.Margin")
 		p.PendingClose = d.dec("position.PendingClose")
 		p.PendingOpen = d.dec("position.PendingOpen")
 		p.Leverage = d.int32("position.Leverage")
+		p.OpenGen = d.uint32("position.OpenGen")
+		p.Cost = d.dec("position.Cost")
+		p.OpenKeep = d.dec("position.OpenKeep")
+		p.Target = d.dec("position.Target")
 	}
 	return ps
 }
@@ -536,6 +574,9 @@ func appendOrder(e *encoder, o *OrderState) {
 	e.u8(uint8(o.AttrSide))
 	e.varint(o.Signal)
 	e.dec(o.ReservedMargin)
+	e.dec(o.Keep)
+	e.uvarint(uint64(o.Gen))
+	e.u8(o.Retry)
 }
 
 // decodeOrder reads what appendOrder wrote. On failure d.err is set and the
@@ -558,6 +599,9 @@ func decodeOrder(d *decoder) *OrderState {
 	o.AttrSide = PosSide(d.u8("order.AttrSide"))
 	o.Signal = d.varint("order.Signal")
 	o.ReservedMargin = d.dec("order.ReservedMargin")
+	o.Keep = d.dec("order.Keep")
+	o.Gen = d.uint32("order.Gen")
+	o.Retry = d.u8("order.Retry")
 	return o
 }
 
@@ -566,7 +610,7 @@ func decodeOrder(d *decoder) *OrderState {
 func (m *Machine) snapshotSizeHint() int {
 	n := 1024 + 64*len(m.instruments) + 128*len(m.orders) + 96*len(m.settlements)
 	for _, t := range m.traders {
-		n += 256 + 6*len(t.Dedup.IDs) + 160*len(t.Follows)
+		n += 256 + 12*len(t.Dedup.IDs) + 160*len(t.Follows)
 	}
 	return n
 }

@@ -23,7 +23,8 @@ func fillMachine(seed int64) *Machine {
 	m.now = 1704164645_000000006 + seed
 	m.rules = EligibilityRules{MinWinRateBps: 5000, MinROIBps: -50, MinClosedTrades: 20, MinEquity: gdec(n(1e9))}
 	for _, sym := range []string{"ETH-USDT", "BTC-USDT"} {
-		m.instruments[sym] = &Instrument{Symbol: sym, LotStep: gdec(1e5), TickSize: gdec(1e6), MinQty: gdec(1e5), MinNotional: gdec(5e8), MaxLeverage: 100}
+		m.instruments[sym] = &Instrument{Symbol: sym, LotStep: gdec(1e5), TickSize: gdec(1e6), MinQty: gdec(1e5), MinNotional: gdec(5e8), MaxLeverage: 100,
+			PriceBandBps: 500, MaxOrderQty: gdec(n(1e12))}
 		m.marks[sym] = gdec(n(64_000_00000000))
 	}
 	settings := goldenFollowSettings
@@ -32,10 +33,12 @@ func fillMachine(seed int64) *Machine {
 		t := &TraderState{
 			ID: id, Parent: AccountID(n(99)), Slot: SlotOf(id), Status: TraderPaused, Reason: "paused by admin",
 			Config: goldenTraderConfig, ShareBps: 800 + ti,
-			Positions: []TraderPosition{{Instrument: "BTC-USDT", Side: Long, Qty: gdec(n(3e7)), AvgEntry: gdec(64_000_00000000), Realized: gdec(-n(4e8))}},
+			Positions: []TraderPosition{{Instrument: "BTC-USDT", Side: Long, Qty: gdec(n(3e7)), AvgEntry: gdec(64_000_00000000), Realized: gdec(-n(4e8)), Cost: gdec(n(19_200_00000000))}},
 			Equity:    gdec(n(25_000_00000000)),
-			Dedup:     DedupWindow{IDs: []int64{n(9_000_000_005), n(9_000_000_003), -4, n(9_000_000_010)}, Next: 2, Floor: n(9_000_000_001)},
-			OrderSeq:  uint64(n(41)), SignalSeq: uint64(n(12)),
+			Dedup: DedupWindow{Syms: []string{"BTC-USDT", "ETH-USDT"}, IDs: []int64{n(9_000_000_005), n(9_000_000_003), -4, n(9_000_000_010)},
+				Times: []int64{n(1e15), n(1e15) + 7, n(1e15) + 7, n(2e15)}, SymOf: []uint16{0, 1, 0, 0}, Floor: n(1e15) - 3},
+			Mismatches: uint64(n(3)),
+			OrderSeq:   uint64(n(41)), SignalSeq: uint64(n(12)),
 			Stats: TraderStats{
 				Days: []DayStat{{Day: 19723, RealizedPnL: gdec(-n(5e8)), Equity: gdec(n(2e12))}, {Day: 19724, RealizedPnL: gdec(7e8), Equity: gdec(2e12)}},
 				Wins: 11, Losses: 4, PeakEquity: gdec(n(3e12)), MaxDrawdownBps: 1250, CopierPnL: gdec(-n(123456)),
@@ -46,7 +49,8 @@ func fillMachine(seed int64) *Machine {
 				Copier: AccountID(n(2000 + ci)), CopierParent: AccountID(n(1999)), Trader: id,
 				Status: FollowStopped, StopReason: "stop-loss", Settings: settings,
 				Positions: []Position{
-					{Instrument: "BTC-USDT", Side: Long, Qty: gdec(n(1e6)), AvgEntry: gdec(64_000_00000000), Margin: gdec(n(64e8)), PendingClose: gdec(5e5), PendingOpen: gdec(2e5), Leverage: 10},
+					{Instrument: "BTC-USDT", Side: Long, Qty: gdec(n(1e6)), AvgEntry: gdec(64_000_00000000), Margin: gdec(n(64e8)), PendingClose: gdec(5e5), PendingOpen: gdec(2e5), Leverage: 10,
+						MarginMode: Isolated, Cost: gdec(n(64e10)), OpenKeep: gdec(5e7), OpenGen: 3, Target: gdec(n(9e5))},
 					{Instrument: "ETH-USDT", Side: Short, Qty: gdec(3e7), AvgEntry: gdec(3_000_00000000), Leverage: 5},
 				},
 				Detached:    []Position{{Instrument: "ETH-USDT", Side: Long, Qty: gdec(1e7), AvgEntry: gdec(2_900_00000000), Margin: gdec(58e8), Leverage: 5}},
@@ -62,7 +66,7 @@ func fillMachine(seed int64) *Machine {
 				Instrument: "BTC-USDT", Side: Sell, PosSide: Long, Qty: gdec(5e5), LimitPrice: gdec(63_000_00000000),
 				ReduceOnly: true, Leverage: 10, MarginMode: Isolated, AccountMode: AccountModePortfolio, Effect: EffectClose, AttrSide: Long,
 			},
-			Signal: n(9_000_000_010), ReservedMargin: gdec(n(1e8)),
+			Signal: n(9_000_000_010), ReservedMargin: gdec(n(1e8)), Keep: gdec(7e7), Gen: 2, Retry: 1,
 		}
 		m.orders[o.ClientOrderID] = o
 		m.slots[t.Slot] = Slot{State: SlotOwned, Epoch: 2}
@@ -265,8 +269,11 @@ func bigMachine(traders, followers int) *Machine {
 			Equity:    gdec(25_000_00000000), OrderSeq: 1e6, SignalSeq: 5e5}
 		for i := range DedupWindowSize {
 			t.Dedup.IDs = append(t.Dedup.IDs, 9_000_000_000+int64(ti)*1e6+int64(i)*3)
+			t.Dedup.Times = append(t.Dedup.Times, 1704164645_000000000+int64(i)*1e7)
+			t.Dedup.SymOf = append(t.Dedup.SymOf, 0)
 		}
-		t.Dedup.Floor = t.Dedup.IDs[0]
+		t.Dedup.Syms = []string{"BTC-USDT"}
+		t.Dedup.Floor = t.Dedup.Times[0]
 		t.Follows = make([]*FollowState, followers)
 		for ci := range followers {
 			s := goldenFollowSettings

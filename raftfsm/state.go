@@ -13,20 +13,40 @@ type TraderPosition struct {
 	Instrument string
 	Side       PosSide   // Long or Short
 	Qty        fixed.Dec // Invariant: Qty >= 0
-	AvgEntry   fixed.Dec
-	Realized   fixed.Dec // realised by partial closes so far: decides win or loss when it closes (stats.go)
+	AvgEntry   fixed.Dec // Cost / Qty, half-even (display and marks; PnL uses Cost)
+	Realized   fixed.Dec // realised by partial closes so far, net of fees: decides win or loss when it closes (stats.go)
+	// Cost is the entry cost of Qty: Σ qty × price of the opening fills less
+	// what closes released (costbasis.go). Closing everything releases all
+	// of it, so a round trip realises exactly exit value − entry cost.
+	Cost fixed.Dec
 }
 
 // Position is the part of a copier's venue position attributed to one follow.
 type Position struct {
 	Instrument   string
-	Side         PosSide   // Long or Short (the attribution side, whatever the venue mode)
-	Qty          fixed.Dec // filled, attributed. Invariant: Qty >= 0
+	Side         PosSide    // Long or Short (the attribution side, whatever the venue mode)
+	MarginMode   MarginMode // of the last open: every close of this position uses it
+	Qty          fixed.Dec  // filled, attributed. Invariant: Qty >= 0
 	AvgEntry     fixed.Dec
 	Margin       fixed.Dec // margin held by the filled Qty
 	PendingClose fixed.Dec // qty in pending close orders. Invariant: 0 <= PendingClose <= Qty
 	PendingOpen  fixed.Dec // qty in pending open orders
 	Leverage     int32     // of the last open
+	// OpenGen counts the times the trader went flat on this side while opens
+	// were pending: an open planned in an older generation is owed in full.
+	OpenGen uint32
+	Cost    fixed.Dec // entry cost of Qty (costbasis.go)
+	// OpenKeep is the fraction (fixed.One = all) of what the pending opens
+	// will fill that the copy still wants: every shrink of the trader while
+	// opens are pending multiplies it by the venue's after/before, and an
+	// open's result closes the rest (owed.go). Reset to One when an open is
+	// planned with none pending. Invariant: 0 < OpenKeep <= One while
+	// PendingOpen > 0.
+	OpenKeep fixed.Dec
+	// Target is the exact quantity the copy should hold (owed.go): fills of
+	// opens, scaled by every later shrink of the trader. Closes bring Qty to
+	// it rounded to the lot step. Invariant: Target >= 0.
+	Target fixed.Dec
 }
 
 // ProfitShare is a follow's profit-share account (issue 3 fills it in).
@@ -76,14 +96,10 @@ type TraderState struct {
 	OrderSeq  uint64 // last client order sequence used; IDs are derived from it
 	SignalSeq uint64 // fills applied
 	Stats     TraderStats
-}
-
-// DedupWindow remembers the last DedupWindowSize trade IDs of a trader.
-// A trade ID below Floor is refused as too old; Floor rises as IDs fall out.
-type DedupWindow struct {
-	IDs   []int64 // ring, insertion order, len <= DedupWindowSize
-	Next  int     // ring write position
-	Floor int64   // smallest trade ID that can still be judged
+	// Mismatches counts fills whose venue position before the fill
+	// (PositionAfter ∓ Qty) differed from the machine's tracked position:
+	// the venue's figure was used (design §3).
+	Mismatches uint64
 }
 
 // TraderStats feed the leaderboard (issue 3 fills them in).
@@ -107,6 +123,11 @@ type OrderState struct {
 	OrderIntent
 	Signal         int64 // trade ID that caused it (0 for mark-price / unfollow / exit closes)
 	ReservedMargin fixed.Dec
+	// Opens: the position's OpenKeep and OpenGen when the order was planned
+	// (owed.go). Closes: Retry is how many rejected closes this one repeats.
+	Keep  fixed.Dec
+	Gen   uint32
+	Retry uint8
 }
 
 // Slot is one hash slot's ownership in this group.

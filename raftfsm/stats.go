@@ -32,37 +32,40 @@ func dayOf(ns int64) int64 {
 // and before its positions are replaced by after (legs' result, which it
 // may update: a partly closed position carries its realised PnL so far).
 //
-// The shrink leg realises (price − entry) × qty (entry − price for shorts),
-// rounded toward −inf. A position closed to flat is a win if its realised
-// PnL over its whole life is > 0, else a loss. The day's bucket adds the
+// The shrink leg realises exit value − released entry cost (legs,
+// costbasis.go), less the fill's fee. A position closed to flat is a win if
+// its realised PnL over its whole life is > 0, else a loss. The day's bucket adds the
 // realised PnL and takes the trader's equity; a fill that reports equity
 // updates the peak and the maximum drawdown.
 func (m *Machine) onTraderFill(t *TraderState, c *TradeFill, s *signal, after []TraderPosition) {
 	st := &t.Stats
-	var gain fixed.Dec
-	if s.shrinkSide != 0 {
-		if i := t.traderPos(c.Instrument, s.shrinkSide); i >= 0 {
-			p := &t.Positions[i]
-			diff := c.Price - p.AvgEntry // both > 0: fits
-			if p.Side == Short {
-				diff = -diff
+	// The fee is the trader's cost of the whole fill: it is charged to the
+	// shrink leg's position when there is one, else to the position the fill
+	// grows (its whole-life PnL decides win or loss), and to the day.
+	gain := addOrKeep(s.gain, -c.Fee) // fee >= 0
+	if (s.shrinkSide == 0 || s.flatOnly) && c.Fee > 0 {
+		for k := range after {
+			if a := &after[k]; a.Instrument == c.Instrument && a.Side == s.growSide {
+				a.Realized = addOrKeep(a.Realized, -c.Fee)
 			}
-			if g, err := fixed.Mul(diff, s.shrinkQ, fixed.Floor); err == nil {
-				gain = g
+		}
+	}
+	if s.shrinkSide != 0 && !s.flatOnly {
+		for k := range after {
+			a := &after[k]
+			if a.Instrument != c.Instrument || a.Side != s.shrinkSide {
+				continue
 			}
-			life := addOrKeep(p.Realized, gain)
-			if s.shrinkQ >= s.shrinkBefore {
+			life := addOrKeep(a.Realized, gain)
+			if a.Qty == 0 {
 				if life > 0 {
 					st.Wins++
 				} else {
 					st.Losses++
 				}
+				a.Realized = 0
 			} else {
-				for k := range after {
-					if after[k].Instrument == c.Instrument && after[k].Side == s.shrinkSide {
-						after[k].Realized = life
-					}
-				}
+				a.Realized = life
 			}
 		}
 	}

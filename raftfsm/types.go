@@ -27,8 +27,13 @@ const (
 	MaxLeverage          = 200    // absolute ceiling on any leverage value
 	MaxBatch             = 20000  // items in one batched command (results, marks, slots)
 	MaxReasonLen         = 128    // venue reject reason bytes kept in state
-	DedupWindowSize      = 4096   // trade IDs remembered per trader
+	DedupWindowSize      = 4096   // fills remembered per trader (dedup.go)
 	MaxPositionsPerTrade = 2 * 64 // instrument × side entries per trader or follow
+	MaxVenueOrderIDLen   = 64     // TradeFill.VenueOrderID bytes
+	MaxPriceBandBps      = 10000  // Instrument.PriceBandBps: 100 % around the mark
+	// Signal age (TraderConfig.SignalMaxAgeMs): the default and the ceiling.
+	DefaultSignalMaxAgeMs = 2000
+	MaxSignalMaxAgeMs     = 3_600_000
 )
 
 // Side of an order or a fill.

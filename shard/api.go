@@ -43,13 +43,17 @@ func (n *Node) SubmitFill(ctx context.Context, f raftfsm.TradeFill, acked bool, 
 		n.fillError(out, err)
 		return out
 	}
+	// Stamped before the check: the price band is judged around the mark the
+	// entry will carry, the venue time against the leader's clock.
+	f.MarkPrice = n.marks.get(f.Instrument)
 	var ref *raftfsm.Refusal
-	n.fsm.read(func(m *raftfsm.Machine) { ref = m.CheckFill(&f) }) // a refused fill never becomes a log entry
+	now := time.Now().UnixNano()
+	// A refused fill (copied order, implausible, stale, duplicate, ...) never becomes a log entry.
+	n.fsm.read(func(m *raftfsm.Machine) { ref = m.CheckFillAt(&f, now) })
 	if ref != nil {
 		convert.RefusalOutcome(out, ref)
 		return out
 	}
-	f.MarkPrice = n.marks.get(f.Instrument)
 	queued := time.Now()
 	out.Timings.QueueUs = queued.Sub(received).Microseconds()
 	n.metrics.stage.WithLabelValues("queue").Observe(queued.Sub(received).Seconds())
@@ -64,6 +68,11 @@ func (n *Node) SubmitFill(ctx context.Context, f raftfsm.TradeFill, acked bool, 
 	if o.res.Refusal != nil {
 		convert.RefusalOutcome(out, o.res.Refusal)
 		return out
+	}
+	if o.res.PositionMismatch {
+		n.metrics.mismatches.Inc()
+		n.log.Warn("venue position differs from the tracked one; the venue's figure was used",
+			"trader", f.Trader, "trade-id", f.TradeID, "instrument", f.Instrument, "position-after", f.PositionAfter.String())
 	}
 	out.OrdersPlanned = int32(len(o.res.Orders))
 	out.Skipped = int32(len(o.res.Skips))

@@ -29,6 +29,7 @@ func BenchmarkSignalFanout500(b *testing.B) {
 		}
 		f := raftfsm.TradeFill{Trader: testTrader, TradeID: id, Instrument: testSymbol, Side: side, PosSide: raftfsm.Long,
 			Qty: dec(qty), Price: dec("60000"), Leverage: 10, MarginMode: raftfsm.Cross, Equity: dec("100000")}
+		venueV2(n, &f)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		start := time.Now()

@@ -360,6 +360,7 @@ func (c *cluster) fill(trader raftfsm.AccountID, tradeID int64, side raftfsm.Sid
 	}
 	before := orderSeq()
 	var last error
+	venueV2(c.leaderNode(), &f)
 	for attempt := 0; attempt < 100; attempt++ {
 		n := c.leaderNode()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -73,7 +73,8 @@ func TestGatewayDown(t *testing.T) {
 	fill := func(id int64, timeout time.Duration) (time.Duration, string) {
 		n := c.leaderNode()
 		f := raftfsm.TradeFill{Trader: testTrader, TradeID: id, Instrument: testSymbol, Side: raftfsm.Buy,
-			PosSide: raftfsm.Long, Qty: dec("0.3"), Price: dec("60000"), Leverage: 10, MarginMode: raftfsm.Cross, Equity: dec("100000")}
+			PosSide: raftfsm.Long, Qty: dec("0.3"), Price: dec("60000"), Leverage: 10, MarginMode: raftfsm.Cross, Equity: dec("100000"),
+			PositionAfter: dec("0.3"), EventTimeUnixNano: time.Now().UnixNano()}
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		start := time.Now()

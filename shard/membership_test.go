@@ -151,9 +151,11 @@ func TestReplaceMember(t *testing.T) {
 		if leader == nil {
 			return false
 		}
-		r, _, err := leader.Command(ctx, &raftfsm.TradeFill{Trader: trader, TradeID: 3, Instrument: testSymbol,
+		f := &raftfsm.TradeFill{Trader: trader, TradeID: 3, Instrument: testSymbol,
 			Side: raftfsm.Sell, PosSide: raftfsm.Long, Qty: dec("1"), Price: dec("60000"), Leverage: 10,
-			MarginMode: raftfsm.Cross, Equity: dec("100000")}, false)
+			MarginMode: raftfsm.Cross, Equity: dec("100000")}
+		venueV2(leader, f)
+		r, _, err := leader.Command(ctx, f, false)
 		res = r
 		return err == nil
 	})

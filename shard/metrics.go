@@ -26,7 +26,8 @@ type Metrics struct {
 	replaced      prometheus.Counter   // orders placed by the reconciler after NOT_FOUND
 	leaderChanges prometheus.Counter   // times this node gained leadership
 	isLeader      prometheus.Gauge
-	fills         *prometheus.CounterVec // fills by outcome code
+	fills         *prometheus.CounterVec // fills by outcome code (COPIED_ORDER: copies refused as signals)
+	mismatches    prometheus.Counter     // fills whose venue position differed from the tracked one
 }
 
 func newMetrics() *Metrics {
@@ -76,10 +77,13 @@ func newMetrics() *Metrics {
 		fills: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "copytrade_fills_total", Help: "Fills received, by outcome code.",
 		}, []string{"code"}),
+		mismatches: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "copytrade_position_mismatch_total", Help: "Fills whose venue position before the fill differed from the machine's tracked one (the venue's was used).",
+		}),
 	}
 	m.Registry.MustRegister(m.apply, m.commit, m.stage, m.gateway, m.gatewayErrors, m.fanoutOrders,
 		m.dispatchBatch, m.resultsBatch, m.pendingOrders, m.reconcileDue, m.replaced,
-		m.leaderChanges, m.isLeader, m.fills,
+		m.leaderChanges, m.isLeader, m.fills, m.mismatches,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

@@ -41,6 +41,8 @@ func ctlAdminCommands() []ctlCommand {
 				fs.StringVar(&in.MinQty, "min-qty", "", "smallest order qty (>= lot step)")
 				fs.StringVar(&in.MinNotional, "min-notional", "0", "smallest order notional")
 				maxLev := fs.Int("max-leverage", 20, "highest leverage (1..200)")
+				fs.Int64Var(&in.PriceBandBps, "price-band-bps", 0, "refuse lead fills priced further than this from the mark, bps (0: no band)")
+				fs.StringVar(&in.MaxOrderQty, "max-order-qty", "", "refuse lead fills above this quantity (empty: no maximum)")
 				return func(ctx context.Context, e *ctlEnv) (any, error) {
 					c, err := e.client()
 					if err != nil {

@@ -18,6 +18,7 @@ func traderConfigFlags(fs *flag.FlagSet) func(e *ctlEnv, base *ct.TraderConfig) 
 	minCopy := fs.String("min-copy-amount", "", "smallest copy allocation a copier may choose")
 	maxCopy := fs.String("max-copy-amount", "", "largest copy allocation (empty: none)")
 	liq := enumFlag(fs, "liq-policy", ct.LiqPolicy_CLOSE, ct.LiqPolicyFromString, "what copiers do when the trader is liquidated: close or detach")
+	maxAge := fs.Int64("signal-max-age-ms", 0, "a fill older than this (venue time) when it reaches the leader opens nothing; closes are copied (0: 2000)")
 	return func(e *ctlEnv, base *ct.TraderConfig) *ct.TraderConfig {
 		c := &ct.TraderConfig{ProfitShareBps: *share, LiquidationPolicy: *liq}
 		if base != nil {
@@ -42,6 +43,9 @@ func traderConfigFlags(fs *flag.FlagSet) func(e *ctlEnv, base *ct.TraderConfig) 
 		}
 		if fresh || e.set("liq-policy") {
 			c.LiquidationPolicy = *liq
+		}
+		if fresh || e.set("signal-max-age-ms") {
+			c.SignalMaxAgeMs = *maxAge
 		}
 		return c
 	}

@@ -37,6 +37,16 @@ func Instrument(req *ct.UpsertInstrumentRequest) (raftfsm.InstrumentUpsert, erro
 		return out, err
 	}
 	i.MaxLeverage = in.MaxLeverage
+	if err = intRange("instrument.price_band_bps", in.PriceBandBps, 0, raftfsm.MaxPriceBandBps); err != nil {
+		return out, err
+	}
+	i.PriceBandBps = in.PriceBandBps
+	if i.MaxOrderQty, err = optNonNegative("instrument.max_order_qty", in.MaxOrderQty); err != nil {
+		return out, err
+	}
+	if i.MaxOrderQty > 0 && i.MaxOrderQty < i.MinQty {
+		return out, fieldErr("instrument.max_order_qty", "must be 0 (none) or >= min_qty (%s), got %s", i.MinQty, i.MaxOrderQty)
+	}
 	return out, nil
 }
 
@@ -98,6 +108,10 @@ func TraderConfig(field string, c *ct.TraderConfig) (raftfsm.TraderConfig, error
 		return out, err
 	}
 	out.LiquidationPolicy = raftfsm.LiqPolicy(c.LiquidationPolicy)
+	if err = intRange(field+".signal_max_age_ms", c.SignalMaxAgeMs, 0, raftfsm.MaxSignalMaxAgeMs); err != nil {
+		return out, err
+	}
+	out.SignalMaxAgeMs = c.SignalMaxAgeMs
 	return out, nil
 }
 

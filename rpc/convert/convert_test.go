@@ -15,6 +15,7 @@ func goodFill() *ct.Fill {
 		Trader: 7, TradeId: 1, Instrument: "BTC-USDT", Side: ct.Side_BUY,
 		PositionSide: ct.PositionSide_LONG, Qty: "0.5", Price: "60000.1", Leverage: 10,
 		MarginMode: ct.MarginMode_CROSS, Equity: "10000",
+		PositionAfter: "1.5", Fee: "0.3", VenueOrderId: "88120034", ClientOrderId: "web-1", EventTimeNs: 1_704_164_645_000_000_000,
 	}
 }
 
@@ -27,6 +28,8 @@ func TestFillValid(t *testing.T) {
 		Trader: 7, TradeID: 1, Instrument: "BTC-USDT", Side: raftfsm.Buy, PosSide: raftfsm.Long,
 		Qty: fixed.MustParse("0.5"), Price: fixed.MustParse("60000.1"), Leverage: 10,
 		MarginMode: raftfsm.Cross, Equity: fixed.MustParse("10000"),
+		PositionAfter: fixed.MustParse("1.5"), Fee: fixed.MustParse("0.3"), VenueOrderID: "88120034", ClientOrderID: "web-1",
+		EventTimeUnixNano: 1_704_164_645_000_000_000,
 	}
 	if f != want {
 		t.Fatalf("got %+v, want %+v", f, want)
@@ -58,6 +61,13 @@ func TestFillRefusalsNameTheField(t *testing.T) {
 		{"fill.leverage", func(f *ct.Fill) { f.Leverage = 201 }},
 		{"fill.margin_mode", func(f *ct.Fill) { f.MarginMode = 9 }},
 		{"fill.equity", func(f *ct.Fill) { f.Equity = "-5" }},
+		{"fill.position_after", func(f *ct.Fill) { f.PositionAfter = "" }},
+		{"fill.position_after", func(f *ct.Fill) { f.PositionAfter = "-1" }},
+		{"fill.position_after", func(f *ct.Fill) { f.PositionAfter = "lots" }},
+		{"fill.fee", func(f *ct.Fill) { f.Fee = "-0.1" }},
+		{"fill.venue_order_id", func(f *ct.Fill) { f.VenueOrderId = strings.Repeat("9", 65) }},
+		{"fill.client_order_id", func(f *ct.Fill) { f.ClientOrderId = strings.Repeat("x", 37) }},
+		{"fill.event_time_ns", func(f *ct.Fill) { f.EventTimeNs = 0 }},
 	}
 	for _, c := range cases {
 		f := goodFill()
@@ -70,6 +80,24 @@ func TestFillRefusalsNameTheField(t *testing.T) {
 	}
 	if _, err := Fill("fill", nil); err == nil {
 		t.Error("nil fill accepted")
+	}
+}
+
+// TestFillWithoutPositionAfterRefused: fill contract v2 has no optional
+// position: a fill without position_after is refused, naming the field; a
+// one-way (BOTH) fill may report a short net position as a negative figure.
+func TestFillWithoutPositionAfterRefused(t *testing.T) {
+	f := goodFill()
+	f.PositionAfter = ""
+	_, err := Fill("fills[2]", f)
+	var fe *FieldError
+	if !errors.As(err, &fe) || fe.Field != "fills[2].position_after" || !strings.Contains(err.Error(), "required") {
+		t.Fatalf("got %v, want a required-field error naming fills[2].position_after", err)
+	}
+	f = goodFill()
+	f.PositionSide, f.PositionAfter = ct.PositionSide_BOTH, "-0.25"
+	if out, err := Fill("fill", f); err != nil || out.PositionAfter != fixed.MustParse("-0.25") {
+		t.Fatalf("one-way short net: %+v %v", out, err)
 	}
 }
 
@@ -178,6 +206,37 @@ func TestTraderInstrumentRulesSlots(t *testing.T) {
 	}
 }
 
+// TestFillV2LimitsNameTheField: the instrument's price band and maximum order
+// quantity and the trader's signal age limit are converted and checked, naming
+// the field.
+func TestFillV2LimitsNameTheField(t *testing.T) {
+	in := &ct.Instrument{Symbol: "BTC-USDT", LotStep: "0.001", TickSize: "0.1", MinQty: "0.001", MaxLeverage: 100,
+		PriceBandBps: 500, MaxOrderQty: "250"}
+	got, err := Instrument(&ct.UpsertInstrumentRequest{Instrument: in})
+	if err != nil || got.Instrument.PriceBandBps != 500 || got.Instrument.MaxOrderQty != fixed.MustParse("250") {
+		t.Fatalf("instrument: %+v %v", got, err)
+	}
+	for field, mut := range map[string]func(*ct.Instrument){
+		"instrument.price_band_bps": func(i *ct.Instrument) { i.PriceBandBps = 10001 },
+		"instrument.max_order_qty":  func(i *ct.Instrument) { i.MaxOrderQty = "0.0001" },
+	} {
+		bad := *in
+		mut(&bad)
+		var fe *FieldError
+		if _, err := Instrument(&ct.UpsertInstrumentRequest{Instrument: &bad}); !errors.As(err, &fe) || fe.Field != field {
+			t.Errorf("%s: got %v", field, err)
+		}
+	}
+	cfg, err := TraderConfig("config", &ct.TraderConfig{SignalMaxAgeMs: 5000})
+	if err != nil || cfg.SignalMaxAgeMs != 5000 {
+		t.Fatalf("trader config: %+v %v", cfg, err)
+	}
+	var fe *FieldError
+	if _, err := TraderConfig("config", &ct.TraderConfig{SignalMaxAgeMs: -1}); !errors.As(err, &fe) || fe.Field != "config.signal_max_age_ms" {
+		t.Errorf("negative signal age: %v", err)
+	}
+}
+
 // The IDL's enum values equal raftfsm's, so conversion is a cast: pin it.
 func TestEnumValuesMatchRaftfsm(t *testing.T) {
 	pairs := [][2]int64{
@@ -198,6 +257,8 @@ func TestEnumValuesMatchRaftfsm(t *testing.T) {
 		{int64(ct.ErrorCode_MOVED), RefusalBase + int64(raftfsm.CodeMoved)},
 		{int64(ct.ErrorCode_MOVING), RefusalBase + int64(raftfsm.CodeMoving)},
 		{int64(ct.ErrorCode_ALLOCATION_RANGE), RefusalBase + int64(raftfsm.CodeAllocationRange)},
+		{int64(ct.ErrorCode_COPIED_ORDER), RefusalBase + int64(raftfsm.CodeCopiedOrder)},
+		{int64(ct.ErrorCode_IMPLAUSIBLE_FILL), RefusalBase + int64(raftfsm.CodeImplausibleFill)},
 	}
 	for i, p := range pairs {
 		if p[0] != p[1] {

@@ -50,6 +50,32 @@ func Fill(field string, f *ct.Fill) (raftfsm.TradeFill, error) {
 		return out, err
 	}
 	out.Liquidation = f.Liquidation
+	// Fill contract v2: the venue's position after the fill is required;
+	// the close fraction comes from it.
+	if f.PositionAfter == "" {
+		return out, fieldErr(field+".position_after", "is required (fill contract v2: the trader's position after the fill)")
+	}
+	if out.PositionAfter, err = decimal(field+".position_after", f.PositionAfter); err != nil {
+		return out, err
+	}
+	if out.PosSide != raftfsm.Both && out.PositionAfter < 0 {
+		return out, fieldErr(field+".position_after", "must be >= 0 for a LONG or SHORT position, got %s", f.PositionAfter)
+	}
+	if out.Fee, err = optNonNegative(field+".fee", f.Fee); err != nil {
+		return out, err
+	}
+	if len(f.VenueOrderId) > raftfsm.MaxVenueOrderIDLen {
+		return out, fieldErr(field+".venue_order_id", "must be at most %d bytes, got %d", raftfsm.MaxVenueOrderIDLen, len(f.VenueOrderId))
+	}
+	out.VenueOrderID = f.VenueOrderId
+	if len(f.ClientOrderId) > raftfsm.MaxClientOrderIDLen {
+		return out, fieldErr(field+".client_order_id", "must be at most %d bytes, got %d", raftfsm.MaxClientOrderIDLen, len(f.ClientOrderId))
+	}
+	out.ClientOrderID = f.ClientOrderId
+	if f.EventTimeNs <= 0 {
+		return out, fieldErr(field+".event_time_ns", "is required: the venue's event time in Unix nanoseconds, got %d", f.EventTimeNs)
+	}
+	out.EventTimeUnixNano = f.EventTimeNs
 	return out, nil
 }
 

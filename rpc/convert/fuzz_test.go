@@ -18,6 +18,7 @@ func FuzzFill(f *testing.F) {
 			Trader: trader, TradeId: tradeID, Instrument: inst, Side: ct.Side(side),
 			PositionSide: ct.PositionSide(pos), Qty: qty, Price: price, Leverage: lev,
 			MarginMode: ct.MarginMode(mm), Equity: equity, Liquidation: liq,
+			PositionAfter: equity, EventTimeNs: tradeID,
 		}
 		out, err := Fill("fill", in)
 		if err != nil {
@@ -30,6 +31,9 @@ func FuzzFill(f *testing.F) {
 		if out.Trader <= 0 || out.TradeID <= 0 || out.Qty <= 0 || out.Price <= 0 || out.Equity < 0 ||
 			out.Leverage < 1 || out.Leverage > 200 || len(out.Instrument) == 0 || len(out.Instrument) > 32 {
 			t.Fatalf("accepted an invalid fill: %+v", out)
+		}
+		if out.EventTimeUnixNano <= 0 || (out.PosSide != 3 && out.PositionAfter < 0) {
+			t.Fatalf("accepted an invalid v2 field: %+v", out)
 		}
 		if out.Qty.String() == "" || out.Liquidation != liq {
 			t.Fatalf("round trip: %+v", out)

@@ -19,6 +19,7 @@ func TraderConfigView(c *raftfsm.TraderConfig) *ct.TraderConfig {
 		MinCopyAmount:     s(c.MinCopyAmount),
 		MaxCopyAmount:     s(c.MaxCopyAmount),
 		LiquidationPolicy: ct.LiqPolicy(c.LiquidationPolicy),
+		SignalMaxAgeMs:    c.SignalMaxAgeMs,
 	}
 }
 

@@ -58,6 +58,8 @@ enum ErrorCode {
     OVERFLOW                = 1023
     BOOTSTRAPPED            = 1024
     ALLOCATION_RANGE        = 1025
+    COPIED_ORDER            = 1026  // the fill's client order ID is one copytrade generated: never a signal
+    IMPLAUSIBLE_FILL        = 1027  // price outside the instrument's band around the mark, qty above its maximum, or a figure that would overflow (message names the field)
 
     NOT_LEADER              = 2001  // extra: leader_addr (the leader's RPC address; empty if unknown), leader_id
     UNAVAILABLE             = 2002  // no quorum, gateway down, shutting down: retry later; message says which
@@ -136,6 +138,12 @@ struct Fill {
     9: MarginMode margin_mode
     10: string equity           // the trader's equity after the fill, >= 0
     11: bool liquidation        // the trader was liquidated
+    // Fill contract v2 (design §3, "What the machine trusts from the venue").
+    12: string position_after   // required: the trader's position on instrument and position_side after the fill; >= 0 for LONG/SHORT, signed net for BOTH (long > 0, short < 0)
+    13: string fee              // the trader's fee for the fill, >= 0; "" = 0
+    14: string venue_order_id   // the venue's ID of the trader's order; <= 64 bytes
+    15: string client_order_id  // the trader's order's client ID; one copytrade generated is refused (COPIED_ORDER); <= 36 bytes
+    16: i64 event_time_ns       // required: the venue's event time of the fill, Unix nanoseconds
 }
 
 struct SubmitFillRequest {
@@ -186,6 +194,8 @@ struct Instrument {
     4: string min_qty           // >= lot_step
     5: string min_notional      // >= 0
     6: i32 max_leverage         // 1..200
+    7: i64 price_band_bps       // fills priced further than this from the mark are refused; 0 = no band
+    8: string max_order_qty     // fills above it are refused; "" = no maximum
 }
 
 struct UpsertInstrumentRequest {
@@ -212,6 +222,7 @@ struct TraderConfig {
     4: string min_copy_amount   // >= 0; "" = 0
     5: string max_copy_amount   // >= 0; "" = 0 (none)
     6: LiqPolicy liquidation_policy
+    7: i64 signal_max_age_ms    // a fill whose venue time is older than this when stamped opens nothing (SIGNAL_STALE); 0 = 2000
 }
 
 struct ApplicantStats {

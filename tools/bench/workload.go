@@ -3,6 +3,7 @@ package bench
 import (
 	"math/rand/v2"
 	"sync"
+	"time"
 
 	"github.com/copytrade/copytrade/raftfsm/fixed"
 	ct "github.com/copytrade/copytrade/rpc/kitex_gen/copytrade"
@@ -92,6 +93,9 @@ func (g *traderGen) next(mark fixed.Dec) *ct.Fill {
 		g.increases = 0
 	}
 	f.Qty = qty.String()
+	// Fill contract v2: the venue's position after the fill, and its time.
+	f.PositionAfter = g.pos.String()
+	f.EventTimeNs = time.Now().UnixNano()
 	return f
 }
 

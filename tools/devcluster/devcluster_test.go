@@ -130,10 +130,12 @@ func TestRouterSinkAccounting(t *testing.T) {
 func TestFillOfKeepsEveryField(t *testing.T) {
 	ins := exchsim.DefaultInstruments()[0]
 	f := exchsim.LeadFill{Trader: 3, TradeID: 9, Instrument: ins.Symbol, Side: exchsim.Sell, PositionSide: exchsim.Short,
-		Qty: ins.LotStep, Price: ins.MarkPrice, Leverage: 10, MarginMode: exchsim.Isolated, Equity: ins.MarkPrice, Liquidation: true}
+		Qty: ins.LotStep, Price: ins.MarkPrice, Leverage: 10, MarginMode: exchsim.Isolated, Equity: ins.MarkPrice, Liquidation: true,
+		TimeUnixNano: 1_704_164_645_000_000_001, PositionAfter: 2 * ins.LotStep, Fee: ins.LotStep, VenueOrderID: "77", ClientOrderID: "sim-liq-3"}
 	got := FillOf(f)
 	want := &ct.Fill{Trader: 3, TradeId: 9, Instrument: ins.Symbol, Side: ct.Side_SELL, PositionSide: ct.PositionSide_SHORT,
-		Qty: "0.001", Price: "60000", Leverage: 10, MarginMode: ct.MarginMode_ISOLATED, Equity: "60000", Liquidation: true}
+		Qty: "0.001", Price: "60000", Leverage: 10, MarginMode: ct.MarginMode_ISOLATED, Equity: "60000", Liquidation: true,
+		PositionAfter: "0.002", Fee: "0.001", VenueOrderId: "77", ClientOrderId: "sim-liq-3", EventTimeNs: 1_704_164_645_000_000_001}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}

@@ -96,10 +96,15 @@ func InstrumentsOf(specs []exchsim.InstrumentSpec) []*ct.Instrument {
 	out := make([]*ct.Instrument, len(specs))
 	for i, s := range specs {
 		out[i] = &ct.Instrument{Symbol: s.Symbol, LotStep: s.LotStep.String(), TickSize: s.TickSize.String(),
-			MinQty: s.MinQty.String(), MinNotional: s.MinNotional.String(), MaxLeverage: min(s.MaxLeverage, 200)}
+			MinQty: s.MinQty.String(), MinNotional: s.MinNotional.String(), MaxLeverage: min(s.MaxLeverage, 200),
+			PriceBandBps: devPriceBandBps}
 	}
 	return out
 }
+
+// devPriceBandBps is the price band of the dev cluster's instruments: a lead fill
+// priced more than 10 % from the mark is refused as implausible (design §3).
+const devPriceBandBps = 1000
 
 // NewPlan makes the population for opts over instruments (see InstrumentsOf). The mix
 // of follow settings, drawn from opts.Seed:

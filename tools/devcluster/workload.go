@@ -68,6 +68,8 @@ func FillOf(f exchsim.LeadFill) *ct.Fill {
 		Side: ct.Side(f.Side), PositionSide: ct.PositionSide(f.PositionSide),
 		Qty: f.Qty.String(), Price: f.Price.String(), Leverage: f.Leverage,
 		MarginMode: ct.MarginMode(f.MarginMode), Equity: f.Equity.String(), Liquidation: f.Liquidation,
+		PositionAfter: f.PositionAfter.String(), Fee: f.Fee.String(), VenueOrderId: f.VenueOrderID,
+		ClientOrderId: f.ClientOrderID, EventTimeNs: f.TimeUnixNano,
 	}
 }
 

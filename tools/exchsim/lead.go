@@ -21,7 +21,13 @@ type LeadFill struct {
 	MarginMode   MarginMode
 	Equity       fixed.Dec // the trader's account equity after the fill
 	Liquidation  bool
-	TimeUnixNano int64
+	TimeUnixNano int64 // the venue's event time of the fill
+
+	// Fill contract v2 (design §3).
+	PositionAfter fixed.Dec // the trader's position on (Instrument, PositionSide) after the fill; signed net for BOTH
+	Fee           fixed.Dec // the trader's taker fee for the fill
+	VenueOrderID  string    // the venue's order ID
+	ClientOrderID string    // the trader's order's client ID ("sim-lead-<n>" unless given)
 }
 
 // FillSink receives the stream; the CopyTrade client adapter (router or node)
@@ -82,5 +88,6 @@ func (s *Sim) placeLead(ctx context.Context, o Order, opts execOpts) (OrderResul
 	if r.Status == Rejected {
 		return r, LeadFill{}, fmt.Errorf("%w: %s: %s", ErrOrderRejected, r.Reason, r.Message)
 	}
+	fill.VenueOrderID = strconv.FormatInt(r.OrderID, 10)
 	return r, fill, nil
 }

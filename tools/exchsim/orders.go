@@ -263,11 +263,16 @@ func (s *Sim) fill(o *Order, r *OrderResult, partial bool, opts execOpts) (Rejec
 	if opts.lead != nil {
 		var ce calc
 		eq := s.equity(a, &ce)
+		var after fixed.Dec // the position on (instrument, side) after the fill; signed for BOTH
+		if p := a.positions[key]; p != nil {
+			after = p.qty
+		}
 		*opts.lead = LeadFill{
 			Trader: o.Account, TradeID: s.nextTradeID.Add(1), Instrument: o.Instrument,
 			Side: o.Side, PositionSide: o.PositionSide, Qty: fillQty, Price: price,
 			Leverage: o.Leverage, MarginMode: o.MarginMode, Equity: eq,
 			Liquidation: opts.liquidation, TimeUnixNano: r.TimeUnixNano,
+			PositionAfter: after, Fee: fee, ClientOrderID: o.ClientOrderID, // VenueOrderID: placeLead
 		}
 	}
 	return ReasonNone, ""

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/copytrade/copytrade/raftfsm"
+	"github.com/copytrade/copytrade/raftfsm/fixed"
 	"github.com/copytrade/copytrade/router"
 	"github.com/copytrade/copytrade/rpc/auth"
 	"github.com/copytrade/copytrade/rpc/convert"
@@ -108,11 +109,15 @@ func FollowSettings() *ct.FollowSettings {
 	}
 }
 
-// OpenFill is an opening buy of the trader: every copier gets one order.
+// OpenFill is an opening buy of the trader: every copier gets one order. Fill v2: the
+// venue's position after it is as if every earlier trade ID was this same open, and the
+// venue time is now.
 func OpenFill(trader, tradeID int64) *ct.Fill {
 	return &ct.Fill{Trader: trader, TradeId: tradeID, Instrument: Symbol, Side: ct.Side_BUY,
 		PositionSide: ct.PositionSide_LONG, Qty: "0.01", Price: "60000", Leverage: 10,
-		MarginMode: ct.MarginMode_CROSS, Equity: "100000"}
+		MarginMode: ct.MarginMode_CROSS, Equity: "100000",
+		PositionAfter: fixed.FromUnits(tradeID * fixed.MustParse("0.01").Units()).String(),
+		EventTimeNs:   time.Now().UnixNano()}
 }
 
 // Options shape a Cluster.

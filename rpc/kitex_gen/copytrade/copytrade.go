@@ -50,6 +50,8 @@ const (
 	ErrorCode_OVERFLOW                 ErrorCode = 1023
 	ErrorCode_BOOTSTRAPPED             ErrorCode = 1024
 	ErrorCode_ALLOCATION_RANGE         ErrorCode = 1025
+	ErrorCode_COPIED_ORDER             ErrorCode = 1026
+	ErrorCode_IMPLAUSIBLE_FILL         ErrorCode = 1027
 	ErrorCode_NOT_LEADER               ErrorCode = 2001
 	ErrorCode_UNAVAILABLE              ErrorCode = 2002
 	ErrorCode_DEADLINE                 ErrorCode = 2003
@@ -114,6 +116,10 @@ func (p ErrorCode) String() string {
 		return "BOOTSTRAPPED"
 	case ErrorCode_ALLOCATION_RANGE:
 		return "ALLOCATION_RANGE"
+	case ErrorCode_COPIED_ORDER:
+		return "COPIED_ORDER"
+	case ErrorCode_IMPLAUSIBLE_FILL:
+		return "IMPLAUSIBLE_FILL"
 	case ErrorCode_NOT_LEADER:
 		return "NOT_LEADER"
 	case ErrorCode_UNAVAILABLE:
@@ -188,6 +194,10 @@ func ErrorCodeFromString(s string) (ErrorCode, error) {
 		return ErrorCode_BOOTSTRAPPED, nil
 	case "ALLOCATION_RANGE":
 		return ErrorCode_ALLOCATION_RANGE, nil
+	case "COPIED_ORDER":
+		return ErrorCode_COPIED_ORDER, nil
+	case "IMPLAUSIBLE_FILL":
+		return ErrorCode_IMPLAUSIBLE_FILL, nil
 	case "NOT_LEADER":
 		return ErrorCode_NOT_LEADER, nil
 	case "UNAVAILABLE":
@@ -1164,17 +1174,22 @@ var fieldIDToName_CommandResponse = map[int16]string{
 }
 
 type Fill struct {
-	Trader       int64        `thrift:"trader,1" frugal:"1,default,i64" json:"trader"`
-	TradeId      int64        `thrift:"trade_id,2" frugal:"2,default,i64" json:"trade_id"`
-	Instrument   string       `thrift:"instrument,3" frugal:"3,default,string" json:"instrument"`
-	Side         Side         `thrift:"side,4" frugal:"4,default,Side" json:"side"`
-	PositionSide PositionSide `thrift:"position_side,5" frugal:"5,default,PositionSide" json:"position_side"`
-	Qty          string       `thrift:"qty,6" frugal:"6,default,string" json:"qty"`
-	Price        string       `thrift:"price,7" frugal:"7,default,string" json:"price"`
-	Leverage     int32        `thrift:"leverage,8" frugal:"8,default,i32" json:"leverage"`
-	MarginMode   MarginMode   `thrift:"margin_mode,9" frugal:"9,default,MarginMode" json:"margin_mode"`
-	Equity       string       `thrift:"equity,10" frugal:"10,default,string" json:"equity"`
-	Liquidation  bool         `thrift:"liquidation,11" frugal:"11,default,bool" json:"liquidation"`
+	Trader        int64        `thrift:"trader,1" frugal:"1,default,i64" json:"trader"`
+	TradeId       int64        `thrift:"trade_id,2" frugal:"2,default,i64" json:"trade_id"`
+	Instrument    string       `thrift:"instrument,3" frugal:"3,default,string" json:"instrument"`
+	Side          Side         `thrift:"side,4" frugal:"4,default,Side" json:"side"`
+	PositionSide  PositionSide `thrift:"position_side,5" frugal:"5,default,PositionSide" json:"position_side"`
+	Qty           string       `thrift:"qty,6" frugal:"6,default,string" json:"qty"`
+	Price         string       `thrift:"price,7" frugal:"7,default,string" json:"price"`
+	Leverage      int32        `thrift:"leverage,8" frugal:"8,default,i32" json:"leverage"`
+	MarginMode    MarginMode   `thrift:"margin_mode,9" frugal:"9,default,MarginMode" json:"margin_mode"`
+	Equity        string       `thrift:"equity,10" frugal:"10,default,string" json:"equity"`
+	Liquidation   bool         `thrift:"liquidation,11" frugal:"11,default,bool" json:"liquidation"`
+	PositionAfter string       `thrift:"position_after,12" frugal:"12,default,string" json:"position_after"`
+	Fee           string       `thrift:"fee,13" frugal:"13,default,string" json:"fee"`
+	VenueOrderId  string       `thrift:"venue_order_id,14" frugal:"14,default,string" json:"venue_order_id"`
+	ClientOrderId string       `thrift:"client_order_id,15" frugal:"15,default,string" json:"client_order_id"`
+	EventTimeNs   int64        `thrift:"event_time_ns,16" frugal:"16,default,i64" json:"event_time_ns"`
 }
 
 func NewFill() *Fill {
@@ -1227,6 +1242,26 @@ func (p *Fill) GetEquity() (v string) {
 func (p *Fill) GetLiquidation() (v bool) {
 	return p.Liquidation
 }
+
+func (p *Fill) GetPositionAfter() (v string) {
+	return p.PositionAfter
+}
+
+func (p *Fill) GetFee() (v string) {
+	return p.Fee
+}
+
+func (p *Fill) GetVenueOrderId() (v string) {
+	return p.VenueOrderId
+}
+
+func (p *Fill) GetClientOrderId() (v string) {
+	return p.ClientOrderId
+}
+
+func (p *Fill) GetEventTimeNs() (v int64) {
+	return p.EventTimeNs
+}
 func (p *Fill) SetTrader(val int64) {
 	p.Trader = val
 }
@@ -1260,6 +1295,21 @@ func (p *Fill) SetEquity(val string) {
 func (p *Fill) SetLiquidation(val bool) {
 	p.Liquidation = val
 }
+func (p *Fill) SetPositionAfter(val string) {
+	p.PositionAfter = val
+}
+func (p *Fill) SetFee(val string) {
+	p.Fee = val
+}
+func (p *Fill) SetVenueOrderId(val string) {
+	p.VenueOrderId = val
+}
+func (p *Fill) SetClientOrderId(val string) {
+	p.ClientOrderId = val
+}
+func (p *Fill) SetEventTimeNs(val int64) {
+	p.EventTimeNs = val
+}
 
 func (p *Fill) String() string {
 	if p == nil {
@@ -1280,6 +1330,11 @@ var fieldIDToName_Fill = map[int16]string{
 	9:  "margin_mode",
 	10: "equity",
 	11: "liquidation",
+	12: "position_after",
+	13: "fee",
+	14: "venue_order_id",
+	15: "client_order_id",
+	16: "event_time_ns",
 }
 
 type SubmitFillRequest struct {
@@ -1617,12 +1672,14 @@ var fieldIDToName_SubmitFillsResponse = map[int16]string{
 }
 
 type Instrument struct {
-	Symbol      string `thrift:"symbol,1" frugal:"1,default,string" json:"symbol"`
-	LotStep     string `thrift:"lot_step,2" frugal:"2,default,string" json:"lot_step"`
-	TickSize    string `thrift:"tick_size,3" frugal:"3,default,string" json:"tick_size"`
-	MinQty      string `thrift:"min_qty,4" frugal:"4,default,string" json:"min_qty"`
-	MinNotional string `thrift:"min_notional,5" frugal:"5,default,string" json:"min_notional"`
-	MaxLeverage int32  `thrift:"max_leverage,6" frugal:"6,default,i32" json:"max_leverage"`
+	Symbol       string `thrift:"symbol,1" frugal:"1,default,string" json:"symbol"`
+	LotStep      string `thrift:"lot_step,2" frugal:"2,default,string" json:"lot_step"`
+	TickSize     string `thrift:"tick_size,3" frugal:"3,default,string" json:"tick_size"`
+	MinQty       string `thrift:"min_qty,4" frugal:"4,default,string" json:"min_qty"`
+	MinNotional  string `thrift:"min_notional,5" frugal:"5,default,string" json:"min_notional"`
+	MaxLeverage  int32  `thrift:"max_leverage,6" frugal:"6,default,i32" json:"max_leverage"`
+	PriceBandBps int64  `thrift:"price_band_bps,7" frugal:"7,default,i64" json:"price_band_bps"`
+	MaxOrderQty  string `thrift:"max_order_qty,8" frugal:"8,default,string" json:"max_order_qty"`
 }
 
 func NewInstrument() *Instrument {
@@ -1655,6 +1712,14 @@ func (p *Instrument) GetMinNotional() (v string) {
 func (p *Instrument) GetMaxLeverage() (v int32) {
 	return p.MaxLeverage
 }
+
+func (p *Instrument) GetPriceBandBps() (v int64) {
+	return p.PriceBandBps
+}
+
+func (p *Instrument) GetMaxOrderQty() (v string) {
+	return p.MaxOrderQty
+}
 func (p *Instrument) SetSymbol(val string) {
 	p.Symbol = val
 }
@@ -1673,6 +1738,12 @@ func (p *Instrument) SetMinNotional(val string) {
 func (p *Instrument) SetMaxLeverage(val int32) {
 	p.MaxLeverage = val
 }
+func (p *Instrument) SetPriceBandBps(val int64) {
+	p.PriceBandBps = val
+}
+func (p *Instrument) SetMaxOrderQty(val string) {
+	p.MaxOrderQty = val
+}
 
 func (p *Instrument) String() string {
 	if p == nil {
@@ -1688,6 +1759,8 @@ var fieldIDToName_Instrument = map[int16]string{
 	4: "min_qty",
 	5: "min_notional",
 	6: "max_leverage",
+	7: "price_band_bps",
+	8: "max_order_qty",
 }
 
 type UpsertInstrumentRequest struct {
@@ -1829,6 +1902,7 @@ type TraderConfig struct {
 	MinCopyAmount     string    `thrift:"min_copy_amount,4" frugal:"4,default,string" json:"min_copy_amount"`
 	MaxCopyAmount     string    `thrift:"max_copy_amount,5" frugal:"5,default,string" json:"max_copy_amount"`
 	LiquidationPolicy LiqPolicy `thrift:"liquidation_policy,6" frugal:"6,default,LiqPolicy" json:"liquidation_policy"`
+	SignalMaxAgeMs    int64     `thrift:"signal_max_age_ms,7" frugal:"7,default,i64" json:"signal_max_age_ms"`
 }
 
 func NewTraderConfig() *TraderConfig {
@@ -1861,6 +1935,10 @@ func (p *TraderConfig) GetMaxCopyAmount() (v string) {
 func (p *TraderConfig) GetLiquidationPolicy() (v LiqPolicy) {
 	return p.LiquidationPolicy
 }
+
+func (p *TraderConfig) GetSignalMaxAgeMs() (v int64) {
+	return p.SignalMaxAgeMs
+}
 func (p *TraderConfig) SetInstruments(val []string) {
 	p.Instruments = val
 }
@@ -1879,6 +1957,9 @@ func (p *TraderConfig) SetMaxCopyAmount(val string) {
 func (p *TraderConfig) SetLiquidationPolicy(val LiqPolicy) {
 	p.LiquidationPolicy = val
 }
+func (p *TraderConfig) SetSignalMaxAgeMs(val int64) {
+	p.SignalMaxAgeMs = val
+}
 
 func (p *TraderConfig) String() string {
 	if p == nil {
@@ -1894,6 +1975,7 @@ var fieldIDToName_TraderConfig = map[int16]string{
 	4: "min_copy_amount",
 	5: "max_copy_amount",
 	6: "liquidation_policy",
+	7: "signal_max_age_ms",
 }
 
 type ApplicantStats struct {
