@@ -115,6 +115,7 @@ func (h *Handler) PlaceOrders(ctx context.Context, req *gateway.PlaceOrdersReque
 	if err != nil {
 		return nil, bizError(err)
 	}
+	results = h.sim.respond(results)
 	return &gateway.PlaceOrdersResponse{Results: toReports(results)}, nil
 }
 

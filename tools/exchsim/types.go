@@ -304,4 +304,7 @@ type Stats struct {
 	Accounts              int64
 	Instruments           int64
 	MarkSteps             int64
+	FaultsInjected        int64 // venue faults injected (Faults): rejects, bad reports, late/reordered/duplicated responses
+	OrdersExpired         int64 // orders refused EXPIRED (never executed, never recorded)
+	BadReports            int64 // contract-breaking reports sent (Faults.BadReportRate)
 }
