@@ -16,6 +16,7 @@ type leaderState struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	since  time.Time
+	term   uint64 // the raft term this state was created in; stamped on order requests
 	// fenceUntil: before it, an order pending from an earlier term may still be in
 	// flight from a deposed leader, so the reconciler does not query it yet.
 	fenceUntil time.Time
@@ -52,7 +53,7 @@ func (n *Node) becomeLeader() {
 	ctx, cancel := context.WithCancel(context.Background())
 	now := time.Now()
 	ls := &leaderState{
-		ctx: ctx, cancel: cancel, since: now, fenceUntil: now.Add(n.cfg.fence()),
+		ctx: ctx, cancel: cancel, since: now, fenceUntil: now.Add(n.cfg.fence()), term: n.raft.CurrentTerm(),
 		ready:   make(chan struct{}),
 		results: make(chan []raftfsm.OrderResult, 1024),
 		kick:    make(chan struct{}, 1),
