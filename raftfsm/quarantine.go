@@ -107,6 +107,9 @@ func (m *Machine) QuarantinedOrders() []QuarantinedOrder {
 	return out
 }
 
+// QuarantineReason is why an order is quarantined ("" if it is not).
+func (m *Machine) QuarantineReason(clientID string) string { return m.quarantine[clientID] }
+
 // IsQuarantined reports whether a client order ID is held in quarantine.
 func (m *Machine) IsQuarantined(clientID string) bool {
 	_, ok := m.quarantine[clientID]

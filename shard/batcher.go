@@ -91,6 +91,11 @@ func (n *Node) proposeResults(ls *leaderState, batch []raftfsm.OrderResult) {
 		n.log.Error("OrderResults refused", "results", len(batch), "refusal", o.res.Refusal)
 		return
 	}
+	for _, q := range o.res.Quarantined {
+		n.metrics.quarantined.Inc()
+		n.log.Error("order quarantined: the venue's report breaks the gateway contract; resolve it with ctl orders resolve",
+			"client_order_id", q.ClientOrderID, "reason", q.Reason, "index", o.res.Index)
+	}
 	ls.mu.Lock()
 	for i := range batch {
 		if t := ls.track[batch[i].ClientOrderID]; t != nil && t.state == trackAnswered {

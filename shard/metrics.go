@@ -27,6 +27,7 @@ type Metrics struct {
 	leaderChanges prometheus.Counter   // times this node gained leadership
 	isLeader      prometheus.Gauge
 	fills         *prometheus.CounterVec // fills by outcome code
+	quarantined   prometheus.Counter     // orders this leader's OrderResults put in quarantine
 }
 
 func newMetrics() *Metrics {
@@ -76,10 +77,13 @@ func newMetrics() *Metrics {
 		fills: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "copytrade_fills_total", Help: "Fills received, by outcome code.",
 		}, []string{"code"}),
+		quarantined: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "copytrade_orders_quarantined_total", Help: "Orders put in quarantine by a venue report that breaks the gateway's contract (ctl orders --quarantined).",
+		}),
 	}
 	m.Registry.MustRegister(m.apply, m.commit, m.stage, m.gateway, m.gatewayErrors, m.fanoutOrders,
 		m.dispatchBatch, m.resultsBatch, m.pendingOrders, m.reconcileDue, m.replaced,
-		m.leaderChanges, m.isLeader, m.fills,
+		m.leaderChanges, m.isLeader, m.fills, m.quarantined,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }
