@@ -23,6 +23,7 @@ type leaderState struct {
 	ready      chan struct{}              // closed once Barrier has applied every earlier entry
 	results    chan []raftfsm.OrderResult // answered results, a request's worth at a time
 	kick       chan struct{}
+	settleKick chan struct{} // an admin Settle created entries: pay them now
 	wg         sync.WaitGroup
 
 	mu    sync.Mutex
@@ -56,8 +57,8 @@ func (n *Node) becomeLeader() {
 		ctx: ctx, cancel: cancel, since: now, fenceUntil: now.Add(n.cfg.fence()), term: n.raft.CurrentTerm(),
 		ready:   make(chan struct{}),
 		results: make(chan []raftfsm.OrderResult, 1024),
-		kick:    make(chan struct{}, 1),
-		track:   make(map[string]*track),
+		kick:    make(chan struct{}, 1), settleKick: make(chan struct{}, 1),
+		track: make(map[string]*track),
 	}
 	if old := n.ls.Swap(ls); old != nil {
 		old.cancel()
@@ -274,6 +275,13 @@ func (ls *leaderState) answer(rs []raftfsm.OrderResult, refeedAfter time.Duratio
 		return true
 	case <-ls.ctx.Done():
 		return false
+	}
+}
+
+func (ls *leaderState) kickSettlement() {
+	select {
+	case ls.settleKick <- struct{}{}:
+	default:
 	}
 }
 
