@@ -180,6 +180,9 @@ func (n *Node) apply(ctx context.Context, cmd raftfsm.Command) outcome {
 		return outcome{err: err}
 	}
 	data := raftfsm.Encode(raftfsm.Envelope{TimeUnixNano: n.now(), Cmd: cmd})
+	if n.testBeforeApply != nil {
+		n.testBeforeApply(cmd)
+	}
 	start := time.Now()
 	f := n.raft.Apply(data, timeLeft(ctx, n.cfg.RequestTimeout))
 	ch := make(chan outcome, 1)
@@ -196,7 +199,7 @@ func (n *Node) apply(ctx context.Context, cmd raftfsm.Command) outcome {
 			} else {
 				o.res = res
 				if len(res.Orders) > 0 {
-					o.fo = n.dispatch(ls, res.Orders)
+					o.fo = n.dispatchCommitted(ls, res.Orders)
 				}
 			}
 		}

@@ -36,6 +36,9 @@ type Node struct {
 	marks    marks                       // latest gateway marks (leader)
 	// recovered counts orders found pending at takeovers (tests, logs).
 	recovered atomic.Int64
+	// testBeforeApply, when set (tests only), runs in apply between taking the term's
+	// state and raft.Apply: the window in which leadership may be lost and regained.
+	testBeforeApply func(raftfsm.Command)
 
 	mu      sync.Mutex
 	rpcAddr map[raft.ServerID]string // member → CopyTrade RPC address
