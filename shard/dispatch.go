@@ -70,7 +70,7 @@ func (n *Node) finish(fo *fanout) {
 // has landed or failed. fo may be nil (reconciler).
 func (n *Node) place(ls *leaderState, batch []raftfsm.OrderIntent, fo *fanout) {
 	ids := make([]string, len(batch))
-	sent := time.Now()
+	sent := n.clock()
 	req := &gateway.PlaceOrdersRequest{Orders: orderRequests(batch)}
 	// Design §4.6: the venue refuses (EXPIRED) an order that would execute after the
 	// sender's deadline, so nothing from this request executes after the fence of a
@@ -120,7 +120,7 @@ func (n *Node) place(ls *leaderState, batch []raftfsm.OrderIntent, fo *fanout) {
 		if perr == nil && rep.Status == gateway.OrderStatus_REJECTED && rep.RejectReason == gateway.RejectReason_EXPIRED {
 			// Not executed and not recorded: query it (it will be unknown) and place it
 			// again with a fresh expiry.
-			ls.markFailed(ids[i:i+1], time.Now())
+			ls.markFailed(ids[i:i+1], n.clock())
 			if fo != nil {
 				fo.failed.Add(1)
 			}
@@ -146,7 +146,7 @@ func (n *Node) place(ls *leaderState, batch []raftfsm.OrderIntent, fo *fanout) {
 		fo.placed.Add(placed)
 	}
 	if len(results) > 0 {
-		ls.answer(results, n.refeedAfter())
+		ls.answer(results, n.clock().Add(n.refeedAfter()))
 	}
 }
 

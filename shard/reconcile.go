@@ -37,7 +37,7 @@ func (n *Node) runReconciler(ls *leaderState) {
 
 // reconcileOnce handles every due order once; false if the gateway failed.
 func (n *Node) reconcileOnce(ls *leaderState) bool {
-	now := time.Now()
+	now := n.clock()
 	var query []raftfsm.OrderIntent
 	var refeed []raftfsm.OrderResult
 	ls.mu.Lock()
@@ -69,7 +69,7 @@ func (n *Node) reconcileOnce(ls *leaderState) bool {
 			}
 			again = append(again, r)
 		}
-		if len(again) > 0 && !ls.answer(again, n.refeedAfter()) {
+		if len(again) > 0 && !ls.answer(again, now.Add(n.refeedAfter())) {
 			return true
 		}
 	}
@@ -107,7 +107,7 @@ func (n *Node) queryThenPlace(ls *leaderState, batch []raftfsm.OrderIntent) bool
 	}
 	if err != nil {
 		n.metrics.gatewayErrors.WithLabelValues("query").Inc()
-		ls.markFailed(ids, time.Now())
+		ls.markFailed(ids, n.clock())
 		if ls.ctx.Err() == nil {
 			n.log.Warn("QueryOrders failed; will retry with backoff", "orders", len(ids), "err", err)
 		}
@@ -117,14 +117,14 @@ func (n *Node) queryThenPlace(ls *leaderState, batch []raftfsm.OrderIntent) bool
 	var known []raftfsm.OrderResult
 	for i, l := range resp.Orders {
 		if l.ClientOrderId != ids[i] {
-			ls.markFailed(ids[i:i+1], time.Now())
+			ls.markFailed(ids[i:i+1], n.clock())
 			continue
 		}
 		if l.Status == gateway.LookupStatus_FOUND && l.Order != nil {
 			r, perr := orderResult(l.Order)
 			if perr != nil {
 				n.log.Warn("unusable gateway lookup; will query again", "err", perr)
-				ls.markFailed(ids[i:i+1], time.Now().Add(n.cfg.ReconcileMaxBackoff))
+				ls.markFailed(ids[i:i+1], n.clock().Add(n.cfg.ReconcileMaxBackoff))
 				continue
 			}
 			known = append(known, r)
@@ -133,7 +133,7 @@ func (n *Node) queryThenPlace(ls *leaderState, batch []raftfsm.OrderIntent) bool
 		unknown = append(unknown, batch[i])
 	}
 	if len(known) > 0 {
-		ls.answer(known, n.refeedAfter())
+		ls.answer(known, n.clock().Add(n.refeedAfter()))
 	}
 	if len(unknown) > 0 {
 		n.metrics.replaced.Add(float64(len(unknown)))

@@ -87,7 +87,7 @@ func (n *Node) proposeMarks(ls *leaderState) error {
 	n.marks.set(ps)
 	ctx, cancel = context.WithTimeout(ls.ctx, n.cfg.RequestTimeout)
 	defer cancel()
-	o := n.apply(ctx, &raftfsm.MarkPrices{Prices: ps})
+	o := n.propose(ctx, &raftfsm.MarkPrices{Prices: ps})
 	if o.err != nil {
 		return o.err
 	}
@@ -187,7 +187,7 @@ func (n *Node) settleDue(ls *leaderState) time.Time {
 func (n *Node) settle(ctx context.Context, period uint64) ([]raftfsm.SettlementEntry, error) {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.RequestTimeout)
 	defer cancel()
-	o := n.apply(ctx, &raftfsm.Settle{Period: period})
+	o := n.propose(ctx, &raftfsm.Settle{Period: period})
 	if o.err != nil {
 		return nil, o.err
 	}
@@ -245,7 +245,7 @@ func (n *Node) pay(ls *leaderState, entries []raftfsm.SettlementEntry) int {
 	}
 	ctx, cancel := context.WithTimeout(ls.ctx, n.cfg.RequestTimeout)
 	defer cancel()
-	o := n.apply(ctx, &raftfsm.SettlementPaid{Outcomes: outcomes})
+	o := n.propose(ctx, &raftfsm.SettlementPaid{Outcomes: outcomes})
 	switch {
 	case o.err != nil:
 		n.log.Warn("settlement outcomes not recorded; the transfers will be repeated (idempotent)", "err", o.err)
