@@ -2,6 +2,8 @@ package shard
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/copytrade/copytrade/raftfsm"
@@ -55,6 +57,10 @@ func (n *Node) reconcileOnce(ls *leaderState) bool {
 		}
 	}
 	ls.mu.Unlock()
+	// In ID order, not the table's: the same pending set gives the same requests (the
+	// simulation replays a seed exactly).
+	slices.SortFunc(query, func(a, b raftfsm.OrderIntent) int { return strings.Compare(a.ClientOrderID, b.ClientOrderID) })
+	slices.SortFunc(refeed, func(a, b raftfsm.OrderResult) int { return strings.Compare(a.ClientOrderID, b.ClientOrderID) })
 	n.metrics.reconcileDue.Set(float64(len(query)))
 
 	if len(refeed) > 0 {

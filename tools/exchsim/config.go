@@ -147,6 +147,9 @@ type Config struct {
 	StateFile string
 	// Faults makes the venue hostile; the zero value keeps the contract.
 	Faults Faults
+	// Clock, when set, is the venue's time for executing orders (their expiry check
+	// and report times): a simulation's virtual clock. nil means time.Now.
+	Clock func() time.Time
 	// Logger receives the simulator's structured logs; nil means slog.Default().
 	Logger *slog.Logger
 }

@@ -61,6 +61,11 @@ type Faults struct {
 	// opening order INSUFFICIENT_MARGIN, a reduce-only order REDUCE_ONLY_VIOLATION, an
 	// IOC limit PRICE_OUT_OF_BAND (0..1). Nothing changes on the account.
 	RejectRate float64
+	// RejectOpensOnly limits RejectRate to orders that are not reduce-only.
+	RejectOpensOnly bool
+	// Spare, when set, exempts the orders it returns true for from injected rejects
+	// and partial fills (a simulation isolating one rule); nil spares none.
+	Spare func(o *Order) bool
 	// LateRate of requests are answered LateBy after they executed (0..1): the caller
 	// has usually timed out, so the order executed but its report was lost.
 	LateRate float64
@@ -77,12 +82,14 @@ type Faults struct {
 	// IgnoreExpiry makes the venue execute an order after its request's expiry: a
 	// venue that breaks design §4.6 (tests show what that costs).
 	IgnoreExpiry bool
+
+	keep func(OrderResult) // records the true result before corrupt rewrites it (Sim.TrueResult)
 }
 
 // Enabled reports whether any fault is on.
 func (f Faults) Enabled() bool {
-	f.Seed = 0
-	return f != Faults{}
+	return f.TradeIDs != TradeIDsGlobal || f.LatencyMean > 0 || f.LatencyTailRate > 0 || f.PartialRate > 0 ||
+		f.RejectRate > 0 || f.LateRate > 0 || f.ReorderRate > 0 || f.DuplicateRate > 0 || f.BadReportRate > 0 || f.IgnoreExpiry
 }
 
 // Validate returns nil or an error wrapping ErrInvalidConfig naming each bad field.
@@ -164,7 +171,8 @@ func (f *Faults) latency(key string, attempt uint32) time.Duration {
 
 // injectedReject is the venue-side refusal an order draws, or ReasonNone.
 func (f *Faults) injectedReject(o *Order, attempt uint32) (RejectReason, string) {
-	if f.RejectRate <= 0 || f.roll(rollReject, o.ClientOrderID, attempt) >= f.RejectRate {
+	if f.RejectRate <= 0 || (f.RejectOpensOnly && o.ReduceOnly) || (f.Spare != nil && f.Spare(o)) ||
+		f.roll(rollReject, o.ClientOrderID, attempt) >= f.RejectRate {
 		return ReasonNone, ""
 	}
 	switch {
@@ -180,6 +188,9 @@ func (f *Faults) injectedReject(o *Order, attempt uint32) (RejectReason, string)
 func (f *Faults) corrupt(r *OrderResult, qty, lot fixed.Dec, attempt uint32) bool {
 	if f.BadReportRate <= 0 || r.Status == Rejected || f.roll(rollBad, r.ClientOrderID, attempt) >= f.BadReportRate {
 		return false
+	}
+	if f.keep != nil {
+		f.keep(*r)
 	}
 	if r.Status == Filled && f.roll(rollBadKind, r.ClientOrderID, attempt) < 0.5 {
 		r.FilledQty = qty + lot
@@ -206,6 +217,25 @@ func (f *Faults) shapeResponse(out []OrderResult, key string, attempt uint32) ([
 		n++
 	}
 	return out, n
+}
+
+// now is the venue's time in unix nanoseconds (Config.Clock or the wall clock).
+func (s *Sim) now() int64 {
+	if s.cfg.Clock != nil {
+		return s.cfg.Clock().UnixNano()
+	}
+	return time.Now().UnixNano()
+}
+
+// TrueResult is what the venue really did for a client order ID whose report was
+// corrupted (Faults.BadReportRate): the figures an operator reads from the venue's
+// books to resolve the quarantined order. ok is false if the report was not corrupted.
+// SIMULATOR-ONLY.
+func (s *Sim) TrueResult(id string) (OrderResult, bool) {
+	s.badMu.Lock()
+	defer s.badMu.Unlock()
+	r, ok := s.bad[id]
+	return r, ok
 }
 
 // tradeID numbers one lead fill on instrument in by the configured scheme.

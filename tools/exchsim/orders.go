@@ -32,7 +32,7 @@ func (s *Sim) PlaceOrders(ctx context.Context, orders []Order) ([]OrderResult, e
 		}
 	}
 	out := make([]OrderResult, len(orders))
-	now := time.Now().UnixNano()
+	now := s.now()
 	for i := range orders {
 		o := &orders[i]
 		if o.ExpiryUnixNano != 0 && now > o.ExpiryUnixNano && !f.IgnoreExpiry {
@@ -113,7 +113,7 @@ func (s *Sim) execute(o *Order, now int64, opts execOpts) OrderResult {
 		if reason, msg = f.injectedReject(o, opts.attempt); reason != ReasonNone {
 			s.nFaults.Add(1)
 		}
-		if f.PartialRate > 0 && f.roll(rollPartial, o.ClientOrderID, opts.attempt) < f.PartialRate {
+		if f.PartialRate > 0 && (f.Spare == nil || !f.Spare(o)) && f.roll(rollPartial, o.ClientOrderID, opts.attempt) < f.PartialRate {
 			partial = true
 		}
 	}

@@ -49,6 +49,8 @@ type Sim struct {
 	responses   atomic.Int64 // PlaceOrders answers; keys the response-fault draws
 
 	nFaults, nExpired, nBadReports atomic.Int64
+	badMu                          sync.Mutex
+	bad                            map[string]OrderResult // true results of corrupted reports (TrueResult)
 
 	nFilled, nPartial, nRejected, nDuplicates, nTransfers, nAccounts, nMarkSteps atomic.Int64
 
@@ -80,6 +82,12 @@ func New(cfg Config) (*Sim, error) {
 	}
 	s.initOrders()
 	s.transfers.m = make(map[string]*transferEntry)
+	s.bad = make(map[string]OrderResult)
+	s.cfg.Faults.keep = func(r OrderResult) {
+		s.badMu.Lock()
+		s.bad[r.ClientOrderID] = r
+		s.badMu.Unlock()
+	}
 	if cfg.StateFile != "" {
 		if err := s.load(cfg.StateFile); err != nil {
 			return nil, err
