@@ -28,10 +28,10 @@ import (
 // the invariants.
 
 var (
-	simSeeds       = flag.Int("sim.seeds", 6, "seeds TestSimulation runs (make sim SEEDS=N)")
+	simSeeds       = flag.Int("sim.seeds", 4, "seeds TestSimulation runs (make sim SEEDS=N)")
 	simFirst       = flag.Uint64("sim.first", 1, "first seed")
 	simSeed        = flag.Uint64("sim.seed", 0, "replay one seed (overrides -sim.seeds)")
-	simSteps       = flag.Int("sim.steps", 1500, "steps per seed")
+	simSteps       = flag.Int("sim.steps", 1200, "steps per seed")
 	simTradeIDs    = flag.String("sim.tradeids", "global", "venue trade IDs: global, per-instrument or scrambled")
 	simPartial     = flag.Float64("sim.partial", 0.1, "share of venue fills that are partial")
 	simCloseFaults = flag.Bool("sim.close-faults", false, "injected rejects and partial fills hit copier closes too (issue 10's owed closes)")

@@ -356,7 +356,10 @@ func (w *simWorld) leadFill() error {
 	o := w.lead().propose(ctx, f)
 	if o.err == nil && o.res.Refusal != nil {
 		// The machine refused a real fill: the copy loop diverges from the trader.
-		w.stats.notes = append(w.stats.notes, fmt.Sprintf("seed %d: fill %d of trader %d refused: %v", w.seed, lf.TradeID, t, o.res.Refusal))
+		w.stats.divergences++
+		if len(w.stats.notes) < 12 {
+			w.stats.notes = append(w.stats.notes, fmt.Sprintf("seed %d: fill %d of trader %d refused: %v", w.seed, lf.TradeID, t, o.res.Refusal))
+		}
 	}
 	return nil
 }
