@@ -96,3 +96,12 @@ func TestLateRequestNeverExecutes(t *testing.T) {
 	}
 	c.checkLedgers(copiers, testTrader) // the live replicas (the killed one stays down)
 }
+
+// venueFaults is the hostile venue the cluster tests run against: slow (with a tail
+// past the dispatch timeout), partial fills, rejects, reordered and duplicated reports.
+// Contract-breaking reports are left to TestPoisonReportIsolated and the simulation
+// (they quarantine an order until an admin resolves it).
+func venueFaults() exchsim.Faults {
+	return exchsim.Faults{Seed: 11, LatencyMean: 2 * time.Millisecond, LatencyTailRate: 0.01, LatencyTail: 600 * time.Millisecond,
+		PartialRate: 0.1, RejectRate: 0.05, ReorderRate: 0.05, DuplicateRate: 0.02}
+}
