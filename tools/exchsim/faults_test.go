@@ -210,6 +210,10 @@ func TestBadReports(t *testing.T) {
 		if l[0].Result.Fee != r.Fee || l[0].Result.FilledQty != r.FilledQty {
 			t.Fatalf("query %+v differs from the report %+v", l[0].Result, r)
 		}
+		// The venue's books keep what really happened (an operator resolves with it).
+		if tr, ok := s.TrueResult(o.ClientOrderID); !ok || tr.Fee < 0 || tr.FilledQty != o.Qty {
+			t.Fatalf("true result %+v %v, want the order's qty and a fee >= 0", tr, ok)
+		}
 	}
 	if negFee == 0 || overFill == 0 {
 		t.Fatalf("negative fees %d, over-fills %d: want both kinds", negFee, overFill)
