@@ -5,7 +5,7 @@ KITEX   := $(GO) tool kitex -module github.com/copytrade/copytrade -gen-path rpc
 IDLS    := $(wildcard rpc/idl/*.thrift)
 FUZZTIME ?= 20s
 
-.PHONY: help test verify gen bench fuzz dev chaos build
+.PHONY: help test verify gen bench fuzz dev chaos build sim
 
 help: ## list targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -46,3 +46,9 @@ CHAOS_DURATION ?= 5m
 
 chaos: ## long fault injection: random kills and restarts under load, then exactly-once checked (CHAOS_DURATION)
 	$(GO) test -race -count=1 -tags chaos -run Chaos -timeout 60m -v ./shard/ -args -chaos.duration=$(CHAOS_DURATION)
+
+SEEDS ?= 100
+SIM_STEPS ?= 2000
+
+sim: ## the deterministic simulation over SEEDS seeds (make test runs a bounded set); a failing seed prints its replay command
+	$(GO) test -count=1 -run 'TestSimulation$$' -timeout 60m -v ./shard/ -args -sim.seeds=$(SEEDS) -sim.steps=$(SIM_STEPS) | grep -E '^(sim:|    |---|ok|FAIL)'

@@ -10,13 +10,15 @@ import (
 // Order results: the only place positions, average entry, margin, fees and
 // realised PnL move.
 //
-// A batch applies atomically. Phase 1 applies the money and quantities of
-// every result in order, in place, keeping an undo record per result; a
-// result that is malformed or overflows rolls the whole batch back and
-// refuses it (nothing changed). Phase 1 never changes the shape of the
-// state (no insert, no removal), so the records stay valid. Phase 2, which
-// cannot fail, does the structural work: pending counts, orphan and
-// leftover closes, pruning empty positions and finished follows.
+// Phase 1 applies the money and quantities of every result in order, in
+// place. A result that breaks the gateway's contract (negative fee, fill
+// above the order, ...) or overflows changes nothing and puts its order in
+// quarantine (quarantine.go); the rest of the batch is applied. Only a
+// batch that is malformed as a command (too long, bad status, reason too
+// long) is refused whole. Phase 1 never changes the shape of the state (no
+// insert, no removal), so the records stay valid. Phase 2, which cannot
+// fail, does the structural work: pending counts, orphan and leftover
+// closes, pruning empty positions and finished follows.
 
 // applied is one result of the batch that matched a pending order, and
 // what phase 1 overwrote.
@@ -33,22 +35,13 @@ type applied struct {
 	share  shareUndo // profit-share account and copier-PnL stat (settle.go)
 }
 
-// checkResult validates what can be checked without the order.
+// checkResult validates what the leader encodes (the venue's figures are
+// checked per order by breach, which quarantines instead of refusing).
 func checkResult(i int, r *OrderResult) *Refusal {
 	field := func(name string) string { return "Results[" + strconv.Itoa(i) + "]." + name }
 	switch {
 	case r.Status != OrderFilled && r.Status != OrderPartiallyFilled && r.Status != OrderRejected:
 		return invalid(field("Status"), "want Filled, PartiallyFilled or Rejected")
-	case r.FilledQty < 0:
-		return invalid(field("FilledQty"), "must be >= 0")
-	case r.Status == OrderRejected && r.FilledQty != 0:
-		return invalid(field("FilledQty"), "must be 0 when rejected")
-	case r.FilledQty > 0 && r.AvgPrice <= 0:
-		return invalid(field("AvgPrice"), "must be > 0 with a fill")
-	case r.AvgPrice < 0:
-		return invalid(field("AvgPrice"), "must be >= 0")
-	case r.Fee < 0:
-		return invalid(field("Fee"), "must be >= 0")
 	case len(r.Reason) > MaxReasonLen:
 		return invalid(field("Reason"), "too long")
 	}
@@ -57,7 +50,8 @@ func checkResult(i int, r *OrderResult) *Refusal {
 
 // applyOrderResults applies a batch of venue results. Results for client
 // order IDs that are not pending (unknown, or already final: a repeat after
-// a leader change) are counted in ResultsIgnored and change nothing.
+// a leader change) or quarantined are counted in ResultsIgnored and change
+// nothing.
 func (m *Machine) applyOrderResults(c *OrderResults, res *Result) *Refusal {
 	if len(c.Results) > MaxBatch {
 		return invalid("Results", "batch too long")
@@ -71,15 +65,18 @@ func (m *Machine) applyOrderResults(c *OrderResults, res *Result) *Refusal {
 	for i := range c.Results {
 		r := &c.Results[i]
 		o := m.orders[r.ClientOrderID]
-		if o == nil {
+		if o == nil || m.IsQuarantined(r.ClientOrderID) {
 			res.ResultsIgnored++
 			continue
 		}
+		if why := breach(r, o); why != "" {
+			m.quarantineOrder(o, why, res)
+			continue
+		}
 		a, ref := m.applyResult(i, r, o)
-		if ref != nil {
-			m.rollback(done)
-			res.ResultsIgnored = 0
-			return ref
+		if ref != nil { // applyResult changed nothing
+			m.quarantineOrder(o, ref.Error(), res)
+			continue
 		}
 		delete(m.orders, o.ClientOrderID) // final: a repeat in this batch is ignored
 		done = append(done, a)
@@ -91,25 +88,11 @@ func (m *Machine) applyOrderResults(c *OrderResults, res *Result) *Refusal {
 	return nil
 }
 
-// rollback undoes phase 1 in reverse order.
-func (m *Machine) rollback(done []applied) {
-	for i := len(done) - 1; i >= 0; i-- {
-		a := &done[i]
-		a.f.Positions[a.pos] = a.oldPos
-		a.f.MarginInUse, a.f.RealizedPnL, a.f.Fees = a.oldUse, a.oldPnL, a.oldFee
-		a.share.undo(a.t, a.f)
-		m.orders[a.o.ClientOrderID] = a.o
-	}
-}
-
 // applyResult is phase 1 for one result: quantities and money, in place,
 // all or nothing.
 func (m *Machine) applyResult(i int, r *OrderResult, o *OrderState) (applied, *Refusal) {
 	a := applied{o: o, filled: r.FilledQty}
 	where := "Results[" + strconv.Itoa(i) + "]"
-	if r.FilledQty > o.Qty {
-		return a, invalid(where+".FilledQty", "above the order's quantity")
-	}
 	a.t = m.traders[o.Trader]
 	if a.t != nil {
 		a.f = a.t.findFollow(o.Copier)

@@ -1,6 +1,9 @@
 package raftfsm
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Per-command bodies of the log codec (layout in codec.go). Each command has
 // an append function and a read function; both follow the struct's field
@@ -169,6 +172,12 @@ func encodeBody(e *encoder, cmd Command) Op {
 	case *SlotUnfreeze:
 		e.uvarint(uint64(orZero(c).Migration))
 		return OpSlotUnfreeze
+	case OrderResolve:
+		e.orderResults(&OrderResults{Results: []OrderResult{c.Result}})
+		return OpOrderResolve
+	case *OrderResolve:
+		e.orderResults(&OrderResults{Results: []OrderResult{orZero(c).Result}})
+		return OpOrderResolve
 	default:
 		panic(fmt.Sprintf("raftfsm: Encode of unsupported command type %T", cmd))
 	}
@@ -318,6 +327,18 @@ func decodeBody(d *decoder, op Op) Command {
 		return &SlotAbort{Migration: MigrationID(d.uvarint("Migration"))}
 	case OpSlotUnfreeze:
 		return &SlotUnfreeze{Migration: MigrationID(d.uvarint("Migration"))}
+	case OpOrderResolve:
+		rs := d.orderResults()
+		if d.err == nil && len(rs.Results) != 1 {
+			d.fail("Result", "want exactly one result")
+			return nil
+		}
+		if d.err != nil {
+			return nil
+		}
+		r := rs.Results[0]
+		r.ClientOrderID = strings.Clone(r.ClientOrderID) // not a substring of the entry
+		return &OrderResolve{Result: r}
 	}
 	d.fail("Op", "no body reader") // unreachable: Decode checked op against opNames
 	return nil

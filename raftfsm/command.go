@@ -36,7 +36,8 @@ const (
 	OpSlotRelease      Op = 23 // source: slots now answer Moved{target, epoch}
 	OpSlotAbort        Op = 24 // target: the migration is abandoned, forever
 	OpSlotUnfreeze     Op = 25 // source: serve the slots again after the target's abort
-	opEnd              Op = 26 // one past the last valid op; keep last
+	OpOrderResolve     Op = 26 // admin: a corrected result for a quarantined order
+	opEnd              Op = 27 // one past the last valid op; keep last
 )
 
 // LogVersion is the first byte of every encoded command.

@@ -48,13 +48,26 @@ func (h *harness) apply(cmd Command) *Result {
 	h.now += 1_000_000_000
 	// Record what the venue did before the machine forgets the orders.
 	type fill struct {
-		k venueKey
-		q fixed.Dec
+		k  venueKey
+		q  fixed.Dec
+		id string
 	}
 	var fills []fill
-	if rs, ok := cmd.(*OrderResults); ok {
+	results := []OrderResult(nil)
+	switch c := cmd.(type) {
+	case *OrderResults:
+		results = c.Results
+	case *OrderResolve:
+		results = []OrderResult{c.Result}
+	}
+	if results != nil {
 		seen := map[string]bool{}
-		for _, r := range rs.Results {
+		for _, r := range results {
+			if h.m.IsQuarantined(r.ClientOrderID) {
+				if _, resolve := cmd.(*OrderResolve); !resolve {
+					continue // the admin's resolve brings the venue's true figures
+				}
+			}
 			o, ok := h.m.Order(r.ClientOrderID)
 			if !ok || seen[r.ClientOrderID] || r.FilledQty <= 0 {
 				continue
@@ -64,15 +77,21 @@ func (h *harness) apply(cmd Command) *Result {
 			if o.Effect == EffectClose {
 				q = -q
 			}
-			fills = append(fills, fill{venueKey{o.Copier, o.Instrument, o.AttrSide}, q})
+			fills = append(fills, fill{venueKey{o.Copier, o.Instrument, o.AttrSide}, q, r.ClientOrderID})
 		}
 	}
 	h.slotVenueMove(cmd) // slot moves take positions off and onto this machine (migrate_test.go)
 	legacyFill(h.m, cmd, h.now)
 	res := h.m.Apply(h.index, Encode(Envelope{TimeUnixNano: h.now, Cmd: cmd}))
 	if res.Refusal == nil {
+		quarantined := map[string]bool{}
+		for _, q := range res.Quarantined {
+			quarantined[q.ClientOrderID] = true
+		}
 		for _, f := range fills {
-			h.venue[f.k] += f.q
+			if !quarantined[f.id] {
+				h.venue[f.k] += f.q
+			}
 		}
 	}
 	if h.check {

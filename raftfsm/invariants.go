@@ -21,6 +21,9 @@ func (m *Machine) CheckInvariants() error {
 	if err := m.checkSlotInvariants(); err != nil { // slot ownership and migrations: migrate.go
 		return err
 	}
+	if err := m.checkQuarantine(); err != nil { // quarantine.go
+		return err
+	}
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrInvariant, fmt.Sprintf(format, args...))
 	}

@@ -130,6 +130,8 @@ func (m *Machine) ApplyEnvelope(index uint64, env Envelope) *Result {
 		r.Refusal = m.applySlotAbort(c)
 	case *SlotUnfreeze:
 		r.Refusal = m.applySlotUnfreeze(c)
+	case *OrderResolve:
+		r.Refusal = m.applyOrderResolve(c, r) // quarantine.go
 	default:
 		// A command type this dispatcher does not know is a programming
 		// error (a new op without its apply function), not a refusal.

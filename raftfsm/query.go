@@ -121,7 +121,9 @@ func (m *Machine) traderIDs() []AccountID {
 func (m *Machine) PendingOrders() []OrderState {
 	out := make([]OrderState, 0, len(m.orders))
 	for _, o := range m.orders {
-		out = append(out, *o)
+		if m.quarantine[o.ClientOrderID] == "" { // quarantined orders wait for an admin (QuarantinedOrders)
+			out = append(out, *o)
+		}
 	}
 	sortOrders(out)
 	return out

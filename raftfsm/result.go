@@ -162,6 +162,10 @@ type Result struct {
 
 	// SlotExport: the slots' state and its checksum at Index.
 	Export *SlotExportData
+
+	// OrderResults: orders put in quarantine by this batch (a report that
+	// breaks the gateway's contract), with the reason.
+	Quarantined []Quarantine
 }
 
 // SettlementEntry is one payable amount from a copier to a trader for a

@@ -312,7 +312,7 @@ func runScenarioCmd(h *harness, line string) (string, error) {
 		} else { // a venue that agrees with the machine's tracking
 			f.PositionAfter = trackedAfter(h.m, f)
 		}
-	case "result":
+	case "result", "resolve":
 		id := a.str("id", "")
 		r := OrderResult{
 			ClientOrderID: id,
@@ -326,6 +326,22 @@ func runScenarioCmd(h *harness, line string) (string, error) {
 			r.FilledQty = o.Qty
 		}
 		cmd = &OrderResults{Results: []OrderResult{r}}
+		if name == "resolve" {
+			cmd = &OrderResolve{Result: r}
+		}
+	case "quarantined":
+		if err := a.done(); err != nil {
+			return "", err
+		}
+		var b strings.Builder
+		for _, q := range h.m.QuarantinedOrders() {
+			fmt.Fprintf(&b, "quarantined %s: %s\n", q.ClientOrderID, q.Reason)
+			renderOrder(&b, &q.OrderIntent)
+		}
+		if b.Len() == 0 {
+			return "none\n", nil
+		}
+		return b.String(), nil
 	case "fill-all":
 		cmd = h.fillAll(a.dec("price"), a.dec("fee"))
 	case "marks":
@@ -402,8 +418,11 @@ func renderResult(r *Result) string {
 	for _, s := range r.Skips {
 		fmt.Fprintf(&b, "skip copier=%d %s\n", s.Copier, s.Reason)
 	}
-	if r.Op == OpOrderResults {
+	if r.Op == OpOrderResults || (r.Op == OpOrderResolve && r.Refusal == nil) {
 		fmt.Fprintf(&b, "results applied=%d ignored=%d\n", r.ResultsApplied, r.ResultsIgnored)
+	}
+	for _, q := range r.Quarantined {
+		fmt.Fprintf(&b, "quarantined %s: %s\n", q.ClientOrderID, q.Reason)
 	}
 	for _, e := range r.Settlements {
 		renderSettlement(&b, &e)

@@ -88,7 +88,8 @@ func (t *TraderState) appendSettlementID(b []byte, period uint64) []byte {
 // × the trader's ShareBps / 10000 rounded down; the mark rises to
 // CumNetPnL; Accrued grows by payable. Every payable > 0 is an entry (one
 // transfer copier → trader, idempotent by its ID); each trader with any has
-// a total entry (Copier 0, for reporting: never transferred). Then every
+// a total entry (Copier 0: paid out of the settlement account once every
+// copier entry of it is paid, settle_total.go). Then every
 // trader's ratio in force becomes its configured one, for the next period.
 // Traders whose slot is frozen are skipped (settled by their next owner).
 // A follow whose accrued share or trader total would overflow is skipped:
@@ -218,7 +219,7 @@ func (m *Machine) pruneSettlements() {
 			continue
 		}
 		old = append(old, r)
-		if r.Copier != 0 && !r.Paid {
+		if !r.Paid { // a copier entry, or a total not yet paid out to the trader (settle_total.go)
 			if open == nil {
 				open = make(map[group]bool)
 			}
@@ -263,7 +264,7 @@ func (m *Machine) applySettlementPaid(c *SettlementPaid) *Refusal {
 	for i := range c.Outcomes {
 		o := &c.Outcomes[i]
 		rec := m.settlements[o.SettlementID]
-		if rec == nil || rec.Copier == 0 || rec.Paid {
+		if rec == nil || rec.Paid || (rec.Copier == 0 && !m.totalPayable(rec)) {
 			continue
 		}
 		t := m.traders[rec.Trader]
@@ -278,7 +279,7 @@ func (m *Machine) applySettlementPaid(c *SettlementPaid) *Refusal {
 			continue
 		}
 		rec.Paid = true
-		if t == nil {
+		if t == nil || rec.Copier == 0 { // a trader's total moves no follow's account
 			continue
 		}
 		if f := t.findFollow(rec.Copier); f != nil {
@@ -353,8 +354,8 @@ func (m *Machine) checkShare() error {
 			// Not Period <= lastSettled: records imported with a slot carry
 			// the periods of the group that settled them.
 			return fmt.Errorf("settlement %s: %+v", id, r.SettlementEntry)
-		case r.Copier == 0 && (r.Paid || r.Attempts != 0):
-			return fmt.Errorf("settlement %s: a total is never transferred", id)
+		case r.Copier == 0 && r.Paid && !m.totalPayable(r):
+			return fmt.Errorf("settlement %s: a total paid before its copier entries", id)
 		}
 		g := group{r.Trader, r.Period}
 		if r.Copier == 0 {

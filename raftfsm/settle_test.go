@@ -424,7 +424,9 @@ func TestSettlementPruning(t *testing.T) {
 		m.settlements[id] = &SettlementRecord{SettlementEntry: SettlementEntry{SettlementID: id, Period: period, Trader: 7, Copier: copier, Amount: fixed.One}, Paid: paid}
 	}
 	add("a1", 11, 1, true)
-	add("a0", 11, 0, false)
+	add("a0", 11, 0, true)
+	add("d1", 10, 1, true)
+	add("d0", 10, 0, false) // the trader's total not yet paid out: the period stays
 	add("b1", 12, 1, true)
 	add("b2", 12, 2, false)
 	add("b0", 12, 0, false)
@@ -435,7 +437,7 @@ func TestSettlementPruning(t *testing.T) {
 	for _, r := range m.Settlements(0, 0, 0) {
 		got = append(got, r.SettlementID)
 	}
-	if want := "b0 b1 b2 c0 c1"; strings.Join(got, " ") != want {
+	if want := "b0 b1 b2 c0 c1 d0 d1"; strings.Join(got, " ") != want {
 		t.Fatalf("kept %v, want %s", got, want)
 	}
 }

@@ -25,6 +25,7 @@ import (
 //	[marks: count, (symbol, price)...]    ascending symbol
 //	[lastSettled uvarint]
 //	[settlements: count, record...]       ascending SettlementID
+//	[quarantine: count, (id, reason)...]  ascending ClientOrderID; only when non-empty
 //	[checksum: 8 bytes big-endian, hashBytes of everything before]
 //
 // Primitives and struct layouts are the log codec's (codec.go); a state
@@ -130,6 +131,7 @@ func (m *Machine) Snapshot() []byte {
 	for _, id := range sids {
 		appendSettlement(&e, m.settlements[id])
 	}
+	m.appendQuarantine(&e)
 
 	e.buf = binary.BigEndian.AppendUint64(e.buf, hashBytes(e.buf))
 	return e.buf
@@ -167,6 +169,7 @@ func (m *Machine) Restore(data []byte) error {
 		m.slots[s.slot] = s.Slot
 	}
 	m.migrations, m.marks, m.lastSettled, m.settlements = f.migrations, f.marks, f.lastSettled, f.settlements
+	m.quarantine = f.quarantine
 	return nil
 }
 
@@ -186,6 +189,7 @@ type restored struct {
 	marks       map[string]fixed.Dec
 	lastSettled uint64
 	settlements map[string]*SettlementRecord
+	quarantine  map[string]string
 }
 
 type slotEntry struct {
@@ -316,6 +320,7 @@ func decodeSnapshot(body []byte) (*restored, error) {
 		prevSID = r.SettlementID
 		f.settlements[r.SettlementID] = r
 	}
+	f.quarantine = decodeQuarantine(&d, f.orders)
 
 	if err := d.finish(); err != nil {
 		return nil, err

@@ -83,6 +83,7 @@ func fillMachine(seed int64) *Machine {
 		}
 		m.settlements[r.SettlementID] = r
 	}
+	m.quarantine = map[string]string{sortedKeys(m.orders)[0]: "fee -0.01 is negative"}
 	return m
 }
 

@@ -177,4 +177,6 @@ type Machine struct {
 	marks       map[string]fixed.Dec         // latest mark price per instrument
 	lastSettled uint64                       // highest settled period; 0 = none yet
 	settlements map[string]*SettlementRecord // by SettlementID: unpaid, and paid ones of the last periods
+
+	quarantine map[string]string // pending orders held for an admin, by client order ID → reason (quarantine.go); nil when empty
 }

@@ -145,3 +145,11 @@ func (h *Handler) ListFollowers(ctx context.Context, req *ct.ListFollowersReques
 	})
 	return resp, err
 }
+
+// ResolveOrder goes to the group of the order's trader.
+func (h *Handler) ResolveOrder(ctx context.Context, req *ct.ResolveOrderRequest) (*ct.CommandResponse, error) {
+	_, verr := convert.ResolveOrder(req)
+	return h.command(ctx, "ResolveOrder", req.GetTrader(), 0, verr, func(ctx context.Context, c copytrade.Client, o ...callopt.Option) (*ct.CommandResponse, error) {
+		return c.ResolveOrder(ctx, req, o...)
+	})
+}

@@ -62,7 +62,7 @@ func validateListOrders(req *ct.ListOrdersRequest) error {
 	if req.TradeId > 0 && req.Trader == 0 {
 		return invalidField("trader", "is required with trade_id")
 	}
-	if req.TradeId == 0 && req.Copier == 0 {
+	if req.TradeId == 0 && req.Copier == 0 && !req.QuarantinedOnly {
 		return invalidField("copier", "is required without trade_id")
 	}
 	return limitRange("limit", req.Limit, convert.MaxOrdersPage)

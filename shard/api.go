@@ -180,12 +180,7 @@ func (n *Node) Settle(ctx context.Context, period uint64) (uint64, []raftfsm.Set
 		return o.res.Index, nil, o.res.Refusal
 	}
 	if len(o.res.Settlements) > 0 {
-		entries := o.res.Settlements
-		ls.wg.Add(1)
-		go func() {
-			defer ls.wg.Done()
-			n.pay(ls, entries)
-		}()
+		ls.kickSettlement() // paid by the term's settlement loop, retried on its backoff
 	}
 	return o.res.Index, o.res.Settlements, nil
 }

@@ -80,7 +80,7 @@ func (n *Node) proposeResults(ls *leaderState, batch []raftfsm.OrderResult) {
 	n.metrics.resultsBatch.Observe(float64(len(batch)))
 	ctx, cancel := context.WithTimeout(ls.ctx, n.cfg.RequestTimeout)
 	defer cancel()
-	o := n.apply(ctx, &raftfsm.OrderResults{Results: batch})
+	o := n.propose(ctx, &raftfsm.OrderResults{Results: batch})
 	if o.err != nil {
 		if ls.ctx.Err() == nil {
 			n.log.Warn("OrderResults not committed; the reconciler will queue them again", "results", len(batch), "err", o.err)
@@ -91,6 +91,17 @@ func (n *Node) proposeResults(ls *leaderState, batch []raftfsm.OrderResult) {
 		n.log.Error("OrderResults refused", "results", len(batch), "refusal", o.res.Refusal)
 		return
 	}
+	for _, q := range o.res.Quarantined {
+		n.metrics.quarantined.Inc()
+		n.log.Error("order quarantined: the venue's report breaks the gateway contract; resolve it with ctl orders resolve",
+			"client_order_id", q.ClientOrderID, "reason", q.Reason, "index", o.res.Index)
+	}
+	ls.resultsCommitted(batch)
+}
+
+// resultsCommitted: the batch's OrderResults committed, so its answered orders leave
+// the term's tracking.
+func (ls *leaderState) resultsCommitted(batch []raftfsm.OrderResult) {
 	ls.mu.Lock()
 	for i := range batch {
 		if t := ls.track[batch[i].ClientOrderID]; t != nil && t.state == trackAnswered {

@@ -24,7 +24,7 @@ var chaosDuration = flag.Duration("chaos.duration", 2*time.Minute, "how long Tes
 // restarted and every order the machine planned must have reached exchsim exactly
 // once, and each copier's ledger must equal exchsim's.
 func TestChaosKillsAndRestarts(t *testing.T) {
-	c := newCluster(t, clusterOpts{mode: exchsim.NoDedup, mutate: func(cfg *Config) {
+	c := newCluster(t, clusterOpts{mode: exchsim.NoDedup, faults: venueFaults(), mutate: func(cfg *Config) {
 		cfg.DispatchBatchSize = 50
 		cfg.DispatchParallelism = 2
 	}})

@@ -97,6 +97,7 @@ type cluster struct {
 type clusterOpts struct {
 	mode   exchsim.Mode
 	mutate func(*Config)
+	faults exchsim.Faults // exchsim misbehaves (venueFaults is the usual set)
 }
 
 func newCluster(t testing.TB, o clusterOpts) *cluster {
@@ -104,6 +105,7 @@ func newCluster(t testing.TB, o clusterOpts) *cluster {
 	sc := exchsim.DefaultConfig()
 	sc.Mode = o.mode
 	sc.MarkStepInterval = 0
+	sc.Faults = o.faults
 	sc.Logger = testLogger()
 	sim, err := exchsim.New(sc)
 	if err != nil {

@@ -70,11 +70,16 @@ func (n *Node) finish(fo *fanout) {
 // has landed or failed. fo may be nil (reconciler).
 func (n *Node) place(ls *leaderState, batch []raftfsm.OrderIntent, fo *fanout) {
 	ids := make([]string, len(batch))
+	sent := n.clock()
 	req := &gateway.PlaceOrdersRequest{Orders: orderRequests(batch)}
+	// Design §4.6: the venue refuses (EXPIRED) an order that would execute after the
+	// sender's deadline, so nothing from this request executes after the fence of a
+	// leader that replaces this one.
+	expiry := sent.Add(n.cfg.DispatchTimeout).UnixNano()
 	for i := range batch {
 		ids[i] = batch[i].ClientOrderID
+		req.Orders[i].ExpiryUnixNano, req.Orders[i].SenderTerm = expiry, int64(ls.term)
 	}
-	sent := time.Now()
 	due := sent.Add(n.cfg.DispatchTimeout + n.cfg.FenceMargin)
 	if ls.ctx.Err() != nil { // the term ended: the next leader owns these orders
 		ls.markFailed(ids, due)
@@ -112,6 +117,15 @@ func (n *Node) place(ls *leaderState, batch []raftfsm.OrderIntent, fo *fanout) {
 		if perr == nil && rep.ClientOrderId != ids[i] {
 			perr = fmt.Errorf("result %d is for %q, not %q", i, rep.ClientOrderId, ids[i])
 		}
+		if perr == nil && rep.Status == gateway.OrderStatus_REJECTED && rep.RejectReason == gateway.RejectReason_EXPIRED {
+			// Not executed and not recorded: query it (it will be unknown) and place it
+			// again with a fresh expiry.
+			ls.markFailed(ids[i:i+1], n.clock())
+			if fo != nil {
+				fo.failed.Add(1)
+			}
+			continue
+		}
 		if perr != nil {
 			ls.markFailed(ids[i:i+1], due)
 			if fo != nil {
@@ -132,7 +146,7 @@ func (n *Node) place(ls *leaderState, batch []raftfsm.OrderIntent, fo *fanout) {
 		fo.placed.Add(placed)
 	}
 	if len(results) > 0 {
-		ls.answer(results, n.refeedAfter())
+		ls.answer(results, n.clock().Add(n.refeedAfter()))
 	}
 }
 

@@ -30,7 +30,7 @@ func TestLeaderKillMidFanout(t *testing.T) {
 	for _, mode := range []exchsim.Mode{exchsim.Strict, exchsim.NoDedup} {
 		t.Run(mode.String(), func(t *testing.T) {
 			start := time.Now()
-			c := newCluster(t, clusterOpts{mode: mode, mutate: func(cfg *Config) {
+			c := newCluster(t, clusterOpts{mode: mode, faults: venueFaults(), mutate: func(cfg *Config) {
 				cfg.DispatchBatchSize = 40
 				cfg.DispatchParallelism = 2
 			}})

@@ -128,6 +128,9 @@ func (h *Handler) ListOrders(ctx context.Context, req *ct.ListOrdersRequest) (*c
 		limit = convert.DefaultOrdersPage
 	}
 	limit = min(limit, convert.MaxOrdersPage)
+	if req.GetQuarantinedOnly() {
+		return h.listQuarantined(ctx, req, limit)
+	}
 	bySignal := req.GetTradeId() > 0
 	if bySignal && req.GetTrader() <= 0 || !bySignal && req.GetCopier() <= 0 {
 		return nil, convert.BizError(ct.ErrorCode_INVALID_ARGUMENT, "trader and trade_id (by signal) or copier (by copier) are required", nil)
@@ -147,7 +150,11 @@ func (h *Handler) ListOrders(ctx context.Context, req *ct.ListOrdersRequest) (*c
 			if !bySignal && req.GetTrader() > 0 && os[i].Trader != raftfsm.AccountID(req.GetTrader()) {
 				continue
 			}
-			out.Orders = append(out.Orders, convert.OrderView(&os[i]))
+			v := convert.OrderView(&os[i])
+			if m.IsQuarantined(os[i].ClientOrderID) {
+				v = convert.QuarantinedView(&raftfsm.QuarantinedOrder{OrderState: os[i], Reason: m.QuarantineReason(os[i].ClientOrderID)})
+			}
+			out.Orders = append(out.Orders, v)
 		}
 	}); err != nil {
 		return nil, err

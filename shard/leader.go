@@ -16,12 +16,14 @@ type leaderState struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	since  time.Time
+	term   uint64 // the raft term this state was created in; stamped on order requests
 	// fenceUntil: before it, an order pending from an earlier term may still be in
 	// flight from a deposed leader, so the reconciler does not query it yet.
 	fenceUntil time.Time
 	ready      chan struct{}              // closed once Barrier has applied every earlier entry
 	results    chan []raftfsm.OrderResult // answered results, a request's worth at a time
 	kick       chan struct{}
+	settleKick chan struct{} // an admin Settle created entries: pay them now
 	wg         sync.WaitGroup
 
 	mu    sync.Mutex
@@ -48,16 +50,22 @@ type track struct {
 	res    raftfsm.OrderResult
 }
 
-func (n *Node) becomeLeader() {
+// newLeaderState is the state of a term starting now, in term (stamped on requests).
+func (n *Node) newLeaderState(term uint64) *leaderState {
 	ctx, cancel := context.WithCancel(context.Background())
-	now := time.Now()
-	ls := &leaderState{
-		ctx: ctx, cancel: cancel, since: now, fenceUntil: now.Add(n.cfg.fence()),
-		ready:   make(chan struct{}),
-		results: make(chan []raftfsm.OrderResult, 1024),
-		kick:    make(chan struct{}, 1),
-		track:   make(map[string]*track),
+	now := n.clock()
+	return &leaderState{
+		ctx: ctx, cancel: cancel, since: now, fenceUntil: now.Add(n.cfg.fence()), term: term,
+		ready:      make(chan struct{}),
+		results:    make(chan []raftfsm.OrderResult, 1024),
+		kick:       make(chan struct{}, 1),
+		settleKick: make(chan struct{}, 1),
+		track:      make(map[string]*track),
 	}
+}
+
+func (n *Node) becomeLeader() {
+	ls := n.newLeaderState(n.raft.CurrentTerm())
 	if old := n.ls.Swap(ls); old != nil {
 		old.cancel()
 	}
@@ -98,6 +106,19 @@ func (n *Node) takeOver(ls *leaderState) {
 		case <-time.After(n.cfg.ReconcileInterval):
 		}
 	}
+	if group := n.recoverPending(ls); group == 0 {
+		n.bootstrapMachine(ls)
+	}
+	ls.wg.Add(2)
+	go n.runBatcher(ls)
+	go n.runReconciler(ls)
+	n.startTimers(ls)
+}
+
+// recoverPending runs once the machine holds every committed entry: every pending
+// order becomes this term's to recover, queried once the fence has passed. It makes
+// the term ready and returns the machine's group.
+func (n *Node) recoverPending(ls *leaderState) raftfsm.GroupID {
 	var pending []raftfsm.OrderIntent
 	var group raftfsm.GroupID
 	n.fsm.read(func(m *raftfsm.Machine) {
@@ -112,15 +133,8 @@ func (n *Node) takeOver(ls *leaderState) {
 	n.metrics.pendingOrders.Set(float64(len(pending)))
 	n.recovered.Add(int64(len(pending)))
 	close(ls.ready)
-	n.log.Info("leader ready", "pending_orders", len(pending), "recover_after", time.Until(ls.fenceUntil).Round(time.Millisecond))
-
-	if group == 0 {
-		n.bootstrapMachine(ls)
-	}
-	ls.wg.Add(2)
-	go n.runBatcher(ls)
-	go n.runReconciler(ls)
-	n.startTimers(ls)
+	n.log.Info("leader ready", "pending_orders", len(pending), "recover_after", ls.fenceUntil.Sub(n.clock()).Round(time.Millisecond))
+	return group
 }
 
 // bootstrapMachine proposes the group's first command when the machine has none.
@@ -131,7 +145,7 @@ func (n *Node) bootstrapMachine(ls *leaderState) {
 	}
 	ctx, cancel := context.WithTimeout(ls.ctx, n.cfg.RequestTimeout)
 	defer cancel()
-	o := n.apply(ctx, &raftfsm.Bootstrap{Group: n.cfg.Group, Slots: slots, Epoch: 1})
+	o := n.propose(ctx, &raftfsm.Bootstrap{Group: n.cfg.Group, Slots: slots, Epoch: 1})
 	switch {
 	case o.err != nil:
 		n.log.Error("bootstrap command failed", "err", o.err)
@@ -178,6 +192,9 @@ func (n *Node) apply(ctx context.Context, cmd raftfsm.Command) outcome {
 		return outcome{err: err}
 	}
 	data := raftfsm.Encode(raftfsm.Envelope{TimeUnixNano: n.now(), Cmd: cmd})
+	if n.testBeforeApply != nil {
+		n.testBeforeApply(cmd)
+	}
 	start := time.Now()
 	f := n.raft.Apply(data, timeLeft(ctx, n.cfg.RequestTimeout))
 	ch := make(chan outcome, 1)
@@ -194,7 +211,7 @@ func (n *Node) apply(ctx context.Context, cmd raftfsm.Command) outcome {
 			} else {
 				o.res = res
 				if len(res.Orders) > 0 {
-					o.fo = n.dispatch(ls, res.Orders)
+					o.fo = n.dispatchCommitted(ls, res.Orders)
 				}
 			}
 		}
@@ -257,10 +274,10 @@ func (ls *leaderState) markFailed(ids []string, due time.Time) {
 	ls.mu.Unlock()
 }
 
-// answer records final gateway results and queues them for the batcher. rs then
+// answer records final gateway results and queues them for the batcher; due is when
+// the reconciler queues a result again if its command has not committed. rs then
 // belongs to the batcher.
-func (ls *leaderState) answer(rs []raftfsm.OrderResult, refeedAfter time.Duration) bool {
-	due := time.Now().Add(refeedAfter)
+func (ls *leaderState) answer(rs []raftfsm.OrderResult, due time.Time) bool {
 	ls.mu.Lock()
 	for i := range rs {
 		if t := ls.track[rs[i].ClientOrderID]; t != nil {
@@ -273,6 +290,13 @@ func (ls *leaderState) answer(rs []raftfsm.OrderResult, refeedAfter time.Duratio
 		return true
 	case <-ls.ctx.Done():
 		return false
+	}
+}
+
+func (ls *leaderState) kickSettlement() {
+	select {
+	case ls.settleKick <- struct{}{}:
+	default:
 	}
 }
 

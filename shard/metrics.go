@@ -28,6 +28,7 @@ type Metrics struct {
 	isLeader      prometheus.Gauge
 	fills         *prometheus.CounterVec // fills by outcome code (COPIED_ORDER: copies refused as signals)
 	mismatches    prometheus.Counter     // fills whose venue position differed from the tracked one
+	quarantined   prometheus.Counter     // orders this leader's OrderResults put in quarantine
 }
 
 func newMetrics() *Metrics {
@@ -80,10 +81,13 @@ func newMetrics() *Metrics {
 		mismatches: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "copytrade_position_mismatch_total", Help: "Fills whose venue position before the fill differed from the machine's tracked one (the venue's was used).",
 		}),
+		quarantined: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "copytrade_orders_quarantined_total", Help: "Orders put in quarantine by a venue report that breaks the gateway's contract (ctl orders --quarantined).",
+		}),
 	}
 	m.Registry.MustRegister(m.apply, m.commit, m.stage, m.gateway, m.gatewayErrors, m.fanoutOrders,
 		m.dispatchBatch, m.resultsBatch, m.pendingOrders, m.reconcileDue, m.replaced,
-		m.leaderChanges, m.isLeader, m.fills, m.mismatches,
+		m.leaderChanges, m.isLeader, m.fills, m.mismatches, m.quarantined,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

@@ -36,6 +36,14 @@ type Node struct {
 	marks    marks                       // latest gateway marks (leader)
 	// recovered counts orders found pending at takeovers (tests, logs).
 	recovered atomic.Int64
+	// testBeforeApply, when set (tests only), runs in apply between taking the term's
+	// state and raft.Apply: the window in which leadership may be lost and regained.
+	testBeforeApply func(raftfsm.Command)
+	// clock is the leader logic's time (time.Now; the simulation's virtual clock), and
+	// propose appends a command and waits for its result (apply; the simulation's
+	// in-process log). The leader logic reaches time and the log only through them.
+	clock   func() time.Time
+	propose func(ctx context.Context, cmd raftfsm.Command) outcome
 
 	mu      sync.Mutex
 	rpcAddr map[raft.ServerID]string // member → CopyTrade RPC address
@@ -69,12 +77,13 @@ func New(cfg Config, gw Gateway) (*Node, error) {
 		gw, ownGW = kg, kg
 	}
 	n := &Node{
-		cfg: cfg, log: log, fsm: newFSM(), gw: gw, ownGW: ownGW, metrics: newMetrics(),
+		cfg: cfg, log: log, fsm: newFSM(), gw: gw, ownGW: ownGW, metrics: newMetrics(), clock: time.Now,
 		notifyCh: make(chan bool, 64),
 		rpcAddr:  make(map[raft.ServerID]string),
 		closing:  make(chan struct{}),
 	}
 	n.fsm.observe = n.metrics.observeApply
+	n.propose = n.apply
 	for _, m := range cfg.Members {
 		n.rpcAddr[raft.ServerID(m.ID)] = m.RPCAddr
 	}

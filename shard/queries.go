@@ -27,6 +27,7 @@ func (n *Node) stillPending(rs []raftfsm.OrderResult) []bool {
 	n.fsm.read(func(m *raftfsm.Machine) {
 		for i := range rs {
 			_, out[i] = m.Order(rs[i].ClientOrderID)
+			out[i] = out[i] && !m.IsQuarantined(rs[i].ClientOrderID) // waits for an admin, not for a refeed
 		}
 	})
 	return out
@@ -37,7 +38,7 @@ var opNames = [...]string{
 	"TraderUpdate", "TraderPause", "TraderResume", "TraderExit", "Follow", "FollowUpdate",
 	"FollowPause", "FollowResume", "Unfollow", "TradeFill", "OrderResults", "MarkPrices",
 	"Settle", "SettlementPaid", "SlotFreeze", "SlotExport", "SlotImport", "SlotRelease",
-	"SlotAbort", "SlotUnfreeze",
+	"SlotAbort", "SlotUnfreeze", "OrderResolve",
 }
 
 func opName(op raftfsm.Op) string {

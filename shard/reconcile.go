@@ -2,6 +2,8 @@ package shard
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/copytrade/copytrade/raftfsm"
@@ -37,7 +39,7 @@ func (n *Node) runReconciler(ls *leaderState) {
 
 // reconcileOnce handles every due order once; false if the gateway failed.
 func (n *Node) reconcileOnce(ls *leaderState) bool {
-	now := time.Now()
+	now := n.clock()
 	var query []raftfsm.OrderIntent
 	var refeed []raftfsm.OrderResult
 	ls.mu.Lock()
@@ -55,6 +57,10 @@ func (n *Node) reconcileOnce(ls *leaderState) bool {
 		}
 	}
 	ls.mu.Unlock()
+	// In ID order, not the table's: the same pending set gives the same requests (the
+	// simulation replays a seed exactly).
+	slices.SortFunc(query, func(a, b raftfsm.OrderIntent) int { return strings.Compare(a.ClientOrderID, b.ClientOrderID) })
+	slices.SortFunc(refeed, func(a, b raftfsm.OrderResult) int { return strings.Compare(a.ClientOrderID, b.ClientOrderID) })
 	n.metrics.reconcileDue.Set(float64(len(query)))
 
 	if len(refeed) > 0 {
@@ -69,7 +75,7 @@ func (n *Node) reconcileOnce(ls *leaderState) bool {
 			}
 			again = append(again, r)
 		}
-		if len(again) > 0 && !ls.answer(again, n.refeedAfter()) {
+		if len(again) > 0 && !ls.answer(again, now.Add(n.refeedAfter())) {
 			return true
 		}
 	}
@@ -107,7 +113,7 @@ func (n *Node) queryThenPlace(ls *leaderState, batch []raftfsm.OrderIntent) bool
 	}
 	if err != nil {
 		n.metrics.gatewayErrors.WithLabelValues("query").Inc()
-		ls.markFailed(ids, time.Now())
+		ls.markFailed(ids, n.clock())
 		if ls.ctx.Err() == nil {
 			n.log.Warn("QueryOrders failed; will retry with backoff", "orders", len(ids), "err", err)
 		}
@@ -117,14 +123,14 @@ func (n *Node) queryThenPlace(ls *leaderState, batch []raftfsm.OrderIntent) bool
 	var known []raftfsm.OrderResult
 	for i, l := range resp.Orders {
 		if l.ClientOrderId != ids[i] {
-			ls.markFailed(ids[i:i+1], time.Now())
+			ls.markFailed(ids[i:i+1], n.clock())
 			continue
 		}
 		if l.Status == gateway.LookupStatus_FOUND && l.Order != nil {
 			r, perr := orderResult(l.Order)
 			if perr != nil {
 				n.log.Warn("unusable gateway lookup; will query again", "err", perr)
-				ls.markFailed(ids[i:i+1], time.Now().Add(n.cfg.ReconcileMaxBackoff))
+				ls.markFailed(ids[i:i+1], n.clock().Add(n.cfg.ReconcileMaxBackoff))
 				continue
 			}
 			known = append(known, r)
@@ -133,7 +139,7 @@ func (n *Node) queryThenPlace(ls *leaderState, batch []raftfsm.OrderIntent) bool
 		unknown = append(unknown, batch[i])
 	}
 	if len(known) > 0 {
-		ls.answer(known, n.refeedAfter())
+		ls.answer(known, n.clock().Add(n.refeedAfter()))
 	}
 	if len(unknown) > 0 {
 		n.metrics.replaced.Add(float64(len(unknown)))

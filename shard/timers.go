@@ -87,7 +87,7 @@ func (n *Node) proposeMarks(ls *leaderState) error {
 	n.marks.set(ps)
 	ctx, cancel = context.WithTimeout(ls.ctx, n.cfg.RequestTimeout)
 	defer cancel()
-	o := n.apply(ctx, &raftfsm.MarkPrices{Prices: ps})
+	o := n.propose(ctx, &raftfsm.MarkPrices{Prices: ps})
 	if o.err != nil {
 		return o.err
 	}
@@ -124,10 +124,13 @@ func periodEnd(p SettlementPeriod, q uint64) time.Time {
 
 // runSettlement settles each period once it has ended — every unsettled one up to now,
 // in order, so boundaries missed while no leader was up are caught up — and pays every
-// unpaid entry by an idempotent transfer. It wakes at each boundary and, while entries
-// stay unpaid, every ReconcileMaxBackoff.
+// payable entry, the traders' totals included, by an idempotent transfer (design §4
+// item 8). It wakes at each boundary, when an admin Settle kicks it, and, while entries
+// stay unpaid, on the reconciler's backoff (ReconcileInterval doubling up to
+// ReconcileMaxBackoff).
 func (n *Node) runSettlement(ls *leaderState) {
 	defer ls.wg.Done()
+	backoff := n.cfg.ReconcileInterval
 	for {
 		next := time.Now().Add(time.Hour)
 		if n.cfg.SettlementPeriod != 0 {
@@ -136,13 +139,21 @@ func (n *Node) runSettlement(ls *leaderState) {
 		unpaid := n.payUnpaid(ls)
 		wait := time.Until(next)
 		if unpaid > 0 {
-			wait = min(wait, n.cfg.ReconcileMaxBackoff)
+			wait = min(wait, backoff)
+			backoff = min(2*backoff, n.cfg.ReconcileMaxBackoff)
+		} else {
+			backoff = n.cfg.ReconcileInterval
 		}
+		t := time.NewTimer(max(wait, 10*time.Millisecond))
 		select {
 		case <-ls.ctx.Done():
+			t.Stop()
 			return
-		case <-time.After(max(wait, 10*time.Millisecond)):
+		case <-ls.settleKick:
+			backoff = n.cfg.ReconcileInterval
+		case <-t.C:
 		}
+		t.Stop()
 	}
 }
 
@@ -161,14 +172,12 @@ func (n *Node) settleDue(ls *leaderState) time.Time {
 		}
 	}
 	for q := from; q < cur && ls.ctx.Err() == nil; q++ {
-		entries, err := n.settle(ls.ctx, q)
-		if err != nil {
+		if _, err := n.settle(ls.ctx, q); err != nil {
 			n.log.Warn("settle failed; retrying later", "period", q, "err", err)
 			break
 		}
-		if len(entries) > 0 {
-			n.pay(ls, entries)
-		}
+		// The entries are paid by payUnpaid, from the machine: totals only once
+		// their copier entries are paid.
 	}
 	return periodEnd(p, cur)
 }
@@ -178,7 +187,7 @@ func (n *Node) settleDue(ls *leaderState) time.Time {
 func (n *Node) settle(ctx context.Context, period uint64) ([]raftfsm.SettlementEntry, error) {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.RequestTimeout)
 	defer cancel()
-	o := n.apply(ctx, &raftfsm.Settle{Period: period})
+	o := n.propose(ctx, &raftfsm.Settle{Period: period})
 	if o.err != nil {
 		return nil, o.err
 	}
@@ -192,15 +201,23 @@ func (n *Node) settle(ctx context.Context, period uint64) ([]raftfsm.SettlementE
 	return o.res.Settlements, nil
 }
 
-// payUnpaid pays every unpaid settlement entry the machine holds and records the
-// outcomes with one SettlementPaid command; it returns how many remain unpaid.
+// payUnpaid pays every payable settlement entry the machine holds and records the
+// outcomes with one SettlementPaid command per round; a round that completes a
+// trader's copier entries makes the total payable, paid in the next round. It returns
+// how many remain unpaid.
 func (n *Node) payUnpaid(ls *leaderState) int {
-	var unpaid []raftfsm.SettlementEntry
-	n.fsm.read(func(m *raftfsm.Machine) { unpaid = m.UnpaidSettlements() })
-	if len(unpaid) == 0 {
-		return 0
+	left := 0
+	for round := 0; round < 3 && ls.ctx.Err() == nil; round++ {
+		var payable []raftfsm.SettlementEntry
+		n.fsm.read(func(m *raftfsm.Machine) { payable = m.PayableSettlements() })
+		if len(payable) == 0 {
+			return 0
+		}
+		if left = n.pay(ls, payable); left == len(payable) {
+			break // no progress: wait for the backoff
+		}
 	}
-	return n.pay(ls, unpaid)
+	return left
 }
 
 // pay transfers each entry (idempotent by settlement ID at the gateway, so a repeat
@@ -228,7 +245,7 @@ func (n *Node) pay(ls *leaderState, entries []raftfsm.SettlementEntry) int {
 	}
 	ctx, cancel := context.WithTimeout(ls.ctx, n.cfg.RequestTimeout)
 	defer cancel()
-	o := n.apply(ctx, &raftfsm.SettlementPaid{Outcomes: outcomes})
+	o := n.propose(ctx, &raftfsm.SettlementPaid{Outcomes: outcomes})
 	switch {
 	case o.err != nil:
 		n.log.Warn("settlement outcomes not recorded; the transfers will be repeated (idempotent)", "err", o.err)

@@ -81,6 +81,29 @@ func ctlAdminCommands() []ctlCommand {
 					return c.Settle(ctx, &ct.SettleRequest{Period: *period})
 				}
 			}},
+		{path: "orders resolve", summary: "apply the venue's true result to a QUARANTINED order (see orders --quarantined)",
+			setup: func(fs *flag.FlagSet) ctlAction {
+				r := &ct.ResolveOrderRequest{}
+				fs.Int64Var(&r.Trader, "trader", 0, "the order's trader")
+				fs.StringVar(&r.ClientOrderId, "id", "", "the client order ID")
+				status := fs.String("status", "", "FILLED, PARTIALLY_FILLED or REJECTED, as the venue executed it")
+				fs.StringVar(&r.FilledQty, "filled-qty", "0", "quantity the venue filled")
+				fs.StringVar(&r.AvgPrice, "avg-price", "0", "average fill price")
+				fs.StringVar(&r.Fee, "fee", "0", "fee charged (>= 0)")
+				fs.StringVar(&r.Reason, "reason", "", "rejection reason (REJECTED)")
+				return func(ctx context.Context, e *ctlEnv) (any, error) {
+					s, err := ct.OrderStatusFromString(strings.ToUpper(*status))
+					if err != nil {
+						return nil, fmt.Errorf("--status: %w", err)
+					}
+					r.Status = s
+					c, err := e.client()
+					if err != nil {
+						return nil, err
+					}
+					return c.ResolveOrder(ctx, r)
+				}
+			}},
 		{path: "slot freeze", summary: "migration step 1 (source leader): freeze slots for a move to --target-group",
 			setup: func(fs *flag.FlagSet) ctlAction {
 				m := migrationFlag(fs)

@@ -81,12 +81,13 @@ func ctlQueryCommands() []ctlCommand {
 					return c.GetPositions(ctx, &ct.GetPositionsRequest{Copier: *copier, Trader: *trader, ReadOpts: e.readOpts()})
 				}
 			}},
-		{path: "orders", summary: "pending copier orders of a signal (--trader --trade-id) or of a copier (--copier [--trader])",
+		{path: "orders", summary: "pending copier orders of a signal (--trader --trade-id) or of a copier (--copier [--trader]); --quarantined",
 			setup: func(fs *flag.FlagSet) ctlAction {
 				r := &ct.ListOrdersRequest{}
 				fs.Int64Var(&r.Trader, "trader", 0, "the trader (required with --trade-id)")
 				fs.Int64Var(&r.TradeId, "trade-id", 0, "the signal's trade ID")
 				fs.Int64Var(&r.Copier, "copier", 0, "the copier")
+				fs.BoolVar(&r.QuarantinedOnly, "quarantined", false, "only QUARANTINED orders (every group; --trader/--copier filter)")
 				limit := fs.Int("limit", 1000, "most orders (1..10000)")
 				return func(ctx context.Context, e *ctlEnv) (any, error) {
 					c, err := e.client()

@@ -73,7 +73,7 @@ var tableColumns = map[reflect.Type][]string{
 	reflect.TypeFor[ct.FollowView](): {"trader", "copier", "status", "settings.mode", "settings.allocation",
 		"settings.position_mode", "margin_in_use", "realized_pnl", "unrealized_pnl", "fees", "pending_orders", "#positions", "stop_reason"},
 	reflect.TypeFor[ct.Order](): {"client_order_id", "copier", "trader", "instrument", "side", "position_side", "qty",
-		"limit_price", "reduce_only", "leverage", "effect", "status", "signal"},
+		"limit_price", "reduce_only", "leverage", "effect", "status", "signal", "quarantine_reason"},
 }
 
 func renderHuman(w io.Writer, v any) error {

@@ -26,17 +26,18 @@ import (
 
 // devFlags are `copytrade dev`'s flags.
 type devFlags struct {
-	duration  time.Duration
-	exitAfter bool
-	data      string
-	traders   int
-	copiers   int
-	rate      float64
-	seed      uint64
-	groups    int
-	nodes     int
-	noSync    bool
-	logLevel  string
+	duration    time.Duration
+	exitAfter   bool
+	data        string
+	traders     int
+	copiers     int
+	rate        float64
+	seed        uint64
+	groups      int
+	nodes       int
+	noSync      bool
+	venueFaults bool
+	logLevel    string
 }
 
 func parseDevFlags(args []string, stderr io.Writer) (*devFlags, error) {
@@ -52,6 +53,7 @@ func parseDevFlags(args []string, stderr io.Writer) (*devFlags, error) {
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the population and the activity")
 	fs.IntVar(&f.groups, "groups", 2, "shard groups (slots split equally)")
 	fs.IntVar(&f.nodes, "nodes", 3, "nodes per group (1, 3 or 5)")
+	fs.BoolVar(&f.venueFaults, "venue-faults", false, "run exchsim as a hostile venue (latency past the dispatch timeout, partial fills, rejects, reordered, duplicated and contract-breaking reports)")
 	fs.BoolVar(&f.noSync, "nosync", false, "turn fsync off in the raft logs (faster, not what production does)")
 	fs.StringVar(&f.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
@@ -95,7 +97,7 @@ func dev(ctx context.Context, f *devFlags, stdout, stderr io.Writer) error {
 
 	opts := devcluster.DefaultOptions()
 	opts.DataDir, opts.Groups, opts.NodesPerGroup, opts.Seed = f.data, f.groups, f.nodes, f.seed
-	opts.NoSync, opts.Logger = f.noSync, log
+	opts.NoSync, opts.Logger, opts.VenueFaults = f.noSync, log, f.venueFaults
 	if level := lv.Level(); level < slog.LevelWarn {
 		opts.RaftLogLevel = level
 	}
@@ -141,6 +143,9 @@ func dev(ctx context.Context, f *devFlags, stdout, stderr io.Writer) error {
 	}
 	for _, l := range sum.Details() {
 		fmt.Fprintf(stdout, "dev: %s\n", l)
+	}
+	if f.venueFaults {
+		printVenueFaults(ctx, stdout, c)
 	}
 	fmt.Fprintln(stdout, sum.Line())
 	if sum.Placed == 0 && ctx.Err() == nil {

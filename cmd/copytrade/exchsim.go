@@ -40,6 +40,7 @@ func runExchsim(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	balance := fs.String("balance", cfg.DefaultBalance.String(), "wallet balance of an auto-created account")
 	posMode := fs.String("position-mode", "hedge", "position mode of an auto-created account: hedge or one-way")
 	fs.Int64Var(&cfg.PartialFillEveryN, "partial-every", cfg.PartialFillEveryN, "every Nth order fills only half (0: never)")
+	faults := addFaultFlags(fs, &cfg)
 	httpAddr := fs.String("http", "", "host:port serving /metrics and /debug/pprof/ (empty: off)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
@@ -68,6 +69,10 @@ func runExchsim(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		cfg.DefaultPositionMode = exchsim.OneWay
 	default:
 		fmt.Fprintf(stderr, "exchsim: --position-mode must be hedge or one-way, got %q\n", *posMode)
+		return 2
+	}
+	if err := faults.apply(fs, &cfg); err != nil {
+		fmt.Fprintf(stderr, "exchsim: %v\n", err)
 		return 2
 	}
 	var logErr error

@@ -47,6 +47,7 @@ var rules = map[string]rule{
 	"RemoveMember":       adminOnly,
 	"TransferLeadership": adminOnly,
 	"ListFollowers":      adminOnly,
+	"ResolveOrder":       adminOnly,
 
 	"GetSlotOwnership": roles(RoleRouter),
 	"GroupStatus":      roles(RoleRouter),

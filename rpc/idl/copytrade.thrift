@@ -119,7 +119,7 @@ enum MarginPolicy { FOLLOW_TRADER = 1, FORCE_CROSS = 2, FORCE_ISOLATED = 3 }
 enum LiqPolicy { INHERIT = 0, CLOSE = 1, DETACH = 2 }
 enum TraderStatus { NONE = 0, ACTIVE = 1, PAUSED = 2, EXITED = 3, REJECTED = 4 }
 enum FollowStatus { NONE = 0, ACTIVE = 1, PAUSED = 2, STOPPED = 3, ENDED = 4 }
-enum OrderStatus { PENDING = 1, FILLED = 2, PARTIALLY_FILLED = 3, REJECTED = 4 }
+enum OrderStatus { PENDING = 1, FILLED = 2, PARTIALLY_FILLED = 3, REJECTED = 4, QUARANTINED = 5 }
 enum OrderEffect { OPEN = 1, CLOSE = 2 }
 enum SlotState { NOT_OWNED = 0, OWNED = 1, FROZEN = 2, RELEASED = 3 }
 
@@ -446,6 +446,7 @@ struct Order {
     15: OrderStatus status
     16: i64 signal                  // trade ID that caused it; 0 for mark-price / unfollow / exit closes
     17: string reserved_margin
+    18: string quarantine_reason    // QUARANTINED: why the venue's report was not applied
 }
 
 struct GetTraderRequest {
@@ -496,6 +497,7 @@ struct ListOrdersRequest {
     3: i64 copier                   // > 0: orders of this copier
     4: i32 limit                    // 1..10000; 0 = 1000
     5: ReadOptions read_opts
+    6: bool quarantined_only        // only QUARANTINED orders; trader and copier are then optional filters
 }
 struct ListOrdersResponse {
     1: list<Order> orders           // sorted by client order ID
@@ -609,6 +611,18 @@ struct LeaderRow {
     12: string copier_pnl
 }
 
+// Admin: the venue's true result for a QUARANTINED order (see ListOrders quarantined_only),
+// applied through the same path as a venue report.
+struct ResolveOrderRequest {
+    1: i64 trader                   // the order's trader (routes to its group)
+    2: string client_order_id
+    3: OrderStatus status           // FILLED, PARTIALLY_FILLED or REJECTED
+    4: string filled_qty            // "0" when rejected
+    5: string avg_price
+    6: string fee                   // >= 0
+    7: string reason                // rejection reason, free text
+}
+
 struct LeaderboardResponse {
     1: list<LeaderRow> rows
 }
@@ -670,4 +684,7 @@ service CopyTrade {
     // Top K lead traders by a metric: a node answers for its group, a router merges
     // every group's answer. Any authenticated caller.
     LeaderboardResponse Leaderboard(1: LeaderboardRequest req)
+
+    // Admin: resolve a QUARANTINED order with the venue's true result.
+    CommandResponse ResolveOrder(1: ResolveOrderRequest req)
 }

@@ -75,6 +75,7 @@ enum RejectReason {
     INVALID_ORDER         = 13  // bad side, type, margin mode or client order ID
     INSUFFICIENT_BALANCE  = 14  // transfer amount > available balance of the source
     INVALID_AMOUNT        = 15  // transfer amount missing, not a decimal or not > 0
+    EXPIRED               = 16  // the request reached the venue after its expiry; nothing executed
 }
 
 struct OrderRequest {
@@ -89,6 +90,9 @@ struct OrderRequest {
     9: bool reduce_only
     10: i32 leverage               // 1..max leverage; may be 0 on reduce-only orders
     11: MarginMode margin_mode
+    12: i64 expiry_unix_nano       // 0: none; else the venue refuses (EXPIRED) an order that
+                                   // would execute after this instant, and records nothing
+    13: i64 sender_term            // the sender's leadership term (diagnostic; 0: unknown)
 }
 
 struct OrderReport {

@@ -152,6 +152,9 @@ func StartCluster(ctx context.Context, cfg *Config, bin, dir string, sup *Superv
 
 	exArgs := []string{"--listen", c.GatewayAddr, "--mode", cfg.ExchsimMode, "--seed", strconv.FormatUint(cfg.Seed, 10),
 		"--log-level", "warn"}
+	if cfg.VenueFaults {
+		exArgs = append(exArgs, "--venue-faults", "--fault-seed", strconv.FormatUint(cfg.Seed, 10))
+	}
 	if flagsOf(bin, "exchsim")["http"] {
 		exArgs = append(exArgs, "--http", c.ExchsimHTTP)
 	} else {

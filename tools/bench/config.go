@@ -39,6 +39,8 @@ type Config struct {
 	// ExchsimMode is the started gateway's mode: "no-dedup" (default: a duplicate order
 	// would be visible as one) or "strict".
 	ExchsimMode string
+	// VenueFaults starts exchsim as a hostile venue (`exchsim --venue-faults`).
+	VenueFaults bool
 
 	// Topology, Token and Gateway attach to a running cluster instead of starting one:
 	// the router's topology file (for the router address, use Router), an admin token,

@@ -64,6 +64,8 @@ type Options struct {
 	// RaftLogLevel is the level of hashicorp/raft's own logs (elections at start are
 	// warnings there, which is noise on a dev console).
 	RaftLogLevel slog.Level
+	// VenueFaults runs exchsim as a hostile venue (exchsim.HostileFaults(Seed)).
+	VenueFaults bool
 }
 
 // DefaultOptions returns 2 groups × 3 nodes with fsync on.
@@ -269,6 +271,9 @@ func (c *Cluster) startExchsim() error {
 	cfg.ListenAddr = c.layout.Exchsim
 	cfg.Seed = c.opts.Seed
 	cfg.Logger = c.log.With("component", "exchsim")
+	if c.opts.VenueFaults {
+		cfg.Faults = exchsim.HostileFaults(c.opts.Seed)
+	}
 	sim, err := exchsim.New(cfg)
 	if err != nil {
 		return fmt.Errorf("devcluster: exchsim: %w", err)

@@ -136,6 +136,20 @@ type Config struct {
 	MaxBatch int
 	// Instruments are listed at start; SetInstrument adds more later.
 	Instruments []InstrumentSpec
+	// LeadTraders are accounts created at start (DefaultBalance, DefaultPositionMode),
+	// so lead traders exist before their first order and profit-share payouts to them
+	// never fail as UNKNOWN_ACCOUNT. With AutoCreateAccounts a transfer to an unknown
+	// account also creates it (with a zero balance).
+	LeadTraders []int64
+	// StateFile, when set, keeps the venue's accounts, orders, transfers and marks on
+	// disk: New loads it if it exists, Save (and Close) write it atomically. A restart
+	// is then an outage, not amnesia.
+	StateFile string
+	// Faults makes the venue hostile; the zero value keeps the contract.
+	Faults Faults
+	// Clock, when set, is the venue's time for executing orders (their expiry check
+	// and report times): a simulation's virtual clock. nil means time.Now.
+	Clock func() time.Time
 	// Logger receives the simulator's structured logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -216,6 +230,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxBatch < 1 || c.MaxBatch > 100_000 {
 		bad("MaxBatch must be between 1 and 100000, got %d.", c.MaxBatch)
+	}
+	if err := c.Faults.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	seen := make(map[string]bool, len(c.Instruments))
 	for _, in := range c.Instruments {

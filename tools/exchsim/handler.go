@@ -92,6 +92,7 @@ func (h *Handler) PlaceOrders(ctx context.Context, req *gateway.PlaceOrdersReque
 			ClientOrderID: in.ClientOrderId, Account: in.Account, Instrument: in.Instrument,
 			Side: Side(in.Side), PositionSide: PositionSide(in.PositionSide), Type: OrderType(in.OrderType),
 			ReduceOnly: in.ReduceOnly, Leverage: in.Leverage, MarginMode: MarginMode(in.MarginMode),
+			ExpiryUnixNano: in.ExpiryUnixNano, SenderTerm: in.SenderTerm,
 		}
 		var err error
 		reason := ReasonNone
@@ -114,6 +115,7 @@ func (h *Handler) PlaceOrders(ctx context.Context, req *gateway.PlaceOrdersReque
 	if err != nil {
 		return nil, bizError(err)
 	}
+	results = h.sim.respond(results)
 	return &gateway.PlaceOrdersResponse{Results: toReports(results)}, nil
 }
 

@@ -26,6 +26,8 @@ type instrument struct {
 	// rng drives this instrument's random walk; guarded by Sim.walkMu. Seeded from
 	// (Config.Seed, symbol), so each walk depends only on the seed and its own steps.
 	rng *rand.Rand
+	// tradeSeq numbers lead fills on this instrument (Faults.TradeIDs per-instrument).
+	tradeSeq atomic.Int64
 }
 
 type markState struct {

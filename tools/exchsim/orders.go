@@ -23,12 +23,38 @@ func (s *Sim) PlaceOrders(ctx context.Context, orders []Order) ([]OrderResult, e
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	f := &s.cfg.Faults
+	if f.LatencyMean > 0 || f.LatencyTailRate > 0 {
+		// The venue is slow: the request waits, and the caller's deadline does not
+		// stop it (a real venue cannot know the caller gave up).
+		if d := f.latency(orders[0].ClientOrderID, uint32(s.requests.Add(1))); d > 0 {
+			time.Sleep(d)
+		}
+	}
 	out := make([]OrderResult, len(orders))
-	now := time.Now().UnixNano()
+	now := s.now()
 	for i := range orders {
-		out[i] = s.place(&orders[i], now, execOpts{})
+		o := &orders[i]
+		if o.ExpiryUnixNano != 0 && now > o.ExpiryUnixNano && !f.IgnoreExpiry {
+			out[i] = expired(o, now)
+			s.nExpired.Add(1)
+			continue
+		}
+		out[i] = s.place(o, now, execOpts{})
 	}
 	return out, nil
+}
+
+// expired is the refusal of an order that reached the venue after its expiry: nothing
+// executes and nothing is recorded, so a later placement under the same client order
+// ID (a new leader's, after it found the ID unknown) is a first placement.
+func expired(o *Order, now int64) OrderResult {
+	return OrderResult{
+		ClientOrderID: o.ClientOrderID, Account: o.Account, Instrument: o.Instrument,
+		Side: o.Side, PositionSide: o.PositionSide, Status: Rejected, Reason: ReasonExpired,
+		Message:      fmt.Sprintf("request expired %s before it reached the venue", time.Duration(now-o.ExpiryUnixNano)),
+		TimeUnixNano: now,
+	}
 }
 
 // execOpts marks the orders the simulator places for itself.
@@ -36,6 +62,7 @@ type execOpts struct {
 	lead        *LeadFill // non-nil: a lead trader's order; a fill is written here
 	atMark      bool      // fill at the mark, without the spread (liquidations)
 	liquidation bool
+	attempt     uint32 // placements of this client order ID so far, this one included
 }
 
 // place applies the client-order-ID rules of the mode, then executes the order.
@@ -60,11 +87,13 @@ func (s *Sim) place(o *Order, now int64, opts execOpts) OrderResult {
 			return r
 		}
 		sh.rec(n).count++ // NoDedup: a second, independent order; QueryOrders keeps the first
+		opts.attempt = sh.rec(n).count
 		sh.mu.Unlock()
 		return s.execute(o, now, opts)
 	}
 	n := sh.insert(h, o.ClientOrderID)
 	sh.mu.Unlock()
+	opts.attempt = 1
 	r := s.execute(o, now, opts)
 	s.complete(sh, n, &r)
 	return r
@@ -78,7 +107,20 @@ func (s *Sim) execute(o *Order, now int64, opts execOpts) OrderResult {
 		ClientOrderID: o.ClientOrderID, OrderID: s.nextOrderID.Add(1), Account: o.Account,
 		Instrument: o.Instrument, Side: o.Side, PositionSide: o.PositionSide, TimeUnixNano: now,
 	}
-	if reason, msg := s.fill(o, &r, partial, opts); reason != ReasonNone {
+	f := &s.cfg.Faults
+	reason, msg := ReasonNone, ""
+	if opts.lead == nil && f.Enabled() {
+		if reason, msg = f.injectedReject(o, opts.attempt); reason != ReasonNone {
+			s.nFaults.Add(1)
+		}
+		if f.PartialRate > 0 && (f.Spare == nil || !f.Spare(o)) && f.roll(rollPartial, o.ClientOrderID, opts.attempt) < f.PartialRate {
+			partial = true
+		}
+	}
+	if reason == ReasonNone {
+		reason, msg = s.fill(o, &r, partial, opts)
+	}
+	if reason != ReasonNone {
 		r.Status, r.Reason, r.Message = Rejected, reason, msg
 		s.nRejected.Add(1)
 		return r
@@ -89,6 +131,16 @@ func (s *Sim) execute(o *Order, now int64, opts execOpts) OrderResult {
 	} else {
 		r.Status = Filled
 		s.nFilled.Add(1)
+	}
+	if opts.lead == nil && f.BadReportRate > 0 {
+		var lot fixed.Dec
+		if in := s.instrument(o.Instrument); in != nil {
+			lot = in.spec.Load().LotStep
+		}
+		if f.corrupt(&r, o.Qty, lot, opts.attempt) {
+			s.nFaults.Add(1)
+			s.nBadReports.Add(1)
+		}
 	}
 	return r
 }
@@ -268,7 +320,7 @@ func (s *Sim) fill(o *Order, r *OrderResult, partial bool, opts execOpts) (Rejec
 			after = p.qty
 		}
 		*opts.lead = LeadFill{
-			Trader: o.Account, TradeID: s.nextTradeID.Add(1), Instrument: o.Instrument,
+			Trader: o.Account, TradeID: s.tradeID(in), Instrument: o.Instrument,
 			Side: o.Side, PositionSide: o.PositionSide, Qty: fillQty, Price: price,
 			Leverage: o.Leverage, MarginMode: o.MarginMode, Equity: eq,
 			Liquidation: opts.liquidation, TimeUnixNano: r.TimeUnixNano,

@@ -45,6 +45,12 @@ type Sim struct {
 	nextTradeID atomic.Int64
 	leadSeq     atomic.Int64 // venue-made client order IDs of lead orders
 	executed    atomic.Int64 // orders executed; drives PartialFillEveryN
+	requests    atomic.Int64 // PlaceOrders requests; keys the latency draw
+	responses   atomic.Int64 // PlaceOrders answers; keys the response-fault draws
+
+	nFaults, nExpired, nBadReports atomic.Int64
+	badMu                          sync.Mutex
+	bad                            map[string]OrderResult // true results of corrupted reports (TrueResult)
 
 	nFilled, nPartial, nRejected, nDuplicates, nTransfers, nAccounts, nMarkSteps atomic.Int64
 
@@ -76,6 +82,20 @@ func New(cfg Config) (*Sim, error) {
 	}
 	s.initOrders()
 	s.transfers.m = make(map[string]*transferEntry)
+	s.bad = make(map[string]OrderResult)
+	s.cfg.Faults.keep = func(r OrderResult) {
+		s.badMu.Lock()
+		s.bad[r.ClientOrderID] = r
+		s.badMu.Unlock()
+	}
+	if cfg.StateFile != "" {
+		if err := s.load(cfg.StateFile); err != nil {
+			return nil, err
+		}
+	}
+	for _, id := range cfg.LeadTraders {
+		s.createAccount(id, cfg.DefaultBalance, cfg.DefaultPositionMode)
+	}
 	return s, nil
 }
 
@@ -95,10 +115,16 @@ func (s *Sim) Start() {
 	})
 }
 
-// Close stops the ticker and waits for it. The Sim still answers calls afterwards.
+// Close stops the ticker and waits for it, then saves the state when
+// Config.StateFile is set. The Sim still answers calls afterwards.
 func (s *Sim) Close() {
 	s.closeOnce.Do(func() { close(s.stop) })
 	s.wg.Wait()
+	if s.cfg.StateFile != "" {
+		if err := s.Save(); err != nil {
+			s.log.Error("venue state not saved", "file", s.cfg.StateFile, "err", err)
+		}
+	}
 }
 
 func (s *Sim) tick() {
@@ -128,6 +154,9 @@ func (s *Sim) Stats() Stats {
 		Accounts:              s.nAccounts.Load(),
 		Instruments:           int64(len(s.instruments.Load().bySymbol)),
 		MarkSteps:             s.nMarkSteps.Load(),
+		FaultsInjected:        s.nFaults.Load(),
+		OrdersExpired:         s.nExpired.Load(),
+		BadReports:            s.nBadReports.Load(),
 	}
 }
 

@@ -423,7 +423,9 @@ func TestTransferIdempotent(t *testing.T) {
 			if r, _ := s.Transfer(tr2); r.Status != TransferDone || r.Duplicate {
 				t.Fatalf("retry after funding %+v", r)
 			}
-			if r, _ := s.Transfer(Transfer{ID: "x", From: 20, To: 99, Amount: d("1")}); r.Reason != ReasonUnknownAccount {
+			// An unknown payee is auto-created (lead traders are paid before they trade);
+			// an unknown source is refused.
+			if r, _ := s.Transfer(Transfer{ID: "x", From: 99, To: 20, Amount: d("1")}); r.Reason != ReasonUnknownAccount {
 				t.Fatalf("unknown account %+v", r)
 			}
 			if r, _ := s.Transfer(Transfer{ID: "y", From: 20, To: 21, Amount: 0}); r.Reason != ReasonInvalidAmount {

@@ -52,6 +52,10 @@ func (s *Sim) Transfer(t Transfer) (TransferResult, error) {
 		return r, nil
 	}
 	from, to := s.account(t.From), s.account(t.To)
+	if from != nil && to == nil && s.cfg.AutoCreateAccounts {
+		// A payee (a lead trader paid a profit share) need not have traded first.
+		to, _ = s.createAccount(t.To, 0, s.cfg.DefaultPositionMode)
+	}
 	if from == nil || to == nil {
 		missing := t.From
 		if from != nil {

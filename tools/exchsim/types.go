@@ -163,13 +163,14 @@ const (
 	ReasonInvalidOrder         RejectReason = 13
 	ReasonInsufficientBalance  RejectReason = 14
 	ReasonInvalidAmount        RejectReason = 15
+	ReasonExpired              RejectReason = 16
 )
 
 var reasonNames = [...]string{
 	"NONE", "INSUFFICIENT_MARGIN", "REDUCE_ONLY_VIOLATION", "PRICE_OUT_OF_BAND",
 	"UNKNOWN_INSTRUMENT", "INVALID_QTY", "QTY_NOT_ON_LOT_STEP", "BELOW_MIN_QTY",
 	"BELOW_MIN_NOTIONAL", "INVALID_LEVERAGE", "INVALID_PRICE", "POSITION_SIDE_MISMATCH",
-	"UNKNOWN_ACCOUNT", "INVALID_ORDER", "INSUFFICIENT_BALANCE", "INVALID_AMOUNT",
+	"UNKNOWN_ACCOUNT", "INVALID_ORDER", "INSUFFICIENT_BALANCE", "INVALID_AMOUNT", "EXPIRED",
 }
 
 func (r RejectReason) String() string {
@@ -195,6 +196,10 @@ type Order struct {
 	ReduceOnly    bool
 	Leverage      int32      // 1..max leverage; 0 allowed on reduce-only orders
 	MarginMode    MarginMode // 0 allowed on reduce-only orders
+	// ExpiryUnixNano: 0 for none; else an order that would execute after this instant
+	// is refused EXPIRED and nothing is recorded (unless Faults.IgnoreExpiry).
+	ExpiryUnixNano int64
+	SenderTerm     int64 // the sender's leadership term; diagnostic only
 }
 
 // OrderResult is the final outcome of one order.
@@ -299,4 +304,7 @@ type Stats struct {
 	Accounts              int64
 	Instruments           int64
 	MarkSteps             int64
+	FaultsInjected        int64 // venue faults injected (Faults): rejects, bad reports, late/reordered/duplicated responses
+	OrdersExpired         int64 // orders refused EXPIRED (never executed, never recorded)
+	BadReports            int64 // contract-breaking reports sent (Faults.BadReportRate)
 }

@@ -804,6 +804,7 @@ const (
 	OrderStatus_FILLED           OrderStatus = 2
 	OrderStatus_PARTIALLY_FILLED OrderStatus = 3
 	OrderStatus_REJECTED         OrderStatus = 4
+	OrderStatus_QUARANTINED      OrderStatus = 5
 )
 
 func (p OrderStatus) String() string {
@@ -816,6 +817,8 @@ func (p OrderStatus) String() string {
 		return "PARTIALLY_FILLED"
 	case OrderStatus_REJECTED:
 		return "REJECTED"
+	case OrderStatus_QUARANTINED:
+		return "QUARANTINED"
 	}
 	return "<UNSET>"
 }
@@ -830,6 +833,8 @@ func OrderStatusFromString(s string) (OrderStatus, error) {
 		return OrderStatus_PARTIALLY_FILLED, nil
 	case "REJECTED":
 		return OrderStatus_REJECTED, nil
+	case "QUARANTINED":
+		return OrderStatus_QUARANTINED, nil
 	}
 	return OrderStatus(0), fmt.Errorf("not a valid OrderStatus string")
 }
@@ -3810,23 +3815,24 @@ var fieldIDToName_FollowView = map[int16]string{
 }
 
 type Order struct {
-	ClientOrderId  string       `thrift:"client_order_id,1" frugal:"1,default,string" json:"client_order_id"`
-	Copier         int64        `thrift:"copier,2" frugal:"2,default,i64" json:"copier"`
-	Trader         int64        `thrift:"trader,3" frugal:"3,default,i64" json:"trader"`
-	Instrument     string       `thrift:"instrument,4" frugal:"4,default,string" json:"instrument"`
-	Side           Side         `thrift:"side,5" frugal:"5,default,Side" json:"side"`
-	PositionSide   PositionSide `thrift:"position_side,6" frugal:"6,default,PositionSide" json:"position_side"`
-	Qty            string       `thrift:"qty,7" frugal:"7,default,string" json:"qty"`
-	LimitPrice     string       `thrift:"limit_price,8" frugal:"8,default,string" json:"limit_price"`
-	ReduceOnly     bool         `thrift:"reduce_only,9" frugal:"9,default,bool" json:"reduce_only"`
-	Leverage       int32        `thrift:"leverage,10" frugal:"10,default,i32" json:"leverage"`
-	MarginMode     MarginMode   `thrift:"margin_mode,11" frugal:"11,default,MarginMode" json:"margin_mode"`
-	AccountMode    AccountMode  `thrift:"account_mode,12" frugal:"12,default,AccountMode" json:"account_mode"`
-	Effect         OrderEffect  `thrift:"effect,13" frugal:"13,default,OrderEffect" json:"effect"`
-	AttrSide       PositionSide `thrift:"attr_side,14" frugal:"14,default,PositionSide" json:"attr_side"`
-	Status         OrderStatus  `thrift:"status,15" frugal:"15,default,OrderStatus" json:"status"`
-	Signal         int64        `thrift:"signal,16" frugal:"16,default,i64" json:"signal"`
-	ReservedMargin string       `thrift:"reserved_margin,17" frugal:"17,default,string" json:"reserved_margin"`
+	ClientOrderId    string       `thrift:"client_order_id,1" frugal:"1,default,string" json:"client_order_id"`
+	Copier           int64        `thrift:"copier,2" frugal:"2,default,i64" json:"copier"`
+	Trader           int64        `thrift:"trader,3" frugal:"3,default,i64" json:"trader"`
+	Instrument       string       `thrift:"instrument,4" frugal:"4,default,string" json:"instrument"`
+	Side             Side         `thrift:"side,5" frugal:"5,default,Side" json:"side"`
+	PositionSide     PositionSide `thrift:"position_side,6" frugal:"6,default,PositionSide" json:"position_side"`
+	Qty              string       `thrift:"qty,7" frugal:"7,default,string" json:"qty"`
+	LimitPrice       string       `thrift:"limit_price,8" frugal:"8,default,string" json:"limit_price"`
+	ReduceOnly       bool         `thrift:"reduce_only,9" frugal:"9,default,bool" json:"reduce_only"`
+	Leverage         int32        `thrift:"leverage,10" frugal:"10,default,i32" json:"leverage"`
+	MarginMode       MarginMode   `thrift:"margin_mode,11" frugal:"11,default,MarginMode" json:"margin_mode"`
+	AccountMode      AccountMode  `thrift:"account_mode,12" frugal:"12,default,AccountMode" json:"account_mode"`
+	Effect           OrderEffect  `thrift:"effect,13" frugal:"13,default,OrderEffect" json:"effect"`
+	AttrSide         PositionSide `thrift:"attr_side,14" frugal:"14,default,PositionSide" json:"attr_side"`
+	Status           OrderStatus  `thrift:"status,15" frugal:"15,default,OrderStatus" json:"status"`
+	Signal           int64        `thrift:"signal,16" frugal:"16,default,i64" json:"signal"`
+	ReservedMargin   string       `thrift:"reserved_margin,17" frugal:"17,default,string" json:"reserved_margin"`
+	QuarantineReason string       `thrift:"quarantine_reason,18" frugal:"18,default,string" json:"quarantine_reason"`
 }
 
 func NewOrder() *Order {
@@ -3903,6 +3909,10 @@ func (p *Order) GetSignal() (v int64) {
 func (p *Order) GetReservedMargin() (v string) {
 	return p.ReservedMargin
 }
+
+func (p *Order) GetQuarantineReason() (v string) {
+	return p.QuarantineReason
+}
 func (p *Order) SetClientOrderId(val string) {
 	p.ClientOrderId = val
 }
@@ -3954,6 +3964,9 @@ func (p *Order) SetSignal(val int64) {
 func (p *Order) SetReservedMargin(val string) {
 	p.ReservedMargin = val
 }
+func (p *Order) SetQuarantineReason(val string) {
+	p.QuarantineReason = val
+}
 
 func (p *Order) String() string {
 	if p == nil {
@@ -3980,6 +3993,7 @@ var fieldIDToName_Order = map[int16]string{
 	15: "status",
 	16: "signal",
 	17: "reserved_margin",
+	18: "quarantine_reason",
 }
 
 type GetTraderRequest struct {
@@ -4388,11 +4402,12 @@ var fieldIDToName_GetPositionsResponse = map[int16]string{
 }
 
 type ListOrdersRequest struct {
-	Trader   int64        `thrift:"trader,1" frugal:"1,default,i64" json:"trader"`
-	TradeId  int64        `thrift:"trade_id,2" frugal:"2,default,i64" json:"trade_id"`
-	Copier   int64        `thrift:"copier,3" frugal:"3,default,i64" json:"copier"`
-	Limit    int32        `thrift:"limit,4" frugal:"4,default,i32" json:"limit"`
-	ReadOpts *ReadOptions `thrift:"read_opts,5" frugal:"5,default,ReadOptions" json:"read_opts"`
+	Trader          int64        `thrift:"trader,1" frugal:"1,default,i64" json:"trader"`
+	TradeId         int64        `thrift:"trade_id,2" frugal:"2,default,i64" json:"trade_id"`
+	Copier          int64        `thrift:"copier,3" frugal:"3,default,i64" json:"copier"`
+	Limit           int32        `thrift:"limit,4" frugal:"4,default,i32" json:"limit"`
+	ReadOpts        *ReadOptions `thrift:"read_opts,5" frugal:"5,default,ReadOptions" json:"read_opts"`
+	QuarantinedOnly bool         `thrift:"quarantined_only,6" frugal:"6,default,bool" json:"quarantined_only"`
 }
 
 func NewListOrdersRequest() *ListOrdersRequest {
@@ -4426,6 +4441,10 @@ func (p *ListOrdersRequest) GetReadOpts() (v *ReadOptions) {
 	}
 	return p.ReadOpts
 }
+
+func (p *ListOrdersRequest) GetQuarantinedOnly() (v bool) {
+	return p.QuarantinedOnly
+}
 func (p *ListOrdersRequest) SetTrader(val int64) {
 	p.Trader = val
 }
@@ -4440,6 +4459,9 @@ func (p *ListOrdersRequest) SetLimit(val int32) {
 }
 func (p *ListOrdersRequest) SetReadOpts(val *ReadOptions) {
 	p.ReadOpts = val
+}
+func (p *ListOrdersRequest) SetQuarantinedOnly(val bool) {
+	p.QuarantinedOnly = val
 }
 
 func (p *ListOrdersRequest) IsSetReadOpts() bool {
@@ -4459,6 +4481,7 @@ var fieldIDToName_ListOrdersRequest = map[int16]string{
 	3: "copier",
 	4: "limit",
 	5: "read_opts",
+	6: "quarantined_only",
 }
 
 type ListOrdersResponse struct {
@@ -5376,6 +5399,89 @@ var fieldIDToName_LeaderRow = map[int16]string{
 	12: "copier_pnl",
 }
 
+type ResolveOrderRequest struct {
+	Trader        int64       `thrift:"trader,1" frugal:"1,default,i64" json:"trader"`
+	ClientOrderId string      `thrift:"client_order_id,2" frugal:"2,default,string" json:"client_order_id"`
+	Status        OrderStatus `thrift:"status,3" frugal:"3,default,OrderStatus" json:"status"`
+	FilledQty     string      `thrift:"filled_qty,4" frugal:"4,default,string" json:"filled_qty"`
+	AvgPrice      string      `thrift:"avg_price,5" frugal:"5,default,string" json:"avg_price"`
+	Fee           string      `thrift:"fee,6" frugal:"6,default,string" json:"fee"`
+	Reason        string      `thrift:"reason,7" frugal:"7,default,string" json:"reason"`
+}
+
+func NewResolveOrderRequest() *ResolveOrderRequest {
+	return &ResolveOrderRequest{}
+}
+
+func (p *ResolveOrderRequest) InitDefault() {
+}
+
+func (p *ResolveOrderRequest) GetTrader() (v int64) {
+	return p.Trader
+}
+
+func (p *ResolveOrderRequest) GetClientOrderId() (v string) {
+	return p.ClientOrderId
+}
+
+func (p *ResolveOrderRequest) GetStatus() (v OrderStatus) {
+	return p.Status
+}
+
+func (p *ResolveOrderRequest) GetFilledQty() (v string) {
+	return p.FilledQty
+}
+
+func (p *ResolveOrderRequest) GetAvgPrice() (v string) {
+	return p.AvgPrice
+}
+
+func (p *ResolveOrderRequest) GetFee() (v string) {
+	return p.Fee
+}
+
+func (p *ResolveOrderRequest) GetReason() (v string) {
+	return p.Reason
+}
+func (p *ResolveOrderRequest) SetTrader(val int64) {
+	p.Trader = val
+}
+func (p *ResolveOrderRequest) SetClientOrderId(val string) {
+	p.ClientOrderId = val
+}
+func (p *ResolveOrderRequest) SetStatus(val OrderStatus) {
+	p.Status = val
+}
+func (p *ResolveOrderRequest) SetFilledQty(val string) {
+	p.FilledQty = val
+}
+func (p *ResolveOrderRequest) SetAvgPrice(val string) {
+	p.AvgPrice = val
+}
+func (p *ResolveOrderRequest) SetFee(val string) {
+	p.Fee = val
+}
+func (p *ResolveOrderRequest) SetReason(val string) {
+	p.Reason = val
+}
+
+func (p *ResolveOrderRequest) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("ResolveOrderRequest(%+v)", *p)
+}
+
+var fieldIDToName_ResolveOrderRequest = map[int16]string{
+	1: "trader",
+	2: "client_order_id",
+	3: "status",
+	4: "filled_qty",
+	5: "avg_price",
+	6: "fee",
+	7: "reason",
+}
+
 type LeaderboardResponse struct {
 	Rows []*LeaderRow `thrift:"rows,1" frugal:"1,default,list<LeaderRow>" json:"rows"`
 }
@@ -5473,6 +5579,8 @@ type CopyTrade interface {
 	TransferLeadership(ctx context.Context, req *TransferLeadershipRequest) (r *MembershipResponse, err error)
 
 	Leaderboard(ctx context.Context, req *LeaderboardRequest) (r *LeaderboardResponse, err error)
+
+	ResolveOrder(ctx context.Context, req *ResolveOrderRequest) (r *CommandResponse, err error)
 }
 
 type CopyTradeSubmitFillArgs struct {
@@ -8056,5 +8164,81 @@ func (p *CopyTradeLeaderboardResult) String() string {
 }
 
 var fieldIDToName_CopyTradeLeaderboardResult = map[int16]string{
+	0: "success",
+}
+
+type CopyTradeResolveOrderArgs struct {
+	Req *ResolveOrderRequest `thrift:"req,1" frugal:"1,default,ResolveOrderRequest" json:"req"`
+}
+
+func NewCopyTradeResolveOrderArgs() *CopyTradeResolveOrderArgs {
+	return &CopyTradeResolveOrderArgs{}
+}
+
+func (p *CopyTradeResolveOrderArgs) InitDefault() {
+}
+
+var CopyTradeResolveOrderArgs_Req_DEFAULT *ResolveOrderRequest
+
+func (p *CopyTradeResolveOrderArgs) GetReq() (v *ResolveOrderRequest) {
+	if !p.IsSetReq() {
+		return CopyTradeResolveOrderArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *CopyTradeResolveOrderArgs) SetReq(val *ResolveOrderRequest) {
+	p.Req = val
+}
+
+func (p *CopyTradeResolveOrderArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *CopyTradeResolveOrderArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyTradeResolveOrderArgs(%+v)", *p)
+}
+
+var fieldIDToName_CopyTradeResolveOrderArgs = map[int16]string{
+	1: "req",
+}
+
+type CopyTradeResolveOrderResult struct {
+	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+}
+
+func NewCopyTradeResolveOrderResult() *CopyTradeResolveOrderResult {
+	return &CopyTradeResolveOrderResult{}
+}
+
+func (p *CopyTradeResolveOrderResult) InitDefault() {
+}
+
+var CopyTradeResolveOrderResult_Success_DEFAULT *CommandResponse
+
+func (p *CopyTradeResolveOrderResult) GetSuccess() (v *CommandResponse) {
+	if !p.IsSetSuccess() {
+		return CopyTradeResolveOrderResult_Success_DEFAULT
+	}
+	return p.Success
+}
+func (p *CopyTradeResolveOrderResult) SetSuccess(x interface{}) {
+	p.Success = x.(*CommandResponse)
+}
+
+func (p *CopyTradeResolveOrderResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *CopyTradeResolveOrderResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyTradeResolveOrderResult(%+v)", *p)
+}
+
+var fieldIDToName_CopyTradeResolveOrderResult = map[int16]string{
 	0: "success",
 }

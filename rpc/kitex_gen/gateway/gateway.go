@@ -290,6 +290,7 @@ const (
 	RejectReason_INVALID_ORDER          RejectReason = 13
 	RejectReason_INSUFFICIENT_BALANCE   RejectReason = 14
 	RejectReason_INVALID_AMOUNT         RejectReason = 15
+	RejectReason_EXPIRED                RejectReason = 16
 )
 
 func (p RejectReason) String() string {
@@ -326,6 +327,8 @@ func (p RejectReason) String() string {
 		return "INSUFFICIENT_BALANCE"
 	case RejectReason_INVALID_AMOUNT:
 		return "INVALID_AMOUNT"
+	case RejectReason_EXPIRED:
+		return "EXPIRED"
 	}
 	return "<UNSET>"
 }
@@ -364,6 +367,8 @@ func RejectReasonFromString(s string) (RejectReason, error) {
 		return RejectReason_INSUFFICIENT_BALANCE, nil
 	case "INVALID_AMOUNT":
 		return RejectReason_INVALID_AMOUNT, nil
+	case "EXPIRED":
+		return RejectReason_EXPIRED, nil
 	}
 	return RejectReason(0), fmt.Errorf("not a valid RejectReason string")
 }
@@ -468,17 +473,19 @@ func (p *TransferStatus) Value() (driver.Value, error) {
 }
 
 type OrderRequest struct {
-	ClientOrderId string       `thrift:"client_order_id,1" frugal:"1,default,string" json:"client_order_id"`
-	Account       int64        `thrift:"account,2" frugal:"2,default,i64" json:"account"`
-	Instrument    string       `thrift:"instrument,3" frugal:"3,default,string" json:"instrument"`
-	Side          Side         `thrift:"side,4" frugal:"4,default,Side" json:"side"`
-	PositionSide  PositionSide `thrift:"position_side,5" frugal:"5,default,PositionSide" json:"position_side"`
-	Qty           string       `thrift:"qty,6" frugal:"6,default,string" json:"qty"`
-	OrderType     OrderType    `thrift:"order_type,7" frugal:"7,default,OrderType" json:"order_type"`
-	LimitPrice    string       `thrift:"limit_price,8" frugal:"8,default,string" json:"limit_price"`
-	ReduceOnly    bool         `thrift:"reduce_only,9" frugal:"9,default,bool" json:"reduce_only"`
-	Leverage      int32        `thrift:"leverage,10" frugal:"10,default,i32" json:"leverage"`
-	MarginMode    MarginMode   `thrift:"margin_mode,11" frugal:"11,default,MarginMode" json:"margin_mode"`
+	ClientOrderId  string       `thrift:"client_order_id,1" frugal:"1,default,string" json:"client_order_id"`
+	Account        int64        `thrift:"account,2" frugal:"2,default,i64" json:"account"`
+	Instrument     string       `thrift:"instrument,3" frugal:"3,default,string" json:"instrument"`
+	Side           Side         `thrift:"side,4" frugal:"4,default,Side" json:"side"`
+	PositionSide   PositionSide `thrift:"position_side,5" frugal:"5,default,PositionSide" json:"position_side"`
+	Qty            string       `thrift:"qty,6" frugal:"6,default,string" json:"qty"`
+	OrderType      OrderType    `thrift:"order_type,7" frugal:"7,default,OrderType" json:"order_type"`
+	LimitPrice     string       `thrift:"limit_price,8" frugal:"8,default,string" json:"limit_price"`
+	ReduceOnly     bool         `thrift:"reduce_only,9" frugal:"9,default,bool" json:"reduce_only"`
+	Leverage       int32        `thrift:"leverage,10" frugal:"10,default,i32" json:"leverage"`
+	MarginMode     MarginMode   `thrift:"margin_mode,11" frugal:"11,default,MarginMode" json:"margin_mode"`
+	ExpiryUnixNano int64        `thrift:"expiry_unix_nano,12" frugal:"12,default,i64" json:"expiry_unix_nano"`
+	SenderTerm     int64        `thrift:"sender_term,13" frugal:"13,default,i64" json:"sender_term"`
 }
 
 func NewOrderRequest() *OrderRequest {
@@ -531,6 +538,14 @@ func (p *OrderRequest) GetLeverage() (v int32) {
 func (p *OrderRequest) GetMarginMode() (v MarginMode) {
 	return p.MarginMode
 }
+
+func (p *OrderRequest) GetExpiryUnixNano() (v int64) {
+	return p.ExpiryUnixNano
+}
+
+func (p *OrderRequest) GetSenderTerm() (v int64) {
+	return p.SenderTerm
+}
 func (p *OrderRequest) SetClientOrderId(val string) {
 	p.ClientOrderId = val
 }
@@ -564,6 +579,12 @@ func (p *OrderRequest) SetLeverage(val int32) {
 func (p *OrderRequest) SetMarginMode(val MarginMode) {
 	p.MarginMode = val
 }
+func (p *OrderRequest) SetExpiryUnixNano(val int64) {
+	p.ExpiryUnixNano = val
+}
+func (p *OrderRequest) SetSenderTerm(val int64) {
+	p.SenderTerm = val
+}
 
 func (p *OrderRequest) String() string {
 	if p == nil {
@@ -584,6 +605,8 @@ var fieldIDToName_OrderRequest = map[int16]string{
 	9:  "reduce_only",
 	10: "leverage",
 	11: "margin_mode",
+	12: "expiry_unix_nano",
+	13: "sender_term",
 }
 
 type OrderReport struct {

@@ -251,6 +251,13 @@ var serviceMethods = map[string]kitex.MethodInfo{
 		false,
 		kitex.WithStreamingMode(kitex.StreamingNone),
 	),
+	"ResolveOrder": kitex.NewMethodInfo(
+		resolveOrderHandler,
+		newCopyTradeResolveOrderArgs,
+		newCopyTradeResolveOrderResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
 }
 
 var (
@@ -929,6 +936,24 @@ func newCopyTradeLeaderboardResult() interface{} {
 	return copytrade.NewCopyTradeLeaderboardResult()
 }
 
+func resolveOrderHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*copytrade.CopyTradeResolveOrderArgs)
+	realResult := result.(*copytrade.CopyTradeResolveOrderResult)
+	success, err := handler.(copytrade.CopyTrade).ResolveOrder(ctx, realArg.Req)
+	if err != nil {
+		return err
+	}
+	realResult.Success = success
+	return nil
+}
+func newCopyTradeResolveOrderArgs() interface{} {
+	return copytrade.NewCopyTradeResolveOrderArgs()
+}
+
+func newCopyTradeResolveOrderResult() interface{} {
+	return copytrade.NewCopyTradeResolveOrderResult()
+}
+
 type kClient struct {
 	c client.Client
 }
@@ -1274,6 +1299,16 @@ func (p *kClient) Leaderboard(ctx context.Context, req *copytrade.LeaderboardReq
 	_args.Req = req
 	var _result copytrade.CopyTradeLeaderboardResult
 	if err = p.c.Call(ctx, "Leaderboard", &_args, &_result); err != nil {
+		return
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) ResolveOrder(ctx context.Context, req *copytrade.ResolveOrderRequest) (r *copytrade.CommandResponse, err error) {
+	var _args copytrade.CopyTradeResolveOrderArgs
+	_args.Req = req
+	var _result copytrade.CopyTradeResolveOrderResult
+	if err = p.c.Call(ctx, "ResolveOrder", &_args, &_result); err != nil {
 		return
 	}
 	return _result.GetSuccess(), nil
