@@ -131,6 +131,11 @@ func StartCluster(ctx context.Context, cfg *Config, bin, dir string, sup *Superv
 		return nil, err
 	}
 	keyFile := filepath.Join(dir, "keys.json")
+	// A fresh key each run: the previous run's file (a kept --data-dir) goes first, as
+	// WriteKeyFile never overwrites.
+	if err := os.Remove(keyFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("bench: old key file: %w", err)
+	}
 	if err := auth.WriteKeyFile(keyFile, key); err != nil {
 		return nil, err
 	}
