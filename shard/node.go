@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -86,7 +85,7 @@ func New(cfg Config, gw Gateway) (*Node, error) {
 
 func (n *Node) openRaft() error {
 	cfg := &n.cfg
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+	if err := ownerOnlyDir(cfg.DataDir); err != nil {
 		return fmt.Errorf("shard: data dir: %w", err)
 	}
 	hl := newHCLogger("raft", n.log, cfg.RaftLogLevel)
@@ -99,10 +98,15 @@ func (n *Node) openRaft() error {
 	if err != nil {
 		return fmt.Errorf("shard: log cache: %w", err)
 	}
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, cfg.SnapshotRetain, hl)
+	fileSnaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, cfg.SnapshotRetain, hl)
 	if err != nil {
 		return fmt.Errorf("shard: snapshot store: %w", err)
 	}
+	snapDir := filepath.Join(cfg.DataDir, "snapshots")
+	if err := tighten(snapDir); err != nil {
+		return fmt.Errorf("shard: snapshot store: %w", err)
+	}
+	snaps := &ownerOnlySnapshots{SnapshotStore: fileSnaps, dir: snapDir}
 	adv, err := net.ResolveTCPAddr("tcp", cfg.advertise())
 	if err != nil {
 		return fmt.Errorf("shard: raft advertise address %q: %w", cfg.advertise(), err)

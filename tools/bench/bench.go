@@ -66,7 +66,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer) (rep *Report, err er
 			if !cfg.KeepData {
 				defer os.RemoveAll(dir)
 			}
-		} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		} else if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("bench: data dir: %w", err)
 		}
 		sup := NewSupervisor(log, 5*time.Second)

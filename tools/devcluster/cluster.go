@@ -171,7 +171,7 @@ func (c *Cluster) prepareDir() error {
 		}
 		c.dir = d
 	}
-	if err := os.MkdirAll(c.dir, 0o755); err != nil {
+	if err := os.MkdirAll(c.dir, 0o700); err != nil {
 		return fmt.Errorf("devcluster: data dir: %w", err)
 	}
 	path := filepath.Join(c.dir, layoutFile)
