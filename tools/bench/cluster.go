@@ -187,7 +187,7 @@ func StartCluster(ctx context.Context, cfg *Config, bin, dir string, sup *Superv
 		spec := router.GroupSpec{ID: uint32(g)}
 		for _, n := range grp.Nodes {
 			data := filepath.Join(dir, n.ID)
-			if err := os.MkdirAll(data, 0o755); err != nil {
+			if err := os.MkdirAll(data, 0o700); err != nil {
 				return nil, fmt.Errorf("bench: data dir: %w", err)
 			}
 			args := []string{"node", "--id", n.ID, "--group", strconv.Itoa(g), "--data", data,
