@@ -14,8 +14,11 @@ import (
 type Config struct {
 	// ListenAddr is the host:port the CopyTrade service is served on (port 0 picks one).
 	ListenAddr string
-	// HTTPAddr serves /metrics and /debug/pprof/; empty: not served.
+	// HTTPAddr serves /metrics; empty: not served.
 	HTTPAddr string
+	// PprofAddr serves /debug/pprof/ on a listener of its own; empty (the default): no
+	// profiles.
+	PprofAddr string
 	// Guard checks every incoming call (token, rate limit, authorization); nil serves
 	// without authentication (tests of routing only — never in production).
 	Guard *auth.Guard
@@ -80,6 +83,11 @@ func (c *Config) Validate() error {
 	if c.HTTPAddr != "" {
 		if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 			bad("HTTPAddr must be host:port, got %q.", c.HTTPAddr)
+		}
+	}
+	if c.PprofAddr != "" {
+		if _, _, err := net.SplitHostPort(c.PprofAddr); err != nil {
+			bad("PprofAddr must be host:port, got %q.", c.PprofAddr)
 		}
 	}
 	if c.Key.ID != "" && c.RouterTokenTTL < time.Second {

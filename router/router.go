@@ -109,7 +109,7 @@ func (r *Router) Start() error {
 		return err
 	})
 	r.log.Info("router serving CopyTrade", "addr", ln.Addr().String(), "groups", len(r.topo.Load().Groups))
-	if r.cfg.HTTPAddr != "" {
+	if r.cfg.HTTPAddr != "" || r.cfg.PprofAddr != "" {
 		if err := r.serveHTTP(); err != nil {
 			_ = r.Close(context.Background())
 			return err
@@ -121,11 +121,20 @@ func (r *Router) Start() error {
 }
 
 func (r *Router) serveHTTP() error {
-	_, stop, err := ops.Serve(r.cfg.HTTPAddr, r.metrics.Registry, r.log)
-	if err != nil {
-		return fmt.Errorf("router: %w", err)
+	if r.cfg.HTTPAddr != "" {
+		_, stop, err := ops.Serve(r.cfg.HTTPAddr, r.metrics.Registry, r.log)
+		if err != nil {
+			return fmt.Errorf("router: %w", err)
+		}
+		r.servers = append(r.servers, stop)
 	}
-	r.servers = append(r.servers, stop)
+	if r.cfg.PprofAddr != "" {
+		_, stop, err := ops.ServePprof(r.cfg.PprofAddr, r.log)
+		if err != nil {
+			return fmt.Errorf("router: %w", err)
+		}
+		r.servers = append(r.servers, stop)
+	}
 	return nil
 }
 

@@ -51,8 +51,11 @@ type Config struct {
 	// RPCAddr is the host:port the CopyTrade Kitex server listens on; empty: no server
 	// (tests that drive the Node directly).
 	RPCAddr string
-	// HTTPAddr serves /metrics and /debug/pprof/; empty: not served.
+	// HTTPAddr serves /metrics; empty: not served.
 	HTTPAddr string
+	// PprofAddr serves /debug/pprof/ on a listener of its own; empty (the default): no
+	// profiles.
+	PprofAddr string
 	// GatewayAddrs are the TradingGateway endpoints (host:port); the Kitex client balances
 	// over them. Ignored when the node is given a Gateway directly.
 	GatewayAddrs []string
@@ -202,6 +205,11 @@ func (c *Config) Validate() error {
 	if c.HTTPAddr != "" {
 		if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 			bad("HTTPAddr must be host:port, got %q.", c.HTTPAddr)
+		}
+	}
+	if c.PprofAddr != "" {
+		if _, _, err := net.SplitHostPort(c.PprofAddr); err != nil {
+			bad("PprofAddr must be host:port, got %q.", c.PprofAddr)
 		}
 	}
 	for _, a := range c.GatewayAddrs {

@@ -2,7 +2,7 @@ package main
 
 // `copytrade exchsim`: the simulated trading gateway (tools/exchsim) as a process, for
 // `copytrade bench` and by hand. Flags map onto exchsim.Config; --http adds /metrics
-// (every call's latency, by method) and /debug/pprof/.
+// (every call's latency, by method), and /debug/pprof/ only with --pprof.
 
 import (
 	"context"
@@ -40,7 +40,8 @@ func runExchsim(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	balance := fs.String("balance", cfg.DefaultBalance.String(), "wallet balance of an auto-created account")
 	posMode := fs.String("position-mode", "hedge", "position mode of an auto-created account: hedge or one-way")
 	fs.Int64Var(&cfg.PartialFillEveryN, "partial-every", cfg.PartialFillEveryN, "every Nth order fills only half (0: never)")
-	httpAddr := fs.String("http", "", "host:port serving /metrics and /debug/pprof/ (empty: off)")
+	httpAddr := fs.String("http", "", "host:port serving /metrics (empty: off)")
+	pprofAddr := fs.String("pprof", "", "host:port serving /debug/pprof/ on its own listener (empty, the default: off)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -101,6 +102,15 @@ func runExchsim(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			return 1
 		}
 		defer func() { _ = stopHTTP(context.Background()) }()
+	}
+	if *pprofAddr != "" {
+		_, stopPprof, err := ops.ServePprof(*pprofAddr, cfg.Logger)
+		if err != nil {
+			fmt.Fprintf(stderr, "exchsim: %v\n", err)
+			_ = srv.Stop()
+			return 1
+		}
+		defer func() { _ = stopPprof(context.Background()) }()
 	}
 	<-ctx.Done()
 	if err := srv.Stop(); err != nil {

@@ -28,7 +28,7 @@ type Cluster struct {
 	AdminToken, FillToken string
 	// Groups are the shard groups (IDs and members).
 	Groups []Group
-	// RouterHTTP and ExchsimHTTP serve /metrics and /debug/pprof/ ("" when unknown).
+	// RouterHTTP and ExchsimHTTP serve /metrics ("" when unknown).
 	RouterHTTP, ExchsimHTTP string
 	// Dir holds data and logs of started processes ("" when attached).
 	Dir string
