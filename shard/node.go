@@ -236,11 +236,18 @@ func (n *Node) watchLeadership() {
 // AddMember adds a replacement (or new) voter; call it on the leader. The new node
 // must run with the group's config (Bootstrap off) and an empty data dir.
 func (n *Node) AddMember(ctx context.Context, m Member) (uint64, error) {
-	if m.ID == "" || m.RaftAddr == "" {
-		return 0, fmt.Errorf("shard: add member: %w", errors.New("id and raft address are required"))
-	}
 	if !n.IsLeader() {
 		return 0, n.leaderHint()
+	}
+	cf := n.raft.GetConfiguration()
+	if err := cf.Error(); err != nil {
+		return 0, n.raftErr("configuration", err)
+	}
+	if err := checkMember(m, cf.Configuration().Servers); err != nil {
+		return 0, fmt.Errorf("shard: add member: %w", err)
+	}
+	if err := n.probeMember(ctx, m); err != nil {
+		return 0, fmt.Errorf("shard: add member %s: %w", m.ID, err)
 	}
 	f := n.raft.AddVoter(raft.ServerID(m.ID), raft.ServerAddress(m.RaftAddr), 0, timeLeft(ctx, n.cfg.RequestTimeout))
 	if err := f.Error(); err != nil {
