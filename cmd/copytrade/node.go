@@ -74,6 +74,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Int64Var(&cfg.SettlementAccount, "settlement-account", 0, "profit-share account (0: copier pays trader directly)")
 	keyFile := fs.String("keys", "", "key file (JSON: key ID → hex or base64 secret): every RPC must carry a token signed by one of its keys; reloaded on SIGHUP")
 	insecure := fs.Bool("insecure", false, "serve without authentication (development only)")
+	limits := limitFlags(fs)
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -117,7 +118,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "node:", err)
 		return 2
 	}
-	guard, _, err := loadGuard(*keyFile, *insecure, nil, cfg.Logger)
+	guard, _, err := loadGuard(*keyFile, *insecure, limits(), cfg.Logger)
 	if err != nil {
 		fmt.Fprintln(stderr, "node:", err)
 		if errors.Is(err, errNoKeys) {

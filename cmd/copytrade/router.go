@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/copytrade/copytrade/router"
-	"github.com/copytrade/copytrade/rpc/auth"
 )
 
 func init() {
@@ -33,10 +32,7 @@ func runRouter(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	topoPath := fs.String("topology", "", "topology file (JSON: groups and their members' raft and RPC addresses); reloaded on SIGHUP")
 	keyFile := fs.String("keys", "", "key file (JSON: key ID → hex or base64 secret); reloaded on SIGHUP")
 	insecure := fs.Bool("insecure", false, "serve without authentication (development only)")
-	acctRate := fs.Float64("account-rate", 50, "calls per second per account identity (0: unlimited)")
-	acctBurst := fs.Int("account-burst", 100, "burst per account identity")
-	tsRate := fs.Float64("trading-system-rate", 0, "calls per second per trading-system identity (0: unlimited)")
-	tsBurst := fs.Int("trading-system-burst", 10000, "burst per trading-system identity")
+	limits := limitFlags(fs)
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", cfg.RequestTimeout, "budget of a forwarded call when the caller sets no deadline")
 	fs.DurationVar(&cfg.ConnectTimeout, "connect-timeout", cfg.ConnectTimeout, "dial timeout to a member")
 	fs.DurationVar(&cfg.RefreshInterval, "refresh-interval", cfg.RefreshInterval, "how often the slot map is relearned")
@@ -60,11 +56,7 @@ func runRouter(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "router: %v\n", err)
 		return 1
 	}
-	limits := map[string]auth.Limit{
-		"account":        {PerSecond: *acctRate, Burst: *acctBurst},
-		"trading-system": {PerSecond: *tsRate, Burst: *tsBurst},
-	}
-	guard, ks, err := loadGuard(*keyFile, *insecure, limits, log)
+	guard, ks, err := loadGuard(*keyFile, *insecure, limits(), log)
 	if err != nil {
 		fmt.Fprintln(stderr, "router:", err)
 		if errors.Is(err, errNoKeys) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"sync/atomic"
 	"time"
 
@@ -65,7 +66,8 @@ type Config struct {
 	// Keys are the HMAC keys accepted. Required.
 	Keys *KeySet
 	// Limits are per-identity rate limits by role kind ("trading-system", "admin",
-	// "router", "account"; "" for any other). Empty: no limits.
+	// "router", "account", KindUnauthenticated per peer address; "" for any other).
+	// Empty: no limits (tests); serving commands use DefaultLimits or their flags.
 	Limits map[string]Limit
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
@@ -121,6 +123,12 @@ func (g *Guard) Check(ctx context.Context, method string, req any) (context.Cont
 	tok := tokenFrom(ctx)
 	c, err := g.Verify(tok)
 	if err != nil {
+		// A refused token costs the caller too: one bucket per peer address.
+		if peer := peerHost(ctx); !g.lim.AllowUnauthenticated(peer) {
+			g.stats.limited.Add(1)
+			return ctx, convert.BizError(ct.ErrorCode_RATE_LIMITED,
+				"auth: rate limited: too many calls without a valid token from "+peer+"; retry later", nil)
+		}
 		g.stats.unauthenticated.Add(1)
 		g.log.Debug("call refused", "method", method, "err", err)
 		return ctx, convert.BizError(ct.ErrorCode_UNAUTHENTICATED, err.Error(), nil)
@@ -136,6 +144,20 @@ func (g *Guard) Check(ctx context.Context, method string, req any) (context.Cont
 		return ctx, convert.BizError(ct.ErrorCode_FORBIDDEN, err.Error(), nil)
 	}
 	return context.WithValue(ctx, ctxKey{}, &caller{claims: c, token: tok}), nil
+}
+
+// peerHost is the address (without port) the call came from, as Kitex saw it; "" when
+// unknown (all such calls share one bucket).
+func peerHost(ctx context.Context) string {
+	ri := rpcinfo.GetRPCInfo(ctx)
+	if ri == nil || ri.From() == nil || ri.From().Address() == nil {
+		return ""
+	}
+	a := ri.From().Address().String()
+	if h, _, err := net.SplitHostPort(a); err == nil {
+		return h
+	}
+	return a
 }
 
 // firstArg is implemented by Kitex's generated *Args structs.

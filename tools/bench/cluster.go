@@ -208,6 +208,7 @@ func StartCluster(ctx context.Context, cfg *Config, bin, dir string, sup *Superv
 			if cfg.NoSync && nodeFlags["no-sync"] {
 				args = append(args, "--no-sync")
 			}
+			args = append(args, benchLimits(nodeFlags)...)
 			if n.Proc, err = sup.Start(n.ID, bin, args, filepath.Join(dir, n.ID+".log")); err != nil {
 				return nil, err
 			}
@@ -243,6 +244,7 @@ func StartCluster(ctx context.Context, cfg *Config, bin, dir string, sup *Superv
 	if routerFlags["log-level"] {
 		rArgs = append(rArgs, "--log-level", "warn")
 	}
+	rArgs = append(rArgs, benchLimits(routerFlags)...)
 	if c.router, err = sup.Start("router", bin, rArgs, filepath.Join(dir, "router.log")); err != nil {
 		return nil, err
 	}
@@ -317,4 +319,17 @@ func tailLog(path string, n int64) string {
 		return ""
 	}
 	return string(buf)
+}
+
+// benchLimits lifts the rate limits of the bench's own identities (its admin seeds
+// the population, its trading system drives the load): a benchmark measures the
+// system, not its limiter. Account budgets stay as configured.
+func benchLimits(flags map[string]bool) []string {
+	var out []string
+	for _, k := range []string{"admin", "trading-system"} {
+		if flags[k+"-rate"] {
+			out = append(out, "--"+k+"-rate", "0")
+		}
+	}
+	return out
 }

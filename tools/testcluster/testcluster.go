@@ -119,6 +119,9 @@ type Options struct {
 	Groups int          // shard groups, 3 nodes each
 	Mode   exchsim.Mode // exchsim's mode
 	Auth   bool         // the same guard on the router and on every node
+	// Limits, with Auth, gives the router and every node a guard of its own with these
+	// rate limits (as separate processes would have); nil: one shared guard, no limits.
+	Limits map[string]auth.Limit
 	// Gateway, if set, is called with exchsim's address once it serves and returns
 	// the address the nodes use as their gateway (e.g. a proxy in front of exchsim).
 	Gateway func(simAddr string) string
@@ -207,8 +210,8 @@ func New(t testing.TB, o Options) *Cluster {
 			cfg.SettlementPeriod = 0
 			cfg.NoSync = true
 			cfg.Logger = Logger()
-			if c.Guard != nil {
-				cfg.ServerOptions = append(cfg.ServerOptions, c.Guard.ServerOption())
+			if g := c.guardFor(o); g != nil {
+				cfg.ServerOptions = append(cfg.ServerOptions, g.ServerOption())
 			}
 			n, err := shard.New(cfg, nil)
 			if err != nil {
@@ -229,7 +232,7 @@ func New(t testing.TB, o Options) *Cluster {
 	rc.BackoffMax = 100 * time.Millisecond
 	rc.Logger = Logger()
 	if o.Auth {
-		rc.Guard, rc.Key = c.Guard, c.Key
+		rc.Guard, rc.Key = c.guardFor(o), c.Key
 	}
 	if o.Router != nil {
 		o.Router(&rc)
@@ -246,6 +249,20 @@ func New(t testing.TB, o Options) *Cluster {
 	}
 	c.Admin = c.As(auth.RoleAdmin, "ops")
 	return c
+}
+
+// guardFor is the guard of one process: the shared one, or without limits a fresh
+// one with o.Limits.
+func (c *Cluster) guardFor(o Options) *auth.Guard {
+	if c.Guard == nil || o.Limits == nil {
+		return c.Guard
+	}
+	ks, _ := auth.NewKeySet(c.Key)
+	g, err := auth.NewGuard(auth.Config{Keys: ks, Limits: o.Limits, Logger: Logger()})
+	if err != nil {
+		c.T.Fatal(err)
+	}
+	return g
 }
 
 // As is a context carrying a token for role (identity id).
