@@ -30,9 +30,9 @@ func TestApplicantStatsFromHistory(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	round(acct, "61000")  // +~100 before fees: a win
-	round(acct, "59000")  // -~100: a loss
-	round(other, "70000") // someone else's win
+	round(acct, "61000")                                 // +~100 before fees: a win
+	round(acct, "59000")                                 // -~100: a loss
+	round(other, "70000")                                // someone else's win
 	place1(t, s, mkt(acct, "BTCUSDT", Buy, Long, "0.1")) // open, not closed: not a trade
 	st, err := s.ApplicantStats(acct)
 	if err != nil {
