@@ -10,6 +10,7 @@ import (
 	"github.com/cloudwego/kitex/server"
 
 	"github.com/copytrade/copytrade/raftfsm"
+	"github.com/copytrade/copytrade/rpc/tlsconf"
 )
 
 // Member is one voter of the group, as every node's config lists it.
@@ -56,6 +57,13 @@ type Config struct {
 	// PprofAddr serves /debug/pprof/ on a listener of its own; empty (the default): no
 	// profiles.
 	PprofAddr string
+	// TLS, when set, is the node's certificate (naming this node of this group) and the
+	// deployment's CA: raft runs over mutual TLS and accepts only this group's members
+	// (transport_tls.go). Nil: plain TCP, allowed on loopback addresses only unless
+	// Insecure is set.
+	TLS *tlsconf.Store
+	// Insecure allows raft and RPC without TLS on non-loopback addresses (development).
+	Insecure bool
 	// GatewayAddrs are the TradingGateway endpoints (host:port); the Kitex client balances
 	// over them. Ignored when the node is given a Gateway directly.
 	GatewayAddrs []string
@@ -279,6 +287,7 @@ func (c *Config) Validate() error {
 	if c.ShutdownTransferTimeout <= 0 {
 		bad("ShutdownTransferTimeout must be > 0.")
 	}
+	errs = append(errs, c.validateTransport()...)
 	return errors.Join(errs...)
 }
 

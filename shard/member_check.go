@@ -2,6 +2,8 @@ package shard
 
 import (
 	"context"
+	"crypto/tls"
+	"fmt"
 	"net"
 	"strconv"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/copytrade/copytrade/rpc/convert"
+	"github.com/copytrade/copytrade/rpc/tlsconf"
 )
 
 // MaxMemberIDLen bounds a member's raft server ID (bytes).
@@ -99,7 +102,18 @@ func (n *Node) probeMember(ctx context.Context, m Member) error {
 	return nil
 }
 
-// dialMember connects to m's raft address the way the transport would.
+// dialMember connects to m's raft address the way the transport would; with TLS the
+// handshake must prove m's certificate (this group, ID m.ID).
 func (n *Node) dialMember(m Member, timeout time.Duration) (net.Conn, error) {
-	return net.DialTimeout("tcp", m.RaftAddr, timeout)
+	if n.cfg.TLS == nil {
+		return net.DialTimeout("tcp", m.RaftAddr, timeout)
+	}
+	want := tlsconf.NodeIdentity(uint32(n.cfg.Group), m.ID)
+	cc := n.cfg.TLS.ClientConfig(func(id tlsconf.Identity) error {
+		if id != want {
+			return fmt.Errorf("the certificate at %s names %s, not %s", m.RaftAddr, id, want)
+		}
+		return nil
+	})
+	return tls.DialWithDialer(&net.Dialer{Timeout: timeout}, "tcp", m.RaftAddr, cc)
 }

@@ -24,6 +24,7 @@ type Node struct {
 	log     *slog.Logger
 	fsm     *fsm
 	raft    *raft.Raft
+	raftRef atomic.Pointer[raft.Raft] // raft for the transport's peer check (set once started)
 	trans   *raft.NetworkTransport
 	store   *raftboltdb.BoltStore
 	gw      Gateway
@@ -111,7 +112,7 @@ func (n *Node) openRaft() error {
 	if err != nil {
 		return fmt.Errorf("shard: raft advertise address %q: %w", cfg.advertise(), err)
 	}
-	trans, err := raft.NewTCPTransportWithLogger(cfg.RaftBindAddr, adv, 4, 5*time.Second, hl)
+	trans, err := n.newTransport(adv)
 	if err != nil {
 		return fmt.Errorf("shard: raft transport on %s: %w", cfg.RaftBindAddr, err)
 	}
@@ -157,6 +158,7 @@ func (n *Node) openRaft() error {
 		return fmt.Errorf("shard: start raft: %w", err)
 	}
 	n.raft = r
+	n.raftRef.Store(r)
 	return nil
 }
 

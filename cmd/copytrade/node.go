@@ -73,7 +73,8 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	settle := fs.String("settlement", "daily", "settlement period: daily, weekly or off (UTC)")
 	fs.Int64Var(&cfg.SettlementAccount, "settlement-account", 0, "profit-share account (0: copier pays trader directly)")
 	keyFile := fs.String("keys", "", "key file (JSON: key ID → hex or base64 secret): every RPC must carry a token signed by one of its keys; reloaded on SIGHUP")
-	insecure := fs.Bool("insecure", false, "serve without authentication (development only)")
+	insecure := fs.Bool("insecure", false, "development only: serve without authentication (no --keys) and without TLS off loopback")
+	loadTLS := tlsFlags(fs)
 	limits := limitFlags(fs)
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
@@ -129,6 +130,11 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if guard != nil {
 		cfg.ServerOptions = append(cfg.ServerOptions, guard.ServerOption())
 	}
+	if cfg.TLS, err = loadTLS(); err != nil {
+		fmt.Fprintln(stderr, "node:", err)
+		return 2
+	}
+	cfg.Insecure = *insecure
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintln(stderr, "node:", err)
 		return 2
@@ -152,6 +158,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		case <-ctx.Done():
 		case <-hup:
 			reloadKeys(guard, *keyFile, cfg.Logger)
+			reloadTLS(cfg.TLS, cfg.Logger)
 		}
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

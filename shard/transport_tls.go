@@ -1,0 +1,164 @@
+package shard
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/copytrade/copytrade/rpc/tlsconf"
+)
+
+// Raft over mutual TLS. hashicorp/raft's TCP transport authenticates nothing: anyone
+// who reaches the port can send TimeoutNow (move leadership), AppendEntries or
+// InstallSnapshot (raft checks only the term). With Config.TLS the transport's stream
+// layer is TLS 1.3 both ways, and a peer is accepted only if its certificate chains to
+// the deployment's CA and names a node of this group that is a member: in the latest
+// raft configuration, or — before this node has one (a fresh replacement) — in
+// Config.Members. A removed member's certificate is refused from then on.
+
+// handshakeTimeout bounds a TLS handshake on the raft port (a peer that connects and
+// says nothing is dropped).
+const handshakeTimeout = 10 * time.Second
+
+// tlsStream is a raft.StreamLayer over mutual TLS.
+type tlsStream struct {
+	ln        net.Listener
+	advertise net.Addr
+	server    *tls.Config
+	client    *tls.Config
+}
+
+func (s *tlsStream) Accept() (net.Conn, error) {
+	c, err := s.ln.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &handshakeConn{Conn: tls.Server(c, s.server)}, nil
+}
+
+func (s *tlsStream) Close() error   { return s.ln.Close() }
+func (s *tlsStream) Addr() net.Addr { return s.advertise }
+
+func (s *tlsStream) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	d := &net.Dialer{Timeout: timeout}
+	return tls.DialWithDialer(d, "tcp", string(address), s.client)
+}
+
+// handshakeConn completes the server handshake, under a deadline, on its first use:
+// the transport reads each accepted connection in a goroutine of its own, so a slow or
+// silent peer holds up only that goroutine, never Accept. A refused peer's first read
+// fails and raft drops the connection without decoding a byte from it.
+type handshakeConn struct {
+	*tls.Conn
+	once sync.Once
+	err  error
+}
+
+func (c *handshakeConn) handshake() error {
+	c.once.Do(func() {
+		_ = c.Conn.SetDeadline(time.Now().Add(handshakeTimeout))
+		c.err = c.Conn.Handshake()
+		_ = c.Conn.SetDeadline(time.Time{})
+	})
+	return c.err
+}
+
+func (c *handshakeConn) Read(b []byte) (int, error) {
+	if err := c.handshake(); err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(b)
+}
+
+func (c *handshakeConn) Write(b []byte) (int, error) {
+	if err := c.handshake(); err != nil {
+		return 0, err
+	}
+	return c.Conn.Write(b)
+}
+
+// newTransport is the raft transport: TLS with cfg.TLS, else plain TCP.
+func (n *Node) newTransport(adv net.Addr) (*raft.NetworkTransport, error) {
+	cfg := &n.cfg
+	hl := newHCLogger("raft-net", n.log, cfg.RaftLogLevel)
+	if cfg.TLS == nil {
+		return raft.NewTCPTransportWithLogger(cfg.RaftBindAddr, adv, 4, 5*time.Second, hl)
+	}
+	ln, err := net.Listen("tcp", cfg.RaftBindAddr)
+	if err != nil {
+		return nil, err
+	}
+	check := func(id tlsconf.Identity) error { return n.checkPeer(id) }
+	stream := &tlsStream{ln: ln, advertise: adv, server: cfg.TLS.ServerConfig(check), client: cfg.TLS.ClientConfig(check)}
+	return raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream: stream, MaxPool: 4, Timeout: 5 * time.Second, Logger: hl,
+	}), nil
+}
+
+// errNotMember: a certificate of this group names a node that is not a member.
+var errNotMember = errors.New("not a member of the group")
+
+// checkPeer accepts a node of this group that is a member (see the file comment).
+func (n *Node) checkPeer(id tlsconf.Identity) error {
+	if !id.IsNode() || id.Group != uint32(n.cfg.Group) {
+		return fmt.Errorf("not a node of group %d", n.cfg.Group)
+	}
+	if r := n.raftRef.Load(); r != nil {
+		if servers := r.GetConfiguration().Configuration().Servers; len(servers) > 0 {
+			for _, s := range servers {
+				if string(s.ID) == id.Node {
+					return nil
+				}
+			}
+			return errNotMember
+		}
+	}
+	for _, m := range n.cfg.Members {
+		if m.ID == id.Node {
+			return nil
+		}
+	}
+	return errNotMember
+}
+
+// validateTransport: TLS names this node; without TLS, raft and RPC only on loopback
+// unless Insecure.
+func (c *Config) validateTransport() []error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...))
+	}
+	if c.TLS != nil {
+		if want := tlsconf.NodeIdentity(uint32(c.Group), c.NodeID); c.TLS.Identity() != want {
+			bad("the TLS certificate names %s, not %s.", c.TLS.Identity(), want)
+		}
+		return errs
+	}
+	if c.Insecure {
+		return nil
+	}
+	for _, a := range []struct{ name, addr string }{{"RaftBindAddr", c.RaftBindAddr}, {"RPCAddr", c.RPCAddr}} {
+		if a.addr != "" && !loopback(a.addr) {
+			bad("%s %s is not a loopback address: serving raft or RPC there needs TLS (or Insecure, for development).", a.name, a.addr)
+		}
+	}
+	return errs
+}
+
+// loopback reports whether host:port listens on loopback only.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
