@@ -115,10 +115,10 @@ func TestRaftRefusesPeerWithoutCert(t *testing.T) {
 		"plain TCP": func(addr string, timeout time.Duration) (net.Conn, error) {
 			return net.DialTimeout("tcp", addr, timeout)
 		},
-		"TLS without a certificate":            tlsDial(&tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13}),
+		"TLS without a certificate":             tlsDial(&tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13}),
 		"another CA's certificate of member n1": tlsDial(withCert(other.Store(tlsconf.NodeIdentity(1, "n1")))),
-		"group 2's node n1":                    tlsDial(withCert(ca.Store(tlsconf.NodeIdentity(2, "n1")))),
-		"a router's certificate":               tlsDial(withCert(ca.Store(tlsconf.RoleIdentity("router", "r1")))),
+		"group 2's node n1":                     tlsDial(withCert(ca.Store(tlsconf.NodeIdentity(2, "n1")))),
+		"a router's certificate":                tlsDial(withCert(ca.Store(tlsconf.RoleIdentity("router", "r1")))),
 	}
 	for name, dial := range attackers {
 		for i, err := range attackRaft(t, c, dial) {
