@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -21,65 +20,21 @@ import (
 // raft configuration, or — before this node has one (a fresh replacement) — in
 // Config.Members. A removed member's certificate is refused from then on.
 
-// handshakeTimeout bounds a TLS handshake on the raft port (a peer that connects and
-// says nothing is dropped).
-const handshakeTimeout = 10 * time.Second
-
-// tlsStream is a raft.StreamLayer over mutual TLS.
+// tlsStream is a raft.StreamLayer over mutual TLS. Its listener completes each
+// handshake, under a deadline, on the connection's first read, in the transport's
+// goroutine for that connection (never in Accept): a refused peer's first read fails
+// and raft drops the connection without decoding a byte from it.
 type tlsStream struct {
-	ln        net.Listener
+	*tlsconf.Listener
 	advertise net.Addr
-	server    *tls.Config
 	client    *tls.Config
 }
 
-func (s *tlsStream) Accept() (net.Conn, error) {
-	c, err := s.ln.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return &handshakeConn{Conn: tls.Server(c, s.server)}, nil
-}
-
-func (s *tlsStream) Close() error   { return s.ln.Close() }
 func (s *tlsStream) Addr() net.Addr { return s.advertise }
 
 func (s *tlsStream) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
 	d := &net.Dialer{Timeout: timeout}
 	return tls.DialWithDialer(d, "tcp", string(address), s.client)
-}
-
-// handshakeConn completes the server handshake, under a deadline, on its first use:
-// the transport reads each accepted connection in a goroutine of its own, so a slow or
-// silent peer holds up only that goroutine, never Accept. A refused peer's first read
-// fails and raft drops the connection without decoding a byte from it.
-type handshakeConn struct {
-	*tls.Conn
-	once sync.Once
-	err  error
-}
-
-func (c *handshakeConn) handshake() error {
-	c.once.Do(func() {
-		_ = c.Conn.SetDeadline(time.Now().Add(handshakeTimeout))
-		c.err = c.Conn.Handshake()
-		_ = c.Conn.SetDeadline(time.Time{})
-	})
-	return c.err
-}
-
-func (c *handshakeConn) Read(b []byte) (int, error) {
-	if err := c.handshake(); err != nil {
-		return 0, err
-	}
-	return c.Conn.Read(b)
-}
-
-func (c *handshakeConn) Write(b []byte) (int, error) {
-	if err := c.handshake(); err != nil {
-		return 0, err
-	}
-	return c.Conn.Write(b)
 }
 
 // newTransport is the raft transport: TLS with cfg.TLS, else plain TCP.
@@ -94,7 +49,7 @@ func (n *Node) newTransport(adv net.Addr) (*raft.NetworkTransport, error) {
 		return nil, err
 	}
 	check := func(id tlsconf.Identity) error { return n.checkPeer(id) }
-	stream := &tlsStream{ln: ln, advertise: adv, server: cfg.TLS.ServerConfig(check), client: cfg.TLS.ClientConfig(check)}
+	stream := &tlsStream{Listener: tlsconf.NewListener(ln, cfg.TLS.ServerConfig(check)), advertise: adv, client: cfg.TLS.ClientConfig(check)}
 	return raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: stream, MaxPool: 4, Timeout: 5 * time.Second, Logger: hl,
 	}), nil
