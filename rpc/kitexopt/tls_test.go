@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/copytrade/copytrade/rpc/kitexopt"
 	ct "github.com/copytrade/copytrade/rpc/kitex_gen/copytrade"
 	"github.com/copytrade/copytrade/rpc/kitex_gen/copytrade/copytrade"
+	"github.com/copytrade/copytrade/rpc/kitexopt"
 	"github.com/copytrade/copytrade/rpc/tlsconf"
 	"github.com/copytrade/copytrade/rpc/tlsconf/tlstest"
 )
