@@ -16,6 +16,7 @@ import (
 
 	"github.com/copytrade/copytrade/rpc/convert"
 	ct "github.com/copytrade/copytrade/rpc/kitex_gen/copytrade"
+	"github.com/copytrade/copytrade/rpc/tlsconf"
 )
 
 // TokenKey is the Kitex metainfo key that carries the token: a transient value, so it
@@ -69,6 +70,9 @@ type Config struct {
 	// "router", "account", KindUnauthenticated per peer address; "" for any other).
 	// Empty: no limits (tests); serving commands use DefaultLimits or their flags.
 	Limits map[string]Limit
+	// MintKey, when set (a router's own key), signs the short-lived token with which a
+	// caller identified by its client certificate is forwarded (ForwardToken).
+	MintKey *Key
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
 	// Logger receives refusals at debug level; nil means slog.Default().
@@ -80,6 +84,7 @@ type Config struct {
 type Guard struct {
 	keys  atomic.Pointer[KeySet]
 	lim   *Limiter
+	mint  *Key
 	now   func() time.Time
 	log   *slog.Logger
 	stats struct{ unauthenticated, forbidden, limited atomic.Int64 }
@@ -90,7 +95,7 @@ func NewGuard(cfg Config) (*Guard, error) {
 	if cfg.Keys == nil {
 		return nil, errors.New("auth: Guard needs a key set")
 	}
-	g := &Guard{now: cfg.Now, log: cfg.Logger}
+	g := &Guard{now: cfg.Now, log: cfg.Logger, mint: cfg.MintKey}
 	if g.now == nil {
 		g.now = time.Now
 	}
@@ -122,6 +127,16 @@ func (g *Guard) Refusals() (unauthenticated, forbidden, limited int64) {
 func (g *Guard) Check(ctx context.Context, method string, req any) (context.Context, error) {
 	tok := tokenFrom(ctx)
 	c, err := g.Verify(tok)
+	if tok == "" {
+		if cc, ok := certClaims(ctx); ok {
+			// A service caller identified by its client certificate (mutual TLS). A
+			// router forwards on its behalf with a short token minted for it.
+			c, err = cc, nil
+			if g.mint != nil {
+				tok, err = MintAt(*g.mint, cc.Identity, cc.Role, g.now().Add(time.Minute))
+			}
+		}
+	}
 	if err != nil {
 		// A refused token costs the caller too: one bucket per peer address.
 		if peer := peerHost(ctx); !g.lim.AllowUnauthenticated(peer) {
@@ -144,6 +159,24 @@ func (g *Guard) Check(ctx context.Context, method string, req any) (context.Cont
 		return ctx, convert.BizError(ct.ErrorCode_FORBIDDEN, err.Error(), nil)
 	}
 	return context.WithValue(ctx, ctxKey{}, &caller{claims: c, token: tok}), nil
+}
+
+// CertRoles are the roles a client certificate may carry (copytrade://role/<role>/<name>):
+// service callers. Accounts always authenticate with tokens.
+var CertRoles = []Role{RoleTradingSystem, RoleAdmin, RoleRouter}
+
+// certClaims are the claims of a caller identified by its verified client certificate.
+func certClaims(ctx context.Context) (Claims, bool) {
+	id, ok := tlsconf.PeerFrom(ctx)
+	if !ok || id.IsNode() || id.Name == "" || len(id.Name) > MaxIdentityLen {
+		return Claims{}, false
+	}
+	for _, r := range CertRoles {
+		if Role(id.Role) == r {
+			return Claims{Identity: id.Name, Role: r}, true
+		}
+	}
+	return Claims{}, false
 }
 
 // peerHost is the address (without port) the call came from, as Kitex saw it; "" when
