@@ -112,7 +112,7 @@ type Cluster struct {
 	exch   *exchsim.Server
 	groups [][]*shard.Node // by group, then member
 	rt     *router.Router
-	cli    copytrade.Client // to the router
+	cli    *shard.Client // to the router; Close closes it
 
 	key        auth.Key
 	guard      *auth.Guard // the router's; every node has its own, with the same keys and limits
@@ -492,6 +492,9 @@ func (c *Cluster) Close() error {
 		var errs []error
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
+		if c.cli != nil {
+			_ = c.cli.Close()
+		}
 		if c.rt != nil {
 			if err := c.rt.Close(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("devcluster: router: %w", err))
