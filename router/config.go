@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/copytrade/copytrade/rpc/auth"
+	"github.com/copytrade/copytrade/rpc/tlsconf"
 )
 
 // Config configures a Router. Start from DefaultConfig.
@@ -19,6 +20,11 @@ type Config struct {
 	// PprofAddr serves /debug/pprof/ on a listener of its own; empty (the default): no
 	// profiles.
 	PprofAddr string
+	// TLS, when set, is the router's certificate (role router) and the deployment's CA:
+	// it serves CopyTrade over mutual TLS and dials the nodes over mutual TLS, accepting
+	// a member only if its certificate names the node the topology lists at that
+	// address (tls.go).
+	TLS *tlsconf.Store
 	// Guard checks every incoming call (token, rate limit, authorization); nil serves
 	// without authentication (tests of routing only — never in production).
 	Guard *auth.Guard

@@ -68,6 +68,7 @@ func New(cfg Config, topo *Topology) (*Router, error) {
 		pool: newPool(cfg.ConnectTimeout), closing: make(chan struct{}),
 	}
 	r.topo.Store(topo)
+	r.pool.tls = r.memberTLS()
 	return r, nil
 }
 
@@ -94,7 +95,7 @@ func (r *Router) Start() error {
 		return fmt.Errorf("router: listen on %s: %w", r.cfg.ListenAddr, err)
 	}
 	r.addr = ln.Addr()
-	opts := kitexopt.Server(ln, "copytrade-router", 200*time.Millisecond)
+	opts := r.serverOptions(ln)
 	if r.cfg.Guard != nil {
 		opts = append(opts, r.cfg.Guard.ServerOption())
 	}

@@ -62,7 +62,7 @@ func New(cfg Config, gw Gateway) (*Node, error) {
 	log = log.With("node", cfg.NodeID, "group", uint32(cfg.Group))
 	var ownGW *KitexGateway // dialled here, so closed by close
 	if gw == nil {
-		kg, err := NewKitexGateway(cfg.GatewayAddrs)
+		kg, err := NewKitexGateway(cfg.GatewayAddrs, gatewayClientOptions(cfg.TLS)...)
 		if err != nil {
 			return nil, err
 		}

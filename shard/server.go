@@ -20,7 +20,7 @@ func (n *Node) Start() error {
 		if err != nil {
 			return fmt.Errorf("shard: RPC listen on %s: %w", n.cfg.RPCAddr, err)
 		}
-		opts := append(kitexopt.Server(ln, "copytrade", 200*time.Millisecond), n.cfg.ServerOptions...)
+		opts := n.rpcServerOptions(ln)
 		run := kitexopt.Serve(copytrade.NewServer(NewHandler(n), opts...), ln)
 		n.servers = append(n.servers, func(context.Context) error {
 			stop := run.Stop

@@ -7,8 +7,11 @@ import (
 	"net"
 	"time"
 
+	"github.com/cloudwego/kitex/client"
+	"github.com/cloudwego/kitex/server"
 	"github.com/hashicorp/raft"
 
+	"github.com/copytrade/copytrade/rpc/kitexopt"
 	"github.com/copytrade/copytrade/rpc/tlsconf"
 )
 
@@ -117,3 +120,33 @@ func loopback(addr string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// rpcServerOptions are the CopyTrade server's options on ln: with TLS, mutual TLS on
+// ln (any certificate of the deployment's CA; service callers are identified by it,
+// accounts by their tokens) and the caller-identity middleware before the configured
+// options (the guard).
+func (n *Node) rpcServerOptions(ln *kitexopt.Listener) []server.Option {
+	if n.cfg.TLS == nil {
+		return append(kitexopt.Server(ln, "copytrade", 200*time.Millisecond), n.cfg.ServerOptions...)
+	}
+	tl := kitexopt.TLSListener(ln, n.cfg.TLS, nil)
+	opts := append(kitexopt.Server(tl, "copytrade", 200*time.Millisecond), kitexopt.TLSServer(tl)...)
+	return append(opts, n.cfg.ServerOptions...)
+}
+
+// gatewayClientOptions are the gateway client's extra options: with TLS, mutual TLS
+// to a server whose certificate names the gateway role.
+func gatewayClientOptions(store *tlsconf.Store) []client.Option {
+	if store == nil {
+		return nil
+	}
+	return kitexopt.TLSClient(store, func(id tlsconf.Identity) error {
+		if id.IsNode() || id.Role != GatewayRole {
+			return fmt.Errorf("not the trading gateway (role %s)", GatewayRole)
+		}
+		return nil
+	})
+}
+
+// GatewayRole is the role the trading gateway's (exchsim's) certificate names.
+const GatewayRole = "gateway"

@@ -11,11 +11,11 @@ import (
 
 // TestCertIdentities: a call without a token from a caller whose client certificate
 // names a service role is that role; a token, when present, wins; a node or an
-// "account" certificate is no identity for the guard; with a mint key, the caller's
-// forwarded token names it.
+// "account" certificate is no identity for the guard; the caller's
+// forwarded token names it (signed with the active key).
 func TestCertIdentities(t *testing.T) {
 	ks, keys := testKeys(t, "k1")
-	g, err := NewGuard(Config{Keys: ks, MintKey: &keys[0]})
+	g, err := NewGuard(Config{Keys: ks})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,9 +70,6 @@ type Config struct {
 	// "router", "account", KindUnauthenticated per peer address; "" for any other).
 	// Empty: no limits (tests); serving commands use DefaultLimits or their flags.
 	Limits map[string]Limit
-	// MintKey, when set (a router's own key), signs the short-lived token with which a
-	// caller identified by its client certificate is forwarded (ForwardToken).
-	MintKey *Key
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
 	// Logger receives refusals at debug level; nil means slog.Default().
@@ -84,7 +81,6 @@ type Config struct {
 type Guard struct {
 	keys  atomic.Pointer[KeySet]
 	lim   *Limiter
-	mint  *Key
 	now   func() time.Time
 	log   *slog.Logger
 	stats struct{ unauthenticated, forbidden, limited atomic.Int64 }
@@ -95,7 +91,7 @@ func NewGuard(cfg Config) (*Guard, error) {
 	if cfg.Keys == nil {
 		return nil, errors.New("auth: Guard needs a key set")
 	}
-	g := &Guard{now: cfg.Now, log: cfg.Logger, mint: cfg.MintKey}
+	g := &Guard{now: cfg.Now, log: cfg.Logger}
 	if g.now == nil {
 		g.now = time.Now
 	}
@@ -130,11 +126,10 @@ func (g *Guard) Check(ctx context.Context, method string, req any) (context.Cont
 	if tok == "" {
 		if cc, ok := certClaims(ctx); ok {
 			// A service caller identified by its client certificate (mutual TLS). A
-			// router forwards on its behalf with a short token minted for it.
-			c, err = cc, nil
-			if g.mint != nil {
-				tok, err = MintAt(*g.mint, cc.Identity, cc.Role, g.now().Add(time.Minute))
-			}
+			// router forwards on its behalf with a short token minted for it with the
+			// active key (the nodes hold the same keys).
+			c = cc
+			tok, err = MintAt(g.keys.Load().Active(), cc.Identity, cc.Role, g.now().Add(time.Minute))
 		}
 	}
 	if err != nil {

@@ -18,10 +18,15 @@ import (
 )
 
 // Kitex over mutual TLS. Kitex's default transport (netpoll) has no TLS; its Go-net
-// transport does: a server takes a TLS listener (tlsconf.Listener) with Go-net's
-// server factories, a client takes Go-net's client handler and a dialer whose
-// connections expose bufiox Reader()/Writer() (Go-net's codec requires them and panics
-// on a bare *tls.Conn).
+// transport does: servers are on Go-net already (Server), and take a TLS listener
+// (TLSListener) in place of the plain one; a TLS client takes Go-net's client handler
+// and a dialer whose connections expose bufiox Reader()/Writer() (Go-net's codec
+// requires them and panics on a bare *tls.Conn).
+//
+//	ln, _ := kitexopt.Listen(addr)
+//	tl := kitexopt.TLSListener(ln, store, nil)
+//	opts := append(kitexopt.Server(tl, service, wait), kitexopt.TLSServer(tl)...)
+//	run := kitexopt.Serve(NewServer(handler, opts...), ln) // Stop/Kill close ln and its conns
 
 // TLSClient are the client options of a caller over mutual TLS: this process's
 // certificate from store, and a server accepted only if its certificate chains to the
@@ -33,15 +38,18 @@ func TLSClient(store *tlsconf.Store, check tlsconf.Check) []client.Option {
 	}
 }
 
-// TLSServer are the server options of a service over mutual TLS on ln: Go-net's
-// transport, and a middleware that puts the caller's verified certificate identity in
-// each call's context (tlsconf.PeerFrom), where rpc/auth finds service callers.
+// TLSListener serves mutual TLS on ln: a client must present a certificate that
+// chains to store's CA and that check accepts (nil: any).
+func TLSListener(ln net.Listener, store *tlsconf.Store, check tlsconf.Check) *tlsconf.Listener {
+	return tlsconf.NewListener(ln, store.ServerConfig(check))
+}
+
+// TLSServer are the options to add to Server's for a service on a TLS listener: a
+// middleware that puts the caller's verified certificate identity in each call's
+// context (tlsconf.PeerFrom), where rpc/auth finds service callers. Add them before
+// the guard's.
 func TLSServer(ln *tlsconf.Listener) []server.Option {
-	return []server.Option{
-		server.WithTransServerFactory(gonet.NewTransServerFactory()),
-		server.WithTransHandlerFactory(gonet.NewSvrTransHandlerFactory()),
-		server.WithMiddleware(PeerMiddleware(ln)),
-	}
+	return []server.Option{server.WithMiddleware(PeerMiddleware(ln))}
 }
 
 // PeerMiddleware adds the caller's certificate identity, as ln verified it, to ctx.

@@ -35,7 +35,7 @@ func TestKitexMutualTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	srvStore := ca.Store(tlsconf.RoleIdentity("router", "r1"))
-	ln := tlsconf.NewListener(raw, srvStore.ServerConfig(nil))
+	ln := kitexopt.TLSListener(raw, srvStore, nil)
 	svr := copytrade.NewServer(&peerEcho{}, append(kitexopt.Server(ln, "copytrade", 100*time.Millisecond), kitexopt.TLSServer(ln)...)...)
 	go func() { _ = svr.Run() }()
 	t.Cleanup(func() { _ = svr.Stop() })
