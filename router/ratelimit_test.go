@@ -28,7 +28,7 @@ func TestRateLimitsEveryIdentity(t *testing.T) {
 	}
 	c := testcluster.New(t, testcluster.Options{Groups: 1, Mode: exchsim.Strict, Auth: true, Limits: limits})
 	trader := testcluster.TraderIn(1, 1, 1, 3_000_000)[0]
-	c.Seed([]int64{trader}, 0, 0) // as admin "ops": 2 calls of its budget of 5
+	c.Seed([]int64{trader}, 0, 0)    // as admin "ops": 2 calls of its budget of 5
 	bad, _ := auth.GenerateKey("k1") // signs tokens no one accepts
 
 	// calls makes n+1 GetTrader calls with ctx through cli and checks the first n pass
