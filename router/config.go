@@ -25,6 +25,8 @@ type Config struct {
 	// a member only if its certificate names the node the topology lists at that
 	// address (tls.go).
 	TLS *tlsconf.Store
+	// Insecure allows serving without TLS on a non-loopback ListenAddr (development).
+	Insecure bool
 	// Guard checks every incoming call (token, rate limit, authorization); nil serves
 	// without authentication (tests of routing only — never in production).
 	Guard *auth.Guard
@@ -85,6 +87,8 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
 		bad("ListenAddr must be host:port, got %q.", c.ListenAddr)
+	} else if c.TLS == nil && !c.Insecure && !loopback(c.ListenAddr) {
+		bad("ListenAddr %s is not a loopback address: serving there needs TLS (or Insecure, for development).", c.ListenAddr)
 	}
 	if c.HTTPAddr != "" {
 		if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {

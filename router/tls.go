@@ -2,6 +2,7 @@ package router
 
 import (
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/cloudwego/kitex/client"
@@ -52,4 +53,17 @@ func (r *Router) memberTLS() func(addr string) []client.Option {
 			return nil
 		})
 	}
+}
+
+// loopback reports whether host:port listens on loopback only.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -31,7 +31,8 @@ func runRouter(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.StringVar(&cfg.PprofAddr, "pprof", "", "host:port serving /debug/pprof/ on its own listener (empty, the default: off)")
 	topoPath := fs.String("topology", "", "topology file (JSON: groups and their members' raft and RPC addresses); reloaded on SIGHUP")
 	keyFile := fs.String("keys", "", "key file (JSON: key ID → hex or base64 secret); reloaded on SIGHUP")
-	insecure := fs.Bool("insecure", false, "serve without authentication (development only)")
+	insecure := fs.Bool("insecure", false, "development only: serve without authentication (no --keys) and without TLS off loopback")
+	loadTLS := tlsFlags(fs)
 	limits := limitFlags(fs)
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", cfg.RequestTimeout, "budget of a forwarded call when the caller sets no deadline")
 	fs.DurationVar(&cfg.ConnectTimeout, "connect-timeout", cfg.ConnectTimeout, "dial timeout to a member")
@@ -67,6 +68,11 @@ func runRouter(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if guard != nil {
 		cfg.Guard, cfg.Key = guard, ks.Active()
 	}
+	if cfg.TLS, err = loadTLS(); err != nil {
+		fmt.Fprintln(stderr, "router:", err)
+		return 2
+	}
+	cfg.Insecure = *insecure
 	rt, err := router.New(cfg, topo)
 	if err != nil {
 		fmt.Fprintf(stderr, "router: %v\n", err)
@@ -99,6 +105,7 @@ func runRouter(ctx context.Context, args []string, stdout, stderr io.Writer) int
 				log.Info("topology reloaded", "path", *topoPath)
 			}
 			reloadKeys(guard, *keyFile, log)
+			reloadTLS(cfg.TLS, log)
 		}
 	}
 }
