@@ -3,6 +3,7 @@ module github.com/copytrade/copytrade
 go 1.26.0
 
 require (
+	github.com/apache/thrift v0.25.0
 	github.com/bytedance/gopkg v0.1.4
 	github.com/bytedance/sonic v1.15.5
 	github.com/cloudwego/gopkg v0.2.0

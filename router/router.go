@@ -242,15 +242,15 @@ func (r *Router) refresh(ctx context.Context, seen uint64) error {
 // learn offers a group's slot ranges to the map.
 func (r *Router) learn(group uint32, ranges []*ct.SlotRange) {
 	for _, rg := range ranges {
-		if rg == nil || rg.From < 0 || rg.To >= raftfsm.NumSlots || rg.From > rg.To || rg.Epoch <= 0 {
+		if rg == nil || rg.First < 0 || rg.To >= raftfsm.NumSlots || rg.First > rg.To || rg.Epoch <= 0 {
 			continue
 		}
 		switch rg.State {
 		case ct.SlotState_OWNED, ct.SlotState_FROZEN:
-			r.slots.offerRange(uint16(rg.From), uint16(rg.To), group, uint64(rg.Epoch))
+			r.slots.offerRange(uint16(rg.First), uint16(rg.To), group, uint64(rg.Epoch))
 		case ct.SlotState_RELEASED:
 			if rg.MovedTo > 0 {
-				r.slots.offerRange(uint16(rg.From), uint16(rg.To), uint32(rg.MovedTo), uint64(rg.Epoch))
+				r.slots.offerRange(uint16(rg.First), uint16(rg.To), uint32(rg.MovedTo), uint64(rg.Epoch))
 			}
 		}
 	}

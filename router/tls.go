@@ -8,6 +8,7 @@ import (
 	"github.com/cloudwego/kitex/client"
 	"github.com/cloudwego/kitex/server"
 
+	"github.com/copytrade/copytrade/rpc/convert"
 	"github.com/copytrade/copytrade/rpc/kitexopt"
 	"github.com/copytrade/copytrade/rpc/tlsconf"
 )
@@ -16,11 +17,14 @@ import (
 // (any certificate of the deployment's CA: service callers are identified by it, and
 // accounts by their tokens) and the caller-identity middleware, before the guard's.
 func (r *Router) serverOptions(ln *kitexopt.Listener) []server.Option {
+	// Declared exceptions for callers not on TTHeader (any Thrift client): outermost,
+	// so the guard's refusals are converted too.
+	exc := server.WithMiddleware(convert.ExceptionMiddleware)
 	if r.cfg.TLS == nil {
-		return kitexopt.Server(ln, "copytrade-router", 200*time.Millisecond)
+		return append(kitexopt.Server(ln, "copytrade-router", 200*time.Millisecond), exc)
 	}
 	tl := kitexopt.TLSListener(ln, r.cfg.TLS, nil)
-	return append(kitexopt.Server(tl, "copytrade-router", 200*time.Millisecond), kitexopt.TLSServer(tl)...)
+	return append(append(kitexopt.Server(tl, "copytrade-router", 200*time.Millisecond), exc), kitexopt.TLSServer(tl)...)
 }
 
 // memberTLS are the client options for a member's RPC address: mutual TLS, and the

@@ -11,6 +11,7 @@ import (
 	"github.com/cloudwego/kitex/server"
 	"github.com/hashicorp/raft"
 
+	"github.com/copytrade/copytrade/rpc/convert"
 	"github.com/copytrade/copytrade/rpc/kitexopt"
 	"github.com/copytrade/copytrade/rpc/tlsconf"
 )
@@ -126,11 +127,14 @@ func loopback(addr string) bool {
 // accounts by their tokens) and the caller-identity middleware before the configured
 // options (the guard).
 func (n *Node) rpcServerOptions(ln *kitexopt.Listener) []server.Option {
+	// Declared exceptions for callers not on TTHeader: outermost, so the guard's
+	// refusals are converted too.
+	exc := server.WithMiddleware(convert.ExceptionMiddleware)
 	if n.cfg.TLS == nil {
-		return append(kitexopt.Server(ln, "copytrade", 200*time.Millisecond), n.cfg.ServerOptions...)
+		return append(append(kitexopt.Server(ln, "copytrade", 200*time.Millisecond), exc), n.cfg.ServerOptions...)
 	}
 	tl := kitexopt.TLSListener(ln, n.cfg.TLS, nil)
-	opts := append(kitexopt.Server(tl, "copytrade", 200*time.Millisecond), kitexopt.TLSServer(tl)...)
+	opts := append(append(kitexopt.Server(tl, "copytrade", 200*time.Millisecond), exc), kitexopt.TLSServer(tl)...)
 	return append(opts, n.cfg.ServerOptions...)
 }
 

@@ -4550,7 +4550,7 @@ var fieldIDToName_GetSlotOwnershipRequest = map[int16]string{
 }
 
 type SlotRange struct {
-	From      int32     `thrift:"from,1" frugal:"1,default,i32" json:"from"`
+	First     int32     `thrift:"first,1" frugal:"1,default,i32" json:"first"`
 	To        int32     `thrift:"to,2" frugal:"2,default,i32" json:"to"`
 	State     SlotState `thrift:"state,3" frugal:"3,default,SlotState" json:"state"`
 	Epoch     int64     `thrift:"epoch,4" frugal:"4,default,i64" json:"epoch"`
@@ -4565,8 +4565,8 @@ func NewSlotRange() *SlotRange {
 func (p *SlotRange) InitDefault() {
 }
 
-func (p *SlotRange) GetFrom() (v int32) {
-	return p.From
+func (p *SlotRange) GetFirst() (v int32) {
+	return p.First
 }
 
 func (p *SlotRange) GetTo() (v int32) {
@@ -4588,8 +4588,8 @@ func (p *SlotRange) GetMigration() (v int64) {
 func (p *SlotRange) GetMovedTo() (v int32) {
 	return p.MovedTo
 }
-func (p *SlotRange) SetFrom(val int32) {
-	p.From = val
+func (p *SlotRange) SetFirst(val int32) {
+	p.First = val
 }
 func (p *SlotRange) SetTo(val int32) {
 	p.To = val
@@ -4615,7 +4615,7 @@ func (p *SlotRange) String() string {
 }
 
 var fieldIDToName_SlotRange = map[int16]string{
-	1: "from",
+	1: "first",
 	2: "to",
 	3: "state",
 	4: "epoch",
@@ -5323,6 +5323,56 @@ var fieldIDToName_LeaderboardResponse = map[int16]string{
 	1: "rows",
 }
 
+type CopyTradeError struct {
+	Code    ErrorCode         `thrift:"code,1" frugal:"1,default,ErrorCode" json:"code"`
+	Message string            `thrift:"message,2" frugal:"2,default,string" json:"message"`
+	Extra   map[string]string `thrift:"extra,3" frugal:"3,default,map<string:string>" json:"extra"`
+}
+
+func NewCopyTradeError() *CopyTradeError {
+	return &CopyTradeError{}
+}
+
+func (p *CopyTradeError) InitDefault() {
+}
+
+func (p *CopyTradeError) GetCode() (v ErrorCode) {
+	return p.Code
+}
+
+func (p *CopyTradeError) GetMessage() (v string) {
+	return p.Message
+}
+
+func (p *CopyTradeError) GetExtra() (v map[string]string) {
+	return p.Extra
+}
+func (p *CopyTradeError) SetCode(val ErrorCode) {
+	p.Code = val
+}
+func (p *CopyTradeError) SetMessage(val string) {
+	p.Message = val
+}
+func (p *CopyTradeError) SetExtra(val map[string]string) {
+	p.Extra = val
+}
+
+func (p *CopyTradeError) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyTradeError(%+v)", *p)
+}
+func (p *CopyTradeError) Error() string {
+	return p.String()
+}
+
+var fieldIDToName_CopyTradeError = map[int16]string{
+	1: "code",
+	2: "message",
+	3: "extra",
+}
+
 type CopyTrade interface {
 	SubmitFill(ctx context.Context, req *SubmitFillRequest) (r *SubmitFillResponse, err error)
 
@@ -5433,6 +5483,7 @@ var fieldIDToName_CopyTradeSubmitFillArgs = map[int16]string{
 
 type CopyTradeSubmitFillResult struct {
 	Success *SubmitFillResponse `thrift:"success,0,optional" frugal:"0,optional,SubmitFillResponse" json:"success,omitempty"`
+	Err     *CopyTradeError     `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeSubmitFillResult() *CopyTradeSubmitFillResult {
@@ -5450,12 +5501,28 @@ func (p *CopyTradeSubmitFillResult) GetSuccess() (v *SubmitFillResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeSubmitFillResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeSubmitFillResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeSubmitFillResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeSubmitFillResult) SetSuccess(x interface{}) {
 	p.Success = x.(*SubmitFillResponse)
+}
+func (p *CopyTradeSubmitFillResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeSubmitFillResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeSubmitFillResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeSubmitFillResult) String() string {
@@ -5467,6 +5534,7 @@ func (p *CopyTradeSubmitFillResult) String() string {
 
 var fieldIDToName_CopyTradeSubmitFillResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeSubmitFillsArgs struct {
@@ -5509,6 +5577,7 @@ var fieldIDToName_CopyTradeSubmitFillsArgs = map[int16]string{
 
 type CopyTradeSubmitFillsResult struct {
 	Success *SubmitFillsResponse `thrift:"success,0,optional" frugal:"0,optional,SubmitFillsResponse" json:"success,omitempty"`
+	Err     *CopyTradeError      `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeSubmitFillsResult() *CopyTradeSubmitFillsResult {
@@ -5526,12 +5595,28 @@ func (p *CopyTradeSubmitFillsResult) GetSuccess() (v *SubmitFillsResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeSubmitFillsResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeSubmitFillsResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeSubmitFillsResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeSubmitFillsResult) SetSuccess(x interface{}) {
 	p.Success = x.(*SubmitFillsResponse)
+}
+func (p *CopyTradeSubmitFillsResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeSubmitFillsResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeSubmitFillsResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeSubmitFillsResult) String() string {
@@ -5543,6 +5628,7 @@ func (p *CopyTradeSubmitFillsResult) String() string {
 
 var fieldIDToName_CopyTradeSubmitFillsResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeUpsertInstrumentArgs struct {
@@ -5585,6 +5671,7 @@ var fieldIDToName_CopyTradeUpsertInstrumentArgs = map[int16]string{
 
 type CopyTradeUpsertInstrumentResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeUpsertInstrumentResult() *CopyTradeUpsertInstrumentResult {
@@ -5602,12 +5689,28 @@ func (p *CopyTradeUpsertInstrumentResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeUpsertInstrumentResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeUpsertInstrumentResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeUpsertInstrumentResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeUpsertInstrumentResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeUpsertInstrumentResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeUpsertInstrumentResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeUpsertInstrumentResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeUpsertInstrumentResult) String() string {
@@ -5619,6 +5722,7 @@ func (p *CopyTradeUpsertInstrumentResult) String() string {
 
 var fieldIDToName_CopyTradeUpsertInstrumentResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeSetRulesArgs struct {
@@ -5661,6 +5765,7 @@ var fieldIDToName_CopyTradeSetRulesArgs = map[int16]string{
 
 type CopyTradeSetRulesResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeSetRulesResult() *CopyTradeSetRulesResult {
@@ -5678,12 +5783,28 @@ func (p *CopyTradeSetRulesResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeSetRulesResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeSetRulesResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeSetRulesResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeSetRulesResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeSetRulesResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeSetRulesResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeSetRulesResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeSetRulesResult) String() string {
@@ -5695,6 +5816,7 @@ func (p *CopyTradeSetRulesResult) String() string {
 
 var fieldIDToName_CopyTradeSetRulesResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeApplyTraderArgs struct {
@@ -5737,6 +5859,7 @@ var fieldIDToName_CopyTradeApplyTraderArgs = map[int16]string{
 
 type CopyTradeApplyTraderResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeApplyTraderResult() *CopyTradeApplyTraderResult {
@@ -5754,12 +5877,28 @@ func (p *CopyTradeApplyTraderResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeApplyTraderResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeApplyTraderResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeApplyTraderResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeApplyTraderResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeApplyTraderResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeApplyTraderResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeApplyTraderResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeApplyTraderResult) String() string {
@@ -5771,6 +5910,7 @@ func (p *CopyTradeApplyTraderResult) String() string {
 
 var fieldIDToName_CopyTradeApplyTraderResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeUpdateTraderArgs struct {
@@ -5813,6 +5953,7 @@ var fieldIDToName_CopyTradeUpdateTraderArgs = map[int16]string{
 
 type CopyTradeUpdateTraderResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeUpdateTraderResult() *CopyTradeUpdateTraderResult {
@@ -5830,12 +5971,28 @@ func (p *CopyTradeUpdateTraderResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeUpdateTraderResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeUpdateTraderResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeUpdateTraderResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeUpdateTraderResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeUpdateTraderResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeUpdateTraderResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeUpdateTraderResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeUpdateTraderResult) String() string {
@@ -5847,6 +6004,7 @@ func (p *CopyTradeUpdateTraderResult) String() string {
 
 var fieldIDToName_CopyTradeUpdateTraderResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradePauseTraderArgs struct {
@@ -5889,6 +6047,7 @@ var fieldIDToName_CopyTradePauseTraderArgs = map[int16]string{
 
 type CopyTradePauseTraderResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradePauseTraderResult() *CopyTradePauseTraderResult {
@@ -5906,12 +6065,28 @@ func (p *CopyTradePauseTraderResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradePauseTraderResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradePauseTraderResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradePauseTraderResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradePauseTraderResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradePauseTraderResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradePauseTraderResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradePauseTraderResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradePauseTraderResult) String() string {
@@ -5923,6 +6098,7 @@ func (p *CopyTradePauseTraderResult) String() string {
 
 var fieldIDToName_CopyTradePauseTraderResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeResumeTraderArgs struct {
@@ -5965,6 +6141,7 @@ var fieldIDToName_CopyTradeResumeTraderArgs = map[int16]string{
 
 type CopyTradeResumeTraderResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeResumeTraderResult() *CopyTradeResumeTraderResult {
@@ -5982,12 +6159,28 @@ func (p *CopyTradeResumeTraderResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeResumeTraderResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeResumeTraderResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeResumeTraderResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeResumeTraderResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeResumeTraderResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeResumeTraderResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeResumeTraderResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeResumeTraderResult) String() string {
@@ -5999,6 +6192,7 @@ func (p *CopyTradeResumeTraderResult) String() string {
 
 var fieldIDToName_CopyTradeResumeTraderResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeExitTraderArgs struct {
@@ -6041,6 +6235,7 @@ var fieldIDToName_CopyTradeExitTraderArgs = map[int16]string{
 
 type CopyTradeExitTraderResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeExitTraderResult() *CopyTradeExitTraderResult {
@@ -6058,12 +6253,28 @@ func (p *CopyTradeExitTraderResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeExitTraderResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeExitTraderResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeExitTraderResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeExitTraderResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeExitTraderResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeExitTraderResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeExitTraderResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeExitTraderResult) String() string {
@@ -6075,6 +6286,7 @@ func (p *CopyTradeExitTraderResult) String() string {
 
 var fieldIDToName_CopyTradeExitTraderResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeFollowArgs struct {
@@ -6117,6 +6329,7 @@ var fieldIDToName_CopyTradeFollowArgs = map[int16]string{
 
 type CopyTradeFollowResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeFollowResult() *CopyTradeFollowResult {
@@ -6134,12 +6347,28 @@ func (p *CopyTradeFollowResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeFollowResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeFollowResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeFollowResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeFollowResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeFollowResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeFollowResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeFollowResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeFollowResult) String() string {
@@ -6151,6 +6380,7 @@ func (p *CopyTradeFollowResult) String() string {
 
 var fieldIDToName_CopyTradeFollowResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeUpdateFollowArgs struct {
@@ -6193,6 +6423,7 @@ var fieldIDToName_CopyTradeUpdateFollowArgs = map[int16]string{
 
 type CopyTradeUpdateFollowResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeUpdateFollowResult() *CopyTradeUpdateFollowResult {
@@ -6210,12 +6441,28 @@ func (p *CopyTradeUpdateFollowResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeUpdateFollowResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeUpdateFollowResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeUpdateFollowResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeUpdateFollowResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeUpdateFollowResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeUpdateFollowResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeUpdateFollowResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeUpdateFollowResult) String() string {
@@ -6227,6 +6474,7 @@ func (p *CopyTradeUpdateFollowResult) String() string {
 
 var fieldIDToName_CopyTradeUpdateFollowResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradePauseFollowArgs struct {
@@ -6269,6 +6517,7 @@ var fieldIDToName_CopyTradePauseFollowArgs = map[int16]string{
 
 type CopyTradePauseFollowResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradePauseFollowResult() *CopyTradePauseFollowResult {
@@ -6286,12 +6535,28 @@ func (p *CopyTradePauseFollowResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradePauseFollowResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradePauseFollowResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradePauseFollowResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradePauseFollowResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradePauseFollowResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradePauseFollowResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradePauseFollowResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradePauseFollowResult) String() string {
@@ -6303,6 +6568,7 @@ func (p *CopyTradePauseFollowResult) String() string {
 
 var fieldIDToName_CopyTradePauseFollowResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeResumeFollowArgs struct {
@@ -6345,6 +6611,7 @@ var fieldIDToName_CopyTradeResumeFollowArgs = map[int16]string{
 
 type CopyTradeResumeFollowResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeResumeFollowResult() *CopyTradeResumeFollowResult {
@@ -6362,12 +6629,28 @@ func (p *CopyTradeResumeFollowResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeResumeFollowResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeResumeFollowResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeResumeFollowResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeResumeFollowResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeResumeFollowResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeResumeFollowResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeResumeFollowResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeResumeFollowResult) String() string {
@@ -6379,6 +6662,7 @@ func (p *CopyTradeResumeFollowResult) String() string {
 
 var fieldIDToName_CopyTradeResumeFollowResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeUnfollowArgs struct {
@@ -6421,6 +6705,7 @@ var fieldIDToName_CopyTradeUnfollowArgs = map[int16]string{
 
 type CopyTradeUnfollowResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeUnfollowResult() *CopyTradeUnfollowResult {
@@ -6438,12 +6723,28 @@ func (p *CopyTradeUnfollowResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeUnfollowResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeUnfollowResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeUnfollowResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeUnfollowResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeUnfollowResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeUnfollowResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeUnfollowResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeUnfollowResult) String() string {
@@ -6455,6 +6756,7 @@ func (p *CopyTradeUnfollowResult) String() string {
 
 var fieldIDToName_CopyTradeUnfollowResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeSettleArgs struct {
@@ -6497,6 +6799,7 @@ var fieldIDToName_CopyTradeSettleArgs = map[int16]string{
 
 type CopyTradeSettleResult struct {
 	Success *SettleResponse `thrift:"success,0,optional" frugal:"0,optional,SettleResponse" json:"success,omitempty"`
+	Err     *CopyTradeError `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeSettleResult() *CopyTradeSettleResult {
@@ -6514,12 +6817,28 @@ func (p *CopyTradeSettleResult) GetSuccess() (v *SettleResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeSettleResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeSettleResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeSettleResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeSettleResult) SetSuccess(x interface{}) {
 	p.Success = x.(*SettleResponse)
+}
+func (p *CopyTradeSettleResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeSettleResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeSettleResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeSettleResult) String() string {
@@ -6531,6 +6850,7 @@ func (p *CopyTradeSettleResult) String() string {
 
 var fieldIDToName_CopyTradeSettleResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeSlotFreezeArgs struct {
@@ -6573,6 +6893,7 @@ var fieldIDToName_CopyTradeSlotFreezeArgs = map[int16]string{
 
 type CopyTradeSlotFreezeResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeSlotFreezeResult() *CopyTradeSlotFreezeResult {
@@ -6590,12 +6911,28 @@ func (p *CopyTradeSlotFreezeResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeSlotFreezeResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeSlotFreezeResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeSlotFreezeResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeSlotFreezeResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeSlotFreezeResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeSlotFreezeResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeSlotFreezeResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeSlotFreezeResult) String() string {
@@ -6607,6 +6944,7 @@ func (p *CopyTradeSlotFreezeResult) String() string {
 
 var fieldIDToName_CopyTradeSlotFreezeResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeSlotExportArgs struct {
@@ -6649,6 +6987,7 @@ var fieldIDToName_CopyTradeSlotExportArgs = map[int16]string{
 
 type CopyTradeSlotExportResult struct {
 	Success *SlotExportResponse `thrift:"success,0,optional" frugal:"0,optional,SlotExportResponse" json:"success,omitempty"`
+	Err     *CopyTradeError     `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeSlotExportResult() *CopyTradeSlotExportResult {
@@ -6666,12 +7005,28 @@ func (p *CopyTradeSlotExportResult) GetSuccess() (v *SlotExportResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeSlotExportResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeSlotExportResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeSlotExportResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeSlotExportResult) SetSuccess(x interface{}) {
 	p.Success = x.(*SlotExportResponse)
+}
+func (p *CopyTradeSlotExportResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeSlotExportResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeSlotExportResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeSlotExportResult) String() string {
@@ -6683,6 +7038,7 @@ func (p *CopyTradeSlotExportResult) String() string {
 
 var fieldIDToName_CopyTradeSlotExportResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeSlotImportArgs struct {
@@ -6725,6 +7081,7 @@ var fieldIDToName_CopyTradeSlotImportArgs = map[int16]string{
 
 type CopyTradeSlotImportResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeSlotImportResult() *CopyTradeSlotImportResult {
@@ -6742,12 +7099,28 @@ func (p *CopyTradeSlotImportResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeSlotImportResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeSlotImportResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeSlotImportResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeSlotImportResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeSlotImportResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeSlotImportResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeSlotImportResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeSlotImportResult) String() string {
@@ -6759,6 +7132,7 @@ func (p *CopyTradeSlotImportResult) String() string {
 
 var fieldIDToName_CopyTradeSlotImportResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeSlotReleaseArgs struct {
@@ -6801,6 +7175,7 @@ var fieldIDToName_CopyTradeSlotReleaseArgs = map[int16]string{
 
 type CopyTradeSlotReleaseResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeSlotReleaseResult() *CopyTradeSlotReleaseResult {
@@ -6818,12 +7193,28 @@ func (p *CopyTradeSlotReleaseResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeSlotReleaseResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeSlotReleaseResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeSlotReleaseResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeSlotReleaseResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeSlotReleaseResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeSlotReleaseResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeSlotReleaseResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeSlotReleaseResult) String() string {
@@ -6835,6 +7226,7 @@ func (p *CopyTradeSlotReleaseResult) String() string {
 
 var fieldIDToName_CopyTradeSlotReleaseResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeSlotAbortArgs struct {
@@ -6877,6 +7269,7 @@ var fieldIDToName_CopyTradeSlotAbortArgs = map[int16]string{
 
 type CopyTradeSlotAbortResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeSlotAbortResult() *CopyTradeSlotAbortResult {
@@ -6894,12 +7287,28 @@ func (p *CopyTradeSlotAbortResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeSlotAbortResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeSlotAbortResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeSlotAbortResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeSlotAbortResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeSlotAbortResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeSlotAbortResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeSlotAbortResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeSlotAbortResult) String() string {
@@ -6911,6 +7320,7 @@ func (p *CopyTradeSlotAbortResult) String() string {
 
 var fieldIDToName_CopyTradeSlotAbortResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeSlotUnfreezeArgs struct {
@@ -6953,6 +7363,7 @@ var fieldIDToName_CopyTradeSlotUnfreezeArgs = map[int16]string{
 
 type CopyTradeSlotUnfreezeResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeSlotUnfreezeResult() *CopyTradeSlotUnfreezeResult {
@@ -6970,12 +7381,28 @@ func (p *CopyTradeSlotUnfreezeResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeSlotUnfreezeResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeSlotUnfreezeResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeSlotUnfreezeResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeSlotUnfreezeResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeSlotUnfreezeResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeSlotUnfreezeResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeSlotUnfreezeResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeSlotUnfreezeResult) String() string {
@@ -6987,6 +7414,7 @@ func (p *CopyTradeSlotUnfreezeResult) String() string {
 
 var fieldIDToName_CopyTradeSlotUnfreezeResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeGetTraderArgs struct {
@@ -7029,6 +7457,7 @@ var fieldIDToName_CopyTradeGetTraderArgs = map[int16]string{
 
 type CopyTradeGetTraderResult struct {
 	Success *GetTraderResponse `thrift:"success,0,optional" frugal:"0,optional,GetTraderResponse" json:"success,omitempty"`
+	Err     *CopyTradeError    `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeGetTraderResult() *CopyTradeGetTraderResult {
@@ -7046,12 +7475,28 @@ func (p *CopyTradeGetTraderResult) GetSuccess() (v *GetTraderResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeGetTraderResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeGetTraderResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeGetTraderResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeGetTraderResult) SetSuccess(x interface{}) {
 	p.Success = x.(*GetTraderResponse)
+}
+func (p *CopyTradeGetTraderResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeGetTraderResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeGetTraderResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeGetTraderResult) String() string {
@@ -7063,6 +7508,7 @@ func (p *CopyTradeGetTraderResult) String() string {
 
 var fieldIDToName_CopyTradeGetTraderResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeListFollowersArgs struct {
@@ -7105,6 +7551,7 @@ var fieldIDToName_CopyTradeListFollowersArgs = map[int16]string{
 
 type CopyTradeListFollowersResult struct {
 	Success *ListFollowersResponse `thrift:"success,0,optional" frugal:"0,optional,ListFollowersResponse" json:"success,omitempty"`
+	Err     *CopyTradeError        `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeListFollowersResult() *CopyTradeListFollowersResult {
@@ -7122,12 +7569,28 @@ func (p *CopyTradeListFollowersResult) GetSuccess() (v *ListFollowersResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeListFollowersResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeListFollowersResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeListFollowersResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeListFollowersResult) SetSuccess(x interface{}) {
 	p.Success = x.(*ListFollowersResponse)
+}
+func (p *CopyTradeListFollowersResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeListFollowersResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeListFollowersResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeListFollowersResult) String() string {
@@ -7139,6 +7602,7 @@ func (p *CopyTradeListFollowersResult) String() string {
 
 var fieldIDToName_CopyTradeListFollowersResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeListCopierFollowsArgs struct {
@@ -7181,6 +7645,7 @@ var fieldIDToName_CopyTradeListCopierFollowsArgs = map[int16]string{
 
 type CopyTradeListCopierFollowsResult struct {
 	Success *ListCopierFollowsResponse `thrift:"success,0,optional" frugal:"0,optional,ListCopierFollowsResponse" json:"success,omitempty"`
+	Err     *CopyTradeError            `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeListCopierFollowsResult() *CopyTradeListCopierFollowsResult {
@@ -7198,12 +7663,28 @@ func (p *CopyTradeListCopierFollowsResult) GetSuccess() (v *ListCopierFollowsRes
 	}
 	return p.Success
 }
+
+var CopyTradeListCopierFollowsResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeListCopierFollowsResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeListCopierFollowsResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeListCopierFollowsResult) SetSuccess(x interface{}) {
 	p.Success = x.(*ListCopierFollowsResponse)
+}
+func (p *CopyTradeListCopierFollowsResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeListCopierFollowsResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeListCopierFollowsResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeListCopierFollowsResult) String() string {
@@ -7215,6 +7696,7 @@ func (p *CopyTradeListCopierFollowsResult) String() string {
 
 var fieldIDToName_CopyTradeListCopierFollowsResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeGetPositionsArgs struct {
@@ -7257,6 +7739,7 @@ var fieldIDToName_CopyTradeGetPositionsArgs = map[int16]string{
 
 type CopyTradeGetPositionsResult struct {
 	Success *GetPositionsResponse `thrift:"success,0,optional" frugal:"0,optional,GetPositionsResponse" json:"success,omitempty"`
+	Err     *CopyTradeError       `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeGetPositionsResult() *CopyTradeGetPositionsResult {
@@ -7274,12 +7757,28 @@ func (p *CopyTradeGetPositionsResult) GetSuccess() (v *GetPositionsResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeGetPositionsResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeGetPositionsResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeGetPositionsResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeGetPositionsResult) SetSuccess(x interface{}) {
 	p.Success = x.(*GetPositionsResponse)
+}
+func (p *CopyTradeGetPositionsResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeGetPositionsResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeGetPositionsResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeGetPositionsResult) String() string {
@@ -7291,6 +7790,7 @@ func (p *CopyTradeGetPositionsResult) String() string {
 
 var fieldIDToName_CopyTradeGetPositionsResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeListOrdersArgs struct {
@@ -7333,6 +7833,7 @@ var fieldIDToName_CopyTradeListOrdersArgs = map[int16]string{
 
 type CopyTradeListOrdersResult struct {
 	Success *ListOrdersResponse `thrift:"success,0,optional" frugal:"0,optional,ListOrdersResponse" json:"success,omitempty"`
+	Err     *CopyTradeError     `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeListOrdersResult() *CopyTradeListOrdersResult {
@@ -7350,12 +7851,28 @@ func (p *CopyTradeListOrdersResult) GetSuccess() (v *ListOrdersResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeListOrdersResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeListOrdersResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeListOrdersResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeListOrdersResult) SetSuccess(x interface{}) {
 	p.Success = x.(*ListOrdersResponse)
+}
+func (p *CopyTradeListOrdersResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeListOrdersResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeListOrdersResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeListOrdersResult) String() string {
@@ -7367,6 +7884,7 @@ func (p *CopyTradeListOrdersResult) String() string {
 
 var fieldIDToName_CopyTradeListOrdersResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeListSettlementsArgs struct {
@@ -7409,6 +7927,7 @@ var fieldIDToName_CopyTradeListSettlementsArgs = map[int16]string{
 
 type CopyTradeListSettlementsResult struct {
 	Success *ListSettlementsResponse `thrift:"success,0,optional" frugal:"0,optional,ListSettlementsResponse" json:"success,omitempty"`
+	Err     *CopyTradeError          `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeListSettlementsResult() *CopyTradeListSettlementsResult {
@@ -7426,12 +7945,28 @@ func (p *CopyTradeListSettlementsResult) GetSuccess() (v *ListSettlementsRespons
 	}
 	return p.Success
 }
+
+var CopyTradeListSettlementsResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeListSettlementsResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeListSettlementsResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeListSettlementsResult) SetSuccess(x interface{}) {
 	p.Success = x.(*ListSettlementsResponse)
+}
+func (p *CopyTradeListSettlementsResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeListSettlementsResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeListSettlementsResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeListSettlementsResult) String() string {
@@ -7443,6 +7978,7 @@ func (p *CopyTradeListSettlementsResult) String() string {
 
 var fieldIDToName_CopyTradeListSettlementsResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeGetSlotOwnershipArgs struct {
@@ -7485,6 +8021,7 @@ var fieldIDToName_CopyTradeGetSlotOwnershipArgs = map[int16]string{
 
 type CopyTradeGetSlotOwnershipResult struct {
 	Success *GetSlotOwnershipResponse `thrift:"success,0,optional" frugal:"0,optional,GetSlotOwnershipResponse" json:"success,omitempty"`
+	Err     *CopyTradeError           `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeGetSlotOwnershipResult() *CopyTradeGetSlotOwnershipResult {
@@ -7502,12 +8039,28 @@ func (p *CopyTradeGetSlotOwnershipResult) GetSuccess() (v *GetSlotOwnershipRespo
 	}
 	return p.Success
 }
+
+var CopyTradeGetSlotOwnershipResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeGetSlotOwnershipResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeGetSlotOwnershipResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeGetSlotOwnershipResult) SetSuccess(x interface{}) {
 	p.Success = x.(*GetSlotOwnershipResponse)
+}
+func (p *CopyTradeGetSlotOwnershipResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeGetSlotOwnershipResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeGetSlotOwnershipResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeGetSlotOwnershipResult) String() string {
@@ -7519,6 +8072,7 @@ func (p *CopyTradeGetSlotOwnershipResult) String() string {
 
 var fieldIDToName_CopyTradeGetSlotOwnershipResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeGroupStatusArgs struct {
@@ -7561,6 +8115,7 @@ var fieldIDToName_CopyTradeGroupStatusArgs = map[int16]string{
 
 type CopyTradeGroupStatusResult struct {
 	Success *GroupStatusResponse `thrift:"success,0,optional" frugal:"0,optional,GroupStatusResponse" json:"success,omitempty"`
+	Err     *CopyTradeError      `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeGroupStatusResult() *CopyTradeGroupStatusResult {
@@ -7578,12 +8133,28 @@ func (p *CopyTradeGroupStatusResult) GetSuccess() (v *GroupStatusResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeGroupStatusResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeGroupStatusResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeGroupStatusResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeGroupStatusResult) SetSuccess(x interface{}) {
 	p.Success = x.(*GroupStatusResponse)
+}
+func (p *CopyTradeGroupStatusResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeGroupStatusResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeGroupStatusResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeGroupStatusResult) String() string {
@@ -7595,6 +8166,7 @@ func (p *CopyTradeGroupStatusResult) String() string {
 
 var fieldIDToName_CopyTradeGroupStatusResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeNoopArgs struct {
@@ -7636,7 +8208,8 @@ var fieldIDToName_CopyTradeNoopArgs = map[int16]string{
 }
 
 type CopyTradeNoopResult struct {
-	Success *NoopResponse `thrift:"success,0,optional" frugal:"0,optional,NoopResponse" json:"success,omitempty"`
+	Success *NoopResponse   `thrift:"success,0,optional" frugal:"0,optional,NoopResponse" json:"success,omitempty"`
+	Err     *CopyTradeError `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeNoopResult() *CopyTradeNoopResult {
@@ -7654,12 +8227,28 @@ func (p *CopyTradeNoopResult) GetSuccess() (v *NoopResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeNoopResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeNoopResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeNoopResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeNoopResult) SetSuccess(x interface{}) {
 	p.Success = x.(*NoopResponse)
+}
+func (p *CopyTradeNoopResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeNoopResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeNoopResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeNoopResult) String() string {
@@ -7671,6 +8260,7 @@ func (p *CopyTradeNoopResult) String() string {
 
 var fieldIDToName_CopyTradeNoopResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeAddMemberArgs struct {
@@ -7713,6 +8303,7 @@ var fieldIDToName_CopyTradeAddMemberArgs = map[int16]string{
 
 type CopyTradeAddMemberResult struct {
 	Success *MembershipResponse `thrift:"success,0,optional" frugal:"0,optional,MembershipResponse" json:"success,omitempty"`
+	Err     *CopyTradeError     `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeAddMemberResult() *CopyTradeAddMemberResult {
@@ -7730,12 +8321,28 @@ func (p *CopyTradeAddMemberResult) GetSuccess() (v *MembershipResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeAddMemberResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeAddMemberResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeAddMemberResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeAddMemberResult) SetSuccess(x interface{}) {
 	p.Success = x.(*MembershipResponse)
+}
+func (p *CopyTradeAddMemberResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeAddMemberResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeAddMemberResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeAddMemberResult) String() string {
@@ -7747,6 +8354,7 @@ func (p *CopyTradeAddMemberResult) String() string {
 
 var fieldIDToName_CopyTradeAddMemberResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeRemoveMemberArgs struct {
@@ -7789,6 +8397,7 @@ var fieldIDToName_CopyTradeRemoveMemberArgs = map[int16]string{
 
 type CopyTradeRemoveMemberResult struct {
 	Success *MembershipResponse `thrift:"success,0,optional" frugal:"0,optional,MembershipResponse" json:"success,omitempty"`
+	Err     *CopyTradeError     `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeRemoveMemberResult() *CopyTradeRemoveMemberResult {
@@ -7806,12 +8415,28 @@ func (p *CopyTradeRemoveMemberResult) GetSuccess() (v *MembershipResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeRemoveMemberResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeRemoveMemberResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeRemoveMemberResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeRemoveMemberResult) SetSuccess(x interface{}) {
 	p.Success = x.(*MembershipResponse)
+}
+func (p *CopyTradeRemoveMemberResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeRemoveMemberResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeRemoveMemberResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeRemoveMemberResult) String() string {
@@ -7823,6 +8448,7 @@ func (p *CopyTradeRemoveMemberResult) String() string {
 
 var fieldIDToName_CopyTradeRemoveMemberResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeTransferLeadershipArgs struct {
@@ -7865,6 +8491,7 @@ var fieldIDToName_CopyTradeTransferLeadershipArgs = map[int16]string{
 
 type CopyTradeTransferLeadershipResult struct {
 	Success *MembershipResponse `thrift:"success,0,optional" frugal:"0,optional,MembershipResponse" json:"success,omitempty"`
+	Err     *CopyTradeError     `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeTransferLeadershipResult() *CopyTradeTransferLeadershipResult {
@@ -7882,12 +8509,28 @@ func (p *CopyTradeTransferLeadershipResult) GetSuccess() (v *MembershipResponse)
 	}
 	return p.Success
 }
+
+var CopyTradeTransferLeadershipResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeTransferLeadershipResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeTransferLeadershipResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeTransferLeadershipResult) SetSuccess(x interface{}) {
 	p.Success = x.(*MembershipResponse)
+}
+func (p *CopyTradeTransferLeadershipResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeTransferLeadershipResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeTransferLeadershipResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeTransferLeadershipResult) String() string {
@@ -7899,6 +8542,7 @@ func (p *CopyTradeTransferLeadershipResult) String() string {
 
 var fieldIDToName_CopyTradeTransferLeadershipResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeLeaderboardArgs struct {
@@ -7941,6 +8585,7 @@ var fieldIDToName_CopyTradeLeaderboardArgs = map[int16]string{
 
 type CopyTradeLeaderboardResult struct {
 	Success *LeaderboardResponse `thrift:"success,0,optional" frugal:"0,optional,LeaderboardResponse" json:"success,omitempty"`
+	Err     *CopyTradeError      `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeLeaderboardResult() *CopyTradeLeaderboardResult {
@@ -7958,12 +8603,28 @@ func (p *CopyTradeLeaderboardResult) GetSuccess() (v *LeaderboardResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeLeaderboardResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeLeaderboardResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeLeaderboardResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeLeaderboardResult) SetSuccess(x interface{}) {
 	p.Success = x.(*LeaderboardResponse)
+}
+func (p *CopyTradeLeaderboardResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeLeaderboardResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeLeaderboardResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeLeaderboardResult) String() string {
@@ -7975,4 +8636,10 @@ func (p *CopyTradeLeaderboardResult) String() string {
 
 var fieldIDToName_CopyTradeLeaderboardResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
+
+// exceptions of methods in CopyTrade.
+var (
+	_ error = (*CopyTradeError)(nil)
+)

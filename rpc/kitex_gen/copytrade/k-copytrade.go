@@ -14421,7 +14421,7 @@ func (p *SlotRange) FastReadField1(buf []byte) (int, error) {
 		offset += l
 		_field = v
 	}
-	p.From = _field
+	p.First = _field
 	return offset, nil
 }
 
@@ -14531,7 +14531,7 @@ func (p *SlotRange) BLength() int {
 func (p *SlotRange) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
 	offset := 0
 	offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.I32, 1)
-	offset += thrift.Binary.WriteI32(buf[offset:], p.From)
+	offset += thrift.Binary.WriteI32(buf[offset:], p.First)
 	return offset
 }
 
@@ -17407,6 +17407,226 @@ func (p *LeaderboardResponse) field1Length() int {
 	return l
 }
 
+func (p *CopyTradeError) FastRead(buf []byte) (int, error) {
+
+	var err error
+	var offset int
+	var l int
+	var fieldTypeId thrift.TType
+	var fieldId int16
+	for {
+		fieldTypeId, fieldId, l, err = thrift.Binary.ReadFieldBegin(buf[offset:])
+		offset += l
+		if err != nil {
+			goto ReadFieldBeginError
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		switch fieldId {
+		case 1:
+			if fieldTypeId == thrift.I32 {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
+		case 2:
+			if fieldTypeId == thrift.STRING {
+				l, err = p.FastReadField2(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
+		case 3:
+			if fieldTypeId == thrift.MAP {
+				l, err = p.FastReadField3(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
+		default:
+			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+			offset += l
+			if err != nil {
+				goto SkipFieldError
+			}
+		}
+	}
+
+	return offset, nil
+ReadFieldBeginError:
+	return offset, thrift.PrependError(fmt.Sprintf("%T read field %d begin error: ", p, fieldId), err)
+ReadFieldError:
+	return offset, thrift.PrependError(fmt.Sprintf("%T read field %d '%s' error: ", p, fieldId, fieldIDToName_CopyTradeError[fieldId]), err)
+SkipFieldError:
+	return offset, thrift.PrependError(fmt.Sprintf("%T field %d skip type %d error: ", p, fieldId, fieldTypeId), err)
+}
+
+func (p *CopyTradeError) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+
+	var _field ErrorCode
+	if v, l, err := thrift.Binary.ReadI32(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+
+		_field = ErrorCode(v)
+	}
+	p.Code = _field
+	return offset, nil
+}
+
+func (p *CopyTradeError) FastReadField2(buf []byte) (int, error) {
+	offset := 0
+
+	var _field string
+	if v, l, err := thrift.Binary.ReadString(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+		_field = v
+	}
+	p.Message = _field
+	return offset, nil
+}
+
+func (p *CopyTradeError) FastReadField3(buf []byte) (int, error) {
+	offset := 0
+
+	_, _, size, l, err := thrift.Binary.ReadMapBegin(buf[offset:])
+	offset += l
+	if err != nil {
+		return offset, err
+	}
+	_field := make(map[string]string, size)
+	for i := 0; i < size; i++ {
+		var _key string
+		if v, l, err := thrift.Binary.ReadString(buf[offset:]); err != nil {
+			return offset, err
+		} else {
+			offset += l
+			_key = v
+		}
+
+		var _val string
+		if v, l, err := thrift.Binary.ReadString(buf[offset:]); err != nil {
+			return offset, err
+		} else {
+			offset += l
+			_val = v
+		}
+
+		_field[_key] = _val
+	}
+	p.Extra = _field
+	return offset, nil
+}
+
+func (p *CopyTradeError) FastWrite(buf []byte) int {
+	return p.FastWriteNocopy(buf, nil)
+}
+
+func (p *CopyTradeError) FastWriteNocopy(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p != nil {
+		offset += p.fastWriteField1(buf[offset:], w)
+		offset += p.fastWriteField2(buf[offset:], w)
+		offset += p.fastWriteField3(buf[offset:], w)
+	}
+	offset += thrift.Binary.WriteFieldStop(buf[offset:])
+	return offset
+}
+
+func (p *CopyTradeError) BLength() int {
+	l := 0
+	if p != nil {
+		l += p.field1Length()
+		l += p.field2Length()
+		l += p.field3Length()
+	}
+	l += thrift.Binary.FieldStopLength()
+	return l
+}
+
+func (p *CopyTradeError) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.I32, 1)
+	offset += thrift.Binary.WriteI32(buf[offset:], int32(p.Code))
+	return offset
+}
+
+func (p *CopyTradeError) fastWriteField2(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRING, 2)
+	offset += thrift.Binary.WriteStringNocopy(buf[offset:], w, p.Message)
+	return offset
+}
+
+func (p *CopyTradeError) fastWriteField3(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.MAP, 3)
+	mapBeginOffset := offset
+	offset += thrift.Binary.MapBeginLength()
+	var length int
+	for k, v := range p.Extra {
+		length++
+		offset += thrift.Binary.WriteStringNocopy(buf[offset:], w, k)
+		offset += thrift.Binary.WriteStringNocopy(buf[offset:], w, v)
+	}
+	thrift.Binary.WriteMapBegin(buf[mapBeginOffset:], thrift.STRING, thrift.STRING, length)
+	return offset
+}
+
+func (p *CopyTradeError) field1Length() int {
+	l := 0
+	l += thrift.Binary.FieldBeginLength()
+	l += thrift.Binary.I32Length()
+	return l
+}
+
+func (p *CopyTradeError) field2Length() int {
+	l := 0
+	l += thrift.Binary.FieldBeginLength()
+	l += thrift.Binary.StringLengthNocopy(p.Message)
+	return l
+}
+
+func (p *CopyTradeError) field3Length() int {
+	l := 0
+	l += thrift.Binary.FieldBeginLength()
+	l += thrift.Binary.MapBeginLength()
+	for k, v := range p.Extra {
+		_, _ = k, v
+
+		l += thrift.Binary.StringLengthNocopy(k)
+		l += thrift.Binary.StringLengthNocopy(v)
+	}
+	return l
+}
+
 func (p *CopyTradeSubmitFillArgs) FastRead(buf []byte) (int, error) {
 
 	var err error
@@ -17535,6 +17755,20 @@ func (p *CopyTradeSubmitFillResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -17565,6 +17799,18 @@ func (p *CopyTradeSubmitFillResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeSubmitFillResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeSubmitFillResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -17573,6 +17819,7 @@ func (p *CopyTradeSubmitFillResult) FastWriteNocopy(buf []byte, w thrift.NocopyW
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -17582,6 +17829,7 @@ func (p *CopyTradeSubmitFillResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -17596,11 +17844,29 @@ func (p *CopyTradeSubmitFillResult) fastWriteField0(buf []byte, w thrift.NocopyW
 	return offset
 }
 
+func (p *CopyTradeSubmitFillResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeSubmitFillResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeSubmitFillResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -17733,6 +17999,20 @@ func (p *CopyTradeSubmitFillsResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -17763,6 +18043,18 @@ func (p *CopyTradeSubmitFillsResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeSubmitFillsResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeSubmitFillsResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -17771,6 +18063,7 @@ func (p *CopyTradeSubmitFillsResult) FastWriteNocopy(buf []byte, w thrift.Nocopy
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -17780,6 +18073,7 @@ func (p *CopyTradeSubmitFillsResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -17794,11 +18088,29 @@ func (p *CopyTradeSubmitFillsResult) fastWriteField0(buf []byte, w thrift.Nocopy
 	return offset
 }
 
+func (p *CopyTradeSubmitFillsResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeSubmitFillsResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeSubmitFillsResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -17931,6 +18243,20 @@ func (p *CopyTradeUpsertInstrumentResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -17961,6 +18287,18 @@ func (p *CopyTradeUpsertInstrumentResult) FastReadField0(buf []byte) (int, error
 	return offset, nil
 }
 
+func (p *CopyTradeUpsertInstrumentResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeUpsertInstrumentResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -17969,6 +18307,7 @@ func (p *CopyTradeUpsertInstrumentResult) FastWriteNocopy(buf []byte, w thrift.N
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -17978,6 +18317,7 @@ func (p *CopyTradeUpsertInstrumentResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -17992,11 +18332,29 @@ func (p *CopyTradeUpsertInstrumentResult) fastWriteField0(buf []byte, w thrift.N
 	return offset
 }
 
+func (p *CopyTradeUpsertInstrumentResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeUpsertInstrumentResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeUpsertInstrumentResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -18129,6 +18487,20 @@ func (p *CopyTradeSetRulesResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -18159,6 +18531,18 @@ func (p *CopyTradeSetRulesResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeSetRulesResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeSetRulesResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -18167,6 +18551,7 @@ func (p *CopyTradeSetRulesResult) FastWriteNocopy(buf []byte, w thrift.NocopyWri
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -18176,6 +18561,7 @@ func (p *CopyTradeSetRulesResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -18190,11 +18576,29 @@ func (p *CopyTradeSetRulesResult) fastWriteField0(buf []byte, w thrift.NocopyWri
 	return offset
 }
 
+func (p *CopyTradeSetRulesResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeSetRulesResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeSetRulesResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -18327,6 +18731,20 @@ func (p *CopyTradeApplyTraderResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -18357,6 +18775,18 @@ func (p *CopyTradeApplyTraderResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeApplyTraderResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeApplyTraderResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -18365,6 +18795,7 @@ func (p *CopyTradeApplyTraderResult) FastWriteNocopy(buf []byte, w thrift.Nocopy
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -18374,6 +18805,7 @@ func (p *CopyTradeApplyTraderResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -18388,11 +18820,29 @@ func (p *CopyTradeApplyTraderResult) fastWriteField0(buf []byte, w thrift.Nocopy
 	return offset
 }
 
+func (p *CopyTradeApplyTraderResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeApplyTraderResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeApplyTraderResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -18525,6 +18975,20 @@ func (p *CopyTradeUpdateTraderResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -18555,6 +19019,18 @@ func (p *CopyTradeUpdateTraderResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeUpdateTraderResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeUpdateTraderResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -18563,6 +19039,7 @@ func (p *CopyTradeUpdateTraderResult) FastWriteNocopy(buf []byte, w thrift.Nocop
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -18572,6 +19049,7 @@ func (p *CopyTradeUpdateTraderResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -18586,11 +19064,29 @@ func (p *CopyTradeUpdateTraderResult) fastWriteField0(buf []byte, w thrift.Nocop
 	return offset
 }
 
+func (p *CopyTradeUpdateTraderResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeUpdateTraderResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeUpdateTraderResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -18723,6 +19219,20 @@ func (p *CopyTradePauseTraderResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -18753,6 +19263,18 @@ func (p *CopyTradePauseTraderResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradePauseTraderResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradePauseTraderResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -18761,6 +19283,7 @@ func (p *CopyTradePauseTraderResult) FastWriteNocopy(buf []byte, w thrift.Nocopy
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -18770,6 +19293,7 @@ func (p *CopyTradePauseTraderResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -18784,11 +19308,29 @@ func (p *CopyTradePauseTraderResult) fastWriteField0(buf []byte, w thrift.Nocopy
 	return offset
 }
 
+func (p *CopyTradePauseTraderResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradePauseTraderResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradePauseTraderResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -18921,6 +19463,20 @@ func (p *CopyTradeResumeTraderResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -18951,6 +19507,18 @@ func (p *CopyTradeResumeTraderResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeResumeTraderResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeResumeTraderResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -18959,6 +19527,7 @@ func (p *CopyTradeResumeTraderResult) FastWriteNocopy(buf []byte, w thrift.Nocop
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -18968,6 +19537,7 @@ func (p *CopyTradeResumeTraderResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -18982,11 +19552,29 @@ func (p *CopyTradeResumeTraderResult) fastWriteField0(buf []byte, w thrift.Nocop
 	return offset
 }
 
+func (p *CopyTradeResumeTraderResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeResumeTraderResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeResumeTraderResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -19119,6 +19707,20 @@ func (p *CopyTradeExitTraderResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -19149,6 +19751,18 @@ func (p *CopyTradeExitTraderResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeExitTraderResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeExitTraderResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -19157,6 +19771,7 @@ func (p *CopyTradeExitTraderResult) FastWriteNocopy(buf []byte, w thrift.NocopyW
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -19166,6 +19781,7 @@ func (p *CopyTradeExitTraderResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -19180,11 +19796,29 @@ func (p *CopyTradeExitTraderResult) fastWriteField0(buf []byte, w thrift.NocopyW
 	return offset
 }
 
+func (p *CopyTradeExitTraderResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeExitTraderResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeExitTraderResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -19317,6 +19951,20 @@ func (p *CopyTradeFollowResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -19347,6 +19995,18 @@ func (p *CopyTradeFollowResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeFollowResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeFollowResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -19355,6 +20015,7 @@ func (p *CopyTradeFollowResult) FastWriteNocopy(buf []byte, w thrift.NocopyWrite
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -19364,6 +20025,7 @@ func (p *CopyTradeFollowResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -19378,11 +20040,29 @@ func (p *CopyTradeFollowResult) fastWriteField0(buf []byte, w thrift.NocopyWrite
 	return offset
 }
 
+func (p *CopyTradeFollowResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeFollowResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeFollowResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -19515,6 +20195,20 @@ func (p *CopyTradeUpdateFollowResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -19545,6 +20239,18 @@ func (p *CopyTradeUpdateFollowResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeUpdateFollowResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeUpdateFollowResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -19553,6 +20259,7 @@ func (p *CopyTradeUpdateFollowResult) FastWriteNocopy(buf []byte, w thrift.Nocop
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -19562,6 +20269,7 @@ func (p *CopyTradeUpdateFollowResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -19576,11 +20284,29 @@ func (p *CopyTradeUpdateFollowResult) fastWriteField0(buf []byte, w thrift.Nocop
 	return offset
 }
 
+func (p *CopyTradeUpdateFollowResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeUpdateFollowResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeUpdateFollowResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -19713,6 +20439,20 @@ func (p *CopyTradePauseFollowResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -19743,6 +20483,18 @@ func (p *CopyTradePauseFollowResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradePauseFollowResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradePauseFollowResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -19751,6 +20503,7 @@ func (p *CopyTradePauseFollowResult) FastWriteNocopy(buf []byte, w thrift.Nocopy
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -19760,6 +20513,7 @@ func (p *CopyTradePauseFollowResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -19774,11 +20528,29 @@ func (p *CopyTradePauseFollowResult) fastWriteField0(buf []byte, w thrift.Nocopy
 	return offset
 }
 
+func (p *CopyTradePauseFollowResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradePauseFollowResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradePauseFollowResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -19911,6 +20683,20 @@ func (p *CopyTradeResumeFollowResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -19941,6 +20727,18 @@ func (p *CopyTradeResumeFollowResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeResumeFollowResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeResumeFollowResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -19949,6 +20747,7 @@ func (p *CopyTradeResumeFollowResult) FastWriteNocopy(buf []byte, w thrift.Nocop
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -19958,6 +20757,7 @@ func (p *CopyTradeResumeFollowResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -19972,11 +20772,29 @@ func (p *CopyTradeResumeFollowResult) fastWriteField0(buf []byte, w thrift.Nocop
 	return offset
 }
 
+func (p *CopyTradeResumeFollowResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeResumeFollowResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeResumeFollowResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -20109,6 +20927,20 @@ func (p *CopyTradeUnfollowResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -20139,6 +20971,18 @@ func (p *CopyTradeUnfollowResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeUnfollowResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeUnfollowResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -20147,6 +20991,7 @@ func (p *CopyTradeUnfollowResult) FastWriteNocopy(buf []byte, w thrift.NocopyWri
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -20156,6 +21001,7 @@ func (p *CopyTradeUnfollowResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -20170,11 +21016,29 @@ func (p *CopyTradeUnfollowResult) fastWriteField0(buf []byte, w thrift.NocopyWri
 	return offset
 }
 
+func (p *CopyTradeUnfollowResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeUnfollowResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeUnfollowResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -20307,6 +21171,20 @@ func (p *CopyTradeSettleResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -20337,6 +21215,18 @@ func (p *CopyTradeSettleResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeSettleResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeSettleResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -20345,6 +21235,7 @@ func (p *CopyTradeSettleResult) FastWriteNocopy(buf []byte, w thrift.NocopyWrite
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -20354,6 +21245,7 @@ func (p *CopyTradeSettleResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -20368,11 +21260,29 @@ func (p *CopyTradeSettleResult) fastWriteField0(buf []byte, w thrift.NocopyWrite
 	return offset
 }
 
+func (p *CopyTradeSettleResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeSettleResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeSettleResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -20505,6 +21415,20 @@ func (p *CopyTradeSlotFreezeResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -20535,6 +21459,18 @@ func (p *CopyTradeSlotFreezeResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeSlotFreezeResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeSlotFreezeResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -20543,6 +21479,7 @@ func (p *CopyTradeSlotFreezeResult) FastWriteNocopy(buf []byte, w thrift.NocopyW
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -20552,6 +21489,7 @@ func (p *CopyTradeSlotFreezeResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -20566,11 +21504,29 @@ func (p *CopyTradeSlotFreezeResult) fastWriteField0(buf []byte, w thrift.NocopyW
 	return offset
 }
 
+func (p *CopyTradeSlotFreezeResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeSlotFreezeResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeSlotFreezeResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -20703,6 +21659,20 @@ func (p *CopyTradeSlotExportResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -20733,6 +21703,18 @@ func (p *CopyTradeSlotExportResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeSlotExportResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeSlotExportResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -20741,6 +21723,7 @@ func (p *CopyTradeSlotExportResult) FastWriteNocopy(buf []byte, w thrift.NocopyW
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -20750,6 +21733,7 @@ func (p *CopyTradeSlotExportResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -20764,11 +21748,29 @@ func (p *CopyTradeSlotExportResult) fastWriteField0(buf []byte, w thrift.NocopyW
 	return offset
 }
 
+func (p *CopyTradeSlotExportResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeSlotExportResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeSlotExportResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -20901,6 +21903,20 @@ func (p *CopyTradeSlotImportResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -20931,6 +21947,18 @@ func (p *CopyTradeSlotImportResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeSlotImportResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeSlotImportResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -20939,6 +21967,7 @@ func (p *CopyTradeSlotImportResult) FastWriteNocopy(buf []byte, w thrift.NocopyW
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -20948,6 +21977,7 @@ func (p *CopyTradeSlotImportResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -20962,11 +21992,29 @@ func (p *CopyTradeSlotImportResult) fastWriteField0(buf []byte, w thrift.NocopyW
 	return offset
 }
 
+func (p *CopyTradeSlotImportResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeSlotImportResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeSlotImportResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -21099,6 +22147,20 @@ func (p *CopyTradeSlotReleaseResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -21129,6 +22191,18 @@ func (p *CopyTradeSlotReleaseResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeSlotReleaseResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeSlotReleaseResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -21137,6 +22211,7 @@ func (p *CopyTradeSlotReleaseResult) FastWriteNocopy(buf []byte, w thrift.Nocopy
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -21146,6 +22221,7 @@ func (p *CopyTradeSlotReleaseResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -21160,11 +22236,29 @@ func (p *CopyTradeSlotReleaseResult) fastWriteField0(buf []byte, w thrift.Nocopy
 	return offset
 }
 
+func (p *CopyTradeSlotReleaseResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeSlotReleaseResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeSlotReleaseResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -21297,6 +22391,20 @@ func (p *CopyTradeSlotAbortResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -21327,6 +22435,18 @@ func (p *CopyTradeSlotAbortResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeSlotAbortResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeSlotAbortResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -21335,6 +22455,7 @@ func (p *CopyTradeSlotAbortResult) FastWriteNocopy(buf []byte, w thrift.NocopyWr
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -21344,6 +22465,7 @@ func (p *CopyTradeSlotAbortResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -21358,11 +22480,29 @@ func (p *CopyTradeSlotAbortResult) fastWriteField0(buf []byte, w thrift.NocopyWr
 	return offset
 }
 
+func (p *CopyTradeSlotAbortResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeSlotAbortResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeSlotAbortResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -21495,6 +22635,20 @@ func (p *CopyTradeSlotUnfreezeResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -21525,6 +22679,18 @@ func (p *CopyTradeSlotUnfreezeResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeSlotUnfreezeResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeSlotUnfreezeResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -21533,6 +22699,7 @@ func (p *CopyTradeSlotUnfreezeResult) FastWriteNocopy(buf []byte, w thrift.Nocop
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -21542,6 +22709,7 @@ func (p *CopyTradeSlotUnfreezeResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -21556,11 +22724,29 @@ func (p *CopyTradeSlotUnfreezeResult) fastWriteField0(buf []byte, w thrift.Nocop
 	return offset
 }
 
+func (p *CopyTradeSlotUnfreezeResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeSlotUnfreezeResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeSlotUnfreezeResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -21693,6 +22879,20 @@ func (p *CopyTradeGetTraderResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -21723,6 +22923,18 @@ func (p *CopyTradeGetTraderResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeGetTraderResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeGetTraderResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -21731,6 +22943,7 @@ func (p *CopyTradeGetTraderResult) FastWriteNocopy(buf []byte, w thrift.NocopyWr
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -21740,6 +22953,7 @@ func (p *CopyTradeGetTraderResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -21754,11 +22968,29 @@ func (p *CopyTradeGetTraderResult) fastWriteField0(buf []byte, w thrift.NocopyWr
 	return offset
 }
 
+func (p *CopyTradeGetTraderResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeGetTraderResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeGetTraderResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -21891,6 +23123,20 @@ func (p *CopyTradeListFollowersResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -21921,6 +23167,18 @@ func (p *CopyTradeListFollowersResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeListFollowersResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeListFollowersResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -21929,6 +23187,7 @@ func (p *CopyTradeListFollowersResult) FastWriteNocopy(buf []byte, w thrift.Noco
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -21938,6 +23197,7 @@ func (p *CopyTradeListFollowersResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -21952,11 +23212,29 @@ func (p *CopyTradeListFollowersResult) fastWriteField0(buf []byte, w thrift.Noco
 	return offset
 }
 
+func (p *CopyTradeListFollowersResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeListFollowersResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeListFollowersResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -22089,6 +23367,20 @@ func (p *CopyTradeListCopierFollowsResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -22119,6 +23411,18 @@ func (p *CopyTradeListCopierFollowsResult) FastReadField0(buf []byte) (int, erro
 	return offset, nil
 }
 
+func (p *CopyTradeListCopierFollowsResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeListCopierFollowsResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -22127,6 +23431,7 @@ func (p *CopyTradeListCopierFollowsResult) FastWriteNocopy(buf []byte, w thrift.
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -22136,6 +23441,7 @@ func (p *CopyTradeListCopierFollowsResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -22150,11 +23456,29 @@ func (p *CopyTradeListCopierFollowsResult) fastWriteField0(buf []byte, w thrift.
 	return offset
 }
 
+func (p *CopyTradeListCopierFollowsResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeListCopierFollowsResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeListCopierFollowsResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -22287,6 +23611,20 @@ func (p *CopyTradeGetPositionsResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -22317,6 +23655,18 @@ func (p *CopyTradeGetPositionsResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeGetPositionsResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeGetPositionsResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -22325,6 +23675,7 @@ func (p *CopyTradeGetPositionsResult) FastWriteNocopy(buf []byte, w thrift.Nocop
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -22334,6 +23685,7 @@ func (p *CopyTradeGetPositionsResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -22348,11 +23700,29 @@ func (p *CopyTradeGetPositionsResult) fastWriteField0(buf []byte, w thrift.Nocop
 	return offset
 }
 
+func (p *CopyTradeGetPositionsResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeGetPositionsResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeGetPositionsResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -22485,6 +23855,20 @@ func (p *CopyTradeListOrdersResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -22515,6 +23899,18 @@ func (p *CopyTradeListOrdersResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeListOrdersResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeListOrdersResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -22523,6 +23919,7 @@ func (p *CopyTradeListOrdersResult) FastWriteNocopy(buf []byte, w thrift.NocopyW
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -22532,6 +23929,7 @@ func (p *CopyTradeListOrdersResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -22546,11 +23944,29 @@ func (p *CopyTradeListOrdersResult) fastWriteField0(buf []byte, w thrift.NocopyW
 	return offset
 }
 
+func (p *CopyTradeListOrdersResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeListOrdersResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeListOrdersResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -22683,6 +24099,20 @@ func (p *CopyTradeListSettlementsResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -22713,6 +24143,18 @@ func (p *CopyTradeListSettlementsResult) FastReadField0(buf []byte) (int, error)
 	return offset, nil
 }
 
+func (p *CopyTradeListSettlementsResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeListSettlementsResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -22721,6 +24163,7 @@ func (p *CopyTradeListSettlementsResult) FastWriteNocopy(buf []byte, w thrift.No
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -22730,6 +24173,7 @@ func (p *CopyTradeListSettlementsResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -22744,11 +24188,29 @@ func (p *CopyTradeListSettlementsResult) fastWriteField0(buf []byte, w thrift.No
 	return offset
 }
 
+func (p *CopyTradeListSettlementsResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeListSettlementsResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeListSettlementsResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -22881,6 +24343,20 @@ func (p *CopyTradeGetSlotOwnershipResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -22911,6 +24387,18 @@ func (p *CopyTradeGetSlotOwnershipResult) FastReadField0(buf []byte) (int, error
 	return offset, nil
 }
 
+func (p *CopyTradeGetSlotOwnershipResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeGetSlotOwnershipResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -22919,6 +24407,7 @@ func (p *CopyTradeGetSlotOwnershipResult) FastWriteNocopy(buf []byte, w thrift.N
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -22928,6 +24417,7 @@ func (p *CopyTradeGetSlotOwnershipResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -22942,11 +24432,29 @@ func (p *CopyTradeGetSlotOwnershipResult) fastWriteField0(buf []byte, w thrift.N
 	return offset
 }
 
+func (p *CopyTradeGetSlotOwnershipResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeGetSlotOwnershipResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeGetSlotOwnershipResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -23079,6 +24587,20 @@ func (p *CopyTradeGroupStatusResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -23109,6 +24631,18 @@ func (p *CopyTradeGroupStatusResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeGroupStatusResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeGroupStatusResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -23117,6 +24651,7 @@ func (p *CopyTradeGroupStatusResult) FastWriteNocopy(buf []byte, w thrift.Nocopy
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -23126,6 +24661,7 @@ func (p *CopyTradeGroupStatusResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -23140,11 +24676,29 @@ func (p *CopyTradeGroupStatusResult) fastWriteField0(buf []byte, w thrift.Nocopy
 	return offset
 }
 
+func (p *CopyTradeGroupStatusResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeGroupStatusResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeGroupStatusResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -23277,6 +24831,20 @@ func (p *CopyTradeNoopResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -23307,6 +24875,18 @@ func (p *CopyTradeNoopResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeNoopResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeNoopResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -23315,6 +24895,7 @@ func (p *CopyTradeNoopResult) FastWriteNocopy(buf []byte, w thrift.NocopyWriter)
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -23324,6 +24905,7 @@ func (p *CopyTradeNoopResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -23338,11 +24920,29 @@ func (p *CopyTradeNoopResult) fastWriteField0(buf []byte, w thrift.NocopyWriter)
 	return offset
 }
 
+func (p *CopyTradeNoopResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeNoopResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeNoopResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -23475,6 +25075,20 @@ func (p *CopyTradeAddMemberResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -23505,6 +25119,18 @@ func (p *CopyTradeAddMemberResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeAddMemberResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeAddMemberResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -23513,6 +25139,7 @@ func (p *CopyTradeAddMemberResult) FastWriteNocopy(buf []byte, w thrift.NocopyWr
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -23522,6 +25149,7 @@ func (p *CopyTradeAddMemberResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -23536,11 +25164,29 @@ func (p *CopyTradeAddMemberResult) fastWriteField0(buf []byte, w thrift.NocopyWr
 	return offset
 }
 
+func (p *CopyTradeAddMemberResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeAddMemberResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeAddMemberResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -23673,6 +25319,20 @@ func (p *CopyTradeRemoveMemberResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -23703,6 +25363,18 @@ func (p *CopyTradeRemoveMemberResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeRemoveMemberResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeRemoveMemberResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -23711,6 +25383,7 @@ func (p *CopyTradeRemoveMemberResult) FastWriteNocopy(buf []byte, w thrift.Nocop
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -23720,6 +25393,7 @@ func (p *CopyTradeRemoveMemberResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -23734,11 +25408,29 @@ func (p *CopyTradeRemoveMemberResult) fastWriteField0(buf []byte, w thrift.Nocop
 	return offset
 }
 
+func (p *CopyTradeRemoveMemberResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeRemoveMemberResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeRemoveMemberResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -23871,6 +25563,20 @@ func (p *CopyTradeTransferLeadershipResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -23901,6 +25607,18 @@ func (p *CopyTradeTransferLeadershipResult) FastReadField0(buf []byte) (int, err
 	return offset, nil
 }
 
+func (p *CopyTradeTransferLeadershipResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeTransferLeadershipResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -23909,6 +25627,7 @@ func (p *CopyTradeTransferLeadershipResult) FastWriteNocopy(buf []byte, w thrift
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -23918,6 +25637,7 @@ func (p *CopyTradeTransferLeadershipResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -23932,11 +25652,29 @@ func (p *CopyTradeTransferLeadershipResult) fastWriteField0(buf []byte, w thrift
 	return offset
 }
 
+func (p *CopyTradeTransferLeadershipResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeTransferLeadershipResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeTransferLeadershipResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -24069,6 +25807,20 @@ func (p *CopyTradeLeaderboardResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -24099,6 +25851,18 @@ func (p *CopyTradeLeaderboardResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeLeaderboardResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeLeaderboardResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -24107,6 +25871,7 @@ func (p *CopyTradeLeaderboardResult) FastWriteNocopy(buf []byte, w thrift.Nocopy
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -24116,6 +25881,7 @@ func (p *CopyTradeLeaderboardResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -24130,11 +25896,29 @@ func (p *CopyTradeLeaderboardResult) fastWriteField0(buf []byte, w thrift.Nocopy
 	return offset
 }
 
+func (p *CopyTradeLeaderboardResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeLeaderboardResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeLeaderboardResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }

@@ -322,9 +322,15 @@ func submitFillHandler(ctx context.Context, handler interface{}, arg, result int
 	realResult := result.(*copytrade.CopyTradeSubmitFillResult)
 	success, err := handler.(copytrade.CopyTrade).SubmitFill(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeSubmitFillArgs() interface{} {
@@ -340,9 +346,15 @@ func submitFillsHandler(ctx context.Context, handler interface{}, arg, result in
 	realResult := result.(*copytrade.CopyTradeSubmitFillsResult)
 	success, err := handler.(copytrade.CopyTrade).SubmitFills(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeSubmitFillsArgs() interface{} {
@@ -358,9 +370,15 @@ func upsertInstrumentHandler(ctx context.Context, handler interface{}, arg, resu
 	realResult := result.(*copytrade.CopyTradeUpsertInstrumentResult)
 	success, err := handler.(copytrade.CopyTrade).UpsertInstrument(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeUpsertInstrumentArgs() interface{} {
@@ -376,9 +394,15 @@ func setRulesHandler(ctx context.Context, handler interface{}, arg, result inter
 	realResult := result.(*copytrade.CopyTradeSetRulesResult)
 	success, err := handler.(copytrade.CopyTrade).SetRules(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeSetRulesArgs() interface{} {
@@ -394,9 +418,15 @@ func applyTraderHandler(ctx context.Context, handler interface{}, arg, result in
 	realResult := result.(*copytrade.CopyTradeApplyTraderResult)
 	success, err := handler.(copytrade.CopyTrade).ApplyTrader(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeApplyTraderArgs() interface{} {
@@ -412,9 +442,15 @@ func updateTraderHandler(ctx context.Context, handler interface{}, arg, result i
 	realResult := result.(*copytrade.CopyTradeUpdateTraderResult)
 	success, err := handler.(copytrade.CopyTrade).UpdateTrader(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeUpdateTraderArgs() interface{} {
@@ -430,9 +466,15 @@ func pauseTraderHandler(ctx context.Context, handler interface{}, arg, result in
 	realResult := result.(*copytrade.CopyTradePauseTraderResult)
 	success, err := handler.(copytrade.CopyTrade).PauseTrader(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradePauseTraderArgs() interface{} {
@@ -448,9 +490,15 @@ func resumeTraderHandler(ctx context.Context, handler interface{}, arg, result i
 	realResult := result.(*copytrade.CopyTradeResumeTraderResult)
 	success, err := handler.(copytrade.CopyTrade).ResumeTrader(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeResumeTraderArgs() interface{} {
@@ -466,9 +514,15 @@ func exitTraderHandler(ctx context.Context, handler interface{}, arg, result int
 	realResult := result.(*copytrade.CopyTradeExitTraderResult)
 	success, err := handler.(copytrade.CopyTrade).ExitTrader(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeExitTraderArgs() interface{} {
@@ -484,9 +538,15 @@ func followHandler(ctx context.Context, handler interface{}, arg, result interfa
 	realResult := result.(*copytrade.CopyTradeFollowResult)
 	success, err := handler.(copytrade.CopyTrade).Follow(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeFollowArgs() interface{} {
@@ -502,9 +562,15 @@ func updateFollowHandler(ctx context.Context, handler interface{}, arg, result i
 	realResult := result.(*copytrade.CopyTradeUpdateFollowResult)
 	success, err := handler.(copytrade.CopyTrade).UpdateFollow(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeUpdateFollowArgs() interface{} {
@@ -520,9 +586,15 @@ func pauseFollowHandler(ctx context.Context, handler interface{}, arg, result in
 	realResult := result.(*copytrade.CopyTradePauseFollowResult)
 	success, err := handler.(copytrade.CopyTrade).PauseFollow(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradePauseFollowArgs() interface{} {
@@ -538,9 +610,15 @@ func resumeFollowHandler(ctx context.Context, handler interface{}, arg, result i
 	realResult := result.(*copytrade.CopyTradeResumeFollowResult)
 	success, err := handler.(copytrade.CopyTrade).ResumeFollow(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeResumeFollowArgs() interface{} {
@@ -556,9 +634,15 @@ func unfollowHandler(ctx context.Context, handler interface{}, arg, result inter
 	realResult := result.(*copytrade.CopyTradeUnfollowResult)
 	success, err := handler.(copytrade.CopyTrade).Unfollow(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeUnfollowArgs() interface{} {
@@ -574,9 +658,15 @@ func settleHandler(ctx context.Context, handler interface{}, arg, result interfa
 	realResult := result.(*copytrade.CopyTradeSettleResult)
 	success, err := handler.(copytrade.CopyTrade).Settle(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeSettleArgs() interface{} {
@@ -592,9 +682,15 @@ func slotFreezeHandler(ctx context.Context, handler interface{}, arg, result int
 	realResult := result.(*copytrade.CopyTradeSlotFreezeResult)
 	success, err := handler.(copytrade.CopyTrade).SlotFreeze(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeSlotFreezeArgs() interface{} {
@@ -610,9 +706,15 @@ func slotExportHandler(ctx context.Context, handler interface{}, arg, result int
 	realResult := result.(*copytrade.CopyTradeSlotExportResult)
 	success, err := handler.(copytrade.CopyTrade).SlotExport(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeSlotExportArgs() interface{} {
@@ -628,9 +730,15 @@ func slotImportHandler(ctx context.Context, handler interface{}, arg, result int
 	realResult := result.(*copytrade.CopyTradeSlotImportResult)
 	success, err := handler.(copytrade.CopyTrade).SlotImport(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeSlotImportArgs() interface{} {
@@ -646,9 +754,15 @@ func slotReleaseHandler(ctx context.Context, handler interface{}, arg, result in
 	realResult := result.(*copytrade.CopyTradeSlotReleaseResult)
 	success, err := handler.(copytrade.CopyTrade).SlotRelease(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeSlotReleaseArgs() interface{} {
@@ -664,9 +778,15 @@ func slotAbortHandler(ctx context.Context, handler interface{}, arg, result inte
 	realResult := result.(*copytrade.CopyTradeSlotAbortResult)
 	success, err := handler.(copytrade.CopyTrade).SlotAbort(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeSlotAbortArgs() interface{} {
@@ -682,9 +802,15 @@ func slotUnfreezeHandler(ctx context.Context, handler interface{}, arg, result i
 	realResult := result.(*copytrade.CopyTradeSlotUnfreezeResult)
 	success, err := handler.(copytrade.CopyTrade).SlotUnfreeze(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeSlotUnfreezeArgs() interface{} {
@@ -700,9 +826,15 @@ func getTraderHandler(ctx context.Context, handler interface{}, arg, result inte
 	realResult := result.(*copytrade.CopyTradeGetTraderResult)
 	success, err := handler.(copytrade.CopyTrade).GetTrader(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeGetTraderArgs() interface{} {
@@ -718,9 +850,15 @@ func listFollowersHandler(ctx context.Context, handler interface{}, arg, result 
 	realResult := result.(*copytrade.CopyTradeListFollowersResult)
 	success, err := handler.(copytrade.CopyTrade).ListFollowers(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeListFollowersArgs() interface{} {
@@ -736,9 +874,15 @@ func listCopierFollowsHandler(ctx context.Context, handler interface{}, arg, res
 	realResult := result.(*copytrade.CopyTradeListCopierFollowsResult)
 	success, err := handler.(copytrade.CopyTrade).ListCopierFollows(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeListCopierFollowsArgs() interface{} {
@@ -754,9 +898,15 @@ func getPositionsHandler(ctx context.Context, handler interface{}, arg, result i
 	realResult := result.(*copytrade.CopyTradeGetPositionsResult)
 	success, err := handler.(copytrade.CopyTrade).GetPositions(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeGetPositionsArgs() interface{} {
@@ -772,9 +922,15 @@ func listOrdersHandler(ctx context.Context, handler interface{}, arg, result int
 	realResult := result.(*copytrade.CopyTradeListOrdersResult)
 	success, err := handler.(copytrade.CopyTrade).ListOrders(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeListOrdersArgs() interface{} {
@@ -790,9 +946,15 @@ func listSettlementsHandler(ctx context.Context, handler interface{}, arg, resul
 	realResult := result.(*copytrade.CopyTradeListSettlementsResult)
 	success, err := handler.(copytrade.CopyTrade).ListSettlements(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeListSettlementsArgs() interface{} {
@@ -808,9 +970,15 @@ func getSlotOwnershipHandler(ctx context.Context, handler interface{}, arg, resu
 	realResult := result.(*copytrade.CopyTradeGetSlotOwnershipResult)
 	success, err := handler.(copytrade.CopyTrade).GetSlotOwnership(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeGetSlotOwnershipArgs() interface{} {
@@ -826,9 +994,15 @@ func groupStatusHandler(ctx context.Context, handler interface{}, arg, result in
 	realResult := result.(*copytrade.CopyTradeGroupStatusResult)
 	success, err := handler.(copytrade.CopyTrade).GroupStatus(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeGroupStatusArgs() interface{} {
@@ -844,9 +1018,15 @@ func noopHandler(ctx context.Context, handler interface{}, arg, result interface
 	realResult := result.(*copytrade.CopyTradeNoopResult)
 	success, err := handler.(copytrade.CopyTrade).Noop(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeNoopArgs() interface{} {
@@ -862,9 +1042,15 @@ func addMemberHandler(ctx context.Context, handler interface{}, arg, result inte
 	realResult := result.(*copytrade.CopyTradeAddMemberResult)
 	success, err := handler.(copytrade.CopyTrade).AddMember(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeAddMemberArgs() interface{} {
@@ -880,9 +1066,15 @@ func removeMemberHandler(ctx context.Context, handler interface{}, arg, result i
 	realResult := result.(*copytrade.CopyTradeRemoveMemberResult)
 	success, err := handler.(copytrade.CopyTrade).RemoveMember(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeRemoveMemberArgs() interface{} {
@@ -898,9 +1090,15 @@ func transferLeadershipHandler(ctx context.Context, handler interface{}, arg, re
 	realResult := result.(*copytrade.CopyTradeTransferLeadershipResult)
 	success, err := handler.(copytrade.CopyTrade).TransferLeadership(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeTransferLeadershipArgs() interface{} {
@@ -916,9 +1114,15 @@ func leaderboardHandler(ctx context.Context, handler interface{}, arg, result in
 	realResult := result.(*copytrade.CopyTradeLeaderboardResult)
 	success, err := handler.(copytrade.CopyTrade).Leaderboard(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeLeaderboardArgs() interface{} {
@@ -946,6 +1150,10 @@ func (p *kClient) SubmitFill(ctx context.Context, req *copytrade.SubmitFillReque
 	if err = p.c.Call(ctx, "SubmitFill", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -955,6 +1163,10 @@ func (p *kClient) SubmitFills(ctx context.Context, req *copytrade.SubmitFillsReq
 	var _result copytrade.CopyTradeSubmitFillsResult
 	if err = p.c.Call(ctx, "SubmitFills", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }
@@ -966,6 +1178,10 @@ func (p *kClient) UpsertInstrument(ctx context.Context, req *copytrade.UpsertIns
 	if err = p.c.Call(ctx, "UpsertInstrument", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -975,6 +1191,10 @@ func (p *kClient) SetRules(ctx context.Context, req *copytrade.SetRulesRequest) 
 	var _result copytrade.CopyTradeSetRulesResult
 	if err = p.c.Call(ctx, "SetRules", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }
@@ -986,6 +1206,10 @@ func (p *kClient) ApplyTrader(ctx context.Context, req *copytrade.ApplyTraderReq
 	if err = p.c.Call(ctx, "ApplyTrader", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -995,6 +1219,10 @@ func (p *kClient) UpdateTrader(ctx context.Context, req *copytrade.UpdateTraderR
 	var _result copytrade.CopyTradeUpdateTraderResult
 	if err = p.c.Call(ctx, "UpdateTrader", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }
@@ -1006,6 +1234,10 @@ func (p *kClient) PauseTrader(ctx context.Context, req *copytrade.PauseTraderReq
 	if err = p.c.Call(ctx, "PauseTrader", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -1015,6 +1247,10 @@ func (p *kClient) ResumeTrader(ctx context.Context, req *copytrade.ResumeTraderR
 	var _result copytrade.CopyTradeResumeTraderResult
 	if err = p.c.Call(ctx, "ResumeTrader", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }
@@ -1026,6 +1262,10 @@ func (p *kClient) ExitTrader(ctx context.Context, req *copytrade.ExitTraderReque
 	if err = p.c.Call(ctx, "ExitTrader", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -1035,6 +1275,10 @@ func (p *kClient) Follow(ctx context.Context, req *copytrade.FollowRequest) (r *
 	var _result copytrade.CopyTradeFollowResult
 	if err = p.c.Call(ctx, "Follow", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }
@@ -1046,6 +1290,10 @@ func (p *kClient) UpdateFollow(ctx context.Context, req *copytrade.UpdateFollowR
 	if err = p.c.Call(ctx, "UpdateFollow", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -1055,6 +1303,10 @@ func (p *kClient) PauseFollow(ctx context.Context, req *copytrade.PauseFollowReq
 	var _result copytrade.CopyTradePauseFollowResult
 	if err = p.c.Call(ctx, "PauseFollow", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }
@@ -1066,6 +1318,10 @@ func (p *kClient) ResumeFollow(ctx context.Context, req *copytrade.ResumeFollowR
 	if err = p.c.Call(ctx, "ResumeFollow", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -1075,6 +1331,10 @@ func (p *kClient) Unfollow(ctx context.Context, req *copytrade.UnfollowRequest) 
 	var _result copytrade.CopyTradeUnfollowResult
 	if err = p.c.Call(ctx, "Unfollow", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }
@@ -1086,6 +1346,10 @@ func (p *kClient) Settle(ctx context.Context, req *copytrade.SettleRequest) (r *
 	if err = p.c.Call(ctx, "Settle", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -1095,6 +1359,10 @@ func (p *kClient) SlotFreeze(ctx context.Context, req *copytrade.SlotFreezeReque
 	var _result copytrade.CopyTradeSlotFreezeResult
 	if err = p.c.Call(ctx, "SlotFreeze", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }
@@ -1106,6 +1374,10 @@ func (p *kClient) SlotExport(ctx context.Context, req *copytrade.SlotExportReque
 	if err = p.c.Call(ctx, "SlotExport", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -1115,6 +1387,10 @@ func (p *kClient) SlotImport(ctx context.Context, req *copytrade.SlotImportReque
 	var _result copytrade.CopyTradeSlotImportResult
 	if err = p.c.Call(ctx, "SlotImport", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }
@@ -1126,6 +1402,10 @@ func (p *kClient) SlotRelease(ctx context.Context, req *copytrade.SlotReleaseReq
 	if err = p.c.Call(ctx, "SlotRelease", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -1135,6 +1415,10 @@ func (p *kClient) SlotAbort(ctx context.Context, req *copytrade.SlotAbortRequest
 	var _result copytrade.CopyTradeSlotAbortResult
 	if err = p.c.Call(ctx, "SlotAbort", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }
@@ -1146,6 +1430,10 @@ func (p *kClient) SlotUnfreeze(ctx context.Context, req *copytrade.SlotUnfreezeR
 	if err = p.c.Call(ctx, "SlotUnfreeze", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -1155,6 +1443,10 @@ func (p *kClient) GetTrader(ctx context.Context, req *copytrade.GetTraderRequest
 	var _result copytrade.CopyTradeGetTraderResult
 	if err = p.c.Call(ctx, "GetTrader", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }
@@ -1166,6 +1458,10 @@ func (p *kClient) ListFollowers(ctx context.Context, req *copytrade.ListFollower
 	if err = p.c.Call(ctx, "ListFollowers", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -1175,6 +1471,10 @@ func (p *kClient) ListCopierFollows(ctx context.Context, req *copytrade.ListCopi
 	var _result copytrade.CopyTradeListCopierFollowsResult
 	if err = p.c.Call(ctx, "ListCopierFollows", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }
@@ -1186,6 +1486,10 @@ func (p *kClient) GetPositions(ctx context.Context, req *copytrade.GetPositionsR
 	if err = p.c.Call(ctx, "GetPositions", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -1195,6 +1499,10 @@ func (p *kClient) ListOrders(ctx context.Context, req *copytrade.ListOrdersReque
 	var _result copytrade.CopyTradeListOrdersResult
 	if err = p.c.Call(ctx, "ListOrders", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }
@@ -1206,6 +1514,10 @@ func (p *kClient) ListSettlements(ctx context.Context, req *copytrade.ListSettle
 	if err = p.c.Call(ctx, "ListSettlements", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -1215,6 +1527,10 @@ func (p *kClient) GetSlotOwnership(ctx context.Context, req *copytrade.GetSlotOw
 	var _result copytrade.CopyTradeGetSlotOwnershipResult
 	if err = p.c.Call(ctx, "GetSlotOwnership", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }
@@ -1226,6 +1542,10 @@ func (p *kClient) GroupStatus(ctx context.Context, req *copytrade.GroupStatusReq
 	if err = p.c.Call(ctx, "GroupStatus", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -1235,6 +1555,10 @@ func (p *kClient) Noop(ctx context.Context, req *copytrade.NoopRequest) (r *copy
 	var _result copytrade.CopyTradeNoopResult
 	if err = p.c.Call(ctx, "Noop", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }
@@ -1246,6 +1570,10 @@ func (p *kClient) AddMember(ctx context.Context, req *copytrade.AddMemberRequest
 	if err = p.c.Call(ctx, "AddMember", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -1255,6 +1583,10 @@ func (p *kClient) RemoveMember(ctx context.Context, req *copytrade.RemoveMemberR
 	var _result copytrade.CopyTradeRemoveMemberResult
 	if err = p.c.Call(ctx, "RemoveMember", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }
@@ -1266,6 +1598,10 @@ func (p *kClient) TransferLeadership(ctx context.Context, req *copytrade.Transfe
 	if err = p.c.Call(ctx, "TransferLeadership", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -1275,6 +1611,10 @@ func (p *kClient) Leaderboard(ctx context.Context, req *copytrade.LeaderboardReq
 	var _result copytrade.CopyTradeLeaderboardResult
 	if err = p.c.Call(ctx, "Leaderboard", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }
