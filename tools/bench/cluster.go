@@ -17,6 +17,9 @@ import (
 
 	"github.com/copytrade/copytrade/router"
 	"github.com/copytrade/copytrade/rpc/auth"
+	"github.com/copytrade/copytrade/rpc/tlsconf"
+	"github.com/copytrade/copytrade/rpc/tlsconf/tlstest"
+	"github.com/copytrade/copytrade/shard"
 )
 
 // Cluster is what the bench talks to: a router, a gateway and, when the bench started
@@ -32,6 +35,9 @@ type Cluster struct {
 	RouterHTTP, ExchsimHTTP string
 	// Dir holds data and logs of started processes ("" when attached).
 	Dir string
+	// CA is the run's certificate authority with Config.TLS (every hop over mutual
+	// TLS), else nil.
+	CA *tlstest.CA
 
 	sup    *Supervisor
 	router *Proc
@@ -126,6 +132,10 @@ func flagsOf(bin, sub string) map[string]bool {
 // router reaches a leader in every group.
 func StartCluster(ctx context.Context, cfg *Config, bin, dir string, sup *Supervisor, log *slog.Logger) (*Cluster, error) {
 	c := &Cluster{Dir: dir, sup: sup}
+	var err error
+	if c.CA, err = newCA(cfg); err != nil {
+		return nil, err
+	}
 	key, err := auth.GenerateKey("bench")
 	if err != nil {
 		return nil, err
@@ -162,6 +172,11 @@ func StartCluster(ctx context.Context, cfg *Config, bin, dir string, sup *Superv
 	} else {
 		c.ExchsimHTTP = ""
 	}
+	tf, err := c.tlsFiles("exchsim", tlsconf.RoleIdentity(shard.GatewayRole, "exchsim"))
+	if err != nil {
+		return nil, err
+	}
+	exArgs = append(exArgs, tf...)
 	if c.exch, err = sup.Start("exchsim", bin, append([]string{"exchsim"}, exArgs...), filepath.Join(dir, "exchsim.log")); err != nil {
 		return nil, err
 	}
@@ -209,6 +224,11 @@ func StartCluster(ctx context.Context, cfg *Config, bin, dir string, sup *Superv
 				args = append(args, "--no-sync")
 			}
 			args = append(args, benchLimits(nodeFlags)...)
+			tf, err := c.tlsFiles(n.ID, tlsconf.NodeIdentity(uint32(g), n.ID))
+			if err != nil {
+				return nil, err
+			}
+			args = append(args, tf...)
 			if n.Proc, err = sup.Start(n.ID, bin, args, filepath.Join(dir, n.ID+".log")); err != nil {
 				return nil, err
 			}
@@ -245,6 +265,10 @@ func StartCluster(ctx context.Context, cfg *Config, bin, dir string, sup *Superv
 		rArgs = append(rArgs, "--log-level", "warn")
 	}
 	rArgs = append(rArgs, benchLimits(routerFlags)...)
+	if tf, err = c.tlsFiles("router", tlsconf.RoleIdentity("router", "bench")); err != nil {
+		return nil, err
+	}
+	rArgs = append(rArgs, tf...)
 	if c.router, err = sup.Start("router", bin, rArgs, filepath.Join(dir, "router.log")); err != nil {
 		return nil, err
 	}
