@@ -5,7 +5,7 @@ KITEX   := $(GO) tool kitex -module github.com/copytrade/copytrade -gen-path rpc
 IDLS    := $(wildcard rpc/idl/*.thrift)
 FUZZTIME ?= 20s
 
-.PHONY: help test verify gen bench fuzz dev chaos build
+.PHONY: help test verify gen bench fuzz dev chaos build security
 
 help: ## list targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -46,3 +46,6 @@ CHAOS_DURATION ?= 5m
 
 chaos: ## long fault injection: random kills and restarts under load, then exactly-once checked (CHAOS_DURATION)
 	$(GO) test -race -count=1 -tags chaos -run Chaos -timeout 60m -v ./shard/ -args -chaos.duration=$(CHAOS_DURATION)
+
+security: ## attack a cluster of real processes (tokens, authorization, TLS, raft, limits, ...); prints security: probes=N refused=N leaked=0 crashed=0
+	$(GO) run ./cmd/copytrade security
