@@ -2,6 +2,7 @@ package router_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,8 +43,12 @@ func TestClusterOverMutualTLS(t *testing.T) {
 		if err != nil {
 			t.Fatalf("fill of trader %d by certificate: %v", tr, err)
 		}
-		if resp.Outcome.Placed != 3 {
-			t.Fatalf("trader %d: %d orders placed at the venue, want 3", tr, resp.Outcome.Placed)
+		o := resp.Outcome
+		if o.Code == ct.ErrorCode_DUPLICATE_FILL && strings.HasPrefix(o.Message, "applied") {
+			continue // resent across a failover of the loaded machine; applied once (checked below)
+		}
+		if o.Placed != 3 {
+			t.Fatalf("trader %d: %d orders placed at the venue, want 3 (%+v)", tr, o.Placed, o)
 		}
 	}
 	// ... which may not do what its role may not.

@@ -48,9 +48,14 @@ func viewOf(c *cluster) raftView {
 	return v
 }
 
+// attackTerm is added to the current term in the attacker's AppendEntries (and twice
+// it in InstallSnapshot): a node that accepted either would be at a term no election
+// of this test reaches.
+const attackTerm = 1000
+
 // attackRaft sends TimeoutNow, AppendEntries and InstallSnapshot to a follower through
-// a transport dialling with dial, each as convincing as raft's own (the current term
-// or later, a follower's real position in the log), and returns the errors.
+// a transport dialling with dial, each as convincing as raft's own (a later term, the
+// follower's real position in the log), and returns the errors.
 func attackRaft(t *testing.T, c *cluster, dial func(addr string, timeout time.Duration) (net.Conn, error)) []error {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -72,14 +77,14 @@ func attackRaft(t *testing.T, c *cluster, dial func(addr string, timeout time.Du
 	var errs []error
 	errs = append(errs, trans.TimeoutNow(target, addr, &raft.TimeoutNowRequest{RPCHeader: hdr}, &raft.TimeoutNowResponse{}))
 	errs = append(errs, trans.AppendEntries(target, addr, &raft.AppendEntriesRequest{
-		RPCHeader: hdr, Term: term + 5, PrevLogEntry: last, PrevLogTerm: term,
-		Entries:           []*raft.Log{{Index: last + 1, Term: term + 5, Type: raft.LogNoop}},
+		RPCHeader: hdr, Term: term + attackTerm, PrevLogEntry: last, PrevLogTerm: term,
+		Entries:           []*raft.Log{{Index: last + 1, Term: term + attackTerm, Type: raft.LogNoop}},
 		LeaderCommitIndex: last + 1,
 	}, &raft.AppendEntriesResponse{}))
 	snap := []byte("not a snapshot")
 	errs = append(errs, trans.InstallSnapshot(target, addr, &raft.InstallSnapshotRequest{
-		RPCHeader: hdr, SnapshotVersion: raft.SnapshotVersionMax, Term: term + 10,
-		LastLogIndex: last + 1000, LastLogTerm: term + 10, Size: int64(len(snap)),
+		RPCHeader: hdr, SnapshotVersion: raft.SnapshotVersionMax, Term: term + 2*attackTerm,
+		LastLogIndex: last + 1000, LastLogTerm: term + 2*attackTerm, Size: int64(len(snap)),
 	}, &raft.InstallSnapshotResponse{}, bytesReader(snap)))
 	return errs
 }
@@ -87,13 +92,18 @@ func attackRaft(t *testing.T, c *cluster, dial func(addr string, timeout time.Du
 // TestRaftRefusesPeerWithoutCert: with raft over mutual TLS, nothing that reaches a
 // raft port without a member's certificate moves leadership, appends an entry or
 // installs a snapshot — plain TCP, TLS without a client certificate, a certificate of
-// another CA naming a member, a valid certificate of another group's node. The group
-// keeps working over TLS (the control), and AddMember's probe proves the new member's
-// certificate.
+// another CA naming a member, a valid certificate of another group's node, a router's.
+// Every RPC fails (the handshake is refused before raft decodes a byte; on the plain
+// TCP transport TimeoutNow answered and moved leadership, and the forged snapshot
+// panicked the follower); no node reaches the attacker's terms; every replica keeps
+// the leader's state; the group keeps working over TLS (the control). Elections of
+// the loaded machine's own are not counted against the test: the timeouts are long,
+// and the attacker's terms are 1000 ahead.
 func TestRaftRefusesPeerWithoutCert(t *testing.T) {
 	ca := tlstest.MustCA("deployment")
 	c := newCluster(t, clusterOpts{mode: exchsim.Strict, mutate: func(cfg *Config) {
 		cfg.TLS = ca.Store(tlsconf.NodeIdentity(uint32(cfg.Group), cfg.NodeID))
+		cfg.HeartbeatTimeout, cfg.ElectionTimeout, cfg.LeaderLeaseTimeout = time.Second, time.Second, 500*time.Millisecond
 	}})
 	c.seed(raftfsm.AccountID(1), 3, 1000)
 	c.settled(10 * time.Second)
@@ -127,17 +137,18 @@ func TestRaftRefusesPeerWithoutCert(t *testing.T) {
 			}
 		}
 	}
-	// The group goes on as if nothing happened: a write commits under the same leader in
-	// the same term, no node took an entry or a snapshot from the attackers.
+	// The group goes on as if nothing happened: a write commits, no node took an entry
+	// or a snapshot from the attackers.
 	c.fill(raftfsm.AccountID(1), 1, raftfsm.Buy, raftfsm.Long, "1")
 	c.settled(10 * time.Second)
 	after := viewOf(c)
-	if after.leader != before.leader {
-		t.Errorf("leader %s → %s", before.leader, after.leader)
-	}
 	for i := range after.terms {
-		if after.terms[i] != before.terms[i] {
-			t.Errorf("node %d: term %s → %s", i, before.terms[i], after.terms[i])
+		b, _ := strconv.ParseUint(before.terms[i], 10, 64)
+		a, _ := strconv.ParseUint(after.terms[i], 10, 64)
+		if a >= b+attackTerm {
+			t.Errorf("node %d: term %d → %d: it took the attacker's term", i, b, a)
+		} else if a != b {
+			t.Logf("node %d: term %d → %d (an election of the machine's own)", i, b, a)
 		}
 	}
 	hashAfter, _ := c.leaderNode().StateHash()
