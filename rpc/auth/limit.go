@@ -24,13 +24,15 @@ const KindUnauthenticated = "unauthenticated"
 // DefaultLimits are the per-identity budgets of every kind, what `copytrade node`,
 // `copytrade router` and the dev cluster use unless told otherwise. The trading system
 // streams fills (a SubmitFills batch is one call); admin tools seed and operate; a
-// router's own calls are slot-map refreshes; an account is a person or a bot.
+// router's own calls are slot-map reads, which it makes in bursts while groups elect
+// (every router shares the identity "router" at a node); an account is a person or a
+// bot.
 func DefaultLimits() map[string]Limit {
 	return map[string]Limit{
 		"account":           {PerSecond: 50, Burst: 100},
 		"trading-system":    {PerSecond: 20000, Burst: 40000},
 		"admin":             {PerSecond: 1000, Burst: 2000},
-		"router":            {PerSecond: 200, Burst: 400},
+		"router":            {PerSecond: 5000, Burst: 10000},
 		KindUnauthenticated: {PerSecond: 20, Burst: 40},
 	}
 }
