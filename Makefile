@@ -5,7 +5,7 @@ KITEX   := $(GO) tool kitex -module github.com/copytrade/copytrade -gen-path rpc
 IDLS    := $(wildcard rpc/idl/*.thrift)
 FUZZTIME ?= 20s
 
-.PHONY: help test verify gen bench fuzz dev chaos build sim
+.PHONY: help test verify gen bench fuzz dev chaos build sim security
 
 help: ## list targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -52,3 +52,6 @@ SIM_STEPS ?= 2000
 
 sim: ## the deterministic simulation over SEEDS seeds (make test runs a bounded set); a failing seed prints its replay command
 	$(GO) test -count=1 -run 'TestSimulation$$' -timeout 60m -v ./shard/ -args -sim.seeds=$(SEEDS) -sim.steps=$(SIM_STEPS) | grep -E '^(sim:|    |---|ok|FAIL)'
+
+security: ## attack a cluster of real processes (tokens, authorization, TLS, raft, limits, ...); prints security: probes=N refused=N leaked=0 crashed=0
+	$(GO) run ./cmd/copytrade security

@@ -1,8 +1,9 @@
 module github.com/copytrade/copytrade
 
-go 1.26
+go 1.26.0
 
 require (
+	github.com/apache/thrift v0.25.0
 	github.com/bytedance/gopkg v0.1.4
 	github.com/bytedance/sonic v1.15.5
 	github.com/cloudwego/gopkg v0.2.0
@@ -13,6 +14,7 @@ require (
 	github.com/prometheus/client_golang v1.19.1
 	github.com/prometheus/client_model v0.5.0
 	github.com/prometheus/common v0.48.0
+	golang.org/x/time v0.16.0
 )
 
 require (

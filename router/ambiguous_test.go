@@ -24,7 +24,7 @@ type fakeMember struct {
 }
 
 func (m *fakeMember) GetSlotOwnership(context.Context, *ct.GetSlotOwnershipRequest) (*ct.GetSlotOwnershipResponse, error) {
-	return &ct.GetSlotOwnershipResponse{Group: 1, Ranges: []*ct.SlotRange{{From: 0, To: 16383, State: ct.SlotState_OWNED, Epoch: 1}}}, nil
+	return &ct.GetSlotOwnershipResponse{Group: 1, Ranges: []*ct.SlotRange{{First: 0, To: 16383, State: ct.SlotState_OWNED, Epoch: 1}}}, nil
 }
 
 func (m *fakeMember) Follow(context.Context, *ct.FollowRequest) (*ct.CommandResponse, error) {

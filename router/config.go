@@ -8,14 +8,25 @@ import (
 	"time"
 
 	"github.com/copytrade/copytrade/rpc/auth"
+	"github.com/copytrade/copytrade/rpc/tlsconf"
 )
 
 // Config configures a Router. Start from DefaultConfig.
 type Config struct {
 	// ListenAddr is the host:port the CopyTrade service is served on (port 0 picks one).
 	ListenAddr string
-	// HTTPAddr serves /metrics and /debug/pprof/; empty: not served.
+	// HTTPAddr serves /metrics; empty: not served.
 	HTTPAddr string
+	// PprofAddr serves /debug/pprof/ on a listener of its own; empty (the default): no
+	// profiles.
+	PprofAddr string
+	// TLS, when set, is the router's certificate (role router) and the deployment's CA:
+	// it serves CopyTrade over mutual TLS and dials the nodes over mutual TLS, accepting
+	// a member only if its certificate names the node the topology lists at that
+	// address (tls.go).
+	TLS *tlsconf.Store
+	// Insecure allows serving without TLS on a non-loopback ListenAddr (development).
+	Insecure bool
 	// Guard checks every incoming call (token, rate limit, authorization); nil serves
 	// without authentication (tests of routing only — never in production).
 	Guard *auth.Guard
@@ -76,10 +87,17 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
 		bad("ListenAddr must be host:port, got %q.", c.ListenAddr)
+	} else if c.TLS == nil && !c.Insecure && !loopback(c.ListenAddr) {
+		bad("ListenAddr %s is not a loopback address: serving there needs TLS (or Insecure, for development).", c.ListenAddr)
 	}
 	if c.HTTPAddr != "" {
 		if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 			bad("HTTPAddr must be host:port, got %q.", c.HTTPAddr)
+		}
+	}
+	if c.PprofAddr != "" {
+		if _, _, err := net.SplitHostPort(c.PprofAddr); err != nil {
+			bad("PprofAddr must be host:port, got %q.", c.PprofAddr)
 		}
 	}
 	if c.Key.ID != "" && c.RouterTokenTTL < time.Second {

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cloudwego/kitex/client"
+
 	"github.com/copytrade/copytrade/rpc/kitex_gen/copytrade/copytrade"
 	"github.com/copytrade/copytrade/rpc/kitexopt"
 )
@@ -13,6 +15,7 @@ import (
 // client keeps its own connection pool to its one address.
 type pool struct {
 	connectTimeout time.Duration
+	tls            func(addr string) []client.Option // extra options per address (mutual TLS); nil: none
 
 	mu      sync.Mutex
 	clients map[string]copytrade.Client
@@ -35,7 +38,11 @@ func (p *pool) get(addr string) (copytrade.Client, error) {
 		return nil, fmt.Errorf("router: client for %s: %w", addr, ErrClosed)
 	}
 	conns := kitexopt.NewConns("copytrade")
-	c, err := copytrade.NewClient("copytrade", append(kitexopt.Client(p.connectTimeout, addr), conns.Option())...)
+	opts := append(kitexopt.Client(p.connectTimeout, addr), conns.Option())
+	if p.tls != nil {
+		opts = append(opts, p.tls(addr)...)
+	}
+	c, err := copytrade.NewClient("copytrade", opts...)
 	if err != nil {
 		_ = conns.Close()
 		return nil, fmt.Errorf("router: client for %s: %w", addr, err)

@@ -68,6 +68,7 @@ func New(cfg Config, topo *Topology) (*Router, error) {
 		pool: newPool(cfg.ConnectTimeout), closing: make(chan struct{}),
 	}
 	r.topo.Store(topo)
+	r.pool.tls = r.memberTLS()
 	return r, nil
 }
 
@@ -94,14 +95,14 @@ func (r *Router) Start() error {
 		return fmt.Errorf("router: listen on %s: %w", r.cfg.ListenAddr, err)
 	}
 	r.addr = ln.Addr()
-	opts := kitexopt.Server(ln, "copytrade-router", 200*time.Millisecond)
+	opts := r.serverOptions(ln)
 	if r.cfg.Guard != nil {
 		opts = append(opts, r.cfg.Guard.ServerOption())
 	}
 	run := kitexopt.Serve(copytrade.NewServer(&Handler{r: r}, opts...), ln)
 	r.servers = append(r.servers, func(context.Context) error { return run.Stop() })
 	r.log.Info("router serving CopyTrade", "addr", ln.Addr().String(), "groups", len(r.topo.Load().Groups))
-	if r.cfg.HTTPAddr != "" {
+	if r.cfg.HTTPAddr != "" || r.cfg.PprofAddr != "" {
 		if err := r.serveHTTP(); err != nil {
 			_ = r.Close(context.Background())
 			return err
@@ -113,11 +114,20 @@ func (r *Router) Start() error {
 }
 
 func (r *Router) serveHTTP() error {
-	_, stop, err := ops.Serve(r.cfg.HTTPAddr, r.metrics.Registry, r.log)
-	if err != nil {
-		return fmt.Errorf("router: %w", err)
+	if r.cfg.HTTPAddr != "" {
+		_, stop, err := ops.Serve(r.cfg.HTTPAddr, r.metrics.Registry, r.log)
+		if err != nil {
+			return fmt.Errorf("router: %w", err)
+		}
+		r.servers = append(r.servers, stop)
 	}
-	r.servers = append(r.servers, stop)
+	if r.cfg.PprofAddr != "" {
+		_, stop, err := ops.ServePprof(r.cfg.PprofAddr, r.log)
+		if err != nil {
+			return fmt.Errorf("router: %w", err)
+		}
+		r.servers = append(r.servers, stop)
+	}
 	return nil
 }
 
@@ -232,15 +242,15 @@ func (r *Router) refresh(ctx context.Context, seen uint64) error {
 // learn offers a group's slot ranges to the map.
 func (r *Router) learn(group uint32, ranges []*ct.SlotRange) {
 	for _, rg := range ranges {
-		if rg == nil || rg.From < 0 || rg.To >= raftfsm.NumSlots || rg.From > rg.To || rg.Epoch <= 0 {
+		if rg == nil || rg.First < 0 || rg.To >= raftfsm.NumSlots || rg.First > rg.To || rg.Epoch <= 0 {
 			continue
 		}
 		switch rg.State {
 		case ct.SlotState_OWNED, ct.SlotState_FROZEN:
-			r.slots.offerRange(uint16(rg.From), uint16(rg.To), group, uint64(rg.Epoch))
+			r.slots.offerRange(uint16(rg.First), uint16(rg.To), group, uint64(rg.Epoch))
 		case ct.SlotState_RELEASED:
 			if rg.MovedTo > 0 {
-				r.slots.offerRange(uint16(rg.From), uint16(rg.To), uint32(rg.MovedTo), uint64(rg.Epoch))
+				r.slots.offerRange(uint16(rg.First), uint16(rg.To), uint32(rg.MovedTo), uint64(rg.Epoch))
 			}
 		}
 	}

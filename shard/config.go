@@ -10,6 +10,7 @@ import (
 	"github.com/cloudwego/kitex/server"
 
 	"github.com/copytrade/copytrade/raftfsm"
+	"github.com/copytrade/copytrade/rpc/tlsconf"
 )
 
 // Member is one voter of the group, as every node's config lists it.
@@ -51,8 +52,18 @@ type Config struct {
 	// RPCAddr is the host:port the CopyTrade Kitex server listens on; empty: no server
 	// (tests that drive the Node directly).
 	RPCAddr string
-	// HTTPAddr serves /metrics and /debug/pprof/; empty: not served.
+	// HTTPAddr serves /metrics; empty: not served.
 	HTTPAddr string
+	// PprofAddr serves /debug/pprof/ on a listener of its own; empty (the default): no
+	// profiles.
+	PprofAddr string
+	// TLS, when set, is the node's certificate (naming this node of this group) and the
+	// deployment's CA: raft runs over mutual TLS and accepts only this group's members
+	// (transport_tls.go). Nil: plain TCP, allowed on loopback addresses only unless
+	// Insecure is set.
+	TLS *tlsconf.Store
+	// Insecure allows raft and RPC without TLS on non-loopback addresses (development).
+	Insecure bool
 	// GatewayAddrs are the TradingGateway endpoints (host:port); the Kitex client balances
 	// over them. Ignored when the node is given a Gateway directly.
 	GatewayAddrs []string
@@ -204,6 +215,11 @@ func (c *Config) Validate() error {
 			bad("HTTPAddr must be host:port, got %q.", c.HTTPAddr)
 		}
 	}
+	if c.PprofAddr != "" {
+		if _, _, err := net.SplitHostPort(c.PprofAddr); err != nil {
+			bad("PprofAddr must be host:port, got %q.", c.PprofAddr)
+		}
+	}
 	for _, a := range c.GatewayAddrs {
 		if _, _, err := net.SplitHostPort(a); err != nil {
 			bad("GatewayAddrs must be host:port, got %q.", a)
@@ -271,6 +287,7 @@ func (c *Config) Validate() error {
 	if c.ShutdownTransferTimeout <= 0 {
 		bad("ShutdownTransferTimeout must be > 0.")
 	}
+	errs = append(errs, c.validateTransport()...)
 	return errors.Join(errs...)
 }
 

@@ -23,6 +23,8 @@ type Gateway interface {
 	QueryOrders(ctx context.Context, req *gateway.QueryOrdersRequest) (*gateway.QueryOrdersResponse, error)
 	MarkPrices(ctx context.Context, req *gateway.MarkPricesRequest) (*gateway.MarkPricesResponse, error)
 	Transfer(ctx context.Context, req *gateway.TransferRequest) (*gateway.TransferResponse, error)
+	// ApplicantStats is an applicant's track record (eligibility.go).
+	ApplicantStats(ctx context.Context, req *gateway.ApplicantStatsRequest) (*gateway.ApplicantStatsResponse, error)
 }
 
 // KitexGateway is a Gateway over a Kitex client (TTHeader, so business errors arrive

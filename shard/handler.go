@@ -125,6 +125,9 @@ func (h *Handler) SetRules(ctx context.Context, req *ct.SetRulesRequest) (*ct.Co
 
 func (h *Handler) ApplyTrader(ctx context.Context, req *ct.ApplyTraderRequest) (*ct.CommandResponse, error) {
 	c, err := convert.ApplyTrader(req)
+	if err == nil && !convert.StatsStated(req.GetStats()) {
+		err = h.n.stampApplicantStats(ctx, &c)
+	}
 	return h.command(ctx, &c, err, 0, 0)
 }
 

@@ -147,7 +147,11 @@ func (h *Handler) ListOrders(ctx context.Context, req *ct.ListOrdersRequest) (*c
 			if len(out.Orders) == limit {
 				break
 			}
-			if !bySignal && req.GetTrader() > 0 && os[i].Trader != raftfsm.AccountID(req.GetTrader()) {
+			// Both filters apply whichever index served the read: by signal, a copier > 0
+			// narrows to that copier's orders (an account may read only its own; the
+			// whole signal, copier 0, is for admin callers — see rpc/auth).
+			if !bySignal && req.GetTrader() > 0 && os[i].Trader != raftfsm.AccountID(req.GetTrader()) ||
+				bySignal && req.GetCopier() > 0 && os[i].Copier != raftfsm.AccountID(req.GetCopier()) {
 				continue
 			}
 			v := convert.OrderView(&os[i])

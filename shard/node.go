@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -25,6 +24,7 @@ type Node struct {
 	log     *slog.Logger
 	fsm     *fsm
 	raft    *raft.Raft
+	raftRef atomic.Pointer[raft.Raft] // raft for the transport's peer check (set once started)
 	trans   *raft.NetworkTransport
 	store   *raftboltdb.BoltStore
 	gw      Gateway
@@ -70,7 +70,7 @@ func New(cfg Config, gw Gateway) (*Node, error) {
 	log = log.With("node", cfg.NodeID, "group", uint32(cfg.Group))
 	var ownGW *KitexGateway // dialled here, so closed by close
 	if gw == nil {
-		kg, err := NewKitexGateway(cfg.GatewayAddrs)
+		kg, err := NewKitexGateway(cfg.GatewayAddrs, gatewayClientOptions(cfg.TLS)...)
 		if err != nil {
 			return nil, err
 		}
@@ -101,7 +101,7 @@ func New(cfg Config, gw Gateway) (*Node, error) {
 
 func (n *Node) openRaft() error {
 	cfg := &n.cfg
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+	if err := ownerOnlyDir(cfg.DataDir); err != nil {
 		return fmt.Errorf("shard: data dir: %w", err)
 	}
 	hl := newHCLogger("raft", n.log, cfg.RaftLogLevel)
@@ -114,15 +114,20 @@ func (n *Node) openRaft() error {
 	if err != nil {
 		return fmt.Errorf("shard: log cache: %w", err)
 	}
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, cfg.SnapshotRetain, hl)
+	fileSnaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, cfg.SnapshotRetain, hl)
 	if err != nil {
 		return fmt.Errorf("shard: snapshot store: %w", err)
 	}
+	snapDir := filepath.Join(cfg.DataDir, "snapshots")
+	if err := tighten(snapDir); err != nil {
+		return fmt.Errorf("shard: snapshot store: %w", err)
+	}
+	snaps := &ownerOnlySnapshots{SnapshotStore: fileSnaps, dir: snapDir}
 	adv, err := net.ResolveTCPAddr("tcp", cfg.advertise())
 	if err != nil {
 		return fmt.Errorf("shard: raft advertise address %q: %w", cfg.advertise(), err)
 	}
-	trans, err := raft.NewTCPTransportWithLogger(cfg.RaftBindAddr, adv, 4, 5*time.Second, hl)
+	trans, err := n.newTransport(adv)
 	if err != nil {
 		return fmt.Errorf("shard: raft transport on %s: %w", cfg.RaftBindAddr, err)
 	}
@@ -168,6 +173,7 @@ func (n *Node) openRaft() error {
 		return fmt.Errorf("shard: start raft: %w", err)
 	}
 	n.raft = r
+	n.raftRef.Store(r)
 	return nil
 }
 
@@ -247,11 +253,18 @@ func (n *Node) watchLeadership() {
 // AddMember adds a replacement (or new) voter; call it on the leader. The new node
 // must run with the group's config (Bootstrap off) and an empty data dir.
 func (n *Node) AddMember(ctx context.Context, m Member) (uint64, error) {
-	if m.ID == "" || m.RaftAddr == "" {
-		return 0, fmt.Errorf("shard: add member: %w", errors.New("id and raft address are required"))
-	}
 	if !n.IsLeader() {
 		return 0, n.leaderHint()
+	}
+	cf := n.raft.GetConfiguration()
+	if err := cf.Error(); err != nil {
+		return 0, n.raftErr("configuration", err)
+	}
+	if err := checkMember(m, cf.Configuration().Servers); err != nil {
+		return 0, fmt.Errorf("shard: add member: %w", err)
+	}
+	if err := n.probeMember(ctx, m); err != nil {
+		return 0, fmt.Errorf("shard: add member %s: %w", m.ID, err)
 	}
 	f := n.raft.AddVoter(raft.ServerID(m.ID), raft.ServerAddress(m.RaftAddr), 0, timeLeft(ctx, n.cfg.RequestTimeout))
 	if err := f.Error(); err != nil {

@@ -12,15 +12,15 @@ import (
 	"github.com/copytrade/copytrade/rpc/ops"
 )
 
-// Start serves the CopyTrade RPC on cfg.RPCAddr and /metrics and /debug/pprof/ on
-// cfg.HTTPAddr (each when set). Shutdown and Kill stop them.
+// Start serves the CopyTrade RPC on cfg.RPCAddr, /metrics on cfg.HTTPAddr and
+// /debug/pprof/ on cfg.PprofAddr (each when set). Shutdown and Kill stop them.
 func (n *Node) Start() error {
 	if n.cfg.RPCAddr != "" {
 		ln, err := kitexopt.Listen(n.cfg.RPCAddr)
 		if err != nil {
 			return fmt.Errorf("shard: RPC listen on %s: %w", n.cfg.RPCAddr, err)
 		}
-		opts := append(kitexopt.Server(ln, "copytrade", 200*time.Millisecond), n.cfg.ServerOptions...)
+		opts := n.rpcServerOptions(ln)
 		run := kitexopt.Serve(copytrade.NewServer(NewHandler(n), opts...), ln)
 		n.servers = append(n.servers, func(context.Context) error {
 			stop := run.Stop
@@ -36,6 +36,13 @@ func (n *Node) Start() error {
 	}
 	if n.cfg.HTTPAddr != "" {
 		_, stop, err := ops.Serve(n.cfg.HTTPAddr, n.metrics.Registry, n.log)
+		if err != nil {
+			return fmt.Errorf("shard: %w", err)
+		}
+		n.servers = append(n.servers, stop)
+	}
+	if n.cfg.PprofAddr != "" {
+		_, stop, err := ops.ServePprof(n.cfg.PprofAddr, n.log)
 		if err != nil {
 			return fmt.Errorf("shard: %w", err)
 		}

@@ -166,6 +166,10 @@ func (g *simGateway) MarkPrices(ctx context.Context, req *gateway.MarkPricesRequ
 	return g.h.MarkPrices(ctx, req)
 }
 
+func (g *simGateway) ApplicantStats(ctx context.Context, req *gateway.ApplicantStatsRequest) (*gateway.ApplicantStatsResponse, error) {
+	return g.h.ApplicantStats(ctx, req)
+}
+
 func (g *simGateway) Transfer(ctx context.Context, req *gateway.TransferRequest) (*gateway.TransferResponse, error) {
 	switch r := g.w.rng.Float64(); {
 	case r < 0.05:

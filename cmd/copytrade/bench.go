@@ -50,6 +50,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.BoolVar(&cfg.KeepData, "keep", false, "keep the temporary data directory (logs, raft data)")
 	fs.StringVar(&cfg.ExchsimMode, "exchsim-mode", cfg.ExchsimMode, "mode of the started exchsim: no-dedup or strict")
 	fs.BoolVar(&cfg.VenueFaults, "venue-faults", false, "start exchsim as a hostile venue (exchsim --venue-faults)")
+	fs.BoolVar(&cfg.TLS, "tls", false, "run every hop of the started cluster over mutual TLS (a CA made for the run)")
 	fs.StringVar(&cfg.Binary, "bin", "", "copytrade binary to start the cluster from (default: this one)")
 	fs.StringVar(&cfg.Topology, "topology", "", "attach: the running cluster's topology file")
 	fs.StringVar(&cfg.Router, "router", "", "attach: the router's address")

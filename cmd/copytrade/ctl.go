@@ -25,6 +25,8 @@ import (
 	"github.com/copytrade/copytrade/rpc/auth"
 	"github.com/copytrade/copytrade/rpc/convert"
 	"github.com/copytrade/copytrade/rpc/kitex_gen/copytrade/copytrade"
+	"github.com/copytrade/copytrade/rpc/kitexopt"
+	"github.com/copytrade/copytrade/rpc/tlsconf"
 	"github.com/copytrade/copytrade/shard"
 )
 
@@ -59,6 +61,7 @@ type ctlGlobals struct {
 	topology         string
 	allowStale       bool
 	group            uint
+	tls              tlsconf.Files
 }
 
 func (g *ctlGlobals) register(fs *flag.FlagSet) {
@@ -70,6 +73,9 @@ func (g *ctlGlobals) register(fs *flag.FlagSet) {
 	fs.BoolVar(&g.json, "json", false, "print JSON (for scripts) instead of tables")
 	fs.StringVar(&g.topology, "topology", os.Getenv("COPYTRADE_TOPOLOGY"), "topology file (status: every group's members; env COPYTRADE_TOPOLOGY)")
 	fs.BoolVar(&g.allowStale, "stale", false, "queries: answer from any replica without confirming leadership")
+	fs.StringVar(&g.tls.CA, "tls-ca", os.Getenv("COPYTRADE_TLS_CA"), "mutual TLS: the deployment's CA bundle (env COPYTRADE_TLS_CA)")
+	fs.StringVar(&g.tls.Cert, "tls-cert", os.Getenv("COPYTRADE_TLS_CERT"), "mutual TLS: this tool's certificate; role admin identifies the caller without a token (env COPYTRADE_TLS_CERT)")
+	fs.StringVar(&g.tls.Key, "tls-key", os.Getenv("COPYTRADE_TLS_KEY"), "mutual TLS: the certificate's key, mode 0600 (env COPYTRADE_TLS_KEY)")
 	fs.UintVar(&g.group, "group", 0, "through a router: the group a group call (slots, group, noop, slot *, member *, leader *) goes to")
 }
 
@@ -126,9 +132,29 @@ func (e *ctlEnv) client() (copytrade.Client, error) {
 	return c, nil
 }
 
-// dialCopyTrade returns a client for addrs with an RPC timeout.
+// dialTLS are the mutual-TLS client options of this invocation of ctl or rebalance
+// (useTLS sets them from the --tls-* flags); nil: plaintext.
+var dialTLS []client.Option
+
+// useTLS loads the --tls-* files, if given, for every client this invocation makes.
+func (g *ctlGlobals) useTLS() error {
+	dialTLS = nil
+	if !g.tls.Set() {
+		return nil
+	}
+	s, err := tlsconf.Load(g.tls)
+	if err != nil {
+		return err
+	}
+	dialTLS = kitexopt.TLSClient(s, nil)
+	return nil
+}
+
+// dialCopyTrade returns a client for addrs with an RPC timeout (over mutual TLS with
+// the --tls-* flags).
 func dialCopyTrade(addrs []string, timeout time.Duration) (copytrade.Client, error) {
-	return shard.NewClient(addrs, client.WithRPCTimeout(timeout), client.WithConnectTimeout(min(timeout, 2*time.Second)))
+	opts := append([]client.Option{client.WithRPCTimeout(timeout), client.WithConnectTimeout(min(timeout, 2*time.Second))}, dialTLS...)
+	return shard.NewClient(addrs, opts...)
 }
 
 // set reports whether flag name was given on the command line.
@@ -191,6 +217,10 @@ func runCtl(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	tok, err := g.resolveToken()
 	if err != nil {
+		fmt.Fprintf(stderr, "ctl %s: %v\n", cmd.path, err)
+		return 2
+	}
+	if err := g.useTLS(); err != nil {
 		fmt.Fprintf(stderr, "ctl %s: %v\n", cmd.path, err)
 		return 2
 	}

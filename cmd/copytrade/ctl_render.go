@@ -324,7 +324,7 @@ func renderStatus(w io.Writer, r *statusReport) error {
 func formatRanges(rs []*ct.SlotRange) string {
 	parts := make([]string, 0, len(rs))
 	for _, r := range rs {
-		p := fmt.Sprintf("%d-%d %s epoch %d", r.GetFrom(), r.GetTo(), r.GetState(), r.GetEpoch())
+		p := fmt.Sprintf("%d-%d %s epoch %d", r.GetFirst(), r.GetTo(), r.GetState(), r.GetEpoch())
 		if r.GetMigration() != 0 {
 			p += fmt.Sprintf(" migration %d", r.GetMigration())
 		}

@@ -53,14 +53,14 @@ func traderConfigFlags(fs *flag.FlagSet) func(e *ctlEnv, base *ct.TraderConfig) 
 
 func ctlTraderCommands() []ctlCommand {
 	return []ctlCommand{
-		{path: "trader apply", args: []string{"trader"}, summary: "apply to lead (eligibility is judged from the stats given)",
+		{path: "trader apply", args: []string{"trader"}, summary: "apply to lead (eligibility is judged from the venue's statistics of the account; an admin may state them with the --*-bps/--closed-trades/--equity flags)",
 			setup: func(fs *flag.FlagSet) ctlAction {
 				trader := fs.Int64("trader", 0, "the applicant's account ID")
 				parent := fs.Int64("parent", 0, "main account of a sub account (0: a main account)")
-				winRate := fs.Int64("win-rate-bps", 0, "applicant's win rate, basis points")
-				roi := fs.Int64("roi-bps", 0, "applicant's ROI, basis points")
-				closed := fs.Int64("closed-trades", 0, "applicant's closed trades")
-				equity := fs.String("equity", "0", "applicant's equity")
+				winRate := fs.Int64("win-rate-bps", 0, "admin only: the applicant's win rate, basis points (default: the venue's)")
+				roi := fs.Int64("roi-bps", 0, "admin only: the applicant's ROI, basis points")
+				closed := fs.Int64("closed-trades", 0, "admin only: the applicant's closed trades")
+				equity := fs.String("equity", "0", "admin only: the applicant's equity")
 				config := traderConfigFlags(fs)
 				return func(ctx context.Context, e *ctlEnv) (any, error) {
 					c, err := e.client()

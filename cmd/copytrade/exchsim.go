@@ -2,7 +2,7 @@ package main
 
 // `copytrade exchsim`: the simulated trading gateway (tools/exchsim) as a process, for
 // `copytrade bench` and by hand. Flags map onto exchsim.Config; --http adds /metrics
-// (every call's latency, by method) and /debug/pprof/.
+// (every call's latency, by method), and /debug/pprof/ only with --pprof.
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"os/signal"
 	"syscall"
 	"time"
@@ -41,7 +42,9 @@ func runExchsim(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	posMode := fs.String("position-mode", "hedge", "position mode of an auto-created account: hedge or one-way")
 	fs.Int64Var(&cfg.PartialFillEveryN, "partial-every", cfg.PartialFillEveryN, "every Nth order fills only half (0: never)")
 	faults := addFaultFlags(fs, &cfg)
-	httpAddr := fs.String("http", "", "host:port serving /metrics and /debug/pprof/ (empty: off)")
+	httpAddr := fs.String("http", "", "host:port serving /metrics (empty: off)")
+	loadTLS := tlsFlags(fs)
+	pprofAddr := fs.String("pprof", "", "host:port serving /debug/pprof/ on its own listener (empty, the default: off)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -93,7 +96,17 @@ func runExchsim(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 1
 	}
 	m := newExchsimMetrics()
-	srv, err := exchsim.Serve(sim, cfg.ListenAddr, server.WithMiddleware(m.middleware))
+	store, err := loadTLS()
+	if err != nil {
+		fmt.Fprintf(stderr, "exchsim: %v\n", err)
+		return 2
+	}
+	var srv *exchsim.Server
+	if store != nil {
+		srv, err = exchsim.ServeTLS(sim, cfg.ListenAddr, store, server.WithMiddleware(m.middleware))
+	} else {
+		srv, err = exchsim.Serve(sim, cfg.ListenAddr, server.WithMiddleware(m.middleware))
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "exchsim: %v\n", err)
 		return 1
@@ -107,7 +120,25 @@ func runExchsim(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 		defer func() { _ = stopHTTP(context.Background()) }()
 	}
-	<-ctx.Done()
+	if *pprofAddr != "" {
+		_, stopPprof, err := ops.ServePprof(*pprofAddr, cfg.Logger)
+		if err != nil {
+			fmt.Fprintf(stderr, "exchsim: %v\n", err)
+			_ = srv.Stop()
+			return 1
+		}
+		defer func() { _ = stopPprof(context.Background()) }()
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-hup:
+			reloadTLS(store, cfg.Logger) // the certificate and CA; nothing else reloads
+		}
+	}
 	if err := srv.Stop(); err != nil {
 		fmt.Fprintf(stderr, "exchsim: %v\n", err)
 		return 1

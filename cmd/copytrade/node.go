@@ -52,7 +52,8 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.RaftBindAddr, "raft", "127.0.0.1:7001", "raft transport listen host:port")
 	fs.StringVar(&cfg.RaftAdvertiseAddr, "raft-advertise", "", "raft address other members dial (default: -raft)")
 	fs.StringVar(&cfg.RPCAddr, "rpc", "127.0.0.1:7101", "CopyTrade RPC listen host:port")
-	fs.StringVar(&cfg.HTTPAddr, "http", "", "host:port serving /metrics and /debug/pprof/ (empty: off)")
+	fs.StringVar(&cfg.HTTPAddr, "http", "", "host:port serving /metrics (empty: off)")
+	fs.StringVar(&cfg.PprofAddr, "pprof", "", "host:port serving /debug/pprof/ on its own listener (empty, the default: off)")
 	gw := fs.String("gateway", "127.0.0.1:7400", "TradingGateway endpoints, comma-separated host:port")
 	members := fs.String("members", "", "the group's voters: id=raft_addr/rpc_addr,... (this node included)")
 	fs.BoolVar(&cfg.Bootstrap, "bootstrap", false, "create the group if the data dir is empty (initial members only)")
@@ -72,7 +73,9 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	settle := fs.String("settlement", "daily", "settlement period: daily, weekly or off (UTC)")
 	fs.Int64Var(&cfg.SettlementAccount, "settlement-account", 0, "profit-share account (0: copier pays trader directly)")
 	keyFile := fs.String("keys", "", "key file (JSON: key ID → hex or base64 secret): every RPC must carry a token signed by one of its keys; reloaded on SIGHUP")
-	insecure := fs.Bool("insecure", false, "serve without authentication (development only)")
+	insecure := fs.Bool("insecure", false, "development only: serve without authentication (no --keys) and without TLS off loopback")
+	loadTLS := tlsFlags(fs)
+	limits := limitFlags(fs)
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -116,7 +119,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "node:", err)
 		return 2
 	}
-	guard, _, err := loadGuard(*keyFile, *insecure, nil, cfg.Logger)
+	guard, _, err := loadGuard(*keyFile, *insecure, limits(), cfg.Logger)
 	if err != nil {
 		fmt.Fprintln(stderr, "node:", err)
 		if errors.Is(err, errNoKeys) {
@@ -127,6 +130,11 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if guard != nil {
 		cfg.ServerOptions = append(cfg.ServerOptions, guard.ServerOption())
 	}
+	if cfg.TLS, err = loadTLS(); err != nil {
+		fmt.Fprintln(stderr, "node:", err)
+		return 2
+	}
+	cfg.Insecure = *insecure
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintln(stderr, "node:", err)
 		return 2
@@ -150,6 +158,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		case <-ctx.Done():
 		case <-hup:
 			reloadKeys(guard, *keyFile, cfg.Logger)
+			reloadTLS(cfg.TLS, cfg.Logger)
 		}
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

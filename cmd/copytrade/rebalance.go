@@ -71,6 +71,10 @@ func runRebalance(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "rebalance: %v\n", err)
 		return 2
 	}
+	if err := g.useTLS(); err != nil {
+		fmt.Fprintf(stderr, "rebalance: %v\n", err)
+		return 2
+	}
 	plan := rebalance.Plan{
 		Slots: *slots, From: uint32(*from), To: uint32(*to), Migration: *migration,
 		DrainTimeout: *drain, StepTimeout: *stepTimeout, CallTimeout: *callTimeout, Logger: log,

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/copytrade/copytrade/router"
-	"github.com/copytrade/copytrade/rpc/auth"
 )
 
 func init() {
@@ -28,14 +27,13 @@ func runRouter(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs := flag.NewFlagSet("router", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.ListenAddr, "listen", cfg.ListenAddr, "CopyTrade RPC listen host:port")
-	fs.StringVar(&cfg.HTTPAddr, "http", "", "host:port serving /metrics and /debug/pprof/ (empty: off)")
+	fs.StringVar(&cfg.HTTPAddr, "http", "", "host:port serving /metrics (empty: off)")
+	fs.StringVar(&cfg.PprofAddr, "pprof", "", "host:port serving /debug/pprof/ on its own listener (empty, the default: off)")
 	topoPath := fs.String("topology", "", "topology file (JSON: groups and their members' raft and RPC addresses); reloaded on SIGHUP")
 	keyFile := fs.String("keys", "", "key file (JSON: key ID → hex or base64 secret); reloaded on SIGHUP")
-	insecure := fs.Bool("insecure", false, "serve without authentication (development only)")
-	acctRate := fs.Float64("account-rate", 50, "calls per second per account identity (0: unlimited)")
-	acctBurst := fs.Int("account-burst", 100, "burst per account identity")
-	tsRate := fs.Float64("trading-system-rate", 0, "calls per second per trading-system identity (0: unlimited)")
-	tsBurst := fs.Int("trading-system-burst", 10000, "burst per trading-system identity")
+	insecure := fs.Bool("insecure", false, "development only: serve without authentication (no --keys) and without TLS off loopback")
+	loadTLS := tlsFlags(fs)
+	limits := limitFlags(fs)
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", cfg.RequestTimeout, "budget of a forwarded call when the caller sets no deadline")
 	fs.DurationVar(&cfg.ConnectTimeout, "connect-timeout", cfg.ConnectTimeout, "dial timeout to a member")
 	fs.DurationVar(&cfg.RefreshInterval, "refresh-interval", cfg.RefreshInterval, "how often the slot map is relearned")
@@ -59,11 +57,7 @@ func runRouter(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "router: %v\n", err)
 		return 1
 	}
-	limits := map[string]auth.Limit{
-		"account":        {PerSecond: *acctRate, Burst: *acctBurst},
-		"trading-system": {PerSecond: *tsRate, Burst: *tsBurst},
-	}
-	guard, ks, err := loadGuard(*keyFile, *insecure, limits, log)
+	guard, ks, err := loadGuard(*keyFile, *insecure, limits(), log)
 	if err != nil {
 		fmt.Fprintln(stderr, "router:", err)
 		if errors.Is(err, errNoKeys) {
@@ -74,6 +68,11 @@ func runRouter(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if guard != nil {
 		cfg.Guard, cfg.Key = guard, ks.Active()
 	}
+	if cfg.TLS, err = loadTLS(); err != nil {
+		fmt.Fprintln(stderr, "router:", err)
+		return 2
+	}
+	cfg.Insecure = *insecure
 	rt, err := router.New(cfg, topo)
 	if err != nil {
 		fmt.Fprintf(stderr, "router: %v\n", err)
@@ -106,6 +105,7 @@ func runRouter(ctx context.Context, args []string, stdout, stderr io.Writer) int
 				log.Info("topology reloaded", "path", *topoPath)
 			}
 			reloadKeys(guard, *keyFile, log)
+			reloadTLS(cfg.TLS, log)
 		}
 	}
 }

@@ -3,6 +3,8 @@ package auth
 import (
 	"fmt"
 
+	"github.com/copytrade/copytrade/rpc/convert"
+
 	ct "github.com/copytrade/copytrade/rpc/kitex_gen/copytrade"
 )
 
@@ -16,6 +18,7 @@ import (
 //	                   no-op, membership, ListFollowers
 //	cluster reads      GetSlotOwnership, GroupStatus           router
 //	trader settings    ApplyTrader ... ExitTrader              account == trader
+//	                   (ApplyTrader without stats: the venue's are used)
 //	follows            Follow ... Unfollow                     account == copier
 //	own reads          ListCopierFollows, GetPositions         account == copier
 //	                   ListOrders                              account == copier (copier > 0)
@@ -52,7 +55,7 @@ var rules = map[string]rule{
 	"GetSlotOwnership": roles(RoleRouter),
 	"GroupStatus":      roles(RoleRouter),
 
-	"ApplyTrader":  ownTrader(func(r *ct.ApplyTraderRequest) int64 { return r.GetTrader() }),
+	"ApplyTrader":  applyTrader,
 	"UpdateTrader": ownTrader(func(r *ct.UpdateTraderRequest) int64 { return r.GetTrader() }),
 	"PauseTrader":  ownTrader(func(r *ct.PauseTraderRequest) int64 { return r.GetTrader() }),
 	"ResumeTrader": ownTrader(func(r *ct.ResumeTraderRequest) int64 { return r.GetTrader() }),
@@ -129,4 +132,16 @@ func own[R any](name string, field func(R) int64) rule {
 		}
 		return nil
 	}
+}
+
+// applyTrader lets an account apply for itself, without statistics of its own: the
+// shard leader asks the venue for them (design §6). Only an admin may state them.
+func applyTrader(c Claims, req any) error {
+	if err := ownTrader(func(r *ct.ApplyTraderRequest) int64 { return r.GetTrader() })(c, req); err != nil {
+		return err
+	}
+	if convert.StatsStated(req.(*ct.ApplyTraderRequest).Stats) {
+		return fmt.Errorf("%w: applicant statistics come from the trading system; an account may not state its own (leave stats unset)", ErrForbidden)
+	}
+	return nil
 }

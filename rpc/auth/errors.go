@@ -25,3 +25,6 @@ var (
 	// ErrMint: a token cannot be minted from these arguments.
 	ErrMint = errors.New("auth: cannot mint token")
 )
+
+// errNotCanonical: a base64 field decodes, but is not in its one canonical form.
+var errNotCanonical = errors.New("auth: base64 not in canonical form")

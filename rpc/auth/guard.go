@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"sync/atomic"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/copytrade/copytrade/rpc/convert"
 	ct "github.com/copytrade/copytrade/rpc/kitex_gen/copytrade"
+	"github.com/copytrade/copytrade/rpc/tlsconf"
 )
 
 // TokenKey is the Kitex metainfo key that carries the token: a transient value, so it
@@ -65,7 +67,8 @@ type Config struct {
 	// Keys are the HMAC keys accepted. Required.
 	Keys *KeySet
 	// Limits are per-identity rate limits by role kind ("trading-system", "admin",
-	// "router", "account"; "" for any other). Empty: no limits.
+	// "router", "account", KindUnauthenticated per peer address; "" for any other).
+	// Empty: no limits (tests); serving commands use DefaultLimits or their flags.
 	Limits map[string]Limit
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
@@ -120,7 +123,22 @@ func (g *Guard) Refusals() (unauthenticated, forbidden, limited int64) {
 func (g *Guard) Check(ctx context.Context, method string, req any) (context.Context, error) {
 	tok := tokenFrom(ctx)
 	c, err := g.Verify(tok)
+	if tok == "" {
+		if cc, ok := certClaims(ctx); ok {
+			// A service caller identified by its client certificate (mutual TLS). A
+			// router forwards on its behalf with a short token minted for it with the
+			// active key (the nodes hold the same keys).
+			c = cc
+			tok, err = MintAt(g.keys.Load().Active(), cc.Identity, cc.Role, g.now().Add(time.Minute))
+		}
+	}
 	if err != nil {
+		// A refused token costs the caller too: one bucket per peer address.
+		if peer := peerHost(ctx); !g.lim.AllowUnauthenticated(peer) {
+			g.stats.limited.Add(1)
+			return ctx, convert.BizError(ct.ErrorCode_RATE_LIMITED,
+				"auth: rate limited: too many calls without a valid token from "+peer+"; retry later", nil)
+		}
 		g.stats.unauthenticated.Add(1)
 		g.log.Debug("call refused", "method", method, "err", err)
 		return ctx, convert.BizError(ct.ErrorCode_UNAUTHENTICATED, err.Error(), nil)
@@ -136,6 +154,38 @@ func (g *Guard) Check(ctx context.Context, method string, req any) (context.Cont
 		return ctx, convert.BizError(ct.ErrorCode_FORBIDDEN, err.Error(), nil)
 	}
 	return context.WithValue(ctx, ctxKey{}, &caller{claims: c, token: tok}), nil
+}
+
+// CertRoles are the roles a client certificate may carry (copytrade://role/<role>/<name>):
+// service callers. Accounts always authenticate with tokens.
+var CertRoles = []Role{RoleTradingSystem, RoleAdmin, RoleRouter}
+
+// certClaims are the claims of a caller identified by its verified client certificate.
+func certClaims(ctx context.Context) (Claims, bool) {
+	id, ok := tlsconf.PeerFrom(ctx)
+	if !ok || id.IsNode() || id.Name == "" || len(id.Name) > MaxIdentityLen {
+		return Claims{}, false
+	}
+	for _, r := range CertRoles {
+		if Role(id.Role) == r {
+			return Claims{Identity: id.Name, Role: r}, true
+		}
+	}
+	return Claims{}, false
+}
+
+// peerHost is the address (without port) the call came from, as Kitex saw it; "" when
+// unknown (all such calls share one bucket).
+func peerHost(ctx context.Context) string {
+	ri := rpcinfo.GetRPCInfo(ctx)
+	if ri == nil || ri.From() == nil || ri.From().Address() == nil {
+		return ""
+	}
+	a := ri.From().Address().String()
+	if h, _, err := net.SplitHostPort(a); err == nil {
+		return h
+	}
+	return a
 }
 
 // firstArg is implemented by Kitex's generated *Args structs.

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -120,16 +121,30 @@ func decodeSecret(s string) ([]byte, error) {
 
 func decodeB64(s string) ([]byte, error) {
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
-		if b, err := enc.DecodeString(s); err == nil {
+		enc = enc.Strict()
+		if b, err := enc.DecodeString(s); err == nil && enc.EncodeToString(b) == s {
 			return b, nil
 		}
 	}
-	return nil, fmt.Errorf("secret is neither hex nor base64")
+	return nil, fmt.Errorf("secret is neither hex nor canonical base64")
 }
 
-// LoadKeys reads a key file (see ParseKeys).
+// LoadKeys reads a key file (see ParseKeys). A file that its group or others may
+// read or write is refused: the secrets sign every token (chmod 600).
 func LoadKeys(path string) (*KeySet, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrKeyFile, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrKeyFile, err)
+	}
+	if perm := st.Mode().Perm(); perm&0o077 != 0 {
+		return nil, fmt.Errorf("%w: %s has mode %#o: group and others must have no access (chmod 600 %s)", ErrKeyFile, path, perm, path)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, 1<<20))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrKeyFile, err)
 	}
@@ -161,13 +176,27 @@ func MarshalKeys(keys ...Key) ([]byte, error) {
 	return sonic.ConfigStd.MarshalIndent(m, "", "  ")
 }
 
-// WriteKeyFile writes keys to path with mode 0600 (`copytrade dev` generates its own).
+// WriteKeyFile creates a key file at path with mode 0600 (`copytrade dev` generates its
+// own). It refuses to overwrite an existing file (O_EXCL), so a secret is never
+// replaced by accident nor written through a link planted at path.
 func WriteKeyFile(path string, keys ...Key) error {
 	data, err := MarshalKeys(keys...)
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(path, append(data, '\n'), 0o600); err != nil {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("auth: create key file: %w", err)
+	}
+	if _, err := f.Write(append(data, '\n')); err != nil {
+		f.Close()
+		return fmt.Errorf("auth: write key file: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("auth: write key file: %w", err)
+	}
+	if err := f.Close(); err != nil {
 		return fmt.Errorf("auth: write key file: %w", err)
 	}
 	return nil

@@ -26,7 +26,23 @@ const (
 	MaxIdentityLen = 128
 )
 
-var b64 = base64.RawURLEncoding
+// b64 encodes the token's fields. Decoding is strict and canonical (decodeField): a
+// field is accepted only in the one form the encoder produces, so no other string (set
+// trailing bits, an inserted line break) verifies as the same token.
+var b64 = base64.RawURLEncoding.Strict()
+
+// decodeField decodes one base64url field and refuses any form but the canonical one.
+// Strict decoding still skips CR and LF, hence the re-encoding check.
+func decodeField(s string) ([]byte, error) {
+	b, err := b64.DecodeString(s)
+	if err != nil {
+		return nil, err
+	}
+	if b64.EncodeToString(b) != s {
+		return nil, errNotCanonical
+	}
+	return b, nil
+}
 
 // Claims are what a token asserts.
 type Claims struct {
@@ -107,18 +123,18 @@ func parse(tok string) (parsed, error) {
 		return p, fmt.Errorf("%w: bad key ID", ErrMalformedToken)
 	}
 	p.kid = f[1]
-	id, err := b64.DecodeString(f[2])
+	id, err := decodeField(f[2])
 	if err != nil || len(id) == 0 || len(id) > MaxIdentityLen {
 		return p, fmt.Errorf("%w: bad identity field", ErrMalformedToken)
 	}
-	role, err := b64.DecodeString(f[3])
+	role, err := decodeField(f[3])
 	if err != nil || len(role) == 0 {
 		return p, fmt.Errorf("%w: bad role field", ErrMalformedToken)
 	}
 	if _, err := strconv.ParseInt(f[4], 10, 64); err != nil {
 		return p, fmt.Errorf("%w: bad expiry field", ErrMalformedToken)
 	}
-	sig, err := b64.DecodeString(f[5])
+	sig, err := decodeField(f[5])
 	if err != nil || len(sig) != sha256.Size {
 		return p, fmt.Errorf("%w: bad signature field", ErrMalformedToken)
 	}

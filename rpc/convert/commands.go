@@ -131,25 +131,46 @@ func ApplyTrader(req *ct.ApplyTraderRequest) (raftfsm.TraderApply, error) {
 	if out.Parent == out.Trader {
 		return out, fieldErr("parent", "must differ from trader")
 	}
-	if req.Stats == nil {
-		return out, fieldErr("stats", "is required")
-	}
-	s := req.Stats
-	if err = intRange("stats.win_rate_bps", s.WinRateBps, 0, MaxBps); err != nil {
-		return out, err
-	}
-	if err = intRange("stats.roi_bps", s.RoiBps, -MaxAbsROIBps, MaxAbsROIBps); err != nil {
-		return out, err
-	}
-	if err = intRange("stats.closed_trades", s.ClosedTrades, 0, 1<<40); err != nil {
-		return out, err
-	}
-	out.Stats = raftfsm.ApplicantStats{WinRateBps: s.WinRateBps, ROIBps: s.RoiBps, ClosedTrades: s.ClosedTrades}
-	if out.Stats.Equity, err = optNonNegative("stats.equity", s.Equity); err != nil {
-		return out, err
+	// Without stats the shard leader asks the venue and stamps its answer in before
+	// Raft; only an admin may state them (rpc/auth refuses an account that does).
+	if StatsStated(req.Stats) {
+		if out.Stats, err = ApplicantStats("stats", req.Stats); err != nil {
+			return out, err
+		}
 	}
 	out.Config, err = TraderConfig("config", req.Config)
 	return out, err
+}
+
+// StatsStated reports whether an application states statistics: a Thrift struct field
+// is always on the wire, so absent and all-zero (equity "" or "0") both mean "not
+// stated: ask the venue".
+func StatsStated(s *ct.ApplicantStats) bool {
+	return s != nil && (s.WinRateBps != 0 || s.RoiBps != 0 || s.ClosedTrades != 0 || s.Equity != "" && s.Equity != "0")
+}
+
+// ApplicantStats validates an applicant's statistics (field names the struct, e.g.
+// "stats"): from an admin's request or from the venue's ApplicantStats answer.
+func ApplicantStats(field string, s *ct.ApplicantStats) (raftfsm.ApplicantStats, error) {
+	var out raftfsm.ApplicantStats
+	if s == nil {
+		return out, fieldErr(field, "is required")
+	}
+	var err error
+	if err = intRange(field+".win_rate_bps", s.WinRateBps, 0, MaxBps); err != nil {
+		return out, err
+	}
+	if err = intRange(field+".roi_bps", s.RoiBps, -MaxAbsROIBps, MaxAbsROIBps); err != nil {
+		return out, err
+	}
+	if err = intRange(field+".closed_trades", s.ClosedTrades, 0, 1<<40); err != nil {
+		return out, err
+	}
+	out = raftfsm.ApplicantStats{WinRateBps: s.WinRateBps, ROIBps: s.RoiBps, ClosedTrades: s.ClosedTrades}
+	if out.Equity, err = optNonNegative(field+".equity", s.Equity); err != nil {
+		return out, err
+	}
+	return out, nil
 }
 
 // UpdateTrader validates a config change.

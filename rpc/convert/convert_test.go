@@ -300,7 +300,7 @@ func TestSlotRanges(t *testing.T) {
 	slots[50] = raftfsm.Slot{State: raftfsm.SlotReleased, Epoch: 2, MovedTo: 2, Migration: 4}
 	slots[200] = raftfsm.Slot{State: raftfsm.SlotOwned, Epoch: 1}
 	r := SlotRanges(&slots)
-	if len(r) != 4 || r[0].To != 49 || r[1].MovedTo != 2 || r[2].From != 51 || r[2].To != 99 || r[3].From != 200 {
+	if len(r) != 4 || r[0].To != 49 || r[1].MovedTo != 2 || r[2].First != 51 || r[2].To != 99 || r[3].First != 200 {
 		t.Fatalf("ranges: %v", r)
 	}
 }

@@ -115,11 +115,12 @@ type Status struct {
 	Extra map[string]string
 }
 
-// StatusOf decodes a business status error; ok is false for transport and other errors.
+// StatusOf decodes a business status error (or the declared CopyTradeError); ok is
+// false for transport and other errors.
 func StatusOf(err error) (Status, bool) {
 	be, ok := kerrors.FromBizStatusError(err)
 	if !ok {
-		return Status{}, false
+		return exceptionStatus(err)
 	}
 	return Status{Code: ct.ErrorCode(be.BizStatusCode()), Msg: be.BizMessage(), Extra: be.BizExtra()}, true
 }

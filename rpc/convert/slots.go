@@ -128,7 +128,7 @@ func SlotRanges(slots *[raftfsm.NumSlots]raftfsm.Slot) []*ct.SlotRange {
 			continue
 		}
 		cur = &ct.SlotRange{
-			From: int32(i), To: int32(i), State: ct.SlotState(s.State), Epoch: int64(s.Epoch),
+			First: int32(i), To: int32(i), State: ct.SlotState(s.State), Epoch: int64(s.Epoch),
 			Migration: int64(s.Migration), MovedTo: int32(s.MovedTo),
 		}
 		curSlot = s

@@ -15,6 +15,8 @@
 //   - Errors are Kitex business status errors (kerrors.BizStatusError, carried in TTHeader)
 //     with a stable ErrorCode and, for some codes, extra key/values (see ErrorCode). Per-fill
 //     outcomes inside a SubmitFills batch are values (FillOutcome.code), never a batch error.
+//     A caller over plain framed or buffered binary (any Thrift client, no TTHeader) gets
+//     the same error as the declared exception CopyTradeError (code, message, extra).
 //
 // ONLY ADD TO THE END of enums and structs: field IDs and enum values are the wire format.
 
@@ -518,7 +520,7 @@ struct GetSlotOwnershipRequest { 1: ReadOptions read_opts }
 
 // Consecutive slots that share state, epoch, migration and destination.
 struct SlotRange {
-    1: i32 from
+    1: i32 first                    // first slot; was "from" (a reserved word of every Apache generator; the wire is the field ID)
     2: i32 to                       // inclusive
     3: SlotState state
     4: i64 epoch
@@ -629,62 +631,72 @@ struct LeaderboardResponse {
 
 const i32 MAX_LEADERBOARD_K = 1000
 
+// ───────────────────────────── errors ─────────────────────────────
+
+// Every refusal, as a declared exception, for Thrift clients that do not speak TTHeader
+// (Kitex clients over TTHeader get the same as a business status error).
+exception CopyTradeError {
+    1: ErrorCode code
+    2: string message
+    3: map<string, string> extra    // see ErrorCode: MOVED's group and epoch, NOT_LEADER's leader_addr
+}
+
 service CopyTrade {
     // Signals.
-    SubmitFillResponse SubmitFill(1: SubmitFillRequest req)
-    SubmitFillsResponse SubmitFills(1: SubmitFillsRequest req)
+    SubmitFillResponse SubmitFill(1: SubmitFillRequest req) throws (1: CopyTradeError err)
+    SubmitFillsResponse SubmitFills(1: SubmitFillsRequest req) throws (1: CopyTradeError err)
 
     // Admin: instruments and eligibility.
-    CommandResponse UpsertInstrument(1: UpsertInstrumentRequest req)
-    CommandResponse SetRules(1: SetRulesRequest req)
+    CommandResponse UpsertInstrument(1: UpsertInstrumentRequest req) throws (1: CopyTradeError err)
+    CommandResponse SetRules(1: SetRulesRequest req) throws (1: CopyTradeError err)
 
     // Traders.
-    CommandResponse ApplyTrader(1: ApplyTraderRequest req)
-    CommandResponse UpdateTrader(1: UpdateTraderRequest req)
-    CommandResponse PauseTrader(1: PauseTraderRequest req)
-    CommandResponse ResumeTrader(1: ResumeTraderRequest req)
-    CommandResponse ExitTrader(1: ExitTraderRequest req)
+    CommandResponse ApplyTrader(1: ApplyTraderRequest req) throws (1: CopyTradeError err)
+    CommandResponse UpdateTrader(1: UpdateTraderRequest req) throws (1: CopyTradeError err)
+    CommandResponse PauseTrader(1: PauseTraderRequest req) throws (1: CopyTradeError err)
+    CommandResponse ResumeTrader(1: ResumeTraderRequest req) throws (1: CopyTradeError err)
+    CommandResponse ExitTrader(1: ExitTraderRequest req) throws (1: CopyTradeError err)
 
     // Follows.
-    CommandResponse Follow(1: FollowRequest req)
-    CommandResponse UpdateFollow(1: UpdateFollowRequest req)
-    CommandResponse PauseFollow(1: PauseFollowRequest req)
-    CommandResponse ResumeFollow(1: ResumeFollowRequest req)
-    CommandResponse Unfollow(1: UnfollowRequest req)
+    CommandResponse Follow(1: FollowRequest req) throws (1: CopyTradeError err)
+    CommandResponse UpdateFollow(1: UpdateFollowRequest req) throws (1: CopyTradeError err)
+    CommandResponse PauseFollow(1: PauseFollowRequest req) throws (1: CopyTradeError err)
+    CommandResponse ResumeFollow(1: ResumeFollowRequest req) throws (1: CopyTradeError err)
+    CommandResponse Unfollow(1: UnfollowRequest req) throws (1: CopyTradeError err)
 
     // Settlement (admin): the leader also settles by itself at each period boundary.
-    SettleResponse Settle(1: SettleRequest req)
+    SettleResponse Settle(1: SettleRequest req) throws (1: CopyTradeError err)
 
     // Slot migration (admin, the group's leader).
-    CommandResponse SlotFreeze(1: SlotFreezeRequest req)
-    SlotExportResponse SlotExport(1: SlotExportRequest req)
-    CommandResponse SlotImport(1: SlotImportRequest req)
-    CommandResponse SlotRelease(1: SlotReleaseRequest req)
-    CommandResponse SlotAbort(1: SlotAbortRequest req)
-    CommandResponse SlotUnfreeze(1: SlotUnfreezeRequest req)
+    CommandResponse SlotFreeze(1: SlotFreezeRequest req) throws (1: CopyTradeError err)
+    SlotExportResponse SlotExport(1: SlotExportRequest req) throws (1: CopyTradeError err)
+    CommandResponse SlotImport(1: SlotImportRequest req) throws (1: CopyTradeError err)
+    CommandResponse SlotRelease(1: SlotReleaseRequest req) throws (1: CopyTradeError err)
+    CommandResponse SlotAbort(1: SlotAbortRequest req) throws (1: CopyTradeError err)
+    CommandResponse SlotUnfreeze(1: SlotUnfreezeRequest req) throws (1: CopyTradeError err)
 
     // Queries.
-    GetTraderResponse GetTrader(1: GetTraderRequest req)
-    ListFollowersResponse ListFollowers(1: ListFollowersRequest req)
-    ListCopierFollowsResponse ListCopierFollows(1: ListCopierFollowsRequest req)
-    GetPositionsResponse GetPositions(1: GetPositionsRequest req)
-    ListOrdersResponse ListOrders(1: ListOrdersRequest req)
-    ListSettlementsResponse ListSettlements(1: ListSettlementsRequest req)
-    GetSlotOwnershipResponse GetSlotOwnership(1: GetSlotOwnershipRequest req)
-    GroupStatusResponse GroupStatus(1: GroupStatusRequest req)
+    GetTraderResponse GetTrader(1: GetTraderRequest req) throws (1: CopyTradeError err)
+    ListFollowersResponse ListFollowers(1: ListFollowersRequest req) throws (1: CopyTradeError err)
+    ListCopierFollowsResponse ListCopierFollows(1: ListCopierFollowsRequest req) throws (1: CopyTradeError err)
+    GetPositionsResponse GetPositions(1: GetPositionsRequest req) throws (1: CopyTradeError err)
+    ListOrdersResponse ListOrders(1: ListOrdersRequest req) throws (1: CopyTradeError err)
+    ListSettlementsResponse ListSettlements(1: ListSettlementsRequest req) throws (1: CopyTradeError err)
+    GetSlotOwnershipResponse GetSlotOwnership(1: GetSlotOwnershipRequest req) throws (1: CopyTradeError err)
+    GroupStatusResponse GroupStatus(1: GroupStatusRequest req) throws (1: CopyTradeError err)
 
     // Admin: commits a no-op and returns its timings (the Raft floor).
-    NoopResponse Noop(1: NoopRequest req)
+    NoopResponse Noop(1: NoopRequest req) throws (1: CopyTradeError err)
 
     // Admin: membership of the group.
-    MembershipResponse AddMember(1: AddMemberRequest req)
-    MembershipResponse RemoveMember(1: RemoveMemberRequest req)
-    MembershipResponse TransferLeadership(1: TransferLeadershipRequest req)
+    MembershipResponse AddMember(1: AddMemberRequest req) throws (1: CopyTradeError err)
+    MembershipResponse RemoveMember(1: RemoveMemberRequest req) throws (1: CopyTradeError err)
+    MembershipResponse TransferLeadership(1: TransferLeadershipRequest req) throws (1: CopyTradeError err)
 
     // Top K lead traders by a metric: a node answers for its group, a router merges
     // every group's answer. Any authenticated caller.
-    LeaderboardResponse Leaderboard(1: LeaderboardRequest req)
+    LeaderboardResponse Leaderboard(1: LeaderboardRequest req) throws (1: CopyTradeError err)
 
     // Admin: resolve a QUARANTINED order with the venue's true result.
-    CommandResponse ResolveOrder(1: ResolveOrderRequest req)
+    CommandResponse ResolveOrder(1: ResolveOrderRequest req) throws (1: CopyTradeError err)
 }

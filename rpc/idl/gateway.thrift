@@ -279,6 +279,21 @@ struct TransferCountsResponse {
     1: list<i64> counts             // transfers executed per ID, in input order
 }
 
+// An account's track record on the venue, for a lead-trader application: the shard
+// leader asks the venue, never the applicant, and stamps the answer into the command.
+struct ApplicantStatsRequest {
+    1: i64 account
+}
+
+struct ApplicantStatsResponse {
+    1: i64 account
+    2: i64 win_rate_bps             // winning closed trades (net PnL after fee > 0) / closed trades; 0 with none
+    3: i64 roi_bps                  // (equity - net deposits) / net deposits, clamped to +-10^7 bps
+    4: i64 closed_trades            // executed orders that realised PnL (reduced or closed a position)
+    5: string equity                // balance + unrealised PnL at the marks
+    6: i64 time_unix_nano           // when the venue computed this
+}
+
 service TradingGateway {
     // Places a batch of IOC/MARKET orders; one final result per order, in input order.
     PlaceOrdersResponse PlaceOrders(1: PlaceOrdersRequest req)
@@ -301,4 +316,6 @@ service TradingGateway {
     OrderCountsResponse OrderCounts(1: OrderCountsRequest req)
     // SIMULATOR-ONLY: how many transfers were executed per transfer ID.
     TransferCountsResponse TransferCounts(1: TransferCountsRequest req)
+    // An account's track record (closed trades, win rate, ROI, equity) for eligibility.
+    ApplicantStatsResponse ApplicantStats(1: ApplicantStatsRequest req)
 }

@@ -1,5 +1,7 @@
 // Package ops serves the operational HTTP endpoints every copytrade process has:
-// Prometheus metrics at /metrics and pprof at /debug/pprof/.
+// Prometheus metrics at /metrics, and — on a listener of its own, only when asked for
+// (--pprof ADDR) — pprof at /debug/pprof/. Profiles expose memory contents and cost
+// CPU, so they are never on the metrics port a scraper reaches.
 package ops
 
 import (
@@ -9,35 +11,33 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Serve listens on addr and serves /metrics from reg and /debug/pprof/. It returns
-// the bound address (addr may use port 0) and a function that shuts the server down
-// within a second of its context.
+// Serve listens on addr and serves /metrics from reg. It returns the bound address
+// (addr may use port 0) and a function that shuts the server down within a second of
+// its context.
 func Serve(addr string, reg prometheus.Gatherer, log *slog.Logger) (net.Addr, func(context.Context) error, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, nil, fmt.Errorf("ops: HTTP listen on %s: %w", addr, err)
-	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	return serve(addr, mux, "metrics", log)
+}
+
+func serve(addr string, h http.Handler, what string, log *slog.Logger) (net.Addr, func(context.Context) error, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ops: %s listen on %s: %w", what, addr, err)
+	}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("HTTP server stopped", "err", err)
+			log.Error("HTTP server stopped", "what", what, "err", err)
 		}
 	}()
-	log.Info("serving metrics and pprof", "http_addr", ln.Addr().String())
+	log.Info("serving "+what, "addr", ln.Addr().String())
 	return ln.Addr(), func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, time.Second)
 		defer cancel()

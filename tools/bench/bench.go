@@ -66,7 +66,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer) (rep *Report, err er
 			if !cfg.KeepData {
 				defer os.RemoveAll(dir)
 			}
-		} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		} else if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("bench: data dir: %w", err)
 		}
 		sup := NewSupervisor(log, 5*time.Second)
@@ -175,11 +175,11 @@ func errWithLogs(err error, cl *Cluster, sup *Supervisor) error {
 }
 
 func newRunner(cfg *Config, cl *Cluster, log *slog.Logger, stdout io.Writer) (*runner, error) {
-	ctc, err := shard.NewClient([]string{cl.RouterAddr}, client.WithConnectTimeout(time.Second))
+	ctc, err := shard.NewClient([]string{cl.RouterAddr}, append(cl.ClientTLS(benchClient), client.WithConnectTimeout(time.Second))...)
 	if err != nil {
 		return nil, err
 	}
-	gwc, err := exchsim.NewClient(cl.GatewayAddr, client.WithConnectTimeout(time.Second))
+	gwc, err := exchsim.NewClient(cl.GatewayAddr, append(cl.ClientTLS(benchClient), client.WithConnectTimeout(time.Second))...)
 	if err != nil {
 		return nil, fmt.Errorf("bench: gateway client: %w", err)
 	}

@@ -17,6 +17,9 @@ import (
 
 	"github.com/copytrade/copytrade/router"
 	"github.com/copytrade/copytrade/rpc/auth"
+	"github.com/copytrade/copytrade/rpc/tlsconf"
+	"github.com/copytrade/copytrade/rpc/tlsconf/tlstest"
+	"github.com/copytrade/copytrade/shard"
 )
 
 // Cluster is what the bench talks to: a router, a gateway and, when the bench started
@@ -28,10 +31,13 @@ type Cluster struct {
 	AdminToken, FillToken string
 	// Groups are the shard groups (IDs and members).
 	Groups []Group
-	// RouterHTTP and ExchsimHTTP serve /metrics and /debug/pprof/ ("" when unknown).
+	// RouterHTTP and ExchsimHTTP serve /metrics ("" when unknown).
 	RouterHTTP, ExchsimHTTP string
 	// Dir holds data and logs of started processes ("" when attached).
 	Dir string
+	// CA is the run's certificate authority with Config.TLS (every hop over mutual
+	// TLS), else nil.
+	CA *tlstest.CA
 
 	sup    *Supervisor
 	router *Proc
@@ -126,11 +132,20 @@ func flagsOf(bin, sub string) map[string]bool {
 // router reaches a leader in every group.
 func StartCluster(ctx context.Context, cfg *Config, bin, dir string, sup *Supervisor, log *slog.Logger) (*Cluster, error) {
 	c := &Cluster{Dir: dir, sup: sup}
+	var err error
+	if c.CA, err = newCA(cfg); err != nil {
+		return nil, err
+	}
 	key, err := auth.GenerateKey("bench")
 	if err != nil {
 		return nil, err
 	}
 	keyFile := filepath.Join(dir, "keys.json")
+	// A fresh key each run: the previous run's file (a kept --data-dir) goes first, as
+	// WriteKeyFile never overwrites.
+	if err := os.Remove(keyFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("bench: old key file: %w", err)
+	}
 	if err := auth.WriteKeyFile(keyFile, key); err != nil {
 		return nil, err
 	}
@@ -160,6 +175,11 @@ func StartCluster(ctx context.Context, cfg *Config, bin, dir string, sup *Superv
 	} else {
 		c.ExchsimHTTP = ""
 	}
+	tf, err := c.tlsFiles("exchsim", tlsconf.RoleIdentity(shard.GatewayRole, "exchsim"))
+	if err != nil {
+		return nil, err
+	}
+	exArgs = append(exArgs, tf...)
 	if c.exch, err = sup.Start("exchsim", bin, append([]string{"exchsim"}, exArgs...), filepath.Join(dir, "exchsim.log")); err != nil {
 		return nil, err
 	}
@@ -185,7 +205,7 @@ func StartCluster(ctx context.Context, cfg *Config, bin, dir string, sup *Superv
 		spec := router.GroupSpec{ID: uint32(g)}
 		for _, n := range grp.Nodes {
 			data := filepath.Join(dir, n.ID)
-			if err := os.MkdirAll(data, 0o755); err != nil {
+			if err := os.MkdirAll(data, 0o700); err != nil {
 				return nil, fmt.Errorf("bench: data dir: %w", err)
 			}
 			args := []string{"node", "--id", n.ID, "--group", strconv.Itoa(g), "--data", data,
@@ -206,6 +226,12 @@ func StartCluster(ctx context.Context, cfg *Config, bin, dir string, sup *Superv
 			if cfg.NoSync && nodeFlags["no-sync"] {
 				args = append(args, "--no-sync")
 			}
+			args = append(args, benchLimits(nodeFlags)...)
+			tf, err := c.tlsFiles(n.ID, tlsconf.NodeIdentity(uint32(g), n.ID))
+			if err != nil {
+				return nil, err
+			}
+			args = append(args, tf...)
 			if n.Proc, err = sup.Start(n.ID, bin, args, filepath.Join(dir, n.ID+".log")); err != nil {
 				return nil, err
 			}
@@ -241,6 +267,11 @@ func StartCluster(ctx context.Context, cfg *Config, bin, dir string, sup *Superv
 	if routerFlags["log-level"] {
 		rArgs = append(rArgs, "--log-level", "warn")
 	}
+	rArgs = append(rArgs, benchLimits(routerFlags)...)
+	if tf, err = c.tlsFiles("router", tlsconf.RoleIdentity("router", "bench")); err != nil {
+		return nil, err
+	}
+	rArgs = append(rArgs, tf...)
 	if c.router, err = sup.Start("router", bin, rArgs, filepath.Join(dir, "router.log")); err != nil {
 		return nil, err
 	}
@@ -315,4 +346,17 @@ func tailLog(path string, n int64) string {
 		return ""
 	}
 	return string(buf)
+}
+
+// benchLimits lifts the rate limits of the bench's own identities (its admin seeds
+// the population, its trading system drives the load): a benchmark measures the
+// system, not its limiter. Account budgets stay as configured.
+func benchLimits(flags map[string]bool) []string {
+	var out []string
+	for _, k := range []string{"admin", "trading-system"} {
+		if flags[k+"-rate"] {
+			out = append(out, "--"+k+"-rate", "0")
+		}
+	}
+	return out
 }

@@ -36,6 +36,8 @@ type Config struct {
 	KeepData bool
 	// NoSync turns fsync off in the nodes (measures without the disk; never the default).
 	NoSync bool
+	// TLS runs every hop of a started cluster over mutual TLS (a CA made for the run).
+	TLS bool
 	// ExchsimMode is the started gateway's mode: "no-dedup" (default: a duplicate order
 	// would be visible as one) or "strict".
 	ExchsimMode string

@@ -66,12 +66,23 @@ type Options struct {
 	RaftLogLevel slog.Level
 	// VenueFaults runs exchsim as a hostile venue (exchsim.HostileFaults(Seed)).
 	VenueFaults bool
+	// Limits are the per-identity rate limits of the router and of every node (see
+	// DevLimits); nil: none.
+	Limits map[string]auth.Limit
+}
+
+// DevLimits are auth.DefaultLimits with an admin budget large enough to seed a
+// demo population quickly (the dev cluster seeds through the router as admin).
+func DevLimits() map[string]auth.Limit {
+	l := auth.DefaultLimits()
+	l["admin"] = auth.Limit{PerSecond: 20000, Burst: 20000}
+	return l
 }
 
 // DefaultOptions returns 2 groups × 3 nodes with fsync on.
 func DefaultOptions() Options {
 	return Options{Groups: 2, NodesPerGroup: 3, Seed: 1, TokenTTL: 7 * 24 * time.Hour, StartTimeout: 15 * time.Second,
-		RaftLogLevel: slog.LevelError}
+		RaftLogLevel: slog.LevelError, Limits: DevLimits()}
 }
 
 // Validate returns nil or an error naming every problem.
@@ -106,7 +117,7 @@ type Cluster struct {
 	cli    *shard.Client // to the router; Close closes it
 
 	key        auth.Key
-	guard      *auth.Guard // shared by the router and every node: same keys, no rate limits
+	guard      *auth.Guard // the router's; every node has its own, with the same keys and limits
 	adminToken string
 	tradeToken string
 	closeOnce  sync.Once
@@ -173,7 +184,7 @@ func (c *Cluster) prepareDir() error {
 		}
 		c.dir = d
 	}
-	if err := os.MkdirAll(c.dir, 0o755); err != nil {
+	if err := os.MkdirAll(c.dir, 0o700); err != nil {
 		return fmt.Errorf("devcluster: data dir: %w", err)
 	}
 	path := filepath.Join(c.dir, layoutFile)
@@ -329,7 +340,9 @@ func (c *Cluster) startGroups() error {
 			cfg.Bootstrap = true // only when the data dir holds no raft state
 			cfg.NoSync = c.opts.NoSync
 			cfg.Logger = c.log
-			configureNode(&cfg, c)
+			if err := configureNode(&cfg, c); err != nil {
+				return err
+			}
 			n, err := shard.New(cfg, nil)
 			if err != nil {
 				return fmt.Errorf("devcluster: node %s: %w", m.ID, err)
@@ -414,7 +427,7 @@ func (c *Cluster) newGuard() (*auth.Guard, error) {
 	if err != nil {
 		return nil, fmt.Errorf("devcluster: %w", err)
 	}
-	g, err := auth.NewGuard(auth.Config{Keys: ks, Logger: c.log})
+	g, err := auth.NewGuard(auth.Config{Keys: ks, Limits: c.opts.Limits, Logger: c.log})
 	if err != nil {
 		return nil, fmt.Errorf("devcluster: %w", err)
 	}
@@ -520,9 +533,16 @@ func (c *Cluster) Close() error {
 
 // configureNode is where node-side settings beyond the shard defaults go (one place,
 // so the dev cluster's nodes all agree).
-func configureNode(cfg *shard.Config, c *Cluster) {
+func configureNode(cfg *shard.Config, c *Cluster) error {
 	// Dev nodes answer quickly when the whole cluster stops at once.
 	cfg.ShutdownTransferTimeout = time.Second
 	cfg.RaftLogLevel = c.opts.RaftLogLevel
-	cfg.ServerOptions = append(cfg.ServerOptions, c.guard.ServerOption())
+	// Each node its own guard, as each would be its own process: its rate limits
+	// count the calls it serves, not the router's.
+	g, err := c.newGuard()
+	if err != nil {
+		return err
+	}
+	cfg.ServerOptions = append(cfg.ServerOptions, g.ServerOption())
+	return nil
 }

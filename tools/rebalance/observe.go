@@ -24,7 +24,7 @@ func viewOf(ranges []*ct.SlotRange, slots []int32) ownership {
 	out := make(ownership, len(slots))
 	for i, s := range slots {
 		j := sort.Search(len(ranges), func(k int) bool { return ranges[k].GetTo() >= s })
-		if j < len(ranges) && ranges[j].GetFrom() <= s {
+		if j < len(ranges) && ranges[j].GetFirst() <= s {
 			r := ranges[j]
 			out[i] = slotView{State: r.GetState(), Epoch: r.GetEpoch(), Migration: r.GetMigration(), MovedTo: r.GetMovedTo()}
 		}

@@ -45,8 +45,8 @@ func TestDeriveIDAndStateFile(t *testing.T) {
 	if m, _ := filepath.Glob(path + ".tmp-*"); len(m) != 0 {
 		t.Errorf("temp files left: %v", m)
 	}
-	ranges := []*ct.SlotRange{{From: 0, To: 99, State: ct.SlotState_OWNED, Epoch: 1},
-		{From: 100, To: 150, State: ct.SlotState_FROZEN, Epoch: 1, Migration: 7}}
+	ranges := []*ct.SlotRange{{First: 0, To: 99, State: ct.SlotState_OWNED, Epoch: 1},
+		{First: 100, To: 150, State: ct.SlotState_FROZEN, Epoch: 1, Migration: 7}}
 	v := viewOf(ranges, []int32{50, 100, 150, 151})
 	if v[0].State != ct.SlotState_OWNED || v[1].Migration != 7 || v[2].Migration != 7 || v[3].State != ct.SlotState_NOT_OWNED {
 		t.Errorf("viewOf: %+v", v)

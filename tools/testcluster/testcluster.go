@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudwego/kitex/client"
+
 	"github.com/copytrade/copytrade/raftfsm"
 	"github.com/copytrade/copytrade/raftfsm/fixed"
 	"github.com/copytrade/copytrade/router"
@@ -28,6 +30,9 @@ import (
 	"github.com/copytrade/copytrade/rpc/convert"
 	ct "github.com/copytrade/copytrade/rpc/kitex_gen/copytrade"
 	"github.com/copytrade/copytrade/rpc/kitex_gen/copytrade/copytrade"
+	"github.com/copytrade/copytrade/rpc/kitexopt"
+	"github.com/copytrade/copytrade/rpc/tlsconf"
+	"github.com/copytrade/copytrade/rpc/tlsconf/tlstest"
 	"github.com/copytrade/copytrade/shard"
 	"github.com/copytrade/copytrade/tools/exchsim"
 )
@@ -125,9 +130,16 @@ type Options struct {
 	Groups int          // shard groups, 3 nodes each
 	Mode   exchsim.Mode // exchsim's mode
 	Auth   bool         // the same guard on the router and on every node
+	// Limits, with Auth, gives the router and every node a guard of its own with these
+	// rate limits (as separate processes would have); nil: one shared guard, no limits.
+	Limits map[string]auth.Limit
 	// Gateway, if set, is called with exchsim's address once it serves and returns
 	// the address the nodes use as their gateway (e.g. a proxy in front of exchsim).
 	Gateway func(simAddr string) string
+	// TLS runs every hop over mutual TLS with a fresh in-memory CA (Cluster.CA): exchsim,
+	// raft, the nodes' and the router's RPC; Cli and LeaderClient present a certificate
+	// of role "client" (no identity for the guard: calls still need tokens).
+	TLS bool
 	// Router, if set, adjusts the router's configuration before it starts.
 	Router func(*router.Config)
 }
@@ -144,6 +156,7 @@ type Cluster struct {
 	Router *router.Router
 	Cli    *shard.Client   // to the router; closed when the test ends
 	Admin  context.Context // carries an admin token
+	CA     *tlstest.CA     // the deployment's CA with Options.TLS, else nil
 
 	mu    sync.Mutex
 	nodes [][]*shard.Node // [group-1][member]
@@ -162,7 +175,13 @@ func New(t testing.TB, o Options) *Cluster {
 	}
 	addrs := FreeAddrs(t, 1+6*o.Groups)
 	c := &Cluster{T: t, Sim: sim, Topo: &router.Topology{}}
-	if c.Srv, err = exchsim.Serve(sim, addrs[0]); err != nil {
+	if o.TLS {
+		c.CA = tlstest.MustCA("testcluster")
+		c.Srv, err = exchsim.ServeTLS(sim, addrs[0], c.CA.Store(tlsconf.RoleIdentity(shard.GatewayRole, "exchsim")))
+	} else {
+		c.Srv, err = exchsim.Serve(sim, addrs[0])
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.stop)
@@ -213,8 +232,11 @@ func New(t testing.TB, o Options) *Cluster {
 			cfg.SettlementPeriod = 0
 			cfg.NoSync = true
 			cfg.Logger = Logger()
-			if c.Guard != nil {
-				cfg.ServerOptions = append(cfg.ServerOptions, c.Guard.ServerOption())
+			if c.CA != nil {
+				cfg.TLS = c.CA.Store(tlsconf.NodeIdentity(uint32(g), cfg.NodeID))
+			}
+			if g := c.guardFor(o); g != nil {
+				cfg.ServerOptions = append(cfg.ServerOptions, g.ServerOption())
 			}
 			n, err := shard.New(cfg, nil)
 			if err != nil {
@@ -235,7 +257,10 @@ func New(t testing.TB, o Options) *Cluster {
 	rc.BackoffMax = 100 * time.Millisecond
 	rc.Logger = Logger()
 	if o.Auth {
-		rc.Guard, rc.Key = c.Guard, c.Key
+		rc.Guard, rc.Key = c.guardFor(o), c.Key
+	}
+	if c.CA != nil {
+		rc.TLS = c.CA.Store(tlsconf.RoleIdentity("router", "r1"))
 	}
 	if o.Router != nil {
 		o.Router(&rc)
@@ -247,12 +272,35 @@ func New(t testing.TB, o Options) *Cluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Router.Close(context.Background()) })
-	if c.Cli, err = shard.NewClient([]string{c.Router.Addr().String()}); err != nil {
+	if c.Cli, err = shard.NewClient([]string{c.Router.Addr().String()}, c.ClientTLS()...); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Cli.Close() })
 	c.Admin = c.As(auth.RoleAdmin, "ops")
 	return c
+}
+
+// ClientTLS are the client options of a test client: with Options.TLS, mutual TLS with
+// a certificate of role "client" (any server of the CA accepted); else none.
+func (c *Cluster) ClientTLS() []client.Option {
+	if c.CA == nil {
+		return nil
+	}
+	return kitexopt.TLSClient(c.CA.Store(tlsconf.RoleIdentity("client", "test")), nil)
+}
+
+// guardFor is the guard of one process: the shared one, or without limits a fresh
+// one with o.Limits.
+func (c *Cluster) guardFor(o Options) *auth.Guard {
+	if c.Guard == nil || o.Limits == nil {
+		return c.Guard
+	}
+	ks, _ := auth.NewKeySet(c.Key)
+	g, err := auth.NewGuard(auth.Config{Keys: ks, Limits: o.Limits, Logger: Logger()})
+	if err != nil {
+		c.T.Fatal(err)
+	}
+	return g
 }
 
 // As is a context carrying a token for role (identity id).
@@ -333,7 +381,7 @@ func (c *Cluster) KillLeader(g int) {
 // LeaderClient is a direct client to group g's leader.
 func (c *Cluster) LeaderClient(g int) copytrade.Client {
 	c.T.Helper()
-	cli, err := shard.NewClient([]string{c.Topo.Groups[g-1].Members[c.Leader(g)].RPCAddr})
+	cli, err := shard.NewClient([]string{c.Topo.Groups[g-1].Members[c.Leader(g)].RPCAddr}, c.ClientTLS()...)
 	if err != nil {
 		c.T.Fatal(err)
 	}

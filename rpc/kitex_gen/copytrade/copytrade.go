@@ -4655,7 +4655,7 @@ var fieldIDToName_GetSlotOwnershipRequest = map[int16]string{
 }
 
 type SlotRange struct {
-	From      int32     `thrift:"from,1" frugal:"1,default,i32" json:"from"`
+	First     int32     `thrift:"first,1" frugal:"1,default,i32" json:"first"`
 	To        int32     `thrift:"to,2" frugal:"2,default,i32" json:"to"`
 	State     SlotState `thrift:"state,3" frugal:"3,default,SlotState" json:"state"`
 	Epoch     int64     `thrift:"epoch,4" frugal:"4,default,i64" json:"epoch"`
@@ -4670,8 +4670,8 @@ func NewSlotRange() *SlotRange {
 func (p *SlotRange) InitDefault() {
 }
 
-func (p *SlotRange) GetFrom() (v int32) {
-	return p.From
+func (p *SlotRange) GetFirst() (v int32) {
+	return p.First
 }
 
 func (p *SlotRange) GetTo() (v int32) {
@@ -4693,8 +4693,8 @@ func (p *SlotRange) GetMigration() (v int64) {
 func (p *SlotRange) GetMovedTo() (v int32) {
 	return p.MovedTo
 }
-func (p *SlotRange) SetFrom(val int32) {
-	p.From = val
+func (p *SlotRange) SetFirst(val int32) {
+	p.First = val
 }
 func (p *SlotRange) SetTo(val int32) {
 	p.To = val
@@ -4720,7 +4720,7 @@ func (p *SlotRange) String() string {
 }
 
 var fieldIDToName_SlotRange = map[int16]string{
-	1: "from",
+	1: "first",
 	2: "to",
 	3: "state",
 	4: "epoch",
@@ -5511,6 +5511,56 @@ var fieldIDToName_LeaderboardResponse = map[int16]string{
 	1: "rows",
 }
 
+type CopyTradeError struct {
+	Code    ErrorCode         `thrift:"code,1" frugal:"1,default,ErrorCode" json:"code"`
+	Message string            `thrift:"message,2" frugal:"2,default,string" json:"message"`
+	Extra   map[string]string `thrift:"extra,3" frugal:"3,default,map<string:string>" json:"extra"`
+}
+
+func NewCopyTradeError() *CopyTradeError {
+	return &CopyTradeError{}
+}
+
+func (p *CopyTradeError) InitDefault() {
+}
+
+func (p *CopyTradeError) GetCode() (v ErrorCode) {
+	return p.Code
+}
+
+func (p *CopyTradeError) GetMessage() (v string) {
+	return p.Message
+}
+
+func (p *CopyTradeError) GetExtra() (v map[string]string) {
+	return p.Extra
+}
+func (p *CopyTradeError) SetCode(val ErrorCode) {
+	p.Code = val
+}
+func (p *CopyTradeError) SetMessage(val string) {
+	p.Message = val
+}
+func (p *CopyTradeError) SetExtra(val map[string]string) {
+	p.Extra = val
+}
+
+func (p *CopyTradeError) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyTradeError(%+v)", *p)
+}
+func (p *CopyTradeError) Error() string {
+	return p.String()
+}
+
+var fieldIDToName_CopyTradeError = map[int16]string{
+	1: "code",
+	2: "message",
+	3: "extra",
+}
+
 type CopyTrade interface {
 	SubmitFill(ctx context.Context, req *SubmitFillRequest) (r *SubmitFillResponse, err error)
 
@@ -5623,6 +5673,7 @@ var fieldIDToName_CopyTradeSubmitFillArgs = map[int16]string{
 
 type CopyTradeSubmitFillResult struct {
 	Success *SubmitFillResponse `thrift:"success,0,optional" frugal:"0,optional,SubmitFillResponse" json:"success,omitempty"`
+	Err     *CopyTradeError     `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeSubmitFillResult() *CopyTradeSubmitFillResult {
@@ -5640,12 +5691,28 @@ func (p *CopyTradeSubmitFillResult) GetSuccess() (v *SubmitFillResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeSubmitFillResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeSubmitFillResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeSubmitFillResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeSubmitFillResult) SetSuccess(x interface{}) {
 	p.Success = x.(*SubmitFillResponse)
+}
+func (p *CopyTradeSubmitFillResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeSubmitFillResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeSubmitFillResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeSubmitFillResult) String() string {
@@ -5657,6 +5724,7 @@ func (p *CopyTradeSubmitFillResult) String() string {
 
 var fieldIDToName_CopyTradeSubmitFillResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeSubmitFillsArgs struct {
@@ -5699,6 +5767,7 @@ var fieldIDToName_CopyTradeSubmitFillsArgs = map[int16]string{
 
 type CopyTradeSubmitFillsResult struct {
 	Success *SubmitFillsResponse `thrift:"success,0,optional" frugal:"0,optional,SubmitFillsResponse" json:"success,omitempty"`
+	Err     *CopyTradeError      `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeSubmitFillsResult() *CopyTradeSubmitFillsResult {
@@ -5716,12 +5785,28 @@ func (p *CopyTradeSubmitFillsResult) GetSuccess() (v *SubmitFillsResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeSubmitFillsResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeSubmitFillsResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeSubmitFillsResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeSubmitFillsResult) SetSuccess(x interface{}) {
 	p.Success = x.(*SubmitFillsResponse)
+}
+func (p *CopyTradeSubmitFillsResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeSubmitFillsResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeSubmitFillsResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeSubmitFillsResult) String() string {
@@ -5733,6 +5818,7 @@ func (p *CopyTradeSubmitFillsResult) String() string {
 
 var fieldIDToName_CopyTradeSubmitFillsResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeUpsertInstrumentArgs struct {
@@ -5775,6 +5861,7 @@ var fieldIDToName_CopyTradeUpsertInstrumentArgs = map[int16]string{
 
 type CopyTradeUpsertInstrumentResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeUpsertInstrumentResult() *CopyTradeUpsertInstrumentResult {
@@ -5792,12 +5879,28 @@ func (p *CopyTradeUpsertInstrumentResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeUpsertInstrumentResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeUpsertInstrumentResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeUpsertInstrumentResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeUpsertInstrumentResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeUpsertInstrumentResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeUpsertInstrumentResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeUpsertInstrumentResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeUpsertInstrumentResult) String() string {
@@ -5809,6 +5912,7 @@ func (p *CopyTradeUpsertInstrumentResult) String() string {
 
 var fieldIDToName_CopyTradeUpsertInstrumentResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeSetRulesArgs struct {
@@ -5851,6 +5955,7 @@ var fieldIDToName_CopyTradeSetRulesArgs = map[int16]string{
 
 type CopyTradeSetRulesResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeSetRulesResult() *CopyTradeSetRulesResult {
@@ -5868,12 +5973,28 @@ func (p *CopyTradeSetRulesResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeSetRulesResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeSetRulesResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeSetRulesResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeSetRulesResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeSetRulesResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeSetRulesResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeSetRulesResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeSetRulesResult) String() string {
@@ -5885,6 +6006,7 @@ func (p *CopyTradeSetRulesResult) String() string {
 
 var fieldIDToName_CopyTradeSetRulesResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeApplyTraderArgs struct {
@@ -5927,6 +6049,7 @@ var fieldIDToName_CopyTradeApplyTraderArgs = map[int16]string{
 
 type CopyTradeApplyTraderResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeApplyTraderResult() *CopyTradeApplyTraderResult {
@@ -5944,12 +6067,28 @@ func (p *CopyTradeApplyTraderResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeApplyTraderResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeApplyTraderResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeApplyTraderResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeApplyTraderResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeApplyTraderResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeApplyTraderResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeApplyTraderResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeApplyTraderResult) String() string {
@@ -5961,6 +6100,7 @@ func (p *CopyTradeApplyTraderResult) String() string {
 
 var fieldIDToName_CopyTradeApplyTraderResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeUpdateTraderArgs struct {
@@ -6003,6 +6143,7 @@ var fieldIDToName_CopyTradeUpdateTraderArgs = map[int16]string{
 
 type CopyTradeUpdateTraderResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeUpdateTraderResult() *CopyTradeUpdateTraderResult {
@@ -6020,12 +6161,28 @@ func (p *CopyTradeUpdateTraderResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeUpdateTraderResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeUpdateTraderResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeUpdateTraderResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeUpdateTraderResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeUpdateTraderResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeUpdateTraderResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeUpdateTraderResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeUpdateTraderResult) String() string {
@@ -6037,6 +6194,7 @@ func (p *CopyTradeUpdateTraderResult) String() string {
 
 var fieldIDToName_CopyTradeUpdateTraderResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradePauseTraderArgs struct {
@@ -6079,6 +6237,7 @@ var fieldIDToName_CopyTradePauseTraderArgs = map[int16]string{
 
 type CopyTradePauseTraderResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradePauseTraderResult() *CopyTradePauseTraderResult {
@@ -6096,12 +6255,28 @@ func (p *CopyTradePauseTraderResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradePauseTraderResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradePauseTraderResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradePauseTraderResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradePauseTraderResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradePauseTraderResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradePauseTraderResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradePauseTraderResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradePauseTraderResult) String() string {
@@ -6113,6 +6288,7 @@ func (p *CopyTradePauseTraderResult) String() string {
 
 var fieldIDToName_CopyTradePauseTraderResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeResumeTraderArgs struct {
@@ -6155,6 +6331,7 @@ var fieldIDToName_CopyTradeResumeTraderArgs = map[int16]string{
 
 type CopyTradeResumeTraderResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeResumeTraderResult() *CopyTradeResumeTraderResult {
@@ -6172,12 +6349,28 @@ func (p *CopyTradeResumeTraderResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeResumeTraderResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeResumeTraderResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeResumeTraderResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeResumeTraderResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeResumeTraderResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeResumeTraderResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeResumeTraderResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeResumeTraderResult) String() string {
@@ -6189,6 +6382,7 @@ func (p *CopyTradeResumeTraderResult) String() string {
 
 var fieldIDToName_CopyTradeResumeTraderResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeExitTraderArgs struct {
@@ -6231,6 +6425,7 @@ var fieldIDToName_CopyTradeExitTraderArgs = map[int16]string{
 
 type CopyTradeExitTraderResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeExitTraderResult() *CopyTradeExitTraderResult {
@@ -6248,12 +6443,28 @@ func (p *CopyTradeExitTraderResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeExitTraderResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeExitTraderResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeExitTraderResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeExitTraderResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeExitTraderResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeExitTraderResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeExitTraderResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeExitTraderResult) String() string {
@@ -6265,6 +6476,7 @@ func (p *CopyTradeExitTraderResult) String() string {
 
 var fieldIDToName_CopyTradeExitTraderResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeFollowArgs struct {
@@ -6307,6 +6519,7 @@ var fieldIDToName_CopyTradeFollowArgs = map[int16]string{
 
 type CopyTradeFollowResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeFollowResult() *CopyTradeFollowResult {
@@ -6324,12 +6537,28 @@ func (p *CopyTradeFollowResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeFollowResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeFollowResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeFollowResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeFollowResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeFollowResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeFollowResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeFollowResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeFollowResult) String() string {
@@ -6341,6 +6570,7 @@ func (p *CopyTradeFollowResult) String() string {
 
 var fieldIDToName_CopyTradeFollowResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeUpdateFollowArgs struct {
@@ -6383,6 +6613,7 @@ var fieldIDToName_CopyTradeUpdateFollowArgs = map[int16]string{
 
 type CopyTradeUpdateFollowResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeUpdateFollowResult() *CopyTradeUpdateFollowResult {
@@ -6400,12 +6631,28 @@ func (p *CopyTradeUpdateFollowResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeUpdateFollowResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeUpdateFollowResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeUpdateFollowResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeUpdateFollowResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeUpdateFollowResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeUpdateFollowResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeUpdateFollowResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeUpdateFollowResult) String() string {
@@ -6417,6 +6664,7 @@ func (p *CopyTradeUpdateFollowResult) String() string {
 
 var fieldIDToName_CopyTradeUpdateFollowResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradePauseFollowArgs struct {
@@ -6459,6 +6707,7 @@ var fieldIDToName_CopyTradePauseFollowArgs = map[int16]string{
 
 type CopyTradePauseFollowResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradePauseFollowResult() *CopyTradePauseFollowResult {
@@ -6476,12 +6725,28 @@ func (p *CopyTradePauseFollowResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradePauseFollowResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradePauseFollowResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradePauseFollowResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradePauseFollowResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradePauseFollowResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradePauseFollowResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradePauseFollowResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradePauseFollowResult) String() string {
@@ -6493,6 +6758,7 @@ func (p *CopyTradePauseFollowResult) String() string {
 
 var fieldIDToName_CopyTradePauseFollowResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeResumeFollowArgs struct {
@@ -6535,6 +6801,7 @@ var fieldIDToName_CopyTradeResumeFollowArgs = map[int16]string{
 
 type CopyTradeResumeFollowResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeResumeFollowResult() *CopyTradeResumeFollowResult {
@@ -6552,12 +6819,28 @@ func (p *CopyTradeResumeFollowResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeResumeFollowResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeResumeFollowResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeResumeFollowResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeResumeFollowResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeResumeFollowResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeResumeFollowResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeResumeFollowResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeResumeFollowResult) String() string {
@@ -6569,6 +6852,7 @@ func (p *CopyTradeResumeFollowResult) String() string {
 
 var fieldIDToName_CopyTradeResumeFollowResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeUnfollowArgs struct {
@@ -6611,6 +6895,7 @@ var fieldIDToName_CopyTradeUnfollowArgs = map[int16]string{
 
 type CopyTradeUnfollowResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeUnfollowResult() *CopyTradeUnfollowResult {
@@ -6628,12 +6913,28 @@ func (p *CopyTradeUnfollowResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeUnfollowResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeUnfollowResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeUnfollowResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeUnfollowResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeUnfollowResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeUnfollowResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeUnfollowResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeUnfollowResult) String() string {
@@ -6645,6 +6946,7 @@ func (p *CopyTradeUnfollowResult) String() string {
 
 var fieldIDToName_CopyTradeUnfollowResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeSettleArgs struct {
@@ -6687,6 +6989,7 @@ var fieldIDToName_CopyTradeSettleArgs = map[int16]string{
 
 type CopyTradeSettleResult struct {
 	Success *SettleResponse `thrift:"success,0,optional" frugal:"0,optional,SettleResponse" json:"success,omitempty"`
+	Err     *CopyTradeError `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeSettleResult() *CopyTradeSettleResult {
@@ -6704,12 +7007,28 @@ func (p *CopyTradeSettleResult) GetSuccess() (v *SettleResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeSettleResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeSettleResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeSettleResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeSettleResult) SetSuccess(x interface{}) {
 	p.Success = x.(*SettleResponse)
+}
+func (p *CopyTradeSettleResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeSettleResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeSettleResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeSettleResult) String() string {
@@ -6721,6 +7040,7 @@ func (p *CopyTradeSettleResult) String() string {
 
 var fieldIDToName_CopyTradeSettleResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeSlotFreezeArgs struct {
@@ -6763,6 +7083,7 @@ var fieldIDToName_CopyTradeSlotFreezeArgs = map[int16]string{
 
 type CopyTradeSlotFreezeResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeSlotFreezeResult() *CopyTradeSlotFreezeResult {
@@ -6780,12 +7101,28 @@ func (p *CopyTradeSlotFreezeResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeSlotFreezeResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeSlotFreezeResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeSlotFreezeResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeSlotFreezeResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeSlotFreezeResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeSlotFreezeResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeSlotFreezeResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeSlotFreezeResult) String() string {
@@ -6797,6 +7134,7 @@ func (p *CopyTradeSlotFreezeResult) String() string {
 
 var fieldIDToName_CopyTradeSlotFreezeResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeSlotExportArgs struct {
@@ -6839,6 +7177,7 @@ var fieldIDToName_CopyTradeSlotExportArgs = map[int16]string{
 
 type CopyTradeSlotExportResult struct {
 	Success *SlotExportResponse `thrift:"success,0,optional" frugal:"0,optional,SlotExportResponse" json:"success,omitempty"`
+	Err     *CopyTradeError     `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeSlotExportResult() *CopyTradeSlotExportResult {
@@ -6856,12 +7195,28 @@ func (p *CopyTradeSlotExportResult) GetSuccess() (v *SlotExportResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeSlotExportResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeSlotExportResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeSlotExportResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeSlotExportResult) SetSuccess(x interface{}) {
 	p.Success = x.(*SlotExportResponse)
+}
+func (p *CopyTradeSlotExportResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeSlotExportResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeSlotExportResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeSlotExportResult) String() string {
@@ -6873,6 +7228,7 @@ func (p *CopyTradeSlotExportResult) String() string {
 
 var fieldIDToName_CopyTradeSlotExportResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeSlotImportArgs struct {
@@ -6915,6 +7271,7 @@ var fieldIDToName_CopyTradeSlotImportArgs = map[int16]string{
 
 type CopyTradeSlotImportResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeSlotImportResult() *CopyTradeSlotImportResult {
@@ -6932,12 +7289,28 @@ func (p *CopyTradeSlotImportResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeSlotImportResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeSlotImportResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeSlotImportResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeSlotImportResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeSlotImportResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeSlotImportResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeSlotImportResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeSlotImportResult) String() string {
@@ -6949,6 +7322,7 @@ func (p *CopyTradeSlotImportResult) String() string {
 
 var fieldIDToName_CopyTradeSlotImportResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeSlotReleaseArgs struct {
@@ -6991,6 +7365,7 @@ var fieldIDToName_CopyTradeSlotReleaseArgs = map[int16]string{
 
 type CopyTradeSlotReleaseResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeSlotReleaseResult() *CopyTradeSlotReleaseResult {
@@ -7008,12 +7383,28 @@ func (p *CopyTradeSlotReleaseResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeSlotReleaseResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeSlotReleaseResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeSlotReleaseResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeSlotReleaseResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeSlotReleaseResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeSlotReleaseResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeSlotReleaseResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeSlotReleaseResult) String() string {
@@ -7025,6 +7416,7 @@ func (p *CopyTradeSlotReleaseResult) String() string {
 
 var fieldIDToName_CopyTradeSlotReleaseResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeSlotAbortArgs struct {
@@ -7067,6 +7459,7 @@ var fieldIDToName_CopyTradeSlotAbortArgs = map[int16]string{
 
 type CopyTradeSlotAbortResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeSlotAbortResult() *CopyTradeSlotAbortResult {
@@ -7084,12 +7477,28 @@ func (p *CopyTradeSlotAbortResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeSlotAbortResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeSlotAbortResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeSlotAbortResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeSlotAbortResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeSlotAbortResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeSlotAbortResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeSlotAbortResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeSlotAbortResult) String() string {
@@ -7101,6 +7510,7 @@ func (p *CopyTradeSlotAbortResult) String() string {
 
 var fieldIDToName_CopyTradeSlotAbortResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeSlotUnfreezeArgs struct {
@@ -7143,6 +7553,7 @@ var fieldIDToName_CopyTradeSlotUnfreezeArgs = map[int16]string{
 
 type CopyTradeSlotUnfreezeResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeSlotUnfreezeResult() *CopyTradeSlotUnfreezeResult {
@@ -7160,12 +7571,28 @@ func (p *CopyTradeSlotUnfreezeResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeSlotUnfreezeResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeSlotUnfreezeResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeSlotUnfreezeResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeSlotUnfreezeResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeSlotUnfreezeResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeSlotUnfreezeResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeSlotUnfreezeResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeSlotUnfreezeResult) String() string {
@@ -7177,6 +7604,7 @@ func (p *CopyTradeSlotUnfreezeResult) String() string {
 
 var fieldIDToName_CopyTradeSlotUnfreezeResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeGetTraderArgs struct {
@@ -7219,6 +7647,7 @@ var fieldIDToName_CopyTradeGetTraderArgs = map[int16]string{
 
 type CopyTradeGetTraderResult struct {
 	Success *GetTraderResponse `thrift:"success,0,optional" frugal:"0,optional,GetTraderResponse" json:"success,omitempty"`
+	Err     *CopyTradeError    `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeGetTraderResult() *CopyTradeGetTraderResult {
@@ -7236,12 +7665,28 @@ func (p *CopyTradeGetTraderResult) GetSuccess() (v *GetTraderResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeGetTraderResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeGetTraderResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeGetTraderResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeGetTraderResult) SetSuccess(x interface{}) {
 	p.Success = x.(*GetTraderResponse)
+}
+func (p *CopyTradeGetTraderResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeGetTraderResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeGetTraderResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeGetTraderResult) String() string {
@@ -7253,6 +7698,7 @@ func (p *CopyTradeGetTraderResult) String() string {
 
 var fieldIDToName_CopyTradeGetTraderResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeListFollowersArgs struct {
@@ -7295,6 +7741,7 @@ var fieldIDToName_CopyTradeListFollowersArgs = map[int16]string{
 
 type CopyTradeListFollowersResult struct {
 	Success *ListFollowersResponse `thrift:"success,0,optional" frugal:"0,optional,ListFollowersResponse" json:"success,omitempty"`
+	Err     *CopyTradeError        `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeListFollowersResult() *CopyTradeListFollowersResult {
@@ -7312,12 +7759,28 @@ func (p *CopyTradeListFollowersResult) GetSuccess() (v *ListFollowersResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeListFollowersResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeListFollowersResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeListFollowersResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeListFollowersResult) SetSuccess(x interface{}) {
 	p.Success = x.(*ListFollowersResponse)
+}
+func (p *CopyTradeListFollowersResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeListFollowersResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeListFollowersResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeListFollowersResult) String() string {
@@ -7329,6 +7792,7 @@ func (p *CopyTradeListFollowersResult) String() string {
 
 var fieldIDToName_CopyTradeListFollowersResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeListCopierFollowsArgs struct {
@@ -7371,6 +7835,7 @@ var fieldIDToName_CopyTradeListCopierFollowsArgs = map[int16]string{
 
 type CopyTradeListCopierFollowsResult struct {
 	Success *ListCopierFollowsResponse `thrift:"success,0,optional" frugal:"0,optional,ListCopierFollowsResponse" json:"success,omitempty"`
+	Err     *CopyTradeError            `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeListCopierFollowsResult() *CopyTradeListCopierFollowsResult {
@@ -7388,12 +7853,28 @@ func (p *CopyTradeListCopierFollowsResult) GetSuccess() (v *ListCopierFollowsRes
 	}
 	return p.Success
 }
+
+var CopyTradeListCopierFollowsResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeListCopierFollowsResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeListCopierFollowsResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeListCopierFollowsResult) SetSuccess(x interface{}) {
 	p.Success = x.(*ListCopierFollowsResponse)
+}
+func (p *CopyTradeListCopierFollowsResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeListCopierFollowsResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeListCopierFollowsResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeListCopierFollowsResult) String() string {
@@ -7405,6 +7886,7 @@ func (p *CopyTradeListCopierFollowsResult) String() string {
 
 var fieldIDToName_CopyTradeListCopierFollowsResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeGetPositionsArgs struct {
@@ -7447,6 +7929,7 @@ var fieldIDToName_CopyTradeGetPositionsArgs = map[int16]string{
 
 type CopyTradeGetPositionsResult struct {
 	Success *GetPositionsResponse `thrift:"success,0,optional" frugal:"0,optional,GetPositionsResponse" json:"success,omitempty"`
+	Err     *CopyTradeError       `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeGetPositionsResult() *CopyTradeGetPositionsResult {
@@ -7464,12 +7947,28 @@ func (p *CopyTradeGetPositionsResult) GetSuccess() (v *GetPositionsResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeGetPositionsResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeGetPositionsResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeGetPositionsResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeGetPositionsResult) SetSuccess(x interface{}) {
 	p.Success = x.(*GetPositionsResponse)
+}
+func (p *CopyTradeGetPositionsResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeGetPositionsResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeGetPositionsResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeGetPositionsResult) String() string {
@@ -7481,6 +7980,7 @@ func (p *CopyTradeGetPositionsResult) String() string {
 
 var fieldIDToName_CopyTradeGetPositionsResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeListOrdersArgs struct {
@@ -7523,6 +8023,7 @@ var fieldIDToName_CopyTradeListOrdersArgs = map[int16]string{
 
 type CopyTradeListOrdersResult struct {
 	Success *ListOrdersResponse `thrift:"success,0,optional" frugal:"0,optional,ListOrdersResponse" json:"success,omitempty"`
+	Err     *CopyTradeError     `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeListOrdersResult() *CopyTradeListOrdersResult {
@@ -7540,12 +8041,28 @@ func (p *CopyTradeListOrdersResult) GetSuccess() (v *ListOrdersResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeListOrdersResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeListOrdersResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeListOrdersResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeListOrdersResult) SetSuccess(x interface{}) {
 	p.Success = x.(*ListOrdersResponse)
+}
+func (p *CopyTradeListOrdersResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeListOrdersResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeListOrdersResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeListOrdersResult) String() string {
@@ -7557,6 +8074,7 @@ func (p *CopyTradeListOrdersResult) String() string {
 
 var fieldIDToName_CopyTradeListOrdersResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeListSettlementsArgs struct {
@@ -7599,6 +8117,7 @@ var fieldIDToName_CopyTradeListSettlementsArgs = map[int16]string{
 
 type CopyTradeListSettlementsResult struct {
 	Success *ListSettlementsResponse `thrift:"success,0,optional" frugal:"0,optional,ListSettlementsResponse" json:"success,omitempty"`
+	Err     *CopyTradeError          `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeListSettlementsResult() *CopyTradeListSettlementsResult {
@@ -7616,12 +8135,28 @@ func (p *CopyTradeListSettlementsResult) GetSuccess() (v *ListSettlementsRespons
 	}
 	return p.Success
 }
+
+var CopyTradeListSettlementsResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeListSettlementsResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeListSettlementsResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeListSettlementsResult) SetSuccess(x interface{}) {
 	p.Success = x.(*ListSettlementsResponse)
+}
+func (p *CopyTradeListSettlementsResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeListSettlementsResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeListSettlementsResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeListSettlementsResult) String() string {
@@ -7633,6 +8168,7 @@ func (p *CopyTradeListSettlementsResult) String() string {
 
 var fieldIDToName_CopyTradeListSettlementsResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeGetSlotOwnershipArgs struct {
@@ -7675,6 +8211,7 @@ var fieldIDToName_CopyTradeGetSlotOwnershipArgs = map[int16]string{
 
 type CopyTradeGetSlotOwnershipResult struct {
 	Success *GetSlotOwnershipResponse `thrift:"success,0,optional" frugal:"0,optional,GetSlotOwnershipResponse" json:"success,omitempty"`
+	Err     *CopyTradeError           `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeGetSlotOwnershipResult() *CopyTradeGetSlotOwnershipResult {
@@ -7692,12 +8229,28 @@ func (p *CopyTradeGetSlotOwnershipResult) GetSuccess() (v *GetSlotOwnershipRespo
 	}
 	return p.Success
 }
+
+var CopyTradeGetSlotOwnershipResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeGetSlotOwnershipResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeGetSlotOwnershipResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeGetSlotOwnershipResult) SetSuccess(x interface{}) {
 	p.Success = x.(*GetSlotOwnershipResponse)
+}
+func (p *CopyTradeGetSlotOwnershipResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeGetSlotOwnershipResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeGetSlotOwnershipResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeGetSlotOwnershipResult) String() string {
@@ -7709,6 +8262,7 @@ func (p *CopyTradeGetSlotOwnershipResult) String() string {
 
 var fieldIDToName_CopyTradeGetSlotOwnershipResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeGroupStatusArgs struct {
@@ -7751,6 +8305,7 @@ var fieldIDToName_CopyTradeGroupStatusArgs = map[int16]string{
 
 type CopyTradeGroupStatusResult struct {
 	Success *GroupStatusResponse `thrift:"success,0,optional" frugal:"0,optional,GroupStatusResponse" json:"success,omitempty"`
+	Err     *CopyTradeError      `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeGroupStatusResult() *CopyTradeGroupStatusResult {
@@ -7768,12 +8323,28 @@ func (p *CopyTradeGroupStatusResult) GetSuccess() (v *GroupStatusResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeGroupStatusResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeGroupStatusResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeGroupStatusResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeGroupStatusResult) SetSuccess(x interface{}) {
 	p.Success = x.(*GroupStatusResponse)
+}
+func (p *CopyTradeGroupStatusResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeGroupStatusResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeGroupStatusResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeGroupStatusResult) String() string {
@@ -7785,6 +8356,7 @@ func (p *CopyTradeGroupStatusResult) String() string {
 
 var fieldIDToName_CopyTradeGroupStatusResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeNoopArgs struct {
@@ -7826,7 +8398,8 @@ var fieldIDToName_CopyTradeNoopArgs = map[int16]string{
 }
 
 type CopyTradeNoopResult struct {
-	Success *NoopResponse `thrift:"success,0,optional" frugal:"0,optional,NoopResponse" json:"success,omitempty"`
+	Success *NoopResponse   `thrift:"success,0,optional" frugal:"0,optional,NoopResponse" json:"success,omitempty"`
+	Err     *CopyTradeError `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeNoopResult() *CopyTradeNoopResult {
@@ -7844,12 +8417,28 @@ func (p *CopyTradeNoopResult) GetSuccess() (v *NoopResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeNoopResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeNoopResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeNoopResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeNoopResult) SetSuccess(x interface{}) {
 	p.Success = x.(*NoopResponse)
+}
+func (p *CopyTradeNoopResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeNoopResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeNoopResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeNoopResult) String() string {
@@ -7861,6 +8450,7 @@ func (p *CopyTradeNoopResult) String() string {
 
 var fieldIDToName_CopyTradeNoopResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeAddMemberArgs struct {
@@ -7903,6 +8493,7 @@ var fieldIDToName_CopyTradeAddMemberArgs = map[int16]string{
 
 type CopyTradeAddMemberResult struct {
 	Success *MembershipResponse `thrift:"success,0,optional" frugal:"0,optional,MembershipResponse" json:"success,omitempty"`
+	Err     *CopyTradeError     `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeAddMemberResult() *CopyTradeAddMemberResult {
@@ -7920,12 +8511,28 @@ func (p *CopyTradeAddMemberResult) GetSuccess() (v *MembershipResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeAddMemberResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeAddMemberResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeAddMemberResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeAddMemberResult) SetSuccess(x interface{}) {
 	p.Success = x.(*MembershipResponse)
+}
+func (p *CopyTradeAddMemberResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeAddMemberResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeAddMemberResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeAddMemberResult) String() string {
@@ -7937,6 +8544,7 @@ func (p *CopyTradeAddMemberResult) String() string {
 
 var fieldIDToName_CopyTradeAddMemberResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeRemoveMemberArgs struct {
@@ -7979,6 +8587,7 @@ var fieldIDToName_CopyTradeRemoveMemberArgs = map[int16]string{
 
 type CopyTradeRemoveMemberResult struct {
 	Success *MembershipResponse `thrift:"success,0,optional" frugal:"0,optional,MembershipResponse" json:"success,omitempty"`
+	Err     *CopyTradeError     `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeRemoveMemberResult() *CopyTradeRemoveMemberResult {
@@ -7996,12 +8605,28 @@ func (p *CopyTradeRemoveMemberResult) GetSuccess() (v *MembershipResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeRemoveMemberResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeRemoveMemberResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeRemoveMemberResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeRemoveMemberResult) SetSuccess(x interface{}) {
 	p.Success = x.(*MembershipResponse)
+}
+func (p *CopyTradeRemoveMemberResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeRemoveMemberResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeRemoveMemberResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeRemoveMemberResult) String() string {
@@ -8013,6 +8638,7 @@ func (p *CopyTradeRemoveMemberResult) String() string {
 
 var fieldIDToName_CopyTradeRemoveMemberResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeTransferLeadershipArgs struct {
@@ -8055,6 +8681,7 @@ var fieldIDToName_CopyTradeTransferLeadershipArgs = map[int16]string{
 
 type CopyTradeTransferLeadershipResult struct {
 	Success *MembershipResponse `thrift:"success,0,optional" frugal:"0,optional,MembershipResponse" json:"success,omitempty"`
+	Err     *CopyTradeError     `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeTransferLeadershipResult() *CopyTradeTransferLeadershipResult {
@@ -8072,12 +8699,28 @@ func (p *CopyTradeTransferLeadershipResult) GetSuccess() (v *MembershipResponse)
 	}
 	return p.Success
 }
+
+var CopyTradeTransferLeadershipResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeTransferLeadershipResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeTransferLeadershipResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeTransferLeadershipResult) SetSuccess(x interface{}) {
 	p.Success = x.(*MembershipResponse)
+}
+func (p *CopyTradeTransferLeadershipResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeTransferLeadershipResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeTransferLeadershipResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeTransferLeadershipResult) String() string {
@@ -8089,6 +8732,7 @@ func (p *CopyTradeTransferLeadershipResult) String() string {
 
 var fieldIDToName_CopyTradeTransferLeadershipResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeLeaderboardArgs struct {
@@ -8131,6 +8775,7 @@ var fieldIDToName_CopyTradeLeaderboardArgs = map[int16]string{
 
 type CopyTradeLeaderboardResult struct {
 	Success *LeaderboardResponse `thrift:"success,0,optional" frugal:"0,optional,LeaderboardResponse" json:"success,omitempty"`
+	Err     *CopyTradeError      `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeLeaderboardResult() *CopyTradeLeaderboardResult {
@@ -8148,12 +8793,28 @@ func (p *CopyTradeLeaderboardResult) GetSuccess() (v *LeaderboardResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeLeaderboardResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeLeaderboardResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeLeaderboardResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeLeaderboardResult) SetSuccess(x interface{}) {
 	p.Success = x.(*LeaderboardResponse)
+}
+func (p *CopyTradeLeaderboardResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeLeaderboardResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeLeaderboardResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeLeaderboardResult) String() string {
@@ -8165,6 +8826,7 @@ func (p *CopyTradeLeaderboardResult) String() string {
 
 var fieldIDToName_CopyTradeLeaderboardResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
 
 type CopyTradeResolveOrderArgs struct {
@@ -8207,6 +8869,7 @@ var fieldIDToName_CopyTradeResolveOrderArgs = map[int16]string{
 
 type CopyTradeResolveOrderResult struct {
 	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
 }
 
 func NewCopyTradeResolveOrderResult() *CopyTradeResolveOrderResult {
@@ -8224,12 +8887,28 @@ func (p *CopyTradeResolveOrderResult) GetSuccess() (v *CommandResponse) {
 	}
 	return p.Success
 }
+
+var CopyTradeResolveOrderResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeResolveOrderResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeResolveOrderResult_Err_DEFAULT
+	}
+	return p.Err
+}
 func (p *CopyTradeResolveOrderResult) SetSuccess(x interface{}) {
 	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeResolveOrderResult) SetErr(val *CopyTradeError) {
+	p.Err = val
 }
 
 func (p *CopyTradeResolveOrderResult) IsSetSuccess() bool {
 	return p.Success != nil
+}
+
+func (p *CopyTradeResolveOrderResult) IsSetErr() bool {
+	return p.Err != nil
 }
 
 func (p *CopyTradeResolveOrderResult) String() string {
@@ -8241,4 +8920,10 @@ func (p *CopyTradeResolveOrderResult) String() string {
 
 var fieldIDToName_CopyTradeResolveOrderResult = map[int16]string{
 	0: "success",
+	1: "err",
 }
+
+// exceptions of methods in CopyTrade.
+var (
+	_ error = (*CopyTradeError)(nil)
+)

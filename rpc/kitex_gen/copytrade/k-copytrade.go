@@ -14861,7 +14861,7 @@ func (p *SlotRange) FastReadField1(buf []byte) (int, error) {
 		offset += l
 		_field = v
 	}
-	p.From = _field
+	p.First = _field
 	return offset, nil
 }
 
@@ -14971,7 +14971,7 @@ func (p *SlotRange) BLength() int {
 func (p *SlotRange) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
 	offset := 0
 	offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.I32, 1)
-	offset += thrift.Binary.WriteI32(buf[offset:], p.From)
+	offset += thrift.Binary.WriteI32(buf[offset:], p.First)
 	return offset
 }
 
@@ -18211,6 +18211,226 @@ func (p *LeaderboardResponse) field1Length() int {
 	return l
 }
 
+func (p *CopyTradeError) FastRead(buf []byte) (int, error) {
+
+	var err error
+	var offset int
+	var l int
+	var fieldTypeId thrift.TType
+	var fieldId int16
+	for {
+		fieldTypeId, fieldId, l, err = thrift.Binary.ReadFieldBegin(buf[offset:])
+		offset += l
+		if err != nil {
+			goto ReadFieldBeginError
+		}
+		if fieldTypeId == thrift.STOP {
+			break
+		}
+		switch fieldId {
+		case 1:
+			if fieldTypeId == thrift.I32 {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
+		case 2:
+			if fieldTypeId == thrift.STRING {
+				l, err = p.FastReadField2(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
+		case 3:
+			if fieldTypeId == thrift.MAP {
+				l, err = p.FastReadField3(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
+		default:
+			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+			offset += l
+			if err != nil {
+				goto SkipFieldError
+			}
+		}
+	}
+
+	return offset, nil
+ReadFieldBeginError:
+	return offset, thrift.PrependError(fmt.Sprintf("%T read field %d begin error: ", p, fieldId), err)
+ReadFieldError:
+	return offset, thrift.PrependError(fmt.Sprintf("%T read field %d '%s' error: ", p, fieldId, fieldIDToName_CopyTradeError[fieldId]), err)
+SkipFieldError:
+	return offset, thrift.PrependError(fmt.Sprintf("%T field %d skip type %d error: ", p, fieldId, fieldTypeId), err)
+}
+
+func (p *CopyTradeError) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+
+	var _field ErrorCode
+	if v, l, err := thrift.Binary.ReadI32(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+
+		_field = ErrorCode(v)
+	}
+	p.Code = _field
+	return offset, nil
+}
+
+func (p *CopyTradeError) FastReadField2(buf []byte) (int, error) {
+	offset := 0
+
+	var _field string
+	if v, l, err := thrift.Binary.ReadString(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+		_field = v
+	}
+	p.Message = _field
+	return offset, nil
+}
+
+func (p *CopyTradeError) FastReadField3(buf []byte) (int, error) {
+	offset := 0
+
+	_, _, size, l, err := thrift.Binary.ReadMapBegin(buf[offset:])
+	offset += l
+	if err != nil {
+		return offset, err
+	}
+	_field := make(map[string]string, size)
+	for i := 0; i < size; i++ {
+		var _key string
+		if v, l, err := thrift.Binary.ReadString(buf[offset:]); err != nil {
+			return offset, err
+		} else {
+			offset += l
+			_key = v
+		}
+
+		var _val string
+		if v, l, err := thrift.Binary.ReadString(buf[offset:]); err != nil {
+			return offset, err
+		} else {
+			offset += l
+			_val = v
+		}
+
+		_field[_key] = _val
+	}
+	p.Extra = _field
+	return offset, nil
+}
+
+func (p *CopyTradeError) FastWrite(buf []byte) int {
+	return p.FastWriteNocopy(buf, nil)
+}
+
+func (p *CopyTradeError) FastWriteNocopy(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p != nil {
+		offset += p.fastWriteField1(buf[offset:], w)
+		offset += p.fastWriteField2(buf[offset:], w)
+		offset += p.fastWriteField3(buf[offset:], w)
+	}
+	offset += thrift.Binary.WriteFieldStop(buf[offset:])
+	return offset
+}
+
+func (p *CopyTradeError) BLength() int {
+	l := 0
+	if p != nil {
+		l += p.field1Length()
+		l += p.field2Length()
+		l += p.field3Length()
+	}
+	l += thrift.Binary.FieldStopLength()
+	return l
+}
+
+func (p *CopyTradeError) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.I32, 1)
+	offset += thrift.Binary.WriteI32(buf[offset:], int32(p.Code))
+	return offset
+}
+
+func (p *CopyTradeError) fastWriteField2(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRING, 2)
+	offset += thrift.Binary.WriteStringNocopy(buf[offset:], w, p.Message)
+	return offset
+}
+
+func (p *CopyTradeError) fastWriteField3(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.MAP, 3)
+	mapBeginOffset := offset
+	offset += thrift.Binary.MapBeginLength()
+	var length int
+	for k, v := range p.Extra {
+		length++
+		offset += thrift.Binary.WriteStringNocopy(buf[offset:], w, k)
+		offset += thrift.Binary.WriteStringNocopy(buf[offset:], w, v)
+	}
+	thrift.Binary.WriteMapBegin(buf[mapBeginOffset:], thrift.STRING, thrift.STRING, length)
+	return offset
+}
+
+func (p *CopyTradeError) field1Length() int {
+	l := 0
+	l += thrift.Binary.FieldBeginLength()
+	l += thrift.Binary.I32Length()
+	return l
+}
+
+func (p *CopyTradeError) field2Length() int {
+	l := 0
+	l += thrift.Binary.FieldBeginLength()
+	l += thrift.Binary.StringLengthNocopy(p.Message)
+	return l
+}
+
+func (p *CopyTradeError) field3Length() int {
+	l := 0
+	l += thrift.Binary.FieldBeginLength()
+	l += thrift.Binary.MapBeginLength()
+	for k, v := range p.Extra {
+		_, _ = k, v
+
+		l += thrift.Binary.StringLengthNocopy(k)
+		l += thrift.Binary.StringLengthNocopy(v)
+	}
+	return l
+}
+
 func (p *CopyTradeSubmitFillArgs) FastRead(buf []byte) (int, error) {
 
 	var err error
@@ -18339,6 +18559,20 @@ func (p *CopyTradeSubmitFillResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -18369,6 +18603,18 @@ func (p *CopyTradeSubmitFillResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeSubmitFillResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeSubmitFillResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -18377,6 +18623,7 @@ func (p *CopyTradeSubmitFillResult) FastWriteNocopy(buf []byte, w thrift.NocopyW
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -18386,6 +18633,7 @@ func (p *CopyTradeSubmitFillResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -18400,11 +18648,29 @@ func (p *CopyTradeSubmitFillResult) fastWriteField0(buf []byte, w thrift.NocopyW
 	return offset
 }
 
+func (p *CopyTradeSubmitFillResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeSubmitFillResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeSubmitFillResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -18537,6 +18803,20 @@ func (p *CopyTradeSubmitFillsResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -18567,6 +18847,18 @@ func (p *CopyTradeSubmitFillsResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeSubmitFillsResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeSubmitFillsResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -18575,6 +18867,7 @@ func (p *CopyTradeSubmitFillsResult) FastWriteNocopy(buf []byte, w thrift.Nocopy
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -18584,6 +18877,7 @@ func (p *CopyTradeSubmitFillsResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -18598,11 +18892,29 @@ func (p *CopyTradeSubmitFillsResult) fastWriteField0(buf []byte, w thrift.Nocopy
 	return offset
 }
 
+func (p *CopyTradeSubmitFillsResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeSubmitFillsResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeSubmitFillsResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -18735,6 +19047,20 @@ func (p *CopyTradeUpsertInstrumentResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -18765,6 +19091,18 @@ func (p *CopyTradeUpsertInstrumentResult) FastReadField0(buf []byte) (int, error
 	return offset, nil
 }
 
+func (p *CopyTradeUpsertInstrumentResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeUpsertInstrumentResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -18773,6 +19111,7 @@ func (p *CopyTradeUpsertInstrumentResult) FastWriteNocopy(buf []byte, w thrift.N
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -18782,6 +19121,7 @@ func (p *CopyTradeUpsertInstrumentResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -18796,11 +19136,29 @@ func (p *CopyTradeUpsertInstrumentResult) fastWriteField0(buf []byte, w thrift.N
 	return offset
 }
 
+func (p *CopyTradeUpsertInstrumentResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeUpsertInstrumentResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeUpsertInstrumentResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -18933,6 +19291,20 @@ func (p *CopyTradeSetRulesResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -18963,6 +19335,18 @@ func (p *CopyTradeSetRulesResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeSetRulesResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeSetRulesResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -18971,6 +19355,7 @@ func (p *CopyTradeSetRulesResult) FastWriteNocopy(buf []byte, w thrift.NocopyWri
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -18980,6 +19365,7 @@ func (p *CopyTradeSetRulesResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -18994,11 +19380,29 @@ func (p *CopyTradeSetRulesResult) fastWriteField0(buf []byte, w thrift.NocopyWri
 	return offset
 }
 
+func (p *CopyTradeSetRulesResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeSetRulesResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeSetRulesResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -19131,6 +19535,20 @@ func (p *CopyTradeApplyTraderResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -19161,6 +19579,18 @@ func (p *CopyTradeApplyTraderResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeApplyTraderResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeApplyTraderResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -19169,6 +19599,7 @@ func (p *CopyTradeApplyTraderResult) FastWriteNocopy(buf []byte, w thrift.Nocopy
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -19178,6 +19609,7 @@ func (p *CopyTradeApplyTraderResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -19192,11 +19624,29 @@ func (p *CopyTradeApplyTraderResult) fastWriteField0(buf []byte, w thrift.Nocopy
 	return offset
 }
 
+func (p *CopyTradeApplyTraderResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeApplyTraderResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeApplyTraderResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -19329,6 +19779,20 @@ func (p *CopyTradeUpdateTraderResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -19359,6 +19823,18 @@ func (p *CopyTradeUpdateTraderResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeUpdateTraderResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeUpdateTraderResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -19367,6 +19843,7 @@ func (p *CopyTradeUpdateTraderResult) FastWriteNocopy(buf []byte, w thrift.Nocop
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -19376,6 +19853,7 @@ func (p *CopyTradeUpdateTraderResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -19390,11 +19868,29 @@ func (p *CopyTradeUpdateTraderResult) fastWriteField0(buf []byte, w thrift.Nocop
 	return offset
 }
 
+func (p *CopyTradeUpdateTraderResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeUpdateTraderResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeUpdateTraderResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -19527,6 +20023,20 @@ func (p *CopyTradePauseTraderResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -19557,6 +20067,18 @@ func (p *CopyTradePauseTraderResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradePauseTraderResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradePauseTraderResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -19565,6 +20087,7 @@ func (p *CopyTradePauseTraderResult) FastWriteNocopy(buf []byte, w thrift.Nocopy
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -19574,6 +20097,7 @@ func (p *CopyTradePauseTraderResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -19588,11 +20112,29 @@ func (p *CopyTradePauseTraderResult) fastWriteField0(buf []byte, w thrift.Nocopy
 	return offset
 }
 
+func (p *CopyTradePauseTraderResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradePauseTraderResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradePauseTraderResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -19725,6 +20267,20 @@ func (p *CopyTradeResumeTraderResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -19755,6 +20311,18 @@ func (p *CopyTradeResumeTraderResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeResumeTraderResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeResumeTraderResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -19763,6 +20331,7 @@ func (p *CopyTradeResumeTraderResult) FastWriteNocopy(buf []byte, w thrift.Nocop
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -19772,6 +20341,7 @@ func (p *CopyTradeResumeTraderResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -19786,11 +20356,29 @@ func (p *CopyTradeResumeTraderResult) fastWriteField0(buf []byte, w thrift.Nocop
 	return offset
 }
 
+func (p *CopyTradeResumeTraderResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeResumeTraderResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeResumeTraderResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -19923,6 +20511,20 @@ func (p *CopyTradeExitTraderResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -19953,6 +20555,18 @@ func (p *CopyTradeExitTraderResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeExitTraderResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeExitTraderResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -19961,6 +20575,7 @@ func (p *CopyTradeExitTraderResult) FastWriteNocopy(buf []byte, w thrift.NocopyW
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -19970,6 +20585,7 @@ func (p *CopyTradeExitTraderResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -19984,11 +20600,29 @@ func (p *CopyTradeExitTraderResult) fastWriteField0(buf []byte, w thrift.NocopyW
 	return offset
 }
 
+func (p *CopyTradeExitTraderResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeExitTraderResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeExitTraderResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -20121,6 +20755,20 @@ func (p *CopyTradeFollowResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -20151,6 +20799,18 @@ func (p *CopyTradeFollowResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeFollowResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeFollowResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -20159,6 +20819,7 @@ func (p *CopyTradeFollowResult) FastWriteNocopy(buf []byte, w thrift.NocopyWrite
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -20168,6 +20829,7 @@ func (p *CopyTradeFollowResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -20182,11 +20844,29 @@ func (p *CopyTradeFollowResult) fastWriteField0(buf []byte, w thrift.NocopyWrite
 	return offset
 }
 
+func (p *CopyTradeFollowResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeFollowResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeFollowResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -20319,6 +20999,20 @@ func (p *CopyTradeUpdateFollowResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -20349,6 +21043,18 @@ func (p *CopyTradeUpdateFollowResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeUpdateFollowResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeUpdateFollowResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -20357,6 +21063,7 @@ func (p *CopyTradeUpdateFollowResult) FastWriteNocopy(buf []byte, w thrift.Nocop
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -20366,6 +21073,7 @@ func (p *CopyTradeUpdateFollowResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -20380,11 +21088,29 @@ func (p *CopyTradeUpdateFollowResult) fastWriteField0(buf []byte, w thrift.Nocop
 	return offset
 }
 
+func (p *CopyTradeUpdateFollowResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeUpdateFollowResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeUpdateFollowResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -20517,6 +21243,20 @@ func (p *CopyTradePauseFollowResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -20547,6 +21287,18 @@ func (p *CopyTradePauseFollowResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradePauseFollowResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradePauseFollowResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -20555,6 +21307,7 @@ func (p *CopyTradePauseFollowResult) FastWriteNocopy(buf []byte, w thrift.Nocopy
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -20564,6 +21317,7 @@ func (p *CopyTradePauseFollowResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -20578,11 +21332,29 @@ func (p *CopyTradePauseFollowResult) fastWriteField0(buf []byte, w thrift.Nocopy
 	return offset
 }
 
+func (p *CopyTradePauseFollowResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradePauseFollowResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradePauseFollowResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -20715,6 +21487,20 @@ func (p *CopyTradeResumeFollowResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -20745,6 +21531,18 @@ func (p *CopyTradeResumeFollowResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeResumeFollowResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeResumeFollowResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -20753,6 +21551,7 @@ func (p *CopyTradeResumeFollowResult) FastWriteNocopy(buf []byte, w thrift.Nocop
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -20762,6 +21561,7 @@ func (p *CopyTradeResumeFollowResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -20776,11 +21576,29 @@ func (p *CopyTradeResumeFollowResult) fastWriteField0(buf []byte, w thrift.Nocop
 	return offset
 }
 
+func (p *CopyTradeResumeFollowResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeResumeFollowResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeResumeFollowResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -20913,6 +21731,20 @@ func (p *CopyTradeUnfollowResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -20943,6 +21775,18 @@ func (p *CopyTradeUnfollowResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeUnfollowResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeUnfollowResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -20951,6 +21795,7 @@ func (p *CopyTradeUnfollowResult) FastWriteNocopy(buf []byte, w thrift.NocopyWri
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -20960,6 +21805,7 @@ func (p *CopyTradeUnfollowResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -20974,11 +21820,29 @@ func (p *CopyTradeUnfollowResult) fastWriteField0(buf []byte, w thrift.NocopyWri
 	return offset
 }
 
+func (p *CopyTradeUnfollowResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeUnfollowResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeUnfollowResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -21111,6 +21975,20 @@ func (p *CopyTradeSettleResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -21141,6 +22019,18 @@ func (p *CopyTradeSettleResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeSettleResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeSettleResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -21149,6 +22039,7 @@ func (p *CopyTradeSettleResult) FastWriteNocopy(buf []byte, w thrift.NocopyWrite
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -21158,6 +22049,7 @@ func (p *CopyTradeSettleResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -21172,11 +22064,29 @@ func (p *CopyTradeSettleResult) fastWriteField0(buf []byte, w thrift.NocopyWrite
 	return offset
 }
 
+func (p *CopyTradeSettleResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeSettleResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeSettleResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -21309,6 +22219,20 @@ func (p *CopyTradeSlotFreezeResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -21339,6 +22263,18 @@ func (p *CopyTradeSlotFreezeResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeSlotFreezeResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeSlotFreezeResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -21347,6 +22283,7 @@ func (p *CopyTradeSlotFreezeResult) FastWriteNocopy(buf []byte, w thrift.NocopyW
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -21356,6 +22293,7 @@ func (p *CopyTradeSlotFreezeResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -21370,11 +22308,29 @@ func (p *CopyTradeSlotFreezeResult) fastWriteField0(buf []byte, w thrift.NocopyW
 	return offset
 }
 
+func (p *CopyTradeSlotFreezeResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeSlotFreezeResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeSlotFreezeResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -21507,6 +22463,20 @@ func (p *CopyTradeSlotExportResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -21537,6 +22507,18 @@ func (p *CopyTradeSlotExportResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeSlotExportResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeSlotExportResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -21545,6 +22527,7 @@ func (p *CopyTradeSlotExportResult) FastWriteNocopy(buf []byte, w thrift.NocopyW
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -21554,6 +22537,7 @@ func (p *CopyTradeSlotExportResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -21568,11 +22552,29 @@ func (p *CopyTradeSlotExportResult) fastWriteField0(buf []byte, w thrift.NocopyW
 	return offset
 }
 
+func (p *CopyTradeSlotExportResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeSlotExportResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeSlotExportResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -21705,6 +22707,20 @@ func (p *CopyTradeSlotImportResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -21735,6 +22751,18 @@ func (p *CopyTradeSlotImportResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeSlotImportResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeSlotImportResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -21743,6 +22771,7 @@ func (p *CopyTradeSlotImportResult) FastWriteNocopy(buf []byte, w thrift.NocopyW
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -21752,6 +22781,7 @@ func (p *CopyTradeSlotImportResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -21766,11 +22796,29 @@ func (p *CopyTradeSlotImportResult) fastWriteField0(buf []byte, w thrift.NocopyW
 	return offset
 }
 
+func (p *CopyTradeSlotImportResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeSlotImportResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeSlotImportResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -21903,6 +22951,20 @@ func (p *CopyTradeSlotReleaseResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -21933,6 +22995,18 @@ func (p *CopyTradeSlotReleaseResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeSlotReleaseResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeSlotReleaseResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -21941,6 +23015,7 @@ func (p *CopyTradeSlotReleaseResult) FastWriteNocopy(buf []byte, w thrift.Nocopy
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -21950,6 +23025,7 @@ func (p *CopyTradeSlotReleaseResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -21964,11 +23040,29 @@ func (p *CopyTradeSlotReleaseResult) fastWriteField0(buf []byte, w thrift.Nocopy
 	return offset
 }
 
+func (p *CopyTradeSlotReleaseResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeSlotReleaseResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeSlotReleaseResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -22101,6 +23195,20 @@ func (p *CopyTradeSlotAbortResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -22131,6 +23239,18 @@ func (p *CopyTradeSlotAbortResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeSlotAbortResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeSlotAbortResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -22139,6 +23259,7 @@ func (p *CopyTradeSlotAbortResult) FastWriteNocopy(buf []byte, w thrift.NocopyWr
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -22148,6 +23269,7 @@ func (p *CopyTradeSlotAbortResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -22162,11 +23284,29 @@ func (p *CopyTradeSlotAbortResult) fastWriteField0(buf []byte, w thrift.NocopyWr
 	return offset
 }
 
+func (p *CopyTradeSlotAbortResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeSlotAbortResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeSlotAbortResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -22299,6 +23439,20 @@ func (p *CopyTradeSlotUnfreezeResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -22329,6 +23483,18 @@ func (p *CopyTradeSlotUnfreezeResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeSlotUnfreezeResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeSlotUnfreezeResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -22337,6 +23503,7 @@ func (p *CopyTradeSlotUnfreezeResult) FastWriteNocopy(buf []byte, w thrift.Nocop
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -22346,6 +23513,7 @@ func (p *CopyTradeSlotUnfreezeResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -22360,11 +23528,29 @@ func (p *CopyTradeSlotUnfreezeResult) fastWriteField0(buf []byte, w thrift.Nocop
 	return offset
 }
 
+func (p *CopyTradeSlotUnfreezeResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeSlotUnfreezeResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeSlotUnfreezeResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -22497,6 +23683,20 @@ func (p *CopyTradeGetTraderResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -22527,6 +23727,18 @@ func (p *CopyTradeGetTraderResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeGetTraderResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeGetTraderResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -22535,6 +23747,7 @@ func (p *CopyTradeGetTraderResult) FastWriteNocopy(buf []byte, w thrift.NocopyWr
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -22544,6 +23757,7 @@ func (p *CopyTradeGetTraderResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -22558,11 +23772,29 @@ func (p *CopyTradeGetTraderResult) fastWriteField0(buf []byte, w thrift.NocopyWr
 	return offset
 }
 
+func (p *CopyTradeGetTraderResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeGetTraderResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeGetTraderResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -22695,6 +23927,20 @@ func (p *CopyTradeListFollowersResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -22725,6 +23971,18 @@ func (p *CopyTradeListFollowersResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeListFollowersResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeListFollowersResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -22733,6 +23991,7 @@ func (p *CopyTradeListFollowersResult) FastWriteNocopy(buf []byte, w thrift.Noco
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -22742,6 +24001,7 @@ func (p *CopyTradeListFollowersResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -22756,11 +24016,29 @@ func (p *CopyTradeListFollowersResult) fastWriteField0(buf []byte, w thrift.Noco
 	return offset
 }
 
+func (p *CopyTradeListFollowersResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeListFollowersResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeListFollowersResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -22893,6 +24171,20 @@ func (p *CopyTradeListCopierFollowsResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -22923,6 +24215,18 @@ func (p *CopyTradeListCopierFollowsResult) FastReadField0(buf []byte) (int, erro
 	return offset, nil
 }
 
+func (p *CopyTradeListCopierFollowsResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeListCopierFollowsResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -22931,6 +24235,7 @@ func (p *CopyTradeListCopierFollowsResult) FastWriteNocopy(buf []byte, w thrift.
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -22940,6 +24245,7 @@ func (p *CopyTradeListCopierFollowsResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -22954,11 +24260,29 @@ func (p *CopyTradeListCopierFollowsResult) fastWriteField0(buf []byte, w thrift.
 	return offset
 }
 
+func (p *CopyTradeListCopierFollowsResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeListCopierFollowsResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeListCopierFollowsResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -23091,6 +24415,20 @@ func (p *CopyTradeGetPositionsResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -23121,6 +24459,18 @@ func (p *CopyTradeGetPositionsResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeGetPositionsResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeGetPositionsResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -23129,6 +24479,7 @@ func (p *CopyTradeGetPositionsResult) FastWriteNocopy(buf []byte, w thrift.Nocop
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -23138,6 +24489,7 @@ func (p *CopyTradeGetPositionsResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -23152,11 +24504,29 @@ func (p *CopyTradeGetPositionsResult) fastWriteField0(buf []byte, w thrift.Nocop
 	return offset
 }
 
+func (p *CopyTradeGetPositionsResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeGetPositionsResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeGetPositionsResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -23289,6 +24659,20 @@ func (p *CopyTradeListOrdersResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -23319,6 +24703,18 @@ func (p *CopyTradeListOrdersResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeListOrdersResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeListOrdersResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -23327,6 +24723,7 @@ func (p *CopyTradeListOrdersResult) FastWriteNocopy(buf []byte, w thrift.NocopyW
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -23336,6 +24733,7 @@ func (p *CopyTradeListOrdersResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -23350,11 +24748,29 @@ func (p *CopyTradeListOrdersResult) fastWriteField0(buf []byte, w thrift.NocopyW
 	return offset
 }
 
+func (p *CopyTradeListOrdersResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeListOrdersResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeListOrdersResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -23487,6 +24903,20 @@ func (p *CopyTradeListSettlementsResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -23517,6 +24947,18 @@ func (p *CopyTradeListSettlementsResult) FastReadField0(buf []byte) (int, error)
 	return offset, nil
 }
 
+func (p *CopyTradeListSettlementsResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeListSettlementsResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -23525,6 +24967,7 @@ func (p *CopyTradeListSettlementsResult) FastWriteNocopy(buf []byte, w thrift.No
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -23534,6 +24977,7 @@ func (p *CopyTradeListSettlementsResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -23548,11 +24992,29 @@ func (p *CopyTradeListSettlementsResult) fastWriteField0(buf []byte, w thrift.No
 	return offset
 }
 
+func (p *CopyTradeListSettlementsResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeListSettlementsResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeListSettlementsResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -23685,6 +25147,20 @@ func (p *CopyTradeGetSlotOwnershipResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -23715,6 +25191,18 @@ func (p *CopyTradeGetSlotOwnershipResult) FastReadField0(buf []byte) (int, error
 	return offset, nil
 }
 
+func (p *CopyTradeGetSlotOwnershipResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeGetSlotOwnershipResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -23723,6 +25211,7 @@ func (p *CopyTradeGetSlotOwnershipResult) FastWriteNocopy(buf []byte, w thrift.N
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -23732,6 +25221,7 @@ func (p *CopyTradeGetSlotOwnershipResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -23746,11 +25236,29 @@ func (p *CopyTradeGetSlotOwnershipResult) fastWriteField0(buf []byte, w thrift.N
 	return offset
 }
 
+func (p *CopyTradeGetSlotOwnershipResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeGetSlotOwnershipResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeGetSlotOwnershipResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -23883,6 +25391,20 @@ func (p *CopyTradeGroupStatusResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -23913,6 +25435,18 @@ func (p *CopyTradeGroupStatusResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeGroupStatusResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeGroupStatusResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -23921,6 +25455,7 @@ func (p *CopyTradeGroupStatusResult) FastWriteNocopy(buf []byte, w thrift.Nocopy
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -23930,6 +25465,7 @@ func (p *CopyTradeGroupStatusResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -23944,11 +25480,29 @@ func (p *CopyTradeGroupStatusResult) fastWriteField0(buf []byte, w thrift.Nocopy
 	return offset
 }
 
+func (p *CopyTradeGroupStatusResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeGroupStatusResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeGroupStatusResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -24081,6 +25635,20 @@ func (p *CopyTradeNoopResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -24111,6 +25679,18 @@ func (p *CopyTradeNoopResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeNoopResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeNoopResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -24119,6 +25699,7 @@ func (p *CopyTradeNoopResult) FastWriteNocopy(buf []byte, w thrift.NocopyWriter)
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -24128,6 +25709,7 @@ func (p *CopyTradeNoopResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -24142,11 +25724,29 @@ func (p *CopyTradeNoopResult) fastWriteField0(buf []byte, w thrift.NocopyWriter)
 	return offset
 }
 
+func (p *CopyTradeNoopResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeNoopResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeNoopResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -24279,6 +25879,20 @@ func (p *CopyTradeAddMemberResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -24309,6 +25923,18 @@ func (p *CopyTradeAddMemberResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeAddMemberResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeAddMemberResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -24317,6 +25943,7 @@ func (p *CopyTradeAddMemberResult) FastWriteNocopy(buf []byte, w thrift.NocopyWr
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -24326,6 +25953,7 @@ func (p *CopyTradeAddMemberResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -24340,11 +25968,29 @@ func (p *CopyTradeAddMemberResult) fastWriteField0(buf []byte, w thrift.NocopyWr
 	return offset
 }
 
+func (p *CopyTradeAddMemberResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeAddMemberResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeAddMemberResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -24477,6 +26123,20 @@ func (p *CopyTradeRemoveMemberResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -24507,6 +26167,18 @@ func (p *CopyTradeRemoveMemberResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeRemoveMemberResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeRemoveMemberResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -24515,6 +26187,7 @@ func (p *CopyTradeRemoveMemberResult) FastWriteNocopy(buf []byte, w thrift.Nocop
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -24524,6 +26197,7 @@ func (p *CopyTradeRemoveMemberResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -24538,11 +26212,29 @@ func (p *CopyTradeRemoveMemberResult) fastWriteField0(buf []byte, w thrift.Nocop
 	return offset
 }
 
+func (p *CopyTradeRemoveMemberResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeRemoveMemberResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeRemoveMemberResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -24675,6 +26367,20 @@ func (p *CopyTradeTransferLeadershipResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -24705,6 +26411,18 @@ func (p *CopyTradeTransferLeadershipResult) FastReadField0(buf []byte) (int, err
 	return offset, nil
 }
 
+func (p *CopyTradeTransferLeadershipResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeTransferLeadershipResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -24713,6 +26431,7 @@ func (p *CopyTradeTransferLeadershipResult) FastWriteNocopy(buf []byte, w thrift
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -24722,6 +26441,7 @@ func (p *CopyTradeTransferLeadershipResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -24736,11 +26456,29 @@ func (p *CopyTradeTransferLeadershipResult) fastWriteField0(buf []byte, w thrift
 	return offset
 }
 
+func (p *CopyTradeTransferLeadershipResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeTransferLeadershipResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeTransferLeadershipResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -24873,6 +26611,20 @@ func (p *CopyTradeLeaderboardResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -24903,6 +26655,18 @@ func (p *CopyTradeLeaderboardResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeLeaderboardResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeLeaderboardResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -24911,6 +26675,7 @@ func (p *CopyTradeLeaderboardResult) FastWriteNocopy(buf []byte, w thrift.Nocopy
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -24920,6 +26685,7 @@ func (p *CopyTradeLeaderboardResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -24934,11 +26700,29 @@ func (p *CopyTradeLeaderboardResult) fastWriteField0(buf []byte, w thrift.Nocopy
 	return offset
 }
 
+func (p *CopyTradeLeaderboardResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeLeaderboardResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeLeaderboardResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }
@@ -25071,6 +26855,20 @@ func (p *CopyTradeResolveOrderResult) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 1:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField1(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -25101,6 +26899,18 @@ func (p *CopyTradeResolveOrderResult) FastReadField0(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *CopyTradeResolveOrderResult) FastReadField1(buf []byte) (int, error) {
+	offset := 0
+	_field := NewCopyTradeError()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.Err = _field
+	return offset, nil
+}
+
 func (p *CopyTradeResolveOrderResult) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -25109,6 +26919,7 @@ func (p *CopyTradeResolveOrderResult) FastWriteNocopy(buf []byte, w thrift.Nocop
 	offset := 0
 	if p != nil {
 		offset += p.fastWriteField0(buf[offset:], w)
+		offset += p.fastWriteField1(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -25118,6 +26929,7 @@ func (p *CopyTradeResolveOrderResult) BLength() int {
 	l := 0
 	if p != nil {
 		l += p.field0Length()
+		l += p.field1Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -25132,11 +26944,29 @@ func (p *CopyTradeResolveOrderResult) fastWriteField0(buf []byte, w thrift.Nocop
 	return offset
 }
 
+func (p *CopyTradeResolveOrderResult) fastWriteField1(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetErr() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 1)
+		offset += p.Err.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *CopyTradeResolveOrderResult) field0Length() int {
 	l := 0
 	if p.IsSetSuccess() {
 		l += thrift.Binary.FieldBeginLength()
 		l += p.Success.BLength()
+	}
+	return l
+}
+
+func (p *CopyTradeResolveOrderResult) field1Length() int {
+	l := 0
+	if p.IsSetErr() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.Err.BLength()
 	}
 	return l
 }

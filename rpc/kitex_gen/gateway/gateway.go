@@ -1900,6 +1900,109 @@ var fieldIDToName_TransferCountsResponse = map[int16]string{
 	1: "counts",
 }
 
+type ApplicantStatsRequest struct {
+	Account int64 `thrift:"account,1" frugal:"1,default,i64" json:"account"`
+}
+
+func NewApplicantStatsRequest() *ApplicantStatsRequest {
+	return &ApplicantStatsRequest{}
+}
+
+func (p *ApplicantStatsRequest) InitDefault() {
+}
+
+func (p *ApplicantStatsRequest) GetAccount() (v int64) {
+	return p.Account
+}
+func (p *ApplicantStatsRequest) SetAccount(val int64) {
+	p.Account = val
+}
+
+func (p *ApplicantStatsRequest) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("ApplicantStatsRequest(%+v)", *p)
+}
+
+var fieldIDToName_ApplicantStatsRequest = map[int16]string{
+	1: "account",
+}
+
+type ApplicantStatsResponse struct {
+	Account      int64  `thrift:"account,1" frugal:"1,default,i64" json:"account"`
+	WinRateBps   int64  `thrift:"win_rate_bps,2" frugal:"2,default,i64" json:"win_rate_bps"`
+	RoiBps       int64  `thrift:"roi_bps,3" frugal:"3,default,i64" json:"roi_bps"`
+	ClosedTrades int64  `thrift:"closed_trades,4" frugal:"4,default,i64" json:"closed_trades"`
+	Equity       string `thrift:"equity,5" frugal:"5,default,string" json:"equity"`
+	TimeUnixNano int64  `thrift:"time_unix_nano,6" frugal:"6,default,i64" json:"time_unix_nano"`
+}
+
+func NewApplicantStatsResponse() *ApplicantStatsResponse {
+	return &ApplicantStatsResponse{}
+}
+
+func (p *ApplicantStatsResponse) InitDefault() {
+}
+
+func (p *ApplicantStatsResponse) GetAccount() (v int64) {
+	return p.Account
+}
+
+func (p *ApplicantStatsResponse) GetWinRateBps() (v int64) {
+	return p.WinRateBps
+}
+
+func (p *ApplicantStatsResponse) GetRoiBps() (v int64) {
+	return p.RoiBps
+}
+
+func (p *ApplicantStatsResponse) GetClosedTrades() (v int64) {
+	return p.ClosedTrades
+}
+
+func (p *ApplicantStatsResponse) GetEquity() (v string) {
+	return p.Equity
+}
+
+func (p *ApplicantStatsResponse) GetTimeUnixNano() (v int64) {
+	return p.TimeUnixNano
+}
+func (p *ApplicantStatsResponse) SetAccount(val int64) {
+	p.Account = val
+}
+func (p *ApplicantStatsResponse) SetWinRateBps(val int64) {
+	p.WinRateBps = val
+}
+func (p *ApplicantStatsResponse) SetRoiBps(val int64) {
+	p.RoiBps = val
+}
+func (p *ApplicantStatsResponse) SetClosedTrades(val int64) {
+	p.ClosedTrades = val
+}
+func (p *ApplicantStatsResponse) SetEquity(val string) {
+	p.Equity = val
+}
+func (p *ApplicantStatsResponse) SetTimeUnixNano(val int64) {
+	p.TimeUnixNano = val
+}
+
+func (p *ApplicantStatsResponse) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("ApplicantStatsResponse(%+v)", *p)
+}
+
+var fieldIDToName_ApplicantStatsResponse = map[int16]string{
+	1: "account",
+	2: "win_rate_bps",
+	3: "roi_bps",
+	4: "closed_trades",
+	5: "equity",
+	6: "time_unix_nano",
+}
+
 type TradingGateway interface {
 	PlaceOrders(ctx context.Context, req *PlaceOrdersRequest) (r *PlaceOrdersResponse, err error)
 
@@ -1920,6 +2023,8 @@ type TradingGateway interface {
 	OrderCounts(ctx context.Context, req *OrderCountsRequest) (r *OrderCountsResponse, err error)
 
 	TransferCounts(ctx context.Context, req *TransferCountsRequest) (r *TransferCountsResponse, err error)
+
+	ApplicantStats(ctx context.Context, req *ApplicantStatsRequest) (r *ApplicantStatsResponse, err error)
 }
 
 type TradingGatewayPlaceOrdersArgs struct {
@@ -2679,5 +2784,81 @@ func (p *TradingGatewayTransferCountsResult) String() string {
 }
 
 var fieldIDToName_TradingGatewayTransferCountsResult = map[int16]string{
+	0: "success",
+}
+
+type TradingGatewayApplicantStatsArgs struct {
+	Req *ApplicantStatsRequest `thrift:"req,1" frugal:"1,default,ApplicantStatsRequest" json:"req"`
+}
+
+func NewTradingGatewayApplicantStatsArgs() *TradingGatewayApplicantStatsArgs {
+	return &TradingGatewayApplicantStatsArgs{}
+}
+
+func (p *TradingGatewayApplicantStatsArgs) InitDefault() {
+}
+
+var TradingGatewayApplicantStatsArgs_Req_DEFAULT *ApplicantStatsRequest
+
+func (p *TradingGatewayApplicantStatsArgs) GetReq() (v *ApplicantStatsRequest) {
+	if !p.IsSetReq() {
+		return TradingGatewayApplicantStatsArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *TradingGatewayApplicantStatsArgs) SetReq(val *ApplicantStatsRequest) {
+	p.Req = val
+}
+
+func (p *TradingGatewayApplicantStatsArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *TradingGatewayApplicantStatsArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("TradingGatewayApplicantStatsArgs(%+v)", *p)
+}
+
+var fieldIDToName_TradingGatewayApplicantStatsArgs = map[int16]string{
+	1: "req",
+}
+
+type TradingGatewayApplicantStatsResult struct {
+	Success *ApplicantStatsResponse `thrift:"success,0,optional" frugal:"0,optional,ApplicantStatsResponse" json:"success,omitempty"`
+}
+
+func NewTradingGatewayApplicantStatsResult() *TradingGatewayApplicantStatsResult {
+	return &TradingGatewayApplicantStatsResult{}
+}
+
+func (p *TradingGatewayApplicantStatsResult) InitDefault() {
+}
+
+var TradingGatewayApplicantStatsResult_Success_DEFAULT *ApplicantStatsResponse
+
+func (p *TradingGatewayApplicantStatsResult) GetSuccess() (v *ApplicantStatsResponse) {
+	if !p.IsSetSuccess() {
+		return TradingGatewayApplicantStatsResult_Success_DEFAULT
+	}
+	return p.Success
+}
+func (p *TradingGatewayApplicantStatsResult) SetSuccess(x interface{}) {
+	p.Success = x.(*ApplicantStatsResponse)
+}
+
+func (p *TradingGatewayApplicantStatsResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *TradingGatewayApplicantStatsResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("TradingGatewayApplicantStatsResult(%+v)", *p)
+}
+
+var fieldIDToName_TradingGatewayApplicantStatsResult = map[int16]string{
 	0: "success",
 }

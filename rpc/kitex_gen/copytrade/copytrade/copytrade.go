@@ -329,9 +329,15 @@ func submitFillHandler(ctx context.Context, handler interface{}, arg, result int
 	realResult := result.(*copytrade.CopyTradeSubmitFillResult)
 	success, err := handler.(copytrade.CopyTrade).SubmitFill(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeSubmitFillArgs() interface{} {
@@ -347,9 +353,15 @@ func submitFillsHandler(ctx context.Context, handler interface{}, arg, result in
 	realResult := result.(*copytrade.CopyTradeSubmitFillsResult)
 	success, err := handler.(copytrade.CopyTrade).SubmitFills(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeSubmitFillsArgs() interface{} {
@@ -365,9 +377,15 @@ func upsertInstrumentHandler(ctx context.Context, handler interface{}, arg, resu
 	realResult := result.(*copytrade.CopyTradeUpsertInstrumentResult)
 	success, err := handler.(copytrade.CopyTrade).UpsertInstrument(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeUpsertInstrumentArgs() interface{} {
@@ -383,9 +401,15 @@ func setRulesHandler(ctx context.Context, handler interface{}, arg, result inter
 	realResult := result.(*copytrade.CopyTradeSetRulesResult)
 	success, err := handler.(copytrade.CopyTrade).SetRules(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeSetRulesArgs() interface{} {
@@ -401,9 +425,15 @@ func applyTraderHandler(ctx context.Context, handler interface{}, arg, result in
 	realResult := result.(*copytrade.CopyTradeApplyTraderResult)
 	success, err := handler.(copytrade.CopyTrade).ApplyTrader(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeApplyTraderArgs() interface{} {
@@ -419,9 +449,15 @@ func updateTraderHandler(ctx context.Context, handler interface{}, arg, result i
 	realResult := result.(*copytrade.CopyTradeUpdateTraderResult)
 	success, err := handler.(copytrade.CopyTrade).UpdateTrader(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeUpdateTraderArgs() interface{} {
@@ -437,9 +473,15 @@ func pauseTraderHandler(ctx context.Context, handler interface{}, arg, result in
 	realResult := result.(*copytrade.CopyTradePauseTraderResult)
 	success, err := handler.(copytrade.CopyTrade).PauseTrader(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradePauseTraderArgs() interface{} {
@@ -455,9 +497,15 @@ func resumeTraderHandler(ctx context.Context, handler interface{}, arg, result i
 	realResult := result.(*copytrade.CopyTradeResumeTraderResult)
 	success, err := handler.(copytrade.CopyTrade).ResumeTrader(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeResumeTraderArgs() interface{} {
@@ -473,9 +521,15 @@ func exitTraderHandler(ctx context.Context, handler interface{}, arg, result int
 	realResult := result.(*copytrade.CopyTradeExitTraderResult)
 	success, err := handler.(copytrade.CopyTrade).ExitTrader(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeExitTraderArgs() interface{} {
@@ -491,9 +545,15 @@ func followHandler(ctx context.Context, handler interface{}, arg, result interfa
 	realResult := result.(*copytrade.CopyTradeFollowResult)
 	success, err := handler.(copytrade.CopyTrade).Follow(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeFollowArgs() interface{} {
@@ -509,9 +569,15 @@ func updateFollowHandler(ctx context.Context, handler interface{}, arg, result i
 	realResult := result.(*copytrade.CopyTradeUpdateFollowResult)
 	success, err := handler.(copytrade.CopyTrade).UpdateFollow(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeUpdateFollowArgs() interface{} {
@@ -527,9 +593,15 @@ func pauseFollowHandler(ctx context.Context, handler interface{}, arg, result in
 	realResult := result.(*copytrade.CopyTradePauseFollowResult)
 	success, err := handler.(copytrade.CopyTrade).PauseFollow(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradePauseFollowArgs() interface{} {
@@ -545,9 +617,15 @@ func resumeFollowHandler(ctx context.Context, handler interface{}, arg, result i
 	realResult := result.(*copytrade.CopyTradeResumeFollowResult)
 	success, err := handler.(copytrade.CopyTrade).ResumeFollow(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeResumeFollowArgs() interface{} {
@@ -563,9 +641,15 @@ func unfollowHandler(ctx context.Context, handler interface{}, arg, result inter
 	realResult := result.(*copytrade.CopyTradeUnfollowResult)
 	success, err := handler.(copytrade.CopyTrade).Unfollow(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeUnfollowArgs() interface{} {
@@ -581,9 +665,15 @@ func settleHandler(ctx context.Context, handler interface{}, arg, result interfa
 	realResult := result.(*copytrade.CopyTradeSettleResult)
 	success, err := handler.(copytrade.CopyTrade).Settle(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeSettleArgs() interface{} {
@@ -599,9 +689,15 @@ func slotFreezeHandler(ctx context.Context, handler interface{}, arg, result int
 	realResult := result.(*copytrade.CopyTradeSlotFreezeResult)
 	success, err := handler.(copytrade.CopyTrade).SlotFreeze(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeSlotFreezeArgs() interface{} {
@@ -617,9 +713,15 @@ func slotExportHandler(ctx context.Context, handler interface{}, arg, result int
 	realResult := result.(*copytrade.CopyTradeSlotExportResult)
 	success, err := handler.(copytrade.CopyTrade).SlotExport(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeSlotExportArgs() interface{} {
@@ -635,9 +737,15 @@ func slotImportHandler(ctx context.Context, handler interface{}, arg, result int
 	realResult := result.(*copytrade.CopyTradeSlotImportResult)
 	success, err := handler.(copytrade.CopyTrade).SlotImport(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeSlotImportArgs() interface{} {
@@ -653,9 +761,15 @@ func slotReleaseHandler(ctx context.Context, handler interface{}, arg, result in
 	realResult := result.(*copytrade.CopyTradeSlotReleaseResult)
 	success, err := handler.(copytrade.CopyTrade).SlotRelease(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeSlotReleaseArgs() interface{} {
@@ -671,9 +785,15 @@ func slotAbortHandler(ctx context.Context, handler interface{}, arg, result inte
 	realResult := result.(*copytrade.CopyTradeSlotAbortResult)
 	success, err := handler.(copytrade.CopyTrade).SlotAbort(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeSlotAbortArgs() interface{} {
@@ -689,9 +809,15 @@ func slotUnfreezeHandler(ctx context.Context, handler interface{}, arg, result i
 	realResult := result.(*copytrade.CopyTradeSlotUnfreezeResult)
 	success, err := handler.(copytrade.CopyTrade).SlotUnfreeze(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeSlotUnfreezeArgs() interface{} {
@@ -707,9 +833,15 @@ func getTraderHandler(ctx context.Context, handler interface{}, arg, result inte
 	realResult := result.(*copytrade.CopyTradeGetTraderResult)
 	success, err := handler.(copytrade.CopyTrade).GetTrader(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeGetTraderArgs() interface{} {
@@ -725,9 +857,15 @@ func listFollowersHandler(ctx context.Context, handler interface{}, arg, result 
 	realResult := result.(*copytrade.CopyTradeListFollowersResult)
 	success, err := handler.(copytrade.CopyTrade).ListFollowers(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeListFollowersArgs() interface{} {
@@ -743,9 +881,15 @@ func listCopierFollowsHandler(ctx context.Context, handler interface{}, arg, res
 	realResult := result.(*copytrade.CopyTradeListCopierFollowsResult)
 	success, err := handler.(copytrade.CopyTrade).ListCopierFollows(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeListCopierFollowsArgs() interface{} {
@@ -761,9 +905,15 @@ func getPositionsHandler(ctx context.Context, handler interface{}, arg, result i
 	realResult := result.(*copytrade.CopyTradeGetPositionsResult)
 	success, err := handler.(copytrade.CopyTrade).GetPositions(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeGetPositionsArgs() interface{} {
@@ -779,9 +929,15 @@ func listOrdersHandler(ctx context.Context, handler interface{}, arg, result int
 	realResult := result.(*copytrade.CopyTradeListOrdersResult)
 	success, err := handler.(copytrade.CopyTrade).ListOrders(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeListOrdersArgs() interface{} {
@@ -797,9 +953,15 @@ func listSettlementsHandler(ctx context.Context, handler interface{}, arg, resul
 	realResult := result.(*copytrade.CopyTradeListSettlementsResult)
 	success, err := handler.(copytrade.CopyTrade).ListSettlements(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeListSettlementsArgs() interface{} {
@@ -815,9 +977,15 @@ func getSlotOwnershipHandler(ctx context.Context, handler interface{}, arg, resu
 	realResult := result.(*copytrade.CopyTradeGetSlotOwnershipResult)
 	success, err := handler.(copytrade.CopyTrade).GetSlotOwnership(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeGetSlotOwnershipArgs() interface{} {
@@ -833,9 +1001,15 @@ func groupStatusHandler(ctx context.Context, handler interface{}, arg, result in
 	realResult := result.(*copytrade.CopyTradeGroupStatusResult)
 	success, err := handler.(copytrade.CopyTrade).GroupStatus(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeGroupStatusArgs() interface{} {
@@ -851,9 +1025,15 @@ func noopHandler(ctx context.Context, handler interface{}, arg, result interface
 	realResult := result.(*copytrade.CopyTradeNoopResult)
 	success, err := handler.(copytrade.CopyTrade).Noop(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeNoopArgs() interface{} {
@@ -869,9 +1049,15 @@ func addMemberHandler(ctx context.Context, handler interface{}, arg, result inte
 	realResult := result.(*copytrade.CopyTradeAddMemberResult)
 	success, err := handler.(copytrade.CopyTrade).AddMember(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeAddMemberArgs() interface{} {
@@ -887,9 +1073,15 @@ func removeMemberHandler(ctx context.Context, handler interface{}, arg, result i
 	realResult := result.(*copytrade.CopyTradeRemoveMemberResult)
 	success, err := handler.(copytrade.CopyTrade).RemoveMember(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeRemoveMemberArgs() interface{} {
@@ -905,9 +1097,15 @@ func transferLeadershipHandler(ctx context.Context, handler interface{}, arg, re
 	realResult := result.(*copytrade.CopyTradeTransferLeadershipResult)
 	success, err := handler.(copytrade.CopyTrade).TransferLeadership(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeTransferLeadershipArgs() interface{} {
@@ -923,9 +1121,15 @@ func leaderboardHandler(ctx context.Context, handler interface{}, arg, result in
 	realResult := result.(*copytrade.CopyTradeLeaderboardResult)
 	success, err := handler.(copytrade.CopyTrade).Leaderboard(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeLeaderboardArgs() interface{} {
@@ -941,9 +1145,15 @@ func resolveOrderHandler(ctx context.Context, handler interface{}, arg, result i
 	realResult := result.(*copytrade.CopyTradeResolveOrderResult)
 	success, err := handler.(copytrade.CopyTrade).ResolveOrder(ctx, realArg.Req)
 	if err != nil {
-		return err
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
 	}
-	realResult.Success = success
 	return nil
 }
 func newCopyTradeResolveOrderArgs() interface{} {
@@ -971,6 +1181,10 @@ func (p *kClient) SubmitFill(ctx context.Context, req *copytrade.SubmitFillReque
 	if err = p.c.Call(ctx, "SubmitFill", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -980,6 +1194,10 @@ func (p *kClient) SubmitFills(ctx context.Context, req *copytrade.SubmitFillsReq
 	var _result copytrade.CopyTradeSubmitFillsResult
 	if err = p.c.Call(ctx, "SubmitFills", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }
@@ -991,6 +1209,10 @@ func (p *kClient) UpsertInstrument(ctx context.Context, req *copytrade.UpsertIns
 	if err = p.c.Call(ctx, "UpsertInstrument", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -1000,6 +1222,10 @@ func (p *kClient) SetRules(ctx context.Context, req *copytrade.SetRulesRequest) 
 	var _result copytrade.CopyTradeSetRulesResult
 	if err = p.c.Call(ctx, "SetRules", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }
@@ -1011,6 +1237,10 @@ func (p *kClient) ApplyTrader(ctx context.Context, req *copytrade.ApplyTraderReq
 	if err = p.c.Call(ctx, "ApplyTrader", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -1020,6 +1250,10 @@ func (p *kClient) UpdateTrader(ctx context.Context, req *copytrade.UpdateTraderR
 	var _result copytrade.CopyTradeUpdateTraderResult
 	if err = p.c.Call(ctx, "UpdateTrader", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }
@@ -1031,6 +1265,10 @@ func (p *kClient) PauseTrader(ctx context.Context, req *copytrade.PauseTraderReq
 	if err = p.c.Call(ctx, "PauseTrader", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -1040,6 +1278,10 @@ func (p *kClient) ResumeTrader(ctx context.Context, req *copytrade.ResumeTraderR
 	var _result copytrade.CopyTradeResumeTraderResult
 	if err = p.c.Call(ctx, "ResumeTrader", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }
@@ -1051,6 +1293,10 @@ func (p *kClient) ExitTrader(ctx context.Context, req *copytrade.ExitTraderReque
 	if err = p.c.Call(ctx, "ExitTrader", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -1060,6 +1306,10 @@ func (p *kClient) Follow(ctx context.Context, req *copytrade.FollowRequest) (r *
 	var _result copytrade.CopyTradeFollowResult
 	if err = p.c.Call(ctx, "Follow", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }
@@ -1071,6 +1321,10 @@ func (p *kClient) UpdateFollow(ctx context.Context, req *copytrade.UpdateFollowR
 	if err = p.c.Call(ctx, "UpdateFollow", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -1080,6 +1334,10 @@ func (p *kClient) PauseFollow(ctx context.Context, req *copytrade.PauseFollowReq
 	var _result copytrade.CopyTradePauseFollowResult
 	if err = p.c.Call(ctx, "PauseFollow", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }
@@ -1091,6 +1349,10 @@ func (p *kClient) ResumeFollow(ctx context.Context, req *copytrade.ResumeFollowR
 	if err = p.c.Call(ctx, "ResumeFollow", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -1100,6 +1362,10 @@ func (p *kClient) Unfollow(ctx context.Context, req *copytrade.UnfollowRequest) 
 	var _result copytrade.CopyTradeUnfollowResult
 	if err = p.c.Call(ctx, "Unfollow", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }
@@ -1111,6 +1377,10 @@ func (p *kClient) Settle(ctx context.Context, req *copytrade.SettleRequest) (r *
 	if err = p.c.Call(ctx, "Settle", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -1120,6 +1390,10 @@ func (p *kClient) SlotFreeze(ctx context.Context, req *copytrade.SlotFreezeReque
 	var _result copytrade.CopyTradeSlotFreezeResult
 	if err = p.c.Call(ctx, "SlotFreeze", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }
@@ -1131,6 +1405,10 @@ func (p *kClient) SlotExport(ctx context.Context, req *copytrade.SlotExportReque
 	if err = p.c.Call(ctx, "SlotExport", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -1140,6 +1418,10 @@ func (p *kClient) SlotImport(ctx context.Context, req *copytrade.SlotImportReque
 	var _result copytrade.CopyTradeSlotImportResult
 	if err = p.c.Call(ctx, "SlotImport", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }
@@ -1151,6 +1433,10 @@ func (p *kClient) SlotRelease(ctx context.Context, req *copytrade.SlotReleaseReq
 	if err = p.c.Call(ctx, "SlotRelease", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -1160,6 +1446,10 @@ func (p *kClient) SlotAbort(ctx context.Context, req *copytrade.SlotAbortRequest
 	var _result copytrade.CopyTradeSlotAbortResult
 	if err = p.c.Call(ctx, "SlotAbort", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }
@@ -1171,6 +1461,10 @@ func (p *kClient) SlotUnfreeze(ctx context.Context, req *copytrade.SlotUnfreezeR
 	if err = p.c.Call(ctx, "SlotUnfreeze", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -1180,6 +1474,10 @@ func (p *kClient) GetTrader(ctx context.Context, req *copytrade.GetTraderRequest
 	var _result copytrade.CopyTradeGetTraderResult
 	if err = p.c.Call(ctx, "GetTrader", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }
@@ -1191,6 +1489,10 @@ func (p *kClient) ListFollowers(ctx context.Context, req *copytrade.ListFollower
 	if err = p.c.Call(ctx, "ListFollowers", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -1200,6 +1502,10 @@ func (p *kClient) ListCopierFollows(ctx context.Context, req *copytrade.ListCopi
 	var _result copytrade.CopyTradeListCopierFollowsResult
 	if err = p.c.Call(ctx, "ListCopierFollows", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }
@@ -1211,6 +1517,10 @@ func (p *kClient) GetPositions(ctx context.Context, req *copytrade.GetPositionsR
 	if err = p.c.Call(ctx, "GetPositions", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -1220,6 +1530,10 @@ func (p *kClient) ListOrders(ctx context.Context, req *copytrade.ListOrdersReque
 	var _result copytrade.CopyTradeListOrdersResult
 	if err = p.c.Call(ctx, "ListOrders", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }
@@ -1231,6 +1545,10 @@ func (p *kClient) ListSettlements(ctx context.Context, req *copytrade.ListSettle
 	if err = p.c.Call(ctx, "ListSettlements", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -1240,6 +1558,10 @@ func (p *kClient) GetSlotOwnership(ctx context.Context, req *copytrade.GetSlotOw
 	var _result copytrade.CopyTradeGetSlotOwnershipResult
 	if err = p.c.Call(ctx, "GetSlotOwnership", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }
@@ -1251,6 +1573,10 @@ func (p *kClient) GroupStatus(ctx context.Context, req *copytrade.GroupStatusReq
 	if err = p.c.Call(ctx, "GroupStatus", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -1260,6 +1586,10 @@ func (p *kClient) Noop(ctx context.Context, req *copytrade.NoopRequest) (r *copy
 	var _result copytrade.CopyTradeNoopResult
 	if err = p.c.Call(ctx, "Noop", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }
@@ -1271,6 +1601,10 @@ func (p *kClient) AddMember(ctx context.Context, req *copytrade.AddMemberRequest
 	if err = p.c.Call(ctx, "AddMember", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -1280,6 +1614,10 @@ func (p *kClient) RemoveMember(ctx context.Context, req *copytrade.RemoveMemberR
 	var _result copytrade.CopyTradeRemoveMemberResult
 	if err = p.c.Call(ctx, "RemoveMember", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }
@@ -1291,6 +1629,10 @@ func (p *kClient) TransferLeadership(ctx context.Context, req *copytrade.Transfe
 	if err = p.c.Call(ctx, "TransferLeadership", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -1301,6 +1643,10 @@ func (p *kClient) Leaderboard(ctx context.Context, req *copytrade.LeaderboardReq
 	if err = p.c.Call(ctx, "Leaderboard", &_args, &_result); err != nil {
 		return
 	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
 	return _result.GetSuccess(), nil
 }
 
@@ -1310,6 +1656,10 @@ func (p *kClient) ResolveOrder(ctx context.Context, req *copytrade.ResolveOrderR
 	var _result copytrade.CopyTradeResolveOrderResult
 	if err = p.c.Call(ctx, "ResolveOrder", &_args, &_result); err != nil {
 		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
 	}
 	return _result.GetSuccess(), nil
 }

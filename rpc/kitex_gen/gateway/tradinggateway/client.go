@@ -21,6 +21,7 @@ type Client interface {
 	Stats(ctx context.Context, req *gateway.StatsRequest, callOptions ...callopt.Option) (r *gateway.StatsResponse, err error)
 	OrderCounts(ctx context.Context, req *gateway.OrderCountsRequest, callOptions ...callopt.Option) (r *gateway.OrderCountsResponse, err error)
 	TransferCounts(ctx context.Context, req *gateway.TransferCountsRequest, callOptions ...callopt.Option) (r *gateway.TransferCountsResponse, err error)
+	ApplicantStats(ctx context.Context, req *gateway.ApplicantStatsRequest, callOptions ...callopt.Option) (r *gateway.ApplicantStatsResponse, err error)
 }
 
 // NewClient creates a client for the service defined in IDL.
@@ -100,4 +101,9 @@ func (p *kTradingGatewayClient) OrderCounts(ctx context.Context, req *gateway.Or
 func (p *kTradingGatewayClient) TransferCounts(ctx context.Context, req *gateway.TransferCountsRequest, callOptions ...callopt.Option) (r *gateway.TransferCountsResponse, err error) {
 	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
 	return p.kClient.TransferCounts(ctx, req)
+}
+
+func (p *kTradingGatewayClient) ApplicantStats(ctx context.Context, req *gateway.ApplicantStatsRequest, callOptions ...callopt.Option) (r *gateway.ApplicantStatsResponse, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.ApplicantStats(ctx, req)
 }

@@ -83,6 +83,13 @@ var serviceMethods = map[string]kitex.MethodInfo{
 		false,
 		kitex.WithStreamingMode(kitex.StreamingNone),
 	),
+	"ApplicantStats": kitex.NewMethodInfo(
+		applicantStatsHandler,
+		newTradingGatewayApplicantStatsArgs,
+		newTradingGatewayApplicantStatsResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
 }
 
 var (
@@ -329,6 +336,24 @@ func newTradingGatewayTransferCountsResult() interface{} {
 	return gateway.NewTradingGatewayTransferCountsResult()
 }
 
+func applicantStatsHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*gateway.TradingGatewayApplicantStatsArgs)
+	realResult := result.(*gateway.TradingGatewayApplicantStatsResult)
+	success, err := handler.(gateway.TradingGateway).ApplicantStats(ctx, realArg.Req)
+	if err != nil {
+		return err
+	}
+	realResult.Success = success
+	return nil
+}
+func newTradingGatewayApplicantStatsArgs() interface{} {
+	return gateway.NewTradingGatewayApplicantStatsArgs()
+}
+
+func newTradingGatewayApplicantStatsResult() interface{} {
+	return gateway.NewTradingGatewayApplicantStatsResult()
+}
+
 type kClient struct {
 	c client.Client
 }
@@ -434,6 +459,16 @@ func (p *kClient) TransferCounts(ctx context.Context, req *gateway.TransferCount
 	_args.Req = req
 	var _result gateway.TradingGatewayTransferCountsResult
 	if err = p.c.Call(ctx, "TransferCounts", &_args, &_result); err != nil {
+		return
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) ApplicantStats(ctx context.Context, req *gateway.ApplicantStatsRequest) (r *gateway.ApplicantStatsResponse, err error) {
+	var _args gateway.TradingGatewayApplicantStatsArgs
+	_args.Req = req
+	var _result gateway.TradingGatewayApplicantStatsResult
+	if err = p.c.Call(ctx, "ApplicantStats", &_args, &_result); err != nil {
 		return
 	}
 	return _result.GetSuccess(), nil
