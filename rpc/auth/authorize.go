@@ -15,6 +15,7 @@ import (
 //	admin              instruments, rules, settlement, slots,  admin
 //	                   no-op, membership, ListFollowers
 //	cluster reads      GetSlotOwnership, GroupStatus           router
+//	lead-trader set    ListLeadTraders (a Kafka ingest)        router, trading-system
 //	trader settings    ApplyTrader ... ExitTrader              account == trader
 //	follows            Follow ... Unfollow                     account == copier
 //	own reads          ListCopierFollows, GetPositions         account == copier
@@ -50,6 +51,7 @@ var rules = map[string]rule{
 
 	"GetSlotOwnership": roles(RoleRouter),
 	"GroupStatus":      roles(RoleRouter),
+	"ListLeadTraders":  roles(RoleRouter, RoleTradingSystem),
 
 	"ApplyTrader":  ownTrader(func(r *ct.ApplyTraderRequest) int64 { return r.GetTrader() }),
 	"UpdateTrader": ownTrader(func(r *ct.UpdateTraderRequest) int64 { return r.GetTrader() }),

@@ -251,6 +251,13 @@ var serviceMethods = map[string]kitex.MethodInfo{
 		false,
 		kitex.WithStreamingMode(kitex.StreamingNone),
 	),
+	"ListLeadTraders": kitex.NewMethodInfo(
+		listLeadTradersHandler,
+		newCopyTradeListLeadTradersArgs,
+		newCopyTradeListLeadTradersResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
 }
 
 var (
@@ -929,6 +936,24 @@ func newCopyTradeLeaderboardResult() interface{} {
 	return copytrade.NewCopyTradeLeaderboardResult()
 }
 
+func listLeadTradersHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*copytrade.CopyTradeListLeadTradersArgs)
+	realResult := result.(*copytrade.CopyTradeListLeadTradersResult)
+	success, err := handler.(copytrade.CopyTrade).ListLeadTraders(ctx, realArg.Req)
+	if err != nil {
+		return err
+	}
+	realResult.Success = success
+	return nil
+}
+func newCopyTradeListLeadTradersArgs() interface{} {
+	return copytrade.NewCopyTradeListLeadTradersArgs()
+}
+
+func newCopyTradeListLeadTradersResult() interface{} {
+	return copytrade.NewCopyTradeListLeadTradersResult()
+}
+
 type kClient struct {
 	c client.Client
 }
@@ -1274,6 +1299,16 @@ func (p *kClient) Leaderboard(ctx context.Context, req *copytrade.LeaderboardReq
 	_args.Req = req
 	var _result copytrade.CopyTradeLeaderboardResult
 	if err = p.c.Call(ctx, "Leaderboard", &_args, &_result); err != nil {
+		return
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) ListLeadTraders(ctx context.Context, req *copytrade.ListLeadTradersRequest) (r *copytrade.ListLeadTradersResponse, err error) {
+	var _args copytrade.CopyTradeListLeadTradersArgs
+	_args.Req = req
+	var _result copytrade.CopyTradeListLeadTradersResult
+	if err = p.c.Call(ctx, "ListLeadTraders", &_args, &_result); err != nil {
 		return
 	}
 	return _result.GetSuccess(), nil
