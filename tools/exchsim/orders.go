@@ -270,6 +270,7 @@ func (s *Sim) fill(o *Order, r *OrderResult, partial bool, opts execOpts) (Rejec
 			Liquidation: opts.liquidation, TimeUnixNano: r.TimeUnixNano,
 		}
 	}
+	s.publishFill(o, r, a, opts.lead, opts.liquidation) // publish.go
 	return ReasonNone, ""
 }
 

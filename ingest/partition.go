@@ -1,0 +1,355 @@
+package ingest
+
+import (
+	"context"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	ct "github.com/copytrade/copytrade/rpc/kitex_gen/copytrade"
+)
+
+// The state of one record in its partition's queue.
+const (
+	stUndecided int32 = iota // trader not in the set, record newer than the set: wait for a newer set
+	stSend                   // a lead fill to forward (again, after a transient answer)
+	stDLQ                    // malformed: being produced to the dead-letter topic
+	stDone                   // applied, refused for good, filtered or dead-lettered
+)
+
+type item struct {
+	rec   *kgo.Record
+	fill  *ct.Fill
+	st    atomic.Int32 // stDLQ → stDone from the producer's callback
+	tries int
+}
+
+// partition consumes one topic-partition: records are decided in offset order, lead
+// fills are forwarded in batches holding at most one fill per trader (so a trader's
+// next fill is sent only after its previous one was answered for good), and the
+// offset committed is always that of the first record not done.
+//
+// Invariant: committed ≤ offset of q[0] (everything before q[0] is done).
+type partition struct {
+	in    *Ingest
+	topic string
+	part  int32
+	label string
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	stopc  chan struct{} // closed: finish the batch in flight, then return
+	done   chan struct{}
+
+	mu    sync.Mutex
+	inbox []*kgo.Record
+	wake  chan struct{}
+
+	paused atomic.Bool
+	hwm    atomic.Int64
+	next   atomic.Int64 // next offset to commit (−1 before the first record)
+	queued atomic.Int64 // len(inbox) + len(q)
+
+	q []*item // owned by run
+}
+
+func newPartition(in *Ingest, topic string, part int32) *partition {
+	p := &partition{in: in, topic: topic, part: part, label: strconv.Itoa(int(part)),
+		stopc: make(chan struct{}), done: make(chan struct{}), wake: make(chan struct{}, 1)}
+	p.ctx, p.cancel = context.WithCancel(in.ctx)
+	p.next.Store(-1)
+	p.hwm.Store(-1)
+	go p.run()
+	return p
+}
+
+func (p *partition) poke() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// push hands polled records to the partition; false when it should be paused.
+func (p *partition) push(rs []*kgo.Record) bool {
+	p.mu.Lock()
+	p.inbox = append(p.inbox, rs...)
+	p.mu.Unlock()
+	n := p.queued.Add(int64(len(rs)))
+	p.poke()
+	return n < int64(p.in.cfg.MaxBuffered)
+}
+
+// stop ends the partition: the batch in flight may finish within grace, then it is
+// cancelled. It returns once run has returned (its last mark made).
+func (p *partition) stop(grace time.Duration) {
+	close(p.stopc)
+	t := time.AfterFunc(grace, p.cancel)
+	<-p.done
+	t.Stop()
+	p.cancel()
+}
+
+func (p *partition) stopping() bool {
+	select {
+	case <-p.stopc:
+		return true
+	default:
+		return p.ctx.Err() != nil
+	}
+}
+
+func (p *partition) run() {
+	defer close(p.done)
+	backoff := time.Duration(0)
+	for !p.stopping() {
+		p.intake()
+		p.advance()
+		batch := p.batch()
+		if len(batch) == 0 {
+			p.idle()
+			continue
+		}
+		if p.forward(batch) {
+			backoff = 0
+			continue
+		}
+		// No fill was answered for good (group down, no leader, moving): wait, never skip.
+		backoff = min(max(2*backoff, 10*time.Millisecond), p.in.cfg.RetryBackoffMax)
+		d := time.Duration(rand.Int64N(int64(backoff))) + backoff/2
+		select {
+		case <-p.stopc:
+		case <-p.ctx.Done():
+		case <-time.After(d):
+		}
+	}
+	p.advance()
+}
+
+// idle waits for records, a DLQ acknowledgement or, with undecided records, a newer set.
+func (p *partition) idle() {
+	var newer <-chan struct{}
+	if p.hasUndecided() {
+		newer = p.in.filter.changes()
+		p.reclassify() // the set may have changed before changes() was taken
+		if !p.hasUndecided() {
+			return
+		}
+		p.in.filter.kick()
+	}
+	select {
+	case <-p.stopc:
+	case <-p.ctx.Done():
+	case <-p.wake:
+	case <-newer:
+		p.reclassify()
+	}
+}
+
+func (p *partition) hasUndecided() bool {
+	for _, it := range p.q {
+		if it.st.Load() == stUndecided {
+			return true
+		}
+	}
+	return false
+}
+
+// intake decodes and classifies the records pushed since the last call.
+func (p *partition) intake() {
+	p.mu.Lock()
+	rs := p.inbox
+	p.inbox = nil
+	p.mu.Unlock()
+	if len(rs) == 0 {
+		return
+	}
+	m := p.in.metrics
+	m.records.WithLabelValues(p.topic).Add(float64(len(rs)))
+	m.stats.records.Add(int64(len(rs)))
+	set := p.in.filter.set()
+	for _, r := range rs {
+		it := &item{rec: r}
+		p.q = append(p.q, it)
+		f, err := Decode(p.in.cfg.Format, r.Value)
+		if err != nil {
+			p.deadLetter(it, "decode", err)
+			continue
+		}
+		it.fill = f
+		p.classify(it, set)
+	}
+}
+
+// reclassify decides undecided records against the set now in force, in order.
+func (p *partition) reclassify() {
+	set := p.in.filter.set()
+	for _, it := range p.q {
+		if it.st.Load() == stUndecided {
+			p.classify(it, set)
+		}
+	}
+}
+
+func (p *partition) classify(it *item, set *leadSet) {
+	switch {
+	case set.has(it.fill.Trader):
+		if err := Validate(it.fill); err != nil {
+			p.deadLetter(it, "invalid", err)
+			return
+		}
+		it.st.Store(stSend)
+	case set.covers(it.rec.Timestamp, p.in.cfg.ClockSkew):
+		it.st.Store(stDone)
+		p.in.metrics.filtered.Inc()
+		p.in.metrics.stats.filtered.Add(1)
+	default:
+		it.st.Store(stUndecided)
+	}
+}
+
+func (p *partition) deadLetter(it *item, reason string, err error) {
+	it.st.Store(stDLQ)
+	p.in.metrics.deadLetters.WithLabelValues(reason).Inc()
+	p.in.metrics.stats.dead.Add(1)
+	p.in.log.Warn("malformed fill record: sent to the dead-letter topic", "topic", it.rec.Topic,
+		"partition", it.rec.Partition, "offset", it.rec.Offset, "reason", reason, "err", err)
+	p.in.produceDLQ(p, it, err)
+}
+
+// advance drops the done prefix of the queue and marks the offset after it for commit.
+func (p *partition) advance() {
+	k := 0
+	for k < len(p.q) && p.q[k].st.Load() == stDone {
+		k++
+	}
+	if k > 0 {
+		last := p.q[k-1].rec
+		clear(p.q[:k])
+		p.q = p.q[k:]
+		p.queued.Add(-int64(k))
+		p.next.Store(last.Offset + 1)
+		p.in.mark(p.topic, p.part, last.LeaderEpoch, last.Offset+1)
+	}
+	p.updateLag()
+	if p.paused.Load() && p.queued.Load() < int64(p.in.cfg.MaxBuffered/2) {
+		p.in.resume(p)
+	}
+}
+
+func (p *partition) updateLag() {
+	hwm, next := p.hwm.Load(), p.next.Load()
+	if hwm < 0 {
+		return
+	}
+	if next < 0 { // nothing done yet: everything fetched and before is behind
+		next = hwm - p.queued.Load()
+	}
+	p.in.metrics.lag.WithLabelValues(p.topic, p.label).Set(float64(max(hwm-next, 0)))
+}
+
+// batch picks the fills to forward now: in offset order, at most one per trader, none
+// of a trader with an earlier record not yet decided or answered.
+func (p *partition) batch() []*item {
+	var out []*item
+	blocked := map[int64]bool{}
+	for _, it := range p.q {
+		switch it.st.Load() {
+		case stUndecided:
+			blocked[it.fill.Trader] = true
+		case stSend:
+			t := it.fill.Trader
+			if blocked[t] {
+				continue
+			}
+			blocked[t] = true
+			out = append(out, it)
+			if len(out) == p.in.cfg.MaxBatch {
+				return out
+			}
+		}
+	}
+	return out
+}
+
+// forward sends one batch through the router's forwarding and records each answer; it
+// reports whether any fill was answered for good.
+func (p *partition) forward(batch []*item) bool {
+	in := p.in
+	select {
+	case in.sem <- struct{}{}:
+	case <-p.ctx.Done():
+		return false
+	}
+	defer func() { <-in.sem }()
+	req := &ct.SubmitFillsRequest{Fills: make([]*ct.Fill, len(batch)), Wait: in.cfg.Wait,
+		TimeoutMs: int32(in.cfg.ForwardTimeout.Milliseconds())}
+	for i, it := range batch {
+		req.Fills[i] = it.fill
+		it.tries++
+	}
+	in.metrics.batch.Observe(float64(len(batch)))
+	ctx, cancel := context.WithTimeout(p.ctx, in.cfg.ForwardTimeout)
+	outs, err := in.fwd.ForwardFills(ctx, req)
+	cancel()
+	if err == nil && len(outs) != len(batch) {
+		err = errOutcomes
+	}
+	if err != nil {
+		if p.ctx.Err() == nil {
+			in.log.Warn("forwarding a batch failed; resending", "topic", p.topic, "partition", p.part, "fills", len(batch), "err", err)
+		}
+		in.metrics.retries.WithLabelValues("error").Add(float64(len(batch)))
+		return false
+	}
+	progress := false
+	now := time.Now()
+	for i, o := range outs {
+		it := batch[i]
+		code := o.GetCode()
+		switch {
+		case code == ct.ErrorCode_OK:
+			in.metrics.forwarded.WithLabelValues("applied").Inc()
+			in.metrics.latency.Observe(now.Sub(it.rec.Timestamp).Seconds())
+		case code == ct.ErrorCode_DUPLICATE_FILL:
+			in.metrics.forwarded.WithLabelValues("duplicate").Inc()
+		case transient(code):
+			in.metrics.retries.WithLabelValues(code.String()).Inc()
+			if it.tries == 1 || it.tries%50 == 0 {
+				in.log.Info("fill answered transiently; the partition waits and resends it", "topic", p.topic,
+					"partition", p.part, "offset", it.rec.Offset, "trader", it.fill.Trader, "trade_id", it.fill.TradeId,
+					"code", code.String(), "msg", o.GetMessage(), "tries", it.tries)
+			}
+			continue
+		default:
+			in.metrics.forwarded.WithLabelValues("refused").Inc()
+			in.log.Debug("fill refused for good", "topic", p.topic, "partition", p.part, "offset", it.rec.Offset,
+				"trader", it.fill.Trader, "trade_id", it.fill.TradeId, "code", code.String(), "msg", o.GetMessage())
+		}
+		in.metrics.stats.forwarded.Add(1)
+		if in.onFinal != nil {
+			in.onFinal(it.fill, o)
+		}
+		it.st.Store(stDone)
+		progress = true
+	}
+	return progress
+}
+
+// transient codes leave a fill to be resent: the group may still apply it (no leader,
+// down, moving, overloaded), or the ingest is misconfigured (token) and must not
+// drop fills meanwhile. Every other code is final: OK and DUPLICATE_FILL mean applied,
+// the rest a refusal for good (NOT_LEAD_TRADER, UNKNOWN_TRADER, FILL_TOO_OLD, ...).
+func transient(c ct.ErrorCode) bool {
+	switch c {
+	case ct.ErrorCode_NOT_LEADER, ct.ErrorCode_UNAVAILABLE, ct.ErrorCode_DEADLINE, ct.ErrorCode_MOVED,
+		ct.ErrorCode_NOT_OWNED, ct.ErrorCode_MOVING, ct.ErrorCode_RATE_LIMITED, ct.ErrorCode_UNAUTHENTICATED,
+		ct.ErrorCode_FORBIDDEN, ct.ErrorCode_INTERNAL:
+		return true
+	}
+	return false
+}
