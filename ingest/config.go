@@ -169,8 +169,8 @@ func (c *Config) Validate() error {
 	if c.MaxLeadTraders < 1 {
 		bad("MaxLeadTraders must be >= 1, got %d.", c.MaxLeadTraders)
 	}
-	if c.CommitInterval <= 0 || c.RevokeGrace < 0 {
-		bad("CommitInterval must be > 0 and RevokeGrace >= 0.")
+	if c.CommitInterval < 100*time.Millisecond || c.RevokeGrace < 0 {
+		bad("CommitInterval must be >= 100ms (franz-go's floor) and RevokeGrace >= 0.")
 	}
 	return errors.Join(errs...)
 }

@@ -20,7 +20,7 @@ func Decode(f Format, b []byte) (*ct.Fill, error) {
 			return nil, fmt.Errorf("%w: json: %v", ErrMalformed, err)
 		}
 	case FormatThrift:
-		n, err := fill.FastRead(b)
+		n, err := fastRead(fill, b)
 		if err != nil {
 			return nil, fmt.Errorf("%w: thrift: %v", ErrMalformed, err)
 		}
@@ -55,4 +55,16 @@ func Encode(f Format, fill *ct.Fill) ([]byte, error) {
 		return b[:fill.FastWrite(b)], nil
 	}
 	return nil, fmt.Errorf("%w: unknown format %d", ErrInvalidConfig, f)
+}
+
+// fastRead is the generated Kitex decoder, which panics on some malformed input (an
+// unknown field type makes gopkg's skip index out of range): a poison record must be
+// an error, never a crash.
+func fastRead(fill *ct.Fill, b []byte) (n int, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			n, err = 0, fmt.Errorf("undecodable Thrift (decoder panicked: %v)", r)
+		}
+	}()
+	return fill.FastRead(b)
 }

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -53,6 +54,7 @@ type Ingest struct {
 
 	runOnce   sync.Once
 	closeOnce sync.Once
+	crashed   atomic.Bool // tests: Crash, no commit on the way out
 	bg        sync.WaitGroup
 }
 
@@ -191,6 +193,15 @@ func (in *Ingest) Close() {
 	})
 }
 
+// Crash stops like a killed process as far as Kafka can tell: batches in flight are
+// cancelled (their fills may or may not apply), nothing more is committed. Only
+// offsets the auto-commit already sent stay. (Tests: restart, replay, dedup.)
+func (in *Ingest) Crash() {
+	in.crashed.Store(true)
+	in.cancel()
+	in.Close()
+}
+
 func (in *Ingest) partition(topic string, part int32) *partition {
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -216,6 +227,9 @@ func (in *Ingest) assigned(_ context.Context, _ *kgo.Client, m map[string][]int3
 // they marked, before another member starts on them.
 func (in *Ingest) revoked(ctx context.Context, cl *kgo.Client, m map[string][]int32) {
 	in.stop(m, in.cfg.RevokeGrace)
+	if in.crashed.Load() {
+		return
+	}
 	if err := cl.CommitMarkedOffsets(ctx); err != nil {
 		in.log.Warn("committing on revoke failed; the next owner replays from the last commit", "err", err)
 	}
