@@ -327,6 +327,9 @@ func (p *partition) forward(batch []*item) bool {
 			continue
 		default:
 			in.metrics.forwarded.WithLabelValues("refused").Inc()
+			if code == ct.ErrorCode_NOT_LEAD_TRADER || code == ct.ErrorCode_UNKNOWN_TRADER {
+				in.filter.kick() // the set still has a trader who exited: relearn it now
+			}
 			in.log.Debug("fill refused for good", "topic", p.topic, "partition", p.part, "offset", it.rec.Offset,
 				"trader", it.fill.Trader, "trade_id", it.fill.TradeId, "code", code.String(), "msg", o.GetMessage())
 		}
