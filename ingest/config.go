@@ -114,7 +114,7 @@ func DefaultConfig() Config {
 		ForwardTimeout:  5 * time.Second,
 		RetryBackoffMax: time.Second,
 		RefreshInterval: time.Second,
-		MinRefreshGap:   5 * time.Millisecond,
+		MinRefreshGap:   20 * time.Millisecond,
 		ClockSkew:       50 * time.Millisecond,
 		MaxLeadTraders:  1 << 20,
 		CommitInterval:  200 * time.Millisecond,

@@ -43,7 +43,7 @@ type Ingest struct {
 	filter  *leadFilter
 	cl      *kgo.Client
 	sem     chan struct{}
-	onFinal func(*ct.Fill, *ct.FillOutcome) // tests: every final answer
+	onFinal func(*ct.Fill, *ct.FillOutcome, time.Time) // every final answer, with the record's timestamp
 	extra   []kgo.Opt
 
 	ctx    context.Context
@@ -67,8 +67,8 @@ func WithKafkaOpts(opts ...kgo.Opt) Option {
 }
 
 // WithOnFinal calls fn with every fill answered for good (applied, duplicate or
-// refused), from the partition's goroutine.
-func WithOnFinal(fn func(*ct.Fill, *ct.FillOutcome)) Option {
+// refused) and its record's timestamp, from the partition's goroutine.
+func WithOnFinal(fn func(f *ct.Fill, o *ct.FillOutcome, produced time.Time)) Option {
 	return func(in *Ingest) { in.onFinal = fn }
 }
 

@@ -335,7 +335,7 @@ func (p *partition) forward(batch []*item) bool {
 		}
 		in.metrics.stats.forwarded.Add(1)
 		if in.onFinal != nil {
-			in.onFinal(it.fill, o)
+			in.onFinal(it.fill, o, it.rec.Timestamp)
 		}
 		it.st.Store(stDone)
 		progress = true
