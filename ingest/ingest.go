@@ -94,6 +94,9 @@ func New(cfg Config, fwd Forwarder, src LeadSource, opts ...Option) (*Ingest, er
 		kgo.ConsumeTopics(cfg.Topics...),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.BlockRebalanceOnPoll(),
+		// Fetched but not yet polled data is bounded too (franz-go's default is 50 MiB).
+		kgo.FetchMaxBytes(16<<20),
+		kgo.FetchMaxPartitionBytes(1<<20),
 		kgo.AutoCommitMarks(),
 		kgo.AutoCommitInterval(cfg.CommitInterval),
 		kgo.OnPartitionsAssigned(in.assigned),
@@ -152,7 +155,9 @@ func (in *Ingest) Run(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, in.cancel)
 	defer stop()
 	for in.ctx.Err() == nil {
-		fs := in.cl.PollRecords(in.ctx, 4*in.cfg.MaxBatch)
+		// A poll hands over at most a quarter of a partition's buffer, so a partition
+		// holds at most about 1.25 × MaxBuffered records before its pause takes effect.
+		fs := in.cl.PollRecords(in.ctx, min(max(in.cfg.MaxBuffered/4, 1), 4*in.cfg.MaxBatch))
 		if fs.IsClientClosed() || in.ctx.Err() != nil {
 			in.cl.AllowRebalance()
 			break
@@ -258,7 +263,7 @@ func (in *Ingest) stop(m map[string][]int32, grace time.Duration) {
 		}
 	}
 	in.mu.Unlock()
-	stopParts(ps, grace, in.metrics)
+	in.stopParts(ps, grace)
 }
 
 func (in *Ingest) stopAll(grace time.Duration) {
@@ -269,10 +274,13 @@ func (in *Ingest) stopAll(grace time.Duration) {
 		delete(in.parts, k)
 	}
 	in.mu.Unlock()
-	stopParts(ps, grace, in.metrics)
+	in.stopParts(ps, grace)
 }
 
-func stopParts(ps []*partition, grace time.Duration, m *Metrics) {
+// stopParts stops partitions and resumes the fetching of any that were paused: a
+// pause outlives the assignment in franz-go, and the partition may come back to this
+// member.
+func (in *Ingest) stopParts(ps []*partition, grace time.Duration) {
 	var wg sync.WaitGroup
 	for _, p := range ps {
 		wg.Add(1)
@@ -280,10 +288,8 @@ func stopParts(ps []*partition, grace time.Duration, m *Metrics) {
 	}
 	wg.Wait()
 	for _, p := range ps {
-		if p.paused.Load() {
-			m.paused.Dec()
-		}
-		m.lag.DeleteLabelValues(p.topic, p.label)
+		in.resume(p)
+		in.metrics.lag.DeleteLabelValues(p.topic, p.label)
 	}
 }
 

@@ -16,17 +16,31 @@ import (
 // The state of one record in its partition's queue.
 const (
 	stUndecided int32 = iota // trader not in the set, record newer than the set: wait for a newer set
-	stSend                   // a lead fill to forward (again, after a transient answer)
+	stSend                   // a lead fill to forward (again, after a transient answer, once notBefore passed)
+	stInflight               // in a batch being forwarded
 	stDLQ                    // malformed: being produced to the dead-letter topic
 	stDone                   // applied, refused for good, filtered or dead-lettered
 )
 
 type item struct {
-	rec   *kgo.Record
-	fill  *ct.Fill
-	st    atomic.Int32 // stDLQ → stDone from the producer's callback
-	tries int
+	rec       *kgo.Record
+	fill      *ct.Fill
+	st        atomic.Int32 // stDLQ → stDone from the producer's callback
+	tries     int
+	notBefore time.Time // stSend after a transient answer: not resent before
 }
+
+// batchResult is a forwarded batch's answers (or the error of the whole call).
+type batchResult struct {
+	items []*item
+	outs  []*ct.FillOutcome
+	err   error
+}
+
+// perPartitionBatches bounds the batches one partition has in flight: a later batch
+// never holds a trader with a fill in an earlier one, so a group that answers slowly
+// (or not at all) holds up only its own traders' fills.
+const perPartitionBatches = 4
 
 // partition consumes one topic-partition: records are decided in offset order, lead
 // fills are forwarded in batches holding at most one fill per trader (so a trader's
@@ -105,49 +119,50 @@ func (p *partition) stopping() bool {
 
 func (p *partition) run() {
 	defer close(p.done)
-	backoff := time.Duration(0)
+	results := make(chan batchResult, perPartitionBatches)
+	inflight := 0
 	for !p.stopping() {
 		p.intake()
 		p.advance()
-		batch := p.batch()
-		if len(batch) == 0 {
-			p.idle()
-			continue
+		var retry <-chan time.Time
+		for inflight < perPartitionBatches {
+			b, wake := p.batch(time.Now())
+			if len(b) == 0 {
+				if !wake.IsZero() {
+					retry = time.After(time.Until(wake))
+				}
+				break
+			}
+			inflight++
+			go p.forward(b, results)
 		}
-		if p.forward(batch) {
-			backoff = 0
-			continue
+		var newer <-chan struct{}
+		if p.hasUndecided() {
+			newer = p.in.filter.changes()
+			p.reclassify() // the set may have changed before changes() was taken
+			if !p.hasUndecided() {
+				continue
+			}
+			p.in.filter.kick()
 		}
-		// No fill was answered for good (group down, no leader, moving): wait, never skip.
-		backoff = min(max(2*backoff, 10*time.Millisecond), p.in.cfg.RetryBackoffMax)
-		d := time.Duration(rand.Int64N(int64(backoff))) + backoff/2
 		select {
 		case <-p.stopc:
 		case <-p.ctx.Done():
-		case <-time.After(d):
+		case <-p.wake:
+		case r := <-results:
+			inflight--
+			p.answered(r)
+		case <-newer:
+			p.reclassify()
+		case <-retry:
 		}
+	}
+	// Stopping: the batches in flight finish (or are cancelled after the grace); what
+	// they applied is marked before the partition is given up.
+	for ; inflight > 0; inflight-- {
+		p.answered(<-results)
 	}
 	p.advance()
-}
-
-// idle waits for records, a DLQ acknowledgement or, with undecided records, a newer set.
-func (p *partition) idle() {
-	var newer <-chan struct{}
-	if p.hasUndecided() {
-		newer = p.in.filter.changes()
-		p.reclassify() // the set may have changed before changes() was taken
-		if !p.hasUndecided() {
-			return
-		}
-		p.in.filter.kick()
-	}
-	select {
-	case <-p.stopc:
-	case <-p.ctx.Done():
-	case <-p.wake:
-	case <-newer:
-		p.reclassify()
-	}
 }
 
 func (p *partition) hasUndecided() bool {
@@ -252,14 +267,15 @@ func (p *partition) updateLag() {
 	p.in.metrics.lag.WithLabelValues(p.topic, p.label).Set(float64(max(hwm-next, 0)))
 }
 
-// batch picks the fills to forward now: in offset order, at most one per trader, none
-// of a trader with an earlier record not yet decided or answered.
-func (p *partition) batch() []*item {
-	var out []*item
+// batch picks the fills to forward now, marking them in flight: in offset order, at
+// most one per trader, none of a trader with an earlier record undecided, in flight or
+// waiting to be resent. wake is when the earliest fill waiting to be resent is due
+// (zero: none).
+func (p *partition) batch(now time.Time) (out []*item, wake time.Time) {
 	blocked := map[int64]bool{}
 	for _, it := range p.q {
 		switch it.st.Load() {
-		case stUndecided:
+		case stUndecided, stInflight:
 			blocked[it.fill.Trader] = true
 		case stSend:
 			t := it.fill.Trader
@@ -267,49 +283,73 @@ func (p *partition) batch() []*item {
 				continue
 			}
 			blocked[t] = true
+			if it.notBefore.After(now) {
+				if wake.IsZero() || it.notBefore.Before(wake) {
+					wake = it.notBefore
+				}
+				continue
+			}
+			it.st.Store(stInflight)
 			out = append(out, it)
 			if len(out) == p.in.cfg.MaxBatch {
-				return out
+				return out, wake
 			}
 		}
 	}
-	return out
+	return out, wake
 }
 
-// forward sends one batch through the router's forwarding and records each answer; it
-// reports whether any fill was answered for good.
-func (p *partition) forward(batch []*item) bool {
+// forward sends one batch through the router's forwarding (at most MaxInFlight over
+// every partition) and hands the answers back to the partition's goroutine.
+func (p *partition) forward(batch []*item, results chan<- batchResult) {
 	in := p.in
+	r := batchResult{items: batch}
+	defer func() { results <- r }()
 	select {
 	case in.sem <- struct{}{}:
 	case <-p.ctx.Done():
-		return false
+		r.err = p.ctx.Err()
+		return
 	}
 	defer func() { <-in.sem }()
 	req := &ct.SubmitFillsRequest{Fills: make([]*ct.Fill, len(batch)), Wait: in.cfg.Wait,
 		TimeoutMs: int32(in.cfg.ForwardTimeout.Milliseconds())}
 	for i, it := range batch {
 		req.Fills[i] = it.fill
-		it.tries++
 	}
 	in.metrics.batch.Observe(float64(len(batch)))
 	ctx, cancel := context.WithTimeout(p.ctx, in.cfg.ForwardTimeout)
-	outs, err := in.fwd.ForwardFills(ctx, req)
+	r.outs, r.err = in.fwd.ForwardFills(ctx, req)
 	cancel()
-	if err == nil && len(outs) != len(batch) {
-		err = errOutcomes
+	if r.err == nil && len(r.outs) != len(batch) {
+		r.err = errOutcomes
 	}
-	if err != nil {
-		if p.ctx.Err() == nil {
-			in.log.Warn("forwarding a batch failed; resending", "topic", p.topic, "partition", p.part, "fills", len(batch), "err", err)
-		}
-		in.metrics.retries.WithLabelValues("error").Add(float64(len(batch)))
-		return false
-	}
-	progress := false
+}
+
+// answered records a batch's answers: a final one makes its record done, a transient
+// one schedules the fill to be resent after a backoff (its trader waits, nothing is
+// skipped).
+func (p *partition) answered(r batchResult) {
+	in := p.in
 	now := time.Now()
-	for i, o := range outs {
-		it := batch[i]
+	retry := func(it *item) {
+		it.tries++
+		b := min(10*time.Millisecond<<min(it.tries-1, 16), in.cfg.RetryBackoffMax)
+		it.notBefore = now.Add(b/2 + time.Duration(rand.Int64N(int64(b/2)+1)))
+		it.st.Store(stSend)
+	}
+	if r.err != nil {
+		if p.ctx.Err() == nil {
+			in.log.Warn("forwarding a batch failed; resending", "topic", p.topic, "partition", p.part, "fills", len(r.items), "err", r.err)
+		}
+		in.metrics.retries.WithLabelValues("error").Add(float64(len(r.items)))
+		for _, it := range r.items {
+			retry(it)
+		}
+		return
+	}
+	for i, o := range r.outs {
+		it := r.items[i]
 		code := o.GetCode()
 		switch {
 		case code == ct.ErrorCode_OK:
@@ -319,8 +359,9 @@ func (p *partition) forward(batch []*item) bool {
 			in.metrics.forwarded.WithLabelValues("duplicate").Inc()
 		case transient(code):
 			in.metrics.retries.WithLabelValues(code.String()).Inc()
+			retry(it)
 			if it.tries == 1 || it.tries%50 == 0 {
-				in.log.Info("fill answered transiently; the partition waits and resends it", "topic", p.topic,
+				in.log.Info("fill answered transiently; its trader waits and it is resent", "topic", p.topic,
 					"partition", p.part, "offset", it.rec.Offset, "trader", it.fill.Trader, "trade_id", it.fill.TradeId,
 					"code", code.String(), "msg", o.GetMessage(), "tries", it.tries)
 			}
@@ -338,9 +379,7 @@ func (p *partition) forward(batch []*item) bool {
 			in.onFinal(it.fill, o, it.rec.Timestamp)
 		}
 		it.st.Store(stDone)
-		progress = true
 	}
-	return progress
 }
 
 // transient codes leave a fill to be resent: the group may still apply it (no leader,

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	ct "github.com/copytrade/copytrade/rpc/kitex_gen/copytrade"
@@ -101,4 +102,41 @@ func TestIngestGroupDown(t *testing.T) {
 			t.Errorf("trader %d applied %v, want [1 2 3 4 5] once each, in order", tr, got)
 		}
 	}
+}
+
+// TestIngestBackpressure: while a trader's fills cannot be applied, its partition holds
+// at most about MaxBuffered records and then stops fetching (paused), instead of
+// buffering the topic; it resumes and catches up once they apply.
+func TestIngestBackpressure(t *testing.T) {
+	brokers := newKafka(t, 1, "fills", "copytrade.fills.dlq")
+	p := newProducer(t, brokers)
+	const trader, total = 21, 2000
+	g := newFakeGroups(trader)
+	g.down[trader] = true
+	var recs []*kgo.Record
+	for i := int64(1); i <= total; i++ {
+		recs = append(recs, fillRecord(t, FormatJSON, leadFill(trader, i)))
+	}
+	p.send("fills", recs...)
+	cfg := testConfig(brokers, "fills")
+	cfg.MaxBuffered = 50
+	r := start(t, cfg, g, g, WithKafkaOpts(kgo.FetchMaxPartitionBytes(4<<10), kgo.FetchMaxBytes(4<<10)))
+	paused := func() float64 { return testutil.ToFloat64(r.in.metrics.paused) }
+	waitFor(t, 20*time.Second, "partition paused", func() bool { return paused() == 1 })
+	time.Sleep(300 * time.Millisecond) // fetching would go on here without the pause
+	if n := r.in.Stats().Records; n >= total/2 {
+		t.Fatalf("%d of %d records taken in while paused: the buffer is not bounded", n, total)
+	}
+	g.mu.Lock()
+	g.down[trader] = false
+	g.mu.Unlock()
+	waitFor(t, 60*time.Second, "every fill applied", func() bool { return len(g.appliedOf(trader)) == total })
+	want := make([]int64, total)
+	for i := range want {
+		want[i] = int64(i + 1)
+	}
+	if got := g.appliedOf(trader); !slices.Equal(got, want) {
+		t.Fatalf("applied out of order or more than once (first: %v)", got[:min(10, len(got))])
+	}
+	waitFor(t, 10*time.Second, "resumed", func() bool { return paused() == 0 })
 }
