@@ -43,12 +43,13 @@ type orderCheck struct {
 	lastFinal map[int64]int64 // trader → highest trade ID applied
 	sent      map[int64]int   // trader → fills sent (attempts)
 	refused   map[int64]int   // trader → fills refused for good
+	transient map[int64]int   // trader → transient answers (to be resent)
 	dups      int             // DUPLICATE_FILL answers (replays after a crash)
 	bad       []string
 }
 
 func newOrderCheck(next Forwarder) *orderCheck {
-	return &orderCheck{next: next, lastFinal: map[int64]int64{}, sent: map[int64]int{}, refused: map[int64]int{}}
+	return &orderCheck{next: next, lastFinal: map[int64]int64{}, sent: map[int64]int{}, refused: map[int64]int{}, transient: map[int64]int{}}
 }
 
 func (o *orderCheck) ForwardFills(ctx context.Context, req *ct.SubmitFillsRequest) ([]*ct.FillOutcome, error) {
@@ -75,6 +76,8 @@ func (o *orderCheck) ForwardFills(ctx context.Context, req *ct.SubmitFillsReques
 			}
 		case c == ct.ErrorCode_NOT_LEAD_TRADER:
 			o.refused[f.Trader]++
+		case transient(c):
+			o.transient[f.Trader]++
 		case !transient(c):
 			o.bad = append(o.bad, fmt.Sprintf("trader %d fill %d refused: %s %s", f.Trader, f.TradeId, c, out.GetMessage()))
 		}
@@ -226,6 +229,7 @@ func TestIngestFilterFollowsTraderChanges(t *testing.T) {
 		defer check.mu.Unlock()
 		return check.refused[a] == 1 || in.in.Stats().Filtered == 2
 	})
+	waitFor(t, 20*time.Second, "the exit learned", func() bool { return !in.in.filter.set().has(a) })
 	before := sent(a)
 	filtered := in.in.Stats().Filtered
 	p.send("fills", fillRecord(t, FormatJSON, leadFill(a, 3)))
@@ -243,5 +247,85 @@ func TestIngestFilterFollowsTraderChanges(t *testing.T) {
 	check.mu.Unlock()
 	if st := in.in.Stats(); st.Records != 6 {
 		t.Errorf("stats %+v: want 6 records", st)
+	}
+}
+
+// groupDownCluster: TestIngestGroupDown against a real cluster of two groups; the
+// ingest reaches group 1 only through proxies, which are cut while fills of a trader
+// of each group are in the topic.
+func groupDownCluster(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{Groups: 2, Mode: exchsim.NoDedup})
+	a, b := testcluster.TraderIn(1, 2, 1, 1000)[0], testcluster.TraderIn(2, 2, 1, 1000)[0]
+	c.Seed([]int64{a, b}, 2, 500000)
+	topo := &router.Topology{}
+	var proxies []*testcluster.Proxy
+	for _, g := range c.Topo.Groups {
+		spec := router.GroupSpec{ID: g.ID}
+		for _, m := range g.Members {
+			if g.ID == 1 {
+				px := testcluster.NewProxy(t, m.RPCAddr)
+				proxies = append(proxies, px)
+				m.RPCAddr = px.Addr()
+			}
+			spec.Members = append(spec.Members, m)
+		}
+		topo.Groups = append(topo.Groups, spec)
+	}
+	rc := router.DefaultConfig()
+	rc.RequestTimeout, rc.BackoffMax = 2*time.Second, 100*time.Millisecond
+	rc.MemberDownTimeout = 100 * time.Millisecond
+	rc.Logger = testcluster.Logger()
+	r, err := router.New(rc, topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close(context.Background()) })
+
+	brokers := newKafka(t, 1, "fills", "copytrade.fills.dlq")
+	p := newProducer(t, brokers)
+	check := newOrderCheck(&RouterBackend{R: r})
+	cfg := testConfig(brokers, "fills")
+	cfg.ForwardTimeout = time.Second
+	in := start(t, cfg, check, &RouterBackend{R: r})
+	waitFor(t, 20*time.Second, "lead-trader set learned", func() bool { return in.in.filter.set().n == 2 })
+
+	for _, px := range proxies {
+		px.Cut()
+	}
+	var recs []*kgo.Record
+	for i := int64(1); i <= 5; i++ {
+		recs = append(recs, fillRecord(t, FormatJSON, leadFill(a, i)), fillRecord(t, FormatJSON, leadFill(b, i)))
+	}
+	offs := p.send("fills", recs...)
+	waitFor(t, 30*time.Second, "group 2's trader applied while group 1 is cut off", func() bool {
+		check.mu.Lock()
+		defer check.mu.Unlock()
+		return check.lastFinal[b] == 5 && check.transient[a] >= 2
+	})
+	time.Sleep(3 * cfg.CommitInterval)
+	if got := p.committed(cfg.Group, "fills", 1)[0]; got > offs[0] {
+		t.Fatalf("committed offset %d passed group 1's unapplied fill at %d", got, offs[0])
+	}
+	check.mu.Lock()
+	if check.lastFinal[a] != 0 {
+		t.Fatalf("trader %d: fills answered applied while its group was cut off", a)
+	}
+	check.mu.Unlock()
+
+	for _, px := range proxies {
+		px.Restore()
+	}
+	waitFor(t, 30*time.Second, "caught up: offset committed past every record", func() bool {
+		return p.committed(cfg.Group, "fills", 1)[0] == offs[len(offs)-1]+1
+	})
+	check.mu.Lock()
+	for _, s := range check.bad {
+		t.Error(s)
+	}
+	check.mu.Unlock()
+	c.Settled(30 * time.Second)
+	applied, _ := c.CheckExactlyOnce([]int64{a, b}, 2)
+	if applied[a] != 5 || applied[b] != 5 {
+		t.Errorf("applied %v, want 5 fills of each trader exactly once", applied)
 	}
 }

@@ -95,8 +95,8 @@ func New(cfg Config, fwd Forwarder, src LeadSource, opts ...Option) (*Ingest, er
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.BlockRebalanceOnPoll(),
 		// Fetched but not yet polled data is bounded too (franz-go's default is 50 MiB).
-		kgo.FetchMaxBytes(16<<20),
-		kgo.FetchMaxPartitionBytes(1<<20),
+		kgo.FetchMaxBytes(16 << 20),
+		kgo.FetchMaxPartitionBytes(1 << 20),
 		kgo.AutoCommitMarks(),
 		kgo.AutoCommitInterval(cfg.CommitInterval),
 		kgo.OnPartitionsAssigned(in.assigned),

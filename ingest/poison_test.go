@@ -63,8 +63,15 @@ func TestIngestPoisonRecord(t *testing.T) {
 
 // TestIngestGroupDown: while a trader's group answers UNAVAILABLE its fills wait (no
 // skip), the committed offset never passes its first unapplied fill, other traders'
-// fills go on; once the group is back everything is applied once, in order.
+// fills go on; once the group is back everything is applied once, in order. Against
+// stand-in groups, and against a real cluster whose group 1 the ingest can reach only
+// through proxies that are cut (groupDownCluster, cluster_test.go).
 func TestIngestGroupDown(t *testing.T) {
+	t.Run("stand-in", groupDownFake)
+	t.Run("cluster", groupDownCluster)
+}
+
+func groupDownFake(t *testing.T) {
 	brokers := newKafka(t, 1, "fills", "copytrade.fills.dlq")
 	p := newProducer(t, brokers)
 	const down, up = 11, 12
