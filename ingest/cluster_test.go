@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/copytrade/copytrade/router"
+	"github.com/copytrade/copytrade/rpc/convert"
 	ct "github.com/copytrade/copytrade/rpc/kitex_gen/copytrade"
 	"github.com/copytrade/copytrade/tools/exchsim"
 	"github.com/copytrade/copytrade/tools/testcluster"
@@ -30,6 +31,39 @@ func inprocRouter(t *testing.T, c *testcluster.Cluster) *router.Router {
 	}
 	t.Cleanup(func() { _ = r.Close(context.Background()) })
 	return r
+}
+
+// seedCluster is testcluster's Seed (the instrument when inst, traders, copiers following
+// each) tolerating TRADER_EXISTS and FOLLOW_EXISTS: the router resends a command to the
+// next leader after NOT_LEADER, and a leader deposed after committing it makes the
+// resend answer "exists" (seen under load). Seeding is the tests' setup, not what
+// they check.
+func seedCluster(t *testing.T, c *testcluster.Cluster, inst bool, traders []int64, copiers int, firstCopier int64) {
+	t.Helper()
+	if inst {
+		c.SeedInstrument()
+	}
+	ctx, cancel := context.WithTimeout(c.Admin, 30*time.Second)
+	defer cancel()
+	exists := func(err error, code ct.ErrorCode) bool {
+		st, ok := convert.StatusOf(err)
+		return err == nil || ok && st.Code == code
+	}
+	next := firstCopier
+	for _, tr := range traders {
+		_, err := c.Cli.ApplyTrader(ctx, &ct.ApplyTraderRequest{Trader: tr, Stats: &ct.ApplicantStats{Equity: "100000"},
+			Config: &ct.TraderConfig{ProfitShareBps: 1000, MaxCopiers: 2000}})
+		if !exists(err, ct.ErrorCode_TRADER_EXISTS) {
+			t.Fatalf("apply trader %d: %v", tr, err)
+		}
+		for range copiers {
+			_, err := c.Cli.Follow(ctx, &ct.FollowRequest{Trader: tr, Copier: next, Settings: testcluster.FollowSettings()})
+			if !exists(err, ct.ErrorCode_FOLLOW_EXISTS) {
+				t.Fatalf("follow %d → %d: %v", next, tr, err)
+			}
+			next++
+		}
+	}
 }
 
 // orderCheck wraps a Forwarder and checks, across every ingest incarnation, that a
@@ -111,7 +145,7 @@ func TestIngestExactlyOnceAcrossCrash(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	c := testcluster.New(t, testcluster.Options{Groups: 2, Mode: exchsim.NoDedup})
 	leads := append(testcluster.TraderIn(1, 2, leadsPer, 1000), testcluster.TraderIn(2, 2, leadsPer, 1000)...)
-	c.Seed(leads, copiers, 500000)
+	seedCluster(t, c, true, leads, copiers, 500000)
 
 	brokers := newKafka(t, partitions, "fills", "copytrade.fills.dlq")
 	p := newProducer(t, brokers)
@@ -193,7 +227,7 @@ func TestIngestExactlyOnceAcrossCrash(t *testing.T) {
 func TestIngestFilterFollowsTraderChanges(t *testing.T) {
 	c := testcluster.New(t, testcluster.Options{Groups: 1, Mode: exchsim.Strict})
 	a, b := int64(1001), int64(1002)
-	c.Seed([]int64{a}, 1, 500000)
+	seedCluster(t, c, true, []int64{a}, 1, 500000)
 	brokers := newKafka(t, 2, "fills", "copytrade.fills.dlq")
 	p := newProducer(t, brokers)
 	r := inprocRouter(t, c)
@@ -212,7 +246,7 @@ func TestIngestFilterFollowsTraderChanges(t *testing.T) {
 	waitFor(t, 20*time.Second, "non-lead fill filtered", func() bool { return in.in.Stats().Filtered == 1 })
 
 	// B applies; its first fill is produced the moment ApplyTrader returns.
-	c.SeedTraders([]int64{b}, 1, 600000)
+	seedCluster(t, c, false, []int64{b}, 1, 600000)
 	p.send("fills", fillRecord(t, FormatJSON, leadFill(b, 1)))
 	waitFor(t, 20*time.Second, "the new trader's fill applied", func() bool { return check.applied() == 2 })
 
@@ -256,7 +290,7 @@ func TestIngestFilterFollowsTraderChanges(t *testing.T) {
 func groupDownCluster(t *testing.T) {
 	c := testcluster.New(t, testcluster.Options{Groups: 2, Mode: exchsim.NoDedup})
 	a, b := testcluster.TraderIn(1, 2, 1, 1000)[0], testcluster.TraderIn(2, 2, 1, 1000)[0]
-	c.Seed([]int64{a, b}, 2, 500000)
+	seedCluster(t, c, true, []int64{a, b}, 2, 500000)
 	topo := &router.Topology{}
 	var proxies []*testcluster.Proxy
 	for _, g := range c.Topo.Groups {

@@ -167,21 +167,13 @@ func (in *Ingest) Run(ctx context.Context) error {
 				in.log.Warn("fetch error", "topic", t, "partition", p, "err", err)
 			}
 		})
-		var pause map[string][]int32
 		fs.EachPartition(func(ftp kgo.FetchTopicPartition) {
 			p := in.partition(ftp.Topic, ftp.Partition)
 			p.hwm.Store(ftp.HighWatermark)
-			if len(ftp.Records) > 0 && !p.push(ftp.Records) && !p.paused.Swap(true) {
-				if pause == nil {
-					pause = map[string][]int32{}
-				}
-				pause[ftp.Topic] = append(pause[ftp.Topic], ftp.Partition)
-				in.metrics.paused.Inc()
+			if len(ftp.Records) > 0 && !p.push(ftp.Records) {
+				in.pause(p)
 			}
 		})
-		if pause != nil {
-			in.cl.PauseFetchPartitions(pause)
-		}
 		in.cl.AllowRebalance()
 	}
 	return nil
@@ -288,7 +280,7 @@ func (in *Ingest) stopParts(ps []*partition, grace time.Duration) {
 	}
 	wg.Wait()
 	for _, p := range ps {
-		in.resume(p)
+		in.resume(p, true)
 		in.metrics.lag.DeleteLabelValues(p.topic, p.label)
 	}
 }
@@ -298,11 +290,31 @@ func (in *Ingest) mark(topic string, part int32, epoch int32, offset int64) {
 	in.cl.MarkCommitOffsets(map[string]map[int32]kgo.EpochOffset{topic: {part: {Epoch: epoch, Offset: offset}}})
 }
 
-func (in *Ingest) resume(p *partition) {
-	if p.paused.Swap(false) {
-		in.cl.ResumeFetchPartitions(map[string][]int32{p.topic: {p.part}})
-		in.metrics.paused.Dec()
+// pause stops fetching p while it holds MaxBuffered records or more. The check and the
+// call are under p's pause lock, like resume's: a resume can never run between the
+// decision to pause and the pause itself (that would leave p paused for good).
+func (in *Ingest) pause(p *partition) {
+	p.pauseMu.Lock()
+	defer p.pauseMu.Unlock()
+	if p.paused || p.queued.Load() < int64(in.cfg.MaxBuffered) {
+		return
 	}
+	in.cl.PauseFetchPartitions(map[string][]int32{p.topic: {p.part}})
+	p.paused = true
+	in.metrics.paused.Inc()
+}
+
+// resume lets p fetch again once it holds less than half of MaxBuffered (any number
+// when force: the partition is being given up).
+func (in *Ingest) resume(p *partition, force bool) {
+	p.pauseMu.Lock()
+	defer p.pauseMu.Unlock()
+	if !p.paused || !force && p.queued.Load() >= int64(in.cfg.MaxBuffered/2) {
+		return
+	}
+	in.cl.ResumeFetchPartitions(map[string][]int32{p.topic: {p.part}})
+	p.paused = false
+	in.metrics.paused.Dec()
 }
 
 // produceDLQ sends a malformed record to the dead-letter topic; it is done (and its

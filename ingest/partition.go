@@ -63,12 +63,14 @@ type partition struct {
 	inbox []*kgo.Record
 	wake  chan struct{}
 
-	paused atomic.Bool
-	hwm    atomic.Int64
-	next   atomic.Int64 // next offset to commit (−1 before the first record)
-	queued atomic.Int64 // len(inbox) + len(q)
+	pauseMu sync.Mutex
+	paused  bool // fetching paused (Ingest.pause / resume, under pauseMu)
+	hwm     atomic.Int64
+	next    atomic.Int64 // next offset to commit (−1 before the first record)
+	queued  atomic.Int64 // len(inbox) + len(q)
 
-	q []*item // owned by run
+	q         []*item // owned by run
+	undecided int     // items of q in stUndecided (owned by run)
 }
 
 func newPartition(in *Ingest, topic string, part int32) *partition {
@@ -165,14 +167,7 @@ func (p *partition) run() {
 	p.advance()
 }
 
-func (p *partition) hasUndecided() bool {
-	for _, it := range p.q {
-		if it.st.Load() == stUndecided {
-			return true
-		}
-	}
-	return false
-}
+func (p *partition) hasUndecided() bool { return p.undecided > 0 }
 
 // intake decodes and classifies the records pushed since the last call.
 func (p *partition) intake() {
@@ -196,12 +191,16 @@ func (p *partition) intake() {
 			continue
 		}
 		it.fill = f
+		p.undecided++ // a new item starts undecided (the zero state)
 		p.classify(it, set)
 	}
 }
 
 // reclassify decides undecided records against the set now in force, in order.
 func (p *partition) reclassify() {
+	if p.undecided == 0 {
+		return
+	}
 	set := p.in.filter.set()
 	for _, it := range p.q {
 		if it.st.Load() == stUndecided {
@@ -210,7 +209,12 @@ func (p *partition) reclassify() {
 	}
 }
 
+// classify decides an undecided item against set (it may stay undecided).
 func (p *partition) classify(it *item, set *leadSet) {
+	if it.st.Load() != stUndecided {
+		return
+	}
+	p.undecided--
 	switch {
 	case set.has(it.fill.Trader):
 		if err := Validate(it.fill); err != nil {
@@ -223,7 +227,7 @@ func (p *partition) classify(it *item, set *leadSet) {
 		p.in.metrics.filtered.Inc()
 		p.in.metrics.stats.filtered.Add(1)
 	default:
-		it.st.Store(stUndecided)
+		p.undecided++
 	}
 }
 
@@ -251,9 +255,7 @@ func (p *partition) advance() {
 		p.in.mark(p.topic, p.part, last.LeaderEpoch, last.Offset+1)
 	}
 	p.updateLag()
-	if p.paused.Load() && p.queued.Load() < int64(p.in.cfg.MaxBuffered/2) {
-		p.in.resume(p)
-	}
+	p.in.resume(p, false)
 }
 
 func (p *partition) updateLag() {
