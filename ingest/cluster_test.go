@@ -178,7 +178,16 @@ func TestIngestExactlyOnceAcrossCrash(t *testing.T) {
 		// Crash somewhere in the k-th third of the lead fills, after a random extra wait.
 		target := int64(leadFills) * int64(k*30+5+rng.IntN(20)) / 100
 		in := start(t, cfg, check, src)
-		waitFor(t, 60*time.Second, fmt.Sprintf("incarnation %d: %d lead fills applied", k+1, target), func() bool { return check.applied() >= target })
+		began := time.Now()
+		waitFor(t, 90*time.Second, fmt.Sprintf("incarnation %d: %d lead fills applied", k+1, target), func() bool {
+			if check.applied() >= target {
+				return true
+			}
+			if time.Since(began) > 80*time.Second {
+				t.Logf("applied %d, ingest %+v", check.applied(), in.in.Stats())
+			}
+			return false
+		})
 		time.Sleep(time.Duration(rng.IntN(30)) * time.Millisecond)
 		in.crash()
 		t.Logf("crash %d after %d lead fills applied", k+1, check.applied())
