@@ -101,7 +101,7 @@ func (o *orderCheck) ForwardFills(ctx context.Context, req *ct.SubmitFillsReques
 	for i, out := range outs {
 		f := req.Fills[i]
 		switch c := out.GetCode(); {
-		case c == ct.ErrorCode_OK || c == ct.ErrorCode_DUPLICATE_FILL:
+		case c == ct.ErrorCode_OK || c == ct.ErrorCode_DUPLICATE_FILL || out.GetIndex() > 0 && transient(c):
 			if c == ct.ErrorCode_DUPLICATE_FILL {
 				o.dups++
 			}

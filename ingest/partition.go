@@ -359,6 +359,13 @@ func (p *partition) answered(r batchResult) {
 			in.metrics.latency.Observe(now.Sub(it.rec.Timestamp).Seconds())
 		case code == ct.ErrorCode_DUPLICATE_FILL:
 			in.metrics.forwarded.WithLabelValues("duplicate").Inc()
+		case o.GetIndex() > 0 && transient(code):
+			// Committed at that index, its fan-out not finished in time (DEADLINE,
+			// UNAVAILABLE: gateway down, NOT_LEADER: deposed during the fan-out): applied;
+			// the group's leader places the pending orders exactly once. A resend could
+			// only be answered DUPLICATE_FILL.
+			in.metrics.forwarded.WithLabelValues("applied").Inc()
+			in.metrics.latency.Observe(now.Sub(it.rec.Timestamp).Seconds())
 		case transient(code):
 			in.metrics.retries.WithLabelValues(code.String()).Inc()
 			retry(it)
@@ -384,9 +391,9 @@ func (p *partition) answered(r batchResult) {
 	}
 }
 
-// transient codes leave a fill to be resent: the group may still apply it (no leader,
-// down, moving, overloaded), or the ingest is misconfigured (token) and must not
-// drop fills meanwhile. Every other code is final: OK and DUPLICATE_FILL mean applied,
+// transient codes, on an outcome without a raft index, leave a fill to be resent: the
+// group may still apply it (no leader, down, moving, overloaded), or the ingest is
+// misconfigured (token) and must not drop fills meanwhile. Every other code is final: OK and DUPLICATE_FILL mean applied,
 // the rest a refusal for good (NOT_LEAD_TRADER, UNKNOWN_TRADER, FILL_TOO_OLD, ...).
 func transient(c ct.ErrorCode) bool {
 	switch c {
