@@ -43,10 +43,15 @@ func TestIngestRebalance(t *testing.T) {
 	waitFor(t, 20*time.Second, "first replica at work", func() bool { return total() >= 100 })
 	b := start(t, cfg, g, g)
 	produce(21, 35)
-	waitFor(t, 20*time.Second, "second replica got partitions", func() bool { return b.in.Stats().Records > 0 })
+	assigned := func(r *running) int {
+		r.in.mu.Lock()
+		defer r.in.mu.Unlock()
+		return len(r.in.parts)
+	}
+	waitFor(t, 60*time.Second, "second replica got partitions", func() bool { return assigned(b) > 0 })
 	a.close()
 	produce(36, perTrader)
-	waitFor(t, 30*time.Second, "every fill applied", func() bool { return total() == traders*perTrader })
+	waitFor(t, 60*time.Second, "every fill applied", func() bool { return total() == traders*perTrader })
 	want := make([]int64, perTrader)
 	for i := range want {
 		want[i] = int64(i + 1)
@@ -57,4 +62,7 @@ func TestIngestRebalance(t *testing.T) {
 		}
 	}
 	waitFor(t, 10*time.Second, "offsets committed", func() bool { return b.in.Stats().LagMax == 0 })
+	if a.in.Stats().Records == 0 || b.in.Stats().Records == 0 {
+		t.Errorf("records: first replica %d, second %d; want both to have consumed", a.in.Stats().Records, b.in.Stats().Records)
+	}
 }
