@@ -61,24 +61,37 @@ func (h *Handler) SubmitFill(ctx context.Context, req *ct.SubmitFillRequest) (*c
 	return resp, err
 }
 
-// SubmitFills splits the batch by owning group, forwards the parts in parallel and
-// answers in input order. Fills whose outcome says NOT_LEADER, MOVED, NOT_OWNED or
-// MOVING are sent again (to the new owner, after a backoff for MOVING) until the
-// deadline; every other outcome is final.
+// SubmitFills validates the batch at the edge and forwards it (ForwardFills).
 func (h *Handler) SubmitFills(ctx context.Context, req *ct.SubmitFillsRequest) (*ct.SubmitFillsResponse, error) {
-	_, errs, err := convert.SubmitFills(req)
+	out, err := h.r.ForwardFills(ctx, req)
 	if err != nil {
 		return nil, h.invalid(err)
 	}
-	ctx, cancel := h.r.bounded(ctx, req.GetTimeoutMs())
+	return &ct.SubmitFillsResponse{Outcomes: out}, nil
+}
+
+// ForwardFills is the router's fill forwarding, shared by the SubmitFills handler and
+// by the Kafka ingest (package ingest), which runs a Router in process without serving
+// it. It validates req (an error names the field when the batch as a whole is invalid;
+// a fill failing validation gets an INVALID_ARGUMENT outcome), splits the rest by
+// owning group, forwards the parts in parallel and answers one outcome per fill in
+// input order. Fills whose outcome says NOT_LEADER, MOVED, NOT_OWNED or MOVING are
+// sent again (to the new owner, after a backoff for MOVING) until the deadline (ctx's,
+// req.timeout_ms or RequestTimeout); every other outcome is final. The caller's token
+// rides along from ctx.
+func (r *Router) ForwardFills(ctx context.Context, req *ct.SubmitFillsRequest) ([]*ct.FillOutcome, error) {
+	_, errs, err := convert.SubmitFills(req)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := r.bounded(ctx, req.GetTimeoutMs())
 	defer cancel()
-	r := h.r
 	out := make([]*ct.FillOutcome, len(req.Fills))
 	ambiguous := make([]bool, len(req.Fills))
 	var pending []int
 	for i, e := range errs {
 		if e != nil {
-			h.r.metrics.refusals.WithLabelValues(ct.ErrorCode_INVALID_ARGUMENT.String()).Inc()
+			r.metrics.refusals.WithLabelValues(ct.ErrorCode_INVALID_ARGUMENT.String()).Inc()
 			out[i] = convert.Outcome(req.Fills[i], ct.ErrorCode_INVALID_ARGUMENT, e.Error())
 			continue
 		}
@@ -174,5 +187,5 @@ func (h *Handler) SubmitFills(ctx context.Context, req *ct.SubmitFillsRequest) (
 		}
 		pending = next
 	}
-	return &ct.SubmitFillsResponse{Outcomes: out}, nil
+	return out, nil
 }

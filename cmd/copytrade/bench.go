@@ -56,6 +56,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&cfg.Router, "router", "", "attach: the router's address")
 	fs.StringVar(&cfg.Token, "token", "", "attach: an admin token")
 	fs.StringVar(&cfg.Gateway, "gateway", "", "attach: the gateway's address")
+	fs.StringVar(&cfg.Fills, "fills", cfg.Fills, "rpc, or kafka: also measure the Kafka fill path (in-process broker, an ingest process, 90 % noise) after the scenarios")
+	fs.IntVar(&cfg.KafkaRecords, "kafka-records", cfg.KafkaRecords, "records of the Kafka throughput backlog (10 % lead fills)")
 	logLevel := fs.String("log-level", "warn", "debug, info, warn or error (the bench's own logs, on stderr)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

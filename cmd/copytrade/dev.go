@@ -3,8 +3,12 @@ package main
 // `copytrade dev`: the whole system on loopback in one process (tools/devcluster), a
 // seeded population, a demo workload with live progress, then a summary ending in
 //
-//	dev: signals=N copier_orders=M placed=P rejected=R skipped=S p50_ms=X p99_ms=Y
+//	dev: signals=N copier_orders=M placed=P rejected=R skipped=S p50_ms=X p99_ms=Y \
+//	     ingest: records=… filtered=… forwarded=… lag_max=…
 //
+// (the ingest part with --fills kafka, the default: exchsim publishes every fill of
+// every account to an in-process Kafka and ingest forwards the lead traders'; with
+// --fills rpc the lead fills are pushed to the router as before),
 // and, unless --exit-after, the cluster keeps serving until SIGINT/SIGTERM.
 
 import (
@@ -38,6 +42,7 @@ type devFlags struct {
 	noSync      bool
 	venueFaults bool
 	logLevel    string
+	fills       string
 }
 
 func parseDevFlags(args []string, stderr io.Writer) (*devFlags, error) {
@@ -56,8 +61,12 @@ func parseDevFlags(args []string, stderr io.Writer) (*devFlags, error) {
 	fs.BoolVar(&f.venueFaults, "venue-faults", false, "run exchsim as a hostile venue (latency past the dispatch timeout, partial fills, rejects, reordered, duplicated and contract-breaking reports)")
 	fs.BoolVar(&f.noSync, "nosync", false, "turn fsync off in the raft logs (faster, not what production does)")
 	fs.StringVar(&f.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
+	fs.StringVar(&f.fills, "fills", "kafka", "fill path: kafka (exchsim publishes every fill to an in-process Kafka, ingest consumes it) or rpc (lead fills pushed to the router)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if f.fills != "kafka" && f.fills != "rpc" {
+		return nil, fmt.Errorf("dev: --fills must be kafka or rpc, got %q", f.fills)
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("dev: unexpected argument %q", fs.Arg(0))
@@ -127,8 +136,19 @@ func dev(ctx context.Context, f *devFlags, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "dev: seeded %d instruments, eligibility rules, %d lead traders, %d follows in %s\n",
 		pop.Stats.Instruments, pop.Stats.Traders, pop.Stats.Follows, time.Since(seedAt).Round(time.Millisecond))
 
+	var kafka *devcluster.Kafka
+	if f.fills == "kafka" {
+		if kafka, err = c.StartKafka(devcluster.DefaultKafkaOptions()); err != nil {
+			return err
+		}
+		defer kafka.Close()
+		fmt.Fprintf(stdout, "dev: fills: exchsim publishes every fill to Kafka topic %s (in process), ingest forwards lead traders' fills\n", devcluster.FillsTopic)
+	} else {
+		fmt.Fprintln(stdout, "dev: fills: lead traders' fills pushed to the router (SubmitFills)")
+	}
 	fmt.Fprintf(stdout, "dev: lead traders act for %s at %.0f fills/s\n", f.duration, f.rate)
 	sum, err := c.RunWorkload(ctx, devcluster.WorkloadOptions{
+		Kafka:   kafka,
 		Traders: pop.Traders(), Duration: f.duration, Rate: f.rate, Seed: f.seed,
 		TraderBalance: so.TraderBalance, CallTimeout: 5 * time.Second,
 		Progress: func(p devcluster.Progress) {
@@ -147,7 +167,11 @@ func dev(ctx context.Context, f *devFlags, stdout, stderr io.Writer) error {
 	if f.venueFaults {
 		printVenueFaults(ctx, stdout, c)
 	}
-	fmt.Fprintln(stdout, sum.Line())
+	line := sum.Line()
+	if kafka != nil {
+		line += " " + kafka.Line()
+	}
+	fmt.Fprintln(stdout, line)
 	if sum.Placed == 0 && ctx.Err() == nil {
 		return errors.New("no copier order was placed: see the lines above")
 	}

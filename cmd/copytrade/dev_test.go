@@ -11,7 +11,7 @@ import (
 )
 
 var (
-	summaryRe = regexp.MustCompile(`^dev: signals=(\d+) copier_orders=(\d+) placed=(\d+) rejected=(\d+) skipped=(\d+) p50_ms=(\d+\.\d+) p99_ms=(\d+\.\d+)$`)
+	summaryRe = regexp.MustCompile(`^dev: signals=(\d+) copier_orders=(\d+) placed=(\d+) rejected=(\d+) skipped=(\d+) p50_ms=(\d+\.\d+) p99_ms=(\d+\.\d+)( ingest: records=(\d+) filtered=(\d+) forwarded=(\d+) lag_max=(\d+))?$`)
 	ordersRe  = regexp.MustCompile(`copier orders: (\d+) decisions = (\d+) placed \+ (\d+) rejected \+ (\d+) skipped \+ (\d+) pending`)
 )
 
@@ -32,15 +32,24 @@ func atoi(t *testing.T, s string) int64 {
 //
 // (copier_orders counts orders planned plus follows skipped; pending is printed on the
 // "copier orders:" line above the summary).
+//
+// With --fills kafka (the default) the summary also carries the ingest's totals: every
+// venue fill consumed, the copiers' own fills filtered, the lead fills forwarded, no lag.
 func TestDevSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a whole cluster")
 	}
+	for _, fills := range []string{"kafka", "rpc"} {
+		t.Run(fills, func(t *testing.T) { devSmoke(t, fills) })
+	}
+}
+
+func devSmoke(t *testing.T, fills string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
 	args := []string{"dev", "--duration", "5s", "--exit-after", "--traders", "4", "--copiers", "50",
-		"--rate", "10", "--data", t.TempDir()}
+		"--rate", "10", "--data", t.TempDir(), "--fills", fills}
 	start := time.Now()
 	code := run(ctx, args, &stdout, &stderr)
 	t.Logf("copytrade dev took %s", time.Since(start).Round(time.Millisecond))
@@ -71,6 +80,18 @@ func TestDevSmoke(t *testing.T) {
 	}
 	if orders != placed+rejected+skipped+pending {
 		t.Errorf("copier_orders=%d != placed %d + rejected %d + skipped %d + pending %d", orders, placed, rejected, skipped, pending)
+	}
+	switch ingest := m[8] != ""; {
+	case fills == "kafka" && !ingest:
+		t.Fatalf("no ingest totals in the summary %q", last)
+	case fills == "rpc" && ingest:
+		t.Fatalf("ingest totals in an rpc run's summary %q", last)
+	case ingest:
+		records, filtered, forwarded, lag := atoi(t, m[9]), atoi(t, m[10]), atoi(t, m[11]), atoi(t, m[12])
+		if forwarded != signals || filtered == 0 || records < forwarded+filtered || lag != 0 {
+			t.Errorf("ingest records=%d filtered=%d forwarded=%d lag_max=%d: want every lead fill (%d) forwarded, copier fills filtered, no lag",
+				records, filtered, forwarded, lag, signals)
+		}
 	}
 	if !strings.Contains(out, "refused=0 failed_calls=0 lost=0") {
 		t.Errorf("some fills were not copied:\n%s", out)

@@ -17,6 +17,7 @@ import (
 //	admin              instruments, rules, settlement, slots,  admin
 //	                   no-op, membership, ListFollowers
 //	cluster reads      GetSlotOwnership, GroupStatus           router
+//	lead-trader set    ListLeadTraders (a Kafka ingest)        router, trading-system
 //	trader settings    ApplyTrader ... ExitTrader              account == trader
 //	                   (ApplyTrader without stats: the venue's are used)
 //	follows            Follow ... Unfollow                     account == copier
@@ -54,6 +55,7 @@ var rules = map[string]rule{
 
 	"GetSlotOwnership": roles(RoleRouter),
 	"GroupStatus":      roles(RoleRouter),
+	"ListLeadTraders":  roles(RoleRouter, RoleTradingSystem),
 
 	"ApplyTrader":  applyTrader,
 	"UpdateTrader": ownTrader(func(r *ct.UpdateTraderRequest) int64 { return r.GetTrader() }),

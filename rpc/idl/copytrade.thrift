@@ -641,6 +641,26 @@ exception CopyTradeError {
     3: map<string, string> extra    // see ErrorCode: MOVED's group and epoch, NOT_LEADER's leader_addr
 }
 
+// ---- Lead-trader set (appended; see ingest/DESIGN.md) ----------------------------
+
+// The traders this group would not drop before Raft (ACTIVE or PAUSED, in slots it owns
+// or holds frozen), ascending, a page at a time: how a Kafka ingest learns which fills to
+// forward. A group call (through a router: metainfo COPYTRADE_GROUP names the group).
+struct ListLeadTradersRequest {
+    1: i64 after_trader     // page cursor: traders > this; 0 = from the start
+    2: i32 limit            // 1..MAX_LEAD_TRADERS_PAGE; 0 = MAX_LEAD_TRADERS_PAGE
+    3: ReadOptions read_opts
+}
+
+struct ListLeadTradersResponse {
+    1: i32 group
+    2: list<i64> traders    // ascending
+    3: i64 next_after_trader // 0 = no more
+    4: i64 applied_index    // the answering replica's applied index
+}
+
+const i32 MAX_LEAD_TRADERS_PAGE = 10000
+
 service CopyTrade {
     // Signals.
     SubmitFillResponse SubmitFill(1: SubmitFillRequest req) throws (1: CopyTradeError err)
@@ -699,4 +719,7 @@ service CopyTrade {
 
     // Admin: resolve a QUARANTINED order with the venue's true result.
     CommandResponse ResolveOrder(1: ResolveOrderRequest req) throws (1: CopyTradeError err)
+
+    // The group's lead traders (ingest's filter). Trading-system or router role, or admin.
+    ListLeadTradersResponse ListLeadTraders(1: ListLeadTradersRequest req) throws (1: CopyTradeError err)
 }

@@ -123,6 +123,11 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer) (rep *Report, err er
 			return rep, errWithLogs(err, cl, nil)
 		}
 	}
+	if cfg.Fills == "kafka" {
+		if rep.Kafka, err = r.kafka(ctx, gens, rep.Latency); err != nil {
+			return rep, errWithLogs(err, cl, nil)
+		}
+	}
 	rep.ElapsedSec = r3(time.Since(t0).Seconds())
 	rep.MetricsMissing = dedup(r.missing)
 	rep.finish()

@@ -85,6 +85,12 @@ type Config struct {
 	CopierStepDuration time.Duration
 	// CopierRate is the fills/s of a copiers step.
 	CopierRate float64
+	// Fills is the fill path measured besides the RPC push: "rpc" (only the push) or
+	// "kafka" (also the Kafka phases: an in-process broker and a `copytrade ingest`
+	// process, after the scenarios; see kafka.go).
+	Fills string
+	// KafkaRecords is the backlog of the Kafka throughput phase (10 % lead fills).
+	KafkaRecords int
 	// Scenarios to run, a subset of AllScenarios.
 	Scenarios []string
 	// Seed seeds every random choice of the workload.
@@ -111,6 +117,7 @@ func DefaultConfig() Config {
 		StepDuration: 8 * time.Second, StepFactor: 1.5, MaxSteps: 10, P99Budget: 50 * time.Millisecond,
 		CopierSteps: []int{500, 1000, 2000, 5000, 10000}, CopierStepDuration: 8 * time.Second, CopierRate: 10,
 		Scenarios: []string{ScenarioLatency}, Seed: 1, FloorInterval: 25 * time.Millisecond,
+		Fills: "rpc", KafkaRecords: 20000,
 	}
 }
 
@@ -169,6 +176,15 @@ func (c *Config) Validate() error {
 		if !slices.Contains(AllScenarios, s) {
 			bad("Unknown scenario %q (known: %s).", s, strings.Join(AllScenarios, ", "))
 		}
+	}
+	if c.Fills != "rpc" && c.Fills != "kafka" {
+		bad("Fills must be rpc or kafka, got %q.", c.Fills)
+	}
+	if c.Fills == "kafka" && c.attached() {
+		bad("--fills kafka starts an ingest process on the cluster's topology and key files, so it needs a cluster the bench starts itself.")
+	}
+	if c.KafkaRecords < 10 {
+		bad("KafkaRecords must be >= 10, got %d.", c.KafkaRecords)
 	}
 	if c.FloorInterval <= 0 {
 		bad("FloorInterval must be > 0.")

@@ -212,6 +212,7 @@ type Report struct {
 	Throughput *ThroughputResult `json:"throughput,omitempty"`
 	Copiers    *CopiersResult    `json:"copiers,omitempty"`
 	Failover   *FailoverResult   `json:"failover,omitempty"`
+	Kafka      *KafkaResult      `json:"kafka,omitempty"`
 	Summary    Summary           `json:"summary"`
 	// Pids are the processes the bench started (all stopped when it returns).
 	Pids []int `json:"pids,omitempty"`
@@ -379,6 +380,7 @@ func (r *Report) WriteTable(w io.Writer) {
 	if t := r.Throughput; t != nil {
 		fmt.Fprintf(w, "throughput: highest sustained %.0f copier orders/s with P99 ≤ %.0f ms\n", t.MaxOrdersPerS, t.BudgetMs)
 	}
+	r.writeKafka(w)
 	if f := r.Failover; f != nil {
 		fmt.Fprintf(w, "failover: killed %s, new leader %s, first copied fill %.0f ms after the kill; %d IDs checked: lost %d, dup %d, accepted-not-copied %d (unverifiable %d), drained in %.0f ms\n",
 			f.KilledNode, f.NewLeader, f.FailoverMs, f.IDsChecked, f.Lost, f.Dup, f.AcceptedNotCopied, f.Unverifiable, f.DrainMs)

@@ -124,6 +124,15 @@ func (s *RouterSink) record(o *ct.FillOutcome, lat time.Duration) {
 	s.samples = append(s.samples, lat)
 }
 
+// Record counts one fill's final outcome that reached copytrade another way (the Kafka
+// ingest); lat is its latency from the venue's fill to the answer.
+func (s *RouterSink) Record(o *ct.FillOutcome, lat time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.counts.Submitted++
+	s.record(o, lat)
+}
+
 // Snapshot returns the counts, the refusals by code and a copy of the latency samples.
 func (s *RouterSink) Snapshot() (Counts, map[string]int64, []time.Duration) {
 	s.mu.Lock()
@@ -210,6 +219,10 @@ type WorkloadOptions struct {
 	TraderBalance fixed.Dec
 	// CallTimeout is each SubmitFills call's budget.
 	CallTimeout time.Duration
+	// Kafka, when set, is the fill path: the activity's fills reach copytrade as the
+	// venue's fill stream through Kafka and the ingest (the sink only counts the
+	// ingest's answers); the workload ends once the ingest has caught up.
+	Kafka *Kafka
 	// Progress, when set, is called every ProgressInterval while the workload runs.
 	Progress         func(Progress)
 	ProgressInterval time.Duration
@@ -248,7 +261,13 @@ func RunWorkload(ctx context.Context, sim *exchsim.Sim, sink *RouterSink, opts W
 		acfg.TraderBalance = opts.TraderBalance
 	}
 	acfg.FlushTimeout = opts.CallTimeout + 2*time.Second
-	act, err := exchsim.NewActivity(sim, sink, acfg)
+	var publish exchsim.FillSink = sink
+	if opts.Kafka != nil {
+		publish = nopSink{}
+		opts.Kafka.SetOnFinal(func(_ *ct.Fill, o *ct.FillOutcome, produced time.Time) { sink.Record(o, time.Since(produced)) })
+		defer opts.Kafka.SetOnFinal(nil)
+	}
+	act, err := exchsim.NewActivity(sim, publish, acfg)
 	if err != nil {
 		return Summary{}, fmt.Errorf("devcluster: %w", err)
 	}
@@ -280,6 +299,11 @@ func RunWorkload(ctx context.Context, sim *exchsim.Sim, sink *RouterSink, opts W
 		}()
 	}
 	err = act.Run(runCtx)
+	if err == nil && opts.Kafka != nil {
+		dctx, dcancel := context.WithTimeout(ctx, opts.CallTimeout+10*time.Second)
+		err = opts.Kafka.Drain(dctx)
+		dcancel()
+	}
 	close(stop)
 	wg.Wait()
 	if err != nil {

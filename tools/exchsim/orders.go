@@ -327,6 +327,7 @@ func (s *Sim) fill(o *Order, r *OrderResult, partial bool, opts execOpts) (Rejec
 			PositionAfter: after, Fee: fee, ClientOrderID: o.ClientOrderID, // VenueOrderID: placeLead
 		}
 	}
+	s.publishFill(o, r, a, opts.lead, opts.liquidation) // publish.go
 	return ReasonNone, ""
 }
 

@@ -54,6 +54,8 @@ type Sim struct {
 
 	nFilled, nPartial, nRejected, nDuplicates, nTransfers, nAccounts, nMarkSteps atomic.Int64
 
+	publisher atomic.Pointer[FillPublisher] // publish.go: every fill of every account
+
 	startOnce, closeOnce sync.Once
 	stop                 chan struct{}
 	wg                   sync.WaitGroup

@@ -19,6 +19,8 @@ const (
 	EXTRA_EPOCH = "epoch"
 
 	MAX_LEADERBOARD_K = 1000
+
+	MAX_LEAD_TRADERS_PAGE = 10000
 )
 
 type ErrorCode int64
@@ -5511,6 +5513,118 @@ var fieldIDToName_LeaderboardResponse = map[int16]string{
 	1: "rows",
 }
 
+type ListLeadTradersRequest struct {
+	AfterTrader int64        `thrift:"after_trader,1" frugal:"1,default,i64" json:"after_trader"`
+	Limit       int32        `thrift:"limit,2" frugal:"2,default,i32" json:"limit"`
+	ReadOpts    *ReadOptions `thrift:"read_opts,3" frugal:"3,default,ReadOptions" json:"read_opts"`
+}
+
+func NewListLeadTradersRequest() *ListLeadTradersRequest {
+	return &ListLeadTradersRequest{}
+}
+
+func (p *ListLeadTradersRequest) InitDefault() {
+}
+
+func (p *ListLeadTradersRequest) GetAfterTrader() (v int64) {
+	return p.AfterTrader
+}
+
+func (p *ListLeadTradersRequest) GetLimit() (v int32) {
+	return p.Limit
+}
+
+var ListLeadTradersRequest_ReadOpts_DEFAULT *ReadOptions
+
+func (p *ListLeadTradersRequest) GetReadOpts() (v *ReadOptions) {
+	if !p.IsSetReadOpts() {
+		return ListLeadTradersRequest_ReadOpts_DEFAULT
+	}
+	return p.ReadOpts
+}
+func (p *ListLeadTradersRequest) SetAfterTrader(val int64) {
+	p.AfterTrader = val
+}
+func (p *ListLeadTradersRequest) SetLimit(val int32) {
+	p.Limit = val
+}
+func (p *ListLeadTradersRequest) SetReadOpts(val *ReadOptions) {
+	p.ReadOpts = val
+}
+
+func (p *ListLeadTradersRequest) IsSetReadOpts() bool {
+	return p.ReadOpts != nil
+}
+
+func (p *ListLeadTradersRequest) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("ListLeadTradersRequest(%+v)", *p)
+}
+
+var fieldIDToName_ListLeadTradersRequest = map[int16]string{
+	1: "after_trader",
+	2: "limit",
+	3: "read_opts",
+}
+
+type ListLeadTradersResponse struct {
+	Group           int32   `thrift:"group,1" frugal:"1,default,i32" json:"group"`
+	Traders         []int64 `thrift:"traders,2" frugal:"2,default,list<i64>" json:"traders"`
+	NextAfterTrader int64   `thrift:"next_after_trader,3" frugal:"3,default,i64" json:"next_after_trader"`
+	AppliedIndex    int64   `thrift:"applied_index,4" frugal:"4,default,i64" json:"applied_index"`
+}
+
+func NewListLeadTradersResponse() *ListLeadTradersResponse {
+	return &ListLeadTradersResponse{}
+}
+
+func (p *ListLeadTradersResponse) InitDefault() {
+}
+
+func (p *ListLeadTradersResponse) GetGroup() (v int32) {
+	return p.Group
+}
+
+func (p *ListLeadTradersResponse) GetTraders() (v []int64) {
+	return p.Traders
+}
+
+func (p *ListLeadTradersResponse) GetNextAfterTrader() (v int64) {
+	return p.NextAfterTrader
+}
+
+func (p *ListLeadTradersResponse) GetAppliedIndex() (v int64) {
+	return p.AppliedIndex
+}
+func (p *ListLeadTradersResponse) SetGroup(val int32) {
+	p.Group = val
+}
+func (p *ListLeadTradersResponse) SetTraders(val []int64) {
+	p.Traders = val
+}
+func (p *ListLeadTradersResponse) SetNextAfterTrader(val int64) {
+	p.NextAfterTrader = val
+}
+func (p *ListLeadTradersResponse) SetAppliedIndex(val int64) {
+	p.AppliedIndex = val
+}
+
+func (p *ListLeadTradersResponse) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("ListLeadTradersResponse(%+v)", *p)
+}
+
+var fieldIDToName_ListLeadTradersResponse = map[int16]string{
+	1: "group",
+	2: "traders",
+	3: "next_after_trader",
+	4: "applied_index",
+}
+
 type CopyTradeError struct {
 	Code    ErrorCode         `thrift:"code,1" frugal:"1,default,ErrorCode" json:"code"`
 	Message string            `thrift:"message,2" frugal:"2,default,string" json:"message"`
@@ -5631,6 +5745,8 @@ type CopyTrade interface {
 	Leaderboard(ctx context.Context, req *LeaderboardRequest) (r *LeaderboardResponse, err error)
 
 	ResolveOrder(ctx context.Context, req *ResolveOrderRequest) (r *CommandResponse, err error)
+
+	ListLeadTraders(ctx context.Context, req *ListLeadTradersRequest) (r *ListLeadTradersResponse, err error)
 }
 
 type CopyTradeSubmitFillArgs struct {
@@ -8919,6 +9035,100 @@ func (p *CopyTradeResolveOrderResult) String() string {
 }
 
 var fieldIDToName_CopyTradeResolveOrderResult = map[int16]string{
+	0: "success",
+	1: "err",
+}
+
+type CopyTradeListLeadTradersArgs struct {
+	Req *ListLeadTradersRequest `thrift:"req,1" frugal:"1,default,ListLeadTradersRequest" json:"req"`
+}
+
+func NewCopyTradeListLeadTradersArgs() *CopyTradeListLeadTradersArgs {
+	return &CopyTradeListLeadTradersArgs{}
+}
+
+func (p *CopyTradeListLeadTradersArgs) InitDefault() {
+}
+
+var CopyTradeListLeadTradersArgs_Req_DEFAULT *ListLeadTradersRequest
+
+func (p *CopyTradeListLeadTradersArgs) GetReq() (v *ListLeadTradersRequest) {
+	if !p.IsSetReq() {
+		return CopyTradeListLeadTradersArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *CopyTradeListLeadTradersArgs) SetReq(val *ListLeadTradersRequest) {
+	p.Req = val
+}
+
+func (p *CopyTradeListLeadTradersArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *CopyTradeListLeadTradersArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyTradeListLeadTradersArgs(%+v)", *p)
+}
+
+var fieldIDToName_CopyTradeListLeadTradersArgs = map[int16]string{
+	1: "req",
+}
+
+type CopyTradeListLeadTradersResult struct {
+	Success *ListLeadTradersResponse `thrift:"success,0,optional" frugal:"0,optional,ListLeadTradersResponse" json:"success,omitempty"`
+	Err     *CopyTradeError          `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
+}
+
+func NewCopyTradeListLeadTradersResult() *CopyTradeListLeadTradersResult {
+	return &CopyTradeListLeadTradersResult{}
+}
+
+func (p *CopyTradeListLeadTradersResult) InitDefault() {
+}
+
+var CopyTradeListLeadTradersResult_Success_DEFAULT *ListLeadTradersResponse
+
+func (p *CopyTradeListLeadTradersResult) GetSuccess() (v *ListLeadTradersResponse) {
+	if !p.IsSetSuccess() {
+		return CopyTradeListLeadTradersResult_Success_DEFAULT
+	}
+	return p.Success
+}
+
+var CopyTradeListLeadTradersResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeListLeadTradersResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeListLeadTradersResult_Err_DEFAULT
+	}
+	return p.Err
+}
+func (p *CopyTradeListLeadTradersResult) SetSuccess(x interface{}) {
+	p.Success = x.(*ListLeadTradersResponse)
+}
+func (p *CopyTradeListLeadTradersResult) SetErr(val *CopyTradeError) {
+	p.Err = val
+}
+
+func (p *CopyTradeListLeadTradersResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *CopyTradeListLeadTradersResult) IsSetErr() bool {
+	return p.Err != nil
+}
+
+func (p *CopyTradeListLeadTradersResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyTradeListLeadTradersResult(%+v)", *p)
+}
+
+var fieldIDToName_CopyTradeListLeadTradersResult = map[int16]string{
 	0: "success",
 	1: "err",
 }

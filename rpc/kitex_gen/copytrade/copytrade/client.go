@@ -46,6 +46,7 @@ type Client interface {
 	TransferLeadership(ctx context.Context, req *copytrade.TransferLeadershipRequest, callOptions ...callopt.Option) (r *copytrade.MembershipResponse, err error)
 	Leaderboard(ctx context.Context, req *copytrade.LeaderboardRequest, callOptions ...callopt.Option) (r *copytrade.LeaderboardResponse, err error)
 	ResolveOrder(ctx context.Context, req *copytrade.ResolveOrderRequest, callOptions ...callopt.Option) (r *copytrade.CommandResponse, err error)
+	ListLeadTraders(ctx context.Context, req *copytrade.ListLeadTradersRequest, callOptions ...callopt.Option) (r *copytrade.ListLeadTradersResponse, err error)
 }
 
 // NewClient creates a client for the service defined in IDL.
@@ -250,4 +251,9 @@ func (p *kCopyTradeClient) Leaderboard(ctx context.Context, req *copytrade.Leade
 func (p *kCopyTradeClient) ResolveOrder(ctx context.Context, req *copytrade.ResolveOrderRequest, callOptions ...callopt.Option) (r *copytrade.CommandResponse, err error) {
 	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
 	return p.kClient.ResolveOrder(ctx, req)
+}
+
+func (p *kCopyTradeClient) ListLeadTraders(ctx context.Context, req *copytrade.ListLeadTradersRequest, callOptions ...callopt.Option) (r *copytrade.ListLeadTradersResponse, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.ListLeadTraders(ctx, req)
 }

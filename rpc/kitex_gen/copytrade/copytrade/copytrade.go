@@ -258,6 +258,13 @@ var serviceMethods = map[string]kitex.MethodInfo{
 		false,
 		kitex.WithStreamingMode(kitex.StreamingNone),
 	),
+	"ListLeadTraders": kitex.NewMethodInfo(
+		listLeadTradersHandler,
+		newCopyTradeListLeadTradersArgs,
+		newCopyTradeListLeadTradersResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
 }
 
 var (
@@ -1164,6 +1171,30 @@ func newCopyTradeResolveOrderResult() interface{} {
 	return copytrade.NewCopyTradeResolveOrderResult()
 }
 
+func listLeadTradersHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*copytrade.CopyTradeListLeadTradersArgs)
+	realResult := result.(*copytrade.CopyTradeListLeadTradersResult)
+	success, err := handler.(copytrade.CopyTrade).ListLeadTraders(ctx, realArg.Req)
+	if err != nil {
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
+	}
+	return nil
+}
+func newCopyTradeListLeadTradersArgs() interface{} {
+	return copytrade.NewCopyTradeListLeadTradersArgs()
+}
+
+func newCopyTradeListLeadTradersResult() interface{} {
+	return copytrade.NewCopyTradeListLeadTradersResult()
+}
+
 type kClient struct {
 	c client.Client
 }
@@ -1655,6 +1686,20 @@ func (p *kClient) ResolveOrder(ctx context.Context, req *copytrade.ResolveOrderR
 	_args.Req = req
 	var _result copytrade.CopyTradeResolveOrderResult
 	if err = p.c.Call(ctx, "ResolveOrder", &_args, &_result); err != nil {
+		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) ListLeadTraders(ctx context.Context, req *copytrade.ListLeadTradersRequest) (r *copytrade.ListLeadTradersResponse, err error) {
+	var _args copytrade.CopyTradeListLeadTradersArgs
+	_args.Req = req
+	var _result copytrade.CopyTradeListLeadTradersResult
+	if err = p.c.Call(ctx, "ListLeadTraders", &_args, &_result); err != nil {
 		return
 	}
 	switch {
