@@ -103,6 +103,7 @@ func (n *Node) takeOver(ls *leaderState) {
 	n.fsm.read(func(m *raftfsm.Machine) {
 		group = m.Group()
 		pending = pendingOrders(m)
+		n.raiseStamp(m.Now())
 	})
 	ls.mu.Lock()
 	for _, o := range pending {
@@ -210,7 +211,7 @@ func (n *Node) apply(ctx context.Context, cmd raftfsm.Command) outcome {
 
 // now stamps commands: wall clock, strictly increasing on this node.
 func (n *Node) now() int64 {
-	t := time.Now().UnixNano()
+	t := n.wall().UnixNano()
 	for {
 		last := n.stamp.Load()
 		if t <= last {

@@ -90,18 +90,26 @@ func (n *Node) openRaft() error {
 		return fmt.Errorf("shard: data dir: %w", err)
 	}
 	hl := newHCLogger("raft", n.log, cfg.RaftLogLevel)
+	if err := checkRaftDB(filepath.Join(cfg.DataDir, "raft.db")); err != nil {
+		return err
+	}
 	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.DataDir, "raft.db"), NoSync: cfg.NoSync})
 	if err != nil {
 		return fmt.Errorf("shard: open log store: %w", err)
 	}
 	n.store = store
-	logs, err := raft.NewLogCache(4096, store)
-	if err != nil {
-		return fmt.Errorf("shard: log cache: %w", err)
-	}
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, cfg.SnapshotRetain, hl)
+	fileSnaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, cfg.SnapshotRetain, hl)
 	if err != nil {
 		return fmt.Errorf("shard: snapshot store: %w", err)
+	}
+	if err := checkSnapshots(cfg.DataDir, store, fileSnaps); err != nil {
+		return err
+	}
+	guard := n.diskGuard() // every write crash-stops the node on a disk fault (diskfault.go)
+	stable, snaps := &guardedStable{StableStore: store, g: guard}, &guardedSnaps{SnapshotStore: fileSnaps, g: guard}
+	logs, err := raft.NewLogCache(4096, &guardedLogStore{LogStore: store, g: guard})
+	if err != nil {
+		return fmt.Errorf("shard: log cache: %w", err)
 	}
 	adv, err := net.ResolveTCPAddr("tcp", cfg.advertise())
 	if err != nil {
@@ -131,7 +139,7 @@ func (n *Node) openRaft() error {
 	}
 
 	if cfg.Bootstrap {
-		has, err := raft.HasExistingState(logs, store, snaps)
+		has, err := raft.HasExistingState(logs, stable, snaps)
 		if err != nil {
 			return fmt.Errorf("shard: inspect raft state: %w", err)
 		}
@@ -142,13 +150,13 @@ func (n *Node) openRaft() error {
 					Suffrage: raft.Voter, ID: raft.ServerID(m.ID), Address: raft.ServerAddress(m.RaftAddr),
 				})
 			}
-			if err := raft.BootstrapCluster(rc, logs, store, snaps, trans, conf); err != nil {
+			if err := raft.BootstrapCluster(rc, logs, stable, snaps, trans, conf); err != nil {
 				return fmt.Errorf("shard: bootstrap group %d: %w", cfg.Group, err)
 			}
 			n.log.Info("bootstrapped raft group", "members", len(conf.Servers))
 		}
 	}
-	r, err := raft.NewRaft(rc, n.fsm, logs, store, snaps, trans)
+	r, err := raft.NewRaft(rc, n.fsm, logs, stable, snaps, trans)
 	if err != nil {
 		return fmt.Errorf("shard: start raft: %w", err)
 	}

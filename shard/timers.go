@@ -124,20 +124,19 @@ func periodEnd(p SettlementPeriod, q uint64) time.Time {
 
 // runSettlement settles each period once it has ended — every unsettled one up to now,
 // in order, so boundaries missed while no leader was up are caught up — and pays every
-// unpaid entry by an idempotent transfer. It wakes at each boundary and, while entries
-// stay unpaid, every ReconcileMaxBackoff.
+// unpaid entry by an idempotent transfer. It wakes at each boundary and at least every
+// ReconcileMaxBackoff (unpaid entries; a stepped wall clock).
 func (n *Node) runSettlement(ls *leaderState) {
 	defer ls.wg.Done()
 	for {
-		next := time.Now().Add(time.Hour)
+		next := n.wall().Add(time.Hour)
 		if n.cfg.SettlementPeriod != 0 {
 			next = n.settleDue(ls)
 		}
-		unpaid := n.payUnpaid(ls)
-		wait := time.Until(next)
-		if unpaid > 0 {
-			wait = min(wait, n.cfg.ReconcileMaxBackoff)
-		}
+		n.payUnpaid(ls)
+		// Wake at least every ReconcileMaxBackoff: the wall clock may have been stepped
+		// (NTP) past a boundary while this loop slept on a timer of the old clock.
+		wait := min(next.Sub(n.wall()), n.cfg.ReconcileMaxBackoff)
 		select {
 		case <-ls.ctx.Done():
 			return
@@ -150,7 +149,7 @@ func (n *Node) runSettlement(ls *leaderState) {
 // boundary.
 func (n *Node) settleDue(ls *leaderState) time.Time {
 	p := n.cfg.SettlementPeriod
-	cur := periodOf(p, time.Now())
+	cur := periodOf(p, n.wall())
 	var last uint64
 	n.fsm.read(func(m *raftfsm.Machine) { last = m.LastSettledPeriod() })
 	from := last + 1
