@@ -178,9 +178,13 @@ func (n *Node) apply(ctx context.Context, cmd raftfsm.Command) outcome {
 	if err != nil {
 		return outcome{err: err}
 	}
-	data := raftfsm.Encode(raftfsm.Envelope{TimeUnixNano: n.now(), Cmd: cmd})
+	// Stamp and enqueue under one lock, so the log's order is the stamps' order and
+	// the machine's clock never goes back between two entries of this leader.
 	start := time.Now()
+	n.stampMu.Lock()
+	data := raftfsm.Encode(raftfsm.Envelope{TimeUnixNano: n.now(), Cmd: cmd})
 	f := n.raft.Apply(data, timeLeft(ctx, n.cfg.RequestTimeout))
+	n.stampMu.Unlock()
 	ch := make(chan outcome, 1)
 	go func() {
 		err := f.Error()

@@ -33,6 +33,7 @@ type Node struct {
 	notifyCh chan bool
 	ls       atomic.Pointer[leaderState] // non-nil while this node leads
 	stamp    atomic.Int64                // last TimeUnixNano stamped (monotonic per node)
+	stampMu  sync.Mutex                  // stamp + raft.Apply: log order = stamp order
 	marks    marks                       // latest gateway marks (leader)
 	// recovered counts orders found pending at takeovers (tests, logs).
 	recovered atomic.Int64
@@ -115,7 +116,7 @@ func (n *Node) openRaft() error {
 	if err != nil {
 		return fmt.Errorf("shard: raft advertise address %q: %w", cfg.advertise(), err)
 	}
-	trans, err := raft.NewTCPTransportWithLogger(cfg.RaftBindAddr, adv, 4, 5*time.Second, hl)
+	trans, err := raft.NewTCPTransportWithConfig(cfg.RaftBindAddr, adv, n.transportConfig(hl))
 	if err != nil {
 		return fmt.Errorf("shard: raft transport on %s: %w", cfg.RaftBindAddr, err)
 	}
@@ -357,8 +358,14 @@ func (n *Node) closeStores() {
 // raftErr maps raft's errors to the node's sentinels.
 func (n *Node) raftErr(what string, err error) error {
 	switch {
-	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipLost),
-		errors.Is(err, raft.ErrLeadershipTransferInProgress):
+	case errors.Is(err, raft.ErrLeadershipLost):
+		// The entry was appended before the term ended: it may still commit under the
+		// next leader. NOT_LEADER would tell the router it is safe to resend (a second
+		// Follow would then answer FOLLOW_EXISTS for the caller's own follow: found by
+		// the linearizability check of the fault scenarios); the outcome is unknown.
+		return fmt.Errorf("shard: %s: %w: leadership was lost after the command was proposed; it may still commit, check before retrying: %w",
+			what, ErrUnavailable, err)
+	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipTransferInProgress):
 		h := n.leaderHint()
 		return fmt.Errorf("shard: %s: %w", what, h)
 	case errors.Is(err, raft.ErrRaftShutdown):
