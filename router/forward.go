@@ -207,7 +207,16 @@ func (r *Router) tryGroup(ctx context.Context, method string, g *GroupSpec, mode
 		st, biz := convert.StatusOf(err)
 		switch {
 		case biz && st.Code == ct.ErrorCode_NOT_LEADER:
-			// The member may have committed the call before losing leadership.
+			if st.Extra[convert.ExtraOutcome] == convert.ExtraOutcomeUnknown {
+				// The member appended the call before losing leadership: it may commit.
+				r.leaders.CompareAndDelete(g.ID, addr)
+				if mode == once {
+					return fmt.Errorf("%w: %s to group %d at %s: %s; check before retrying",
+						ErrAmbiguous, method, g.ID, addr, st.Msg)
+				}
+			}
+			// A resendable call (a fill: dedup makes a resend harmless) may have been
+			// committed by this member before it lost leadership.
 			tr.ambiguous = true
 			r.metrics.follows.WithLabelValues("not_leader").Inc()
 			r.leaders.CompareAndDelete(g.ID, addr)

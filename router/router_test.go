@@ -11,6 +11,7 @@ import (
 	"github.com/copytrade/copytrade/router"
 	"github.com/copytrade/copytrade/rpc/convert"
 	ct "github.com/copytrade/copytrade/rpc/kitex_gen/copytrade"
+	"github.com/copytrade/copytrade/rpc/kitex_gen/copytrade/copytrade"
 	"github.com/copytrade/copytrade/tools/exchsim"
 	"github.com/copytrade/copytrade/tools/testcluster"
 )
@@ -117,9 +118,13 @@ func TestRouterStaleMap(t *testing.T) {
 	if g, e := c.Router.SlotOwner(slot); g != 1 || e != 1 {
 		t.Fatalf("router maps slot %d to group %d epoch %d, want 1/1", slot, g, e)
 	}
-	src, dst := c.LeaderClient(1), c.LeaderClient(2)
+	// The migration steps go straight to each group's leader (the router would follow
+	// the slot); they are idempotent, so AtLeader retries them across an election.
 	const mig, epoch = 77, 2
-	if _, err := src.SlotFreeze(ctx, &ct.SlotFreezeRequest{Migration: mig, Slots: []int32{int32(slot)}, TargetGroup: 2, Epoch: epoch}); err != nil {
+	if err := c.AtLeader(ctx, 1, func(src copytrade.Client) error {
+		_, err := src.SlotFreeze(ctx, &ct.SlotFreezeRequest{Migration: mig, Slots: []int32{int32(slot)}, TargetGroup: 2, Epoch: epoch})
+		return err
+	}); err != nil {
 		t.Fatalf("freeze: %v", err)
 	}
 	// A fill during the freeze: the router retries MOVING until the slot lands.
@@ -136,14 +141,20 @@ func TestRouterStaleMap(t *testing.T) {
 	var exp *ct.SlotExportResponse
 	testcluster.WaitFor(t, 10*time.Second, 20*time.Millisecond, "export", func() bool {
 		var err error
-		exp, err = src.SlotExport(ctx, &ct.SlotExportRequest{Migration: mig})
+		exp, err = c.LeaderClient(1).SlotExport(ctx, &ct.SlotExportRequest{Migration: mig})
 		return err == nil
 	})
-	if _, err := dst.SlotImport(ctx, &ct.SlotImportRequest{Migration: mig, SourceGroup: 1, Slots: exp.Slots,
-		Epoch: exp.Epoch, Data: exp.Data, Checksum: exp.Checksum}); err != nil {
+	if err := c.AtLeader(ctx, 2, func(dst copytrade.Client) error {
+		_, err := dst.SlotImport(ctx, &ct.SlotImportRequest{Migration: mig, SourceGroup: 1, Slots: exp.Slots,
+			Epoch: exp.Epoch, Data: exp.Data, Checksum: exp.Checksum})
+		return err
+	}); err != nil {
 		t.Fatalf("import: %v", err)
 	}
-	if _, err := src.SlotRelease(ctx, &ct.SlotReleaseRequest{Migration: mig}); err != nil {
+	if err := c.AtLeader(ctx, 1, func(src copytrade.Client) error {
+		_, err := src.SlotRelease(ctx, &ct.SlotReleaseRequest{Migration: mig})
+		return err
+	}); err != nil {
 		t.Fatalf("release: %v", err)
 	}
 	r := <-during

@@ -35,5 +35,6 @@ func TestChaosFaultScenarios(t *testing.T) {
 			}
 		}
 	}
+	c.checkLogs()
 	fmt.Println(summary(rs))
 }

@@ -24,13 +24,21 @@ var (
 type NotLeaderError struct {
 	LeaderID   string // raft server ID; empty when no leader is known
 	LeaderAddr string // the leader's CopyTrade RPC address; empty when unknown
+	// Appended: leadership was lost after the command entered the log (raft's
+	// ErrLeadershipLost), so it may still commit under the next leader. Without it the
+	// command was refused before the log and is safe to send to the leader.
+	Appended bool
 }
 
 func (e *NotLeaderError) Error() string {
-	if e.LeaderID == "" {
-		return ErrNotLeader.Error() + "; no leader known"
+	msg := ErrNotLeader.Error() + "; no leader known"
+	if e.LeaderID != "" {
+		msg = ErrNotLeader.Error() + "; the leader is " + e.LeaderID + " at " + e.LeaderAddr
 	}
-	return ErrNotLeader.Error() + "; the leader is " + e.LeaderID + " at " + e.LeaderAddr
+	if e.Appended {
+		msg += "; leadership was lost after the command was appended, so it may still commit"
+	}
+	return msg
 }
 
 // Unwrap makes errors.Is(err, ErrNotLeader) hold.

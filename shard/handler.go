@@ -31,6 +31,9 @@ func bizErr(err error) error {
 	var nl *NotLeaderError
 	switch {
 	case errors.As(err, &nl):
+		if nl.Appended {
+			return convert.NotLeaderMaybeAppliedError(nl.LeaderID, nl.LeaderAddr)
+		}
 		return convert.NotLeaderError(nl.LeaderID, nl.LeaderAddr)
 	case errors.Is(err, ErrDeadline):
 		return convert.BizError(ct.ErrorCode_DEADLINE, err.Error(), nil)

@@ -370,15 +370,12 @@ func (n *Node) closeStores() {
 // raftErr maps raft's errors to the node's sentinels.
 func (n *Node) raftErr(what string, err error) error {
 	switch {
-	case errors.Is(err, raft.ErrLeadershipLost):
-		// The entry was appended before the term ended: it may still commit under the
-		// next leader. NOT_LEADER would tell the router it is safe to resend (a second
-		// Follow would then answer FOLLOW_EXISTS for the caller's own follow: found by
-		// the linearizability check of the fault scenarios); the outcome is unknown.
-		return fmt.Errorf("shard: %s: %w: leadership was lost after the command was proposed; it may still commit, check before retrying: %w",
-			what, ErrUnavailable, err)
 	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipTransferInProgress):
 		h := n.leaderHint()
+		return fmt.Errorf("shard: %s: %w", what, h)
+	case errors.Is(err, raft.ErrLeadershipLost):
+		h := n.leaderHint()
+		h.Appended = true
 		return fmt.Errorf("shard: %s: %w", what, h)
 	case errors.Is(err, raft.ErrRaftShutdown):
 		return fmt.Errorf("shard: %s: %w", what, ErrShutdown)

@@ -130,9 +130,12 @@ func newProcCluster(t testing.TB, copiers int) *procCluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.rt.Close(context.Background()) })
-	if c.cli, err = NewClient([]string{c.rt.Addr().String()}); err != nil {
+	cli, err := NewClient([]string{c.rt.Addr().String()})
+	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = cli.Close() })
+	c.cli = cli
 	c.seed()
 	return c
 }

@@ -69,6 +69,31 @@ func NotLeaderError(leaderID, leaderAddr string) error {
 	})
 }
 
+// ExtraOutcome is the NOT_LEADER extra saying whether the command may have been
+// applied anyway: ExtraOutcomeUnknown when the node lost leadership after the command
+// entered its log (it may still commit under the next leader). Absent, the command
+// never entered the log and may be sent to the leader. Clients must not resend a
+// non-idempotent call after an unknown outcome without checking first.
+const (
+	ExtraOutcome        = "outcome"
+	ExtraOutcomeUnknown = "unknown"
+)
+
+// NotLeaderMaybeAppliedError is NOT_LEADER for a command that entered the log before
+// leadership was lost: it names the leader as NotLeaderError does, and says the
+// outcome is unknown.
+func NotLeaderMaybeAppliedError(leaderID, leaderAddr string) error {
+	msg := "not the leader; leadership was lost after the command was appended, so it may still commit"
+	if leaderAddr != "" {
+		msg += "; the leader is " + leaderID + " at " + leaderAddr
+	}
+	return BizError(ct.ErrorCode_NOT_LEADER, msg, map[string]string{
+		ct.EXTRA_LEADER_ADDR: leaderAddr,
+		ct.EXTRA_LEADER_ID:   leaderID,
+		ExtraOutcome:         ExtraOutcomeUnknown,
+	})
+}
+
 // EdgeError maps err to a business error when it is a *FieldError or a *raftfsm.Refusal
 // (or wraps one); ok is false otherwise, for the caller to map its own errors.
 func EdgeError(err error) (biz error, ok bool) {

@@ -15,6 +15,7 @@ import (
 	"github.com/copytrade/copytrade/router"
 	"github.com/copytrade/copytrade/rpc/convert"
 	ct "github.com/copytrade/copytrade/rpc/kitex_gen/copytrade"
+	"github.com/copytrade/copytrade/rpc/kitex_gen/copytrade/copytrade"
 	"github.com/copytrade/copytrade/tools/testcluster"
 )
 
@@ -95,11 +96,13 @@ func (mc *moveCase) checkMoved(t *testing.T, c *testCluster, epoch int64) {
 	if _, e := c.ownership(1, mc.slots).releasedBy(2); e != epoch {
 		t.Errorf("group 1 has not released the slots to group 2 at epoch %d: %s", epoch, c.ownership(1, mc.slots).summary(mc.slots))
 	}
-	src := c.LeaderClient(1)
 	ctx, cancel := context.WithTimeout(c.Admin, 10*time.Second)
 	defer cancel()
 	for _, tr := range mc.traders {
-		_, err := src.GetTrader(ctx, &ct.GetTraderRequest{Trader: tr})
+		err := c.AtLeader(ctx, 1, func(src copytrade.Client) error {
+			_, err := src.GetTrader(ctx, &ct.GetTraderRequest{Trader: tr})
+			return err
+		})
 		st, _ := convert.StatusOf(err)
 		if st.Code != ct.ErrorCode_MOVED || st.Extra[ct.EXTRA_GROUP] != "2" || st.Extra[ct.EXTRA_EPOCH] != strconv.FormatInt(epoch, 10) {
 			t.Errorf("group 1 about trader %d: %v, want MOVED to group 2 at epoch %d", tr, err, epoch)

@@ -24,6 +24,7 @@ import (
 	"github.com/copytrade/copytrade/raftfsm"
 	"github.com/copytrade/copytrade/router"
 	"github.com/copytrade/copytrade/rpc/auth"
+	"github.com/copytrade/copytrade/rpc/convert"
 	ct "github.com/copytrade/copytrade/rpc/kitex_gen/copytrade"
 	"github.com/copytrade/copytrade/rpc/kitex_gen/copytrade/copytrade"
 	"github.com/copytrade/copytrade/shard"
@@ -335,6 +336,26 @@ func (c *Cluster) LeaderClient(g int) copytrade.Client {
 	return cli
 }
 
+// AtLeader runs call against group g's current leader, and again against the next
+// leader while the answer is NOT_LEADER or UNAVAILABLE (an election, which takes
+// seconds on a loaded machine), until ctx ends. For idempotent calls only: migration
+// steps (idempotent per migration and epoch) and reads.
+func (c *Cluster) AtLeader(ctx context.Context, g int, call func(copytrade.Client) error) error {
+	c.T.Helper()
+	for {
+		err := call(c.LeaderClient(g))
+		switch convert.CodeOf(err) {
+		case ct.ErrorCode_NOT_LEADER, ct.ErrorCode_UNAVAILABLE:
+			if ctx.Err() != nil {
+				return err
+			}
+			time.Sleep(20 * time.Millisecond)
+		default:
+			return err
+		}
+	}
+}
+
 // StateHashes is every live replica's state hash, by member ID.
 func (c *Cluster) StateHashes() map[string][32]byte {
 	out := map[string][32]byte{}
@@ -419,21 +440,45 @@ func (c *Cluster) seedTraders(ctx context.Context, traders []int64, copiers int,
 	out := map[int64][]int64{}
 	next := firstCopier
 	for _, tr := range traders {
-		if _, err := c.Cli.ApplyTrader(ctx, &ct.ApplyTraderRequest{Trader: tr,
-			Stats:  &ct.ApplicantStats{Equity: "100000"},
-			Config: &ct.TraderConfig{ProfitShareBps: 1000, MaxCopiers: 2000}}); err != nil {
-			c.T.Fatalf("apply trader %d: %v", tr, err)
-		}
+		c.create(ctx, fmt.Sprintf("apply trader %d", tr), ct.ErrorCode_TRADER_EXISTS, func() error {
+			_, err := c.Cli.ApplyTrader(ctx, &ct.ApplyTraderRequest{Trader: tr,
+				Stats:  &ct.ApplicantStats{Equity: "100000"},
+				Config: &ct.TraderConfig{ProfitShareBps: 1000, MaxCopiers: 2000}})
+			return err
+		})
 		for range copiers {
 			cp := next
 			next++
-			if _, err := c.Cli.Follow(ctx, &ct.FollowRequest{Trader: tr, Copier: cp, Settings: FollowSettings()}); err != nil {
-				c.T.Fatalf("follow %d → %d: %v", cp, tr, err)
-			}
+			c.create(ctx, fmt.Sprintf("follow %d → %d", cp, tr), ct.ErrorCode_FOLLOW_EXISTS, func() error {
+				_, err := c.Cli.Follow(ctx, &ct.FollowRequest{Trader: tr, Copier: cp, Settings: FollowSettings()})
+				return err
+			})
 			out[tr] = append(out[tr], cp)
 		}
 	}
 	return out
+}
+
+// create runs a call that creates something once (a trader, a follow) the way a careful
+// client does: an UNAVAILABLE answer (no leader yet, or leadership lost after the
+// command was appended, so the outcome is unknown) is retried, and after such a retry
+// exists means the earlier attempt committed. Seeds use fresh IDs, so nothing else
+// created it.
+func (c *Cluster) create(ctx context.Context, what string, exists ct.ErrorCode, call func() error) {
+	c.T.Helper()
+	retried := false
+	for {
+		err := call()
+		switch code := convert.CodeOf(err); {
+		case err == nil, retried && code == exists:
+			return
+		case code == ct.ErrorCode_UNAVAILABLE && ctx.Err() == nil:
+			retried = true
+			time.Sleep(20 * time.Millisecond)
+		default:
+			c.T.Fatalf("%s: %v", what, err)
+		}
+	}
 }
 
 // CheckExactlyOnce asserts, for each trader, that every client order ID the machine
