@@ -14,6 +14,7 @@ import (
 // prints one figure line per scenario run and ends with the summary line.
 func TestChaosFaultScenarios(t *testing.T) {
 	c := newProcCluster(t, 50)
+	c.pauseMidDispatch = true
 	var rs []procResult
 	pauses := 0
 	deadline := time.Now().Add(*chaosDuration)

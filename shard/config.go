@@ -141,8 +141,9 @@ type Config struct {
 	// Failpoints make chosen raft store writes fail (fault-injection tests); nil in
 	// production.
 	Failpoints *Failpoints
-	// RaftPeerAddrs maps a peer's ID to the address this node dials it at instead of
-	// the configured one (a fault proxy per link in tests); nil in production.
+	// RaftPeerAddrs maps each peer's ID to the address this node dials it at instead
+	// of the configured one (a fault proxy per link in tests); it must list every peer
+	// when set. nil in production.
 	RaftPeerAddrs map[string]string
 	// Clock is the wall clock the leader stamps commands with and settles by; nil is
 	// time.Now. Tests inject one that jumps (clock.go).

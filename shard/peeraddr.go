@@ -24,7 +24,12 @@ func (p peerAddrs) ServerAddr(id raft.ServerID) (raft.ServerAddress, error) {
 func (n *Node) transportConfig(l hclog.Logger) *raft.NetworkTransportConfig {
 	tc := &raft.NetworkTransportConfig{MaxPool: 4, Timeout: 5 * time.Second, Logger: l}
 	if len(n.cfg.RaftPeerAddrs) > 0 {
-		tc.ServerAddressProvider = peerAddrs(n.cfg.RaftPeerAddrs)
+		// raft asks for its own address too; a missing entry costs a warning per RPC.
+		p := peerAddrs{n.cfg.NodeID: n.cfg.advertise()}
+		for id, a := range n.cfg.RaftPeerAddrs {
+			p[id] = a
+		}
+		tc.ServerAddressProvider = p
 	}
 	return tc
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
@@ -100,7 +101,8 @@ func runProcNode(js string) int {
 	cfg.NoSync = false // real fsync: a SIGKILL must not lose what was acknowledged
 	cfg.Failpoints = fp
 	cfg.Clock = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
-	cfg.Logger = testLogger()
+	// Info to stderr, which the parent sends to <data>/<id>.log and prints on failure.
+	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	n, err := New(cfg, nil)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "proc node:", err)
