@@ -189,10 +189,15 @@ func (c *cluster) live() []*Node {
 	return append([]*Node(nil), c.nodes...)
 }
 
-// leaderNode waits for a ready leader.
+// leaderNode waits for a ready leader. (A kill between leader() and the read of its
+// slot left nil here; the chaos test's fill stream then panicked.)
 func (c *cluster) leaderNode() *Node {
 	c.t.Helper()
-	return c.live()[c.leader()]
+	for {
+		if n := c.live()[c.leader()]; n != nil {
+			return n
+		}
+	}
 }
 
 func (c *cluster) kill(i int) {

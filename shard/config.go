@@ -145,6 +145,21 @@ type Config struct {
 	// RaftLogLevel is the level of hashicorp/raft's own logs ("warn" keeps tests quiet).
 	RaftLogLevel slog.Level
 
+	// OnDiskFault is called once, synchronously, when a raft store write fails (see
+	// diskfault.go); it must crash-stop the node. nil: log the error and exit the
+	// process with ExitDiskFault. Tests pass a hook that kills the Node.
+	OnDiskFault func(error)
+	// Failpoints make chosen raft store writes fail (fault-injection tests); nil in
+	// production.
+	Failpoints *Failpoints
+	// RaftPeerAddrs maps each peer's ID to the address this node dials it at instead
+	// of the configured one (a fault proxy per link in tests); it must list every peer
+	// when set. nil in production.
+	RaftPeerAddrs map[string]string
+	// Clock is the wall clock the leader stamps commands with and settles by; nil is
+	// time.Now. Tests inject one that jumps (clock.go).
+	Clock func() time.Time
+
 	// ServerOptions are appended to the CopyTrade Kitex server's options, e.g. the
 	// auth middleware: (*auth.Guard).ServerOption().
 	ServerOptions []server.Option

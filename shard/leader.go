@@ -124,6 +124,7 @@ func (n *Node) recoverPending(ls *leaderState) raftfsm.GroupID {
 	n.fsm.read(func(m *raftfsm.Machine) {
 		group = m.Group()
 		pending = pendingOrders(m)
+		n.raiseStamp(m.Now())
 	})
 	ls.mu.Lock()
 	for _, o := range pending {
@@ -191,12 +192,16 @@ func (n *Node) apply(ctx context.Context, cmd raftfsm.Command) outcome {
 	if err != nil {
 		return outcome{err: err}
 	}
+	// Stamp and enqueue under one lock, so the log's order is the stamps' order and
+	// the machine's clock never goes back between two entries of this leader.
+	start := time.Now()
+	n.stampMu.Lock()
 	data := raftfsm.Encode(raftfsm.Envelope{TimeUnixNano: n.now(), Cmd: cmd})
 	if n.testBeforeApply != nil {
 		n.testBeforeApply(cmd)
 	}
-	start := time.Now()
 	f := n.raft.Apply(data, timeLeft(ctx, n.cfg.RequestTimeout))
+	n.stampMu.Unlock()
 	ch := make(chan outcome, 1)
 	go func() {
 		err := f.Error()
@@ -227,7 +232,7 @@ func (n *Node) apply(ctx context.Context, cmd raftfsm.Command) outcome {
 
 // now stamps commands: wall clock, strictly increasing on this node.
 func (n *Node) now() int64 {
-	t := time.Now().UnixNano()
+	t := n.wall().UnixNano()
 	for {
 		last := n.stamp.Load()
 		if t <= last {

@@ -33,6 +33,7 @@ type Node struct {
 	notifyCh chan bool
 	ls       atomic.Pointer[leaderState] // non-nil while this node leads
 	stamp    atomic.Int64                // last TimeUnixNano stamped (monotonic per node)
+	stampMu  sync.Mutex                  // stamp + raft.Apply: log order = stamp order
 	marks    marks                       // latest gateway marks (leader)
 	// recovered counts orders found pending at takeovers (tests, logs).
 	recovered atomic.Int64
@@ -105,15 +106,14 @@ func (n *Node) openRaft() error {
 		return fmt.Errorf("shard: data dir: %w", err)
 	}
 	hl := newHCLogger("raft", n.log, cfg.RaftLogLevel)
+	if err := checkRaftDB(filepath.Join(cfg.DataDir, "raft.db")); err != nil {
+		return err
+	}
 	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.DataDir, "raft.db"), NoSync: cfg.NoSync})
 	if err != nil {
 		return fmt.Errorf("shard: open log store: %w", err)
 	}
 	n.store = store
-	logs, err := raft.NewLogCache(4096, store)
-	if err != nil {
-		return fmt.Errorf("shard: log cache: %w", err)
-	}
 	fileSnaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, cfg.SnapshotRetain, hl)
 	if err != nil {
 		return fmt.Errorf("shard: snapshot store: %w", err)
@@ -122,7 +122,16 @@ func (n *Node) openRaft() error {
 	if err := tighten(snapDir); err != nil {
 		return fmt.Errorf("shard: snapshot store: %w", err)
 	}
-	snaps := &ownerOnlySnapshots{SnapshotStore: fileSnaps, dir: snapDir}
+	if err := checkSnapshots(cfg.DataDir, store, fileSnaps); err != nil {
+		return err
+	}
+	guard := n.diskGuard() // every write crash-stops the node on a disk fault (diskfault.go)
+	stable := &guardedStable{StableStore: store, g: guard}
+	snaps := &guardedSnaps{SnapshotStore: &ownerOnlySnapshots{SnapshotStore: fileSnaps, dir: snapDir}, g: guard}
+	logs, err := raft.NewLogCache(4096, &guardedLogStore{LogStore: store, g: guard})
+	if err != nil {
+		return fmt.Errorf("shard: log cache: %w", err)
+	}
 	adv, err := net.ResolveTCPAddr("tcp", cfg.advertise())
 	if err != nil {
 		return fmt.Errorf("shard: raft advertise address %q: %w", cfg.advertise(), err)
@@ -151,7 +160,7 @@ func (n *Node) openRaft() error {
 	}
 
 	if cfg.Bootstrap {
-		has, err := raft.HasExistingState(logs, store, snaps)
+		has, err := raft.HasExistingState(logs, stable, snaps)
 		if err != nil {
 			return fmt.Errorf("shard: inspect raft state: %w", err)
 		}
@@ -162,13 +171,13 @@ func (n *Node) openRaft() error {
 					Suffrage: raft.Voter, ID: raft.ServerID(m.ID), Address: raft.ServerAddress(m.RaftAddr),
 				})
 			}
-			if err := raft.BootstrapCluster(rc, logs, store, snaps, trans, conf); err != nil {
+			if err := raft.BootstrapCluster(rc, logs, stable, snaps, trans, conf); err != nil {
 				return fmt.Errorf("shard: bootstrap group %d: %w", cfg.Group, err)
 			}
 			n.log.Info("bootstrapped raft group", "members", len(conf.Servers))
 		}
 	}
-	r, err := raft.NewRaft(rc, n.fsm, logs, store, snaps, trans)
+	r, err := raft.NewRaft(rc, n.fsm, logs, stable, snaps, trans)
 	if err != nil {
 		return fmt.Errorf("shard: start raft: %w", err)
 	}

@@ -127,17 +127,19 @@ func periodEnd(p SettlementPeriod, q uint64) time.Time {
 // payable entry, the traders' totals included, by an idempotent transfer (design §4
 // item 8). It wakes at each boundary, when an admin Settle kicks it, and, while entries
 // stay unpaid, on the reconciler's backoff (ReconcileInterval doubling up to
-// ReconcileMaxBackoff).
+// ReconcileMaxBackoff), and at least every ReconcileMaxBackoff (a stepped wall clock).
 func (n *Node) runSettlement(ls *leaderState) {
 	defer ls.wg.Done()
 	backoff := n.cfg.ReconcileInterval
 	for {
-		next := time.Now().Add(time.Hour)
+		next := n.wall().Add(time.Hour)
 		if n.cfg.SettlementPeriod != 0 {
 			next = n.settleDue(ls)
 		}
 		unpaid := n.payUnpaid(ls)
-		wait := time.Until(next)
+		// Wake at least every ReconcileMaxBackoff: the wall clock may have been stepped
+		// (NTP) past a boundary while this loop slept on a timer of the old clock.
+		wait := min(next.Sub(n.wall()), n.cfg.ReconcileMaxBackoff)
 		if unpaid > 0 {
 			wait = min(wait, backoff)
 			backoff = min(2*backoff, n.cfg.ReconcileMaxBackoff)
@@ -161,7 +163,7 @@ func (n *Node) runSettlement(ls *leaderState) {
 // boundary.
 func (n *Node) settleDue(ls *leaderState) time.Time {
 	p := n.cfg.SettlementPeriod
-	cur := periodOf(p, time.Now())
+	cur := periodOf(p, n.wall())
 	var last uint64
 	n.fsm.read(func(m *raftfsm.Machine) { last = m.LastSettledPeriod() })
 	from := last + 1

@@ -46,7 +46,7 @@ func (n *Node) newTransport(adv net.Addr) (*raft.NetworkTransport, error) {
 	cfg := &n.cfg
 	hl := newHCLogger("raft-net", n.log, cfg.RaftLogLevel)
 	if cfg.TLS == nil {
-		return raft.NewTCPTransportWithLogger(cfg.RaftBindAddr, adv, 4, 5*time.Second, hl)
+		return raft.NewTCPTransportWithConfig(cfg.RaftBindAddr, adv, n.transportConfig(hl))
 	}
 	ln, err := net.Listen("tcp", cfg.RaftBindAddr)
 	if err != nil {
@@ -54,9 +54,9 @@ func (n *Node) newTransport(adv net.Addr) (*raft.NetworkTransport, error) {
 	}
 	check := func(id tlsconf.Identity) error { return n.checkPeer(id) }
 	stream := &tlsStream{Listener: tlsconf.NewListener(ln, cfg.TLS.ServerConfig(check)), advertise: adv, client: cfg.TLS.ClientConfig(check)}
-	return raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-		Stream: stream, MaxPool: 4, Timeout: 5 * time.Second, Logger: hl,
-	}), nil
+	tc := n.transportConfig(hl)
+	tc.Stream = stream
+	return raft.NewNetworkTransportWithConfig(tc), nil
 }
 
 // errNotMember: a certificate of this group names a node that is not a member.

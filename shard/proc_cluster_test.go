@@ -1,0 +1,538 @@
+package shard
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+	"github.com/bytedance/sonic"
+	"github.com/cloudwego/kitex/pkg/kerrors"
+
+	"github.com/copytrade/copytrade/router"
+	ct "github.com/copytrade/copytrade/rpc/kitex_gen/copytrade"
+	"github.com/copytrade/copytrade/rpc/kitex_gen/copytrade/copytrade"
+	"github.com/copytrade/copytrade/tools/exchsim"
+	"github.com/copytrade/copytrade/tools/faultproxy"
+)
+
+// procCluster is a 3-node shard group of real processes (proc_node_test.go) on
+// loopback, every link through a fault proxy: each directed raft peer link
+// (raftPx[from][to]), each node's gateway link to exchsim (gwPx) and each router →
+// node RPC link (rpcPx). exchsim (no-dedup) and the router run in the test process.
+type procCluster struct {
+	t     testing.TB
+	dir   string
+	sim   *exchsim.Sim
+	srv   *exchsim.Server
+	specs []procSpec
+
+	mu    sync.Mutex
+	procs []*exec.Cmd // nil while down
+	exits []chan int  // exit code of the current process
+	ctl   []string    // control addresses
+	hc    *http.Client
+
+	raftPx [3][3]*faultproxy.Proxy
+	gwPx   [3]*faultproxy.Proxy
+	rpcPx  [3]*faultproxy.Proxy
+	rt     *router.Router
+	cli    copytrade.Client
+
+	copiers []int64
+	// pauseMidDispatch: pause-leader stops the leader while its orders are in flight
+	// (make chaos). Without it the leader is stopped between fills, with nothing in
+	// flight (make test): see DESIGN.md, "Pause".
+	pauseMidDispatch bool
+	gate             sync.RWMutex // fill attempts hold it shared; a quiet pause holds it
+	nextID           atomic.Int64 // trade IDs
+	acked            atomic.Int64 // fills acknowledged (every submitted fill is retried until acked)
+
+	dupSeen map[string]int64 // order ID → extra executions already reported
+	lastErr atomic.Value     // the last error a fill or follow call got (string), for stall reports
+
+	histMu sync.Mutex
+	hist   []porcupine.Operation
+	t0     time.Time
+}
+
+const (
+	procTrader  = 1_000_001 // fills flow for this trader
+	procTrader2 = 1_000_002 // follow-setting changes are made on this trader's follows
+)
+
+func newProcCluster(t testing.TB, copiers int) *procCluster {
+	t.Helper()
+	sc := exchsim.DefaultConfig()
+	sc.Mode, sc.MarkStepInterval, sc.Logger = exchsim.NoDedup, 0, testLogger()
+	sim, err := exchsim.New(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs := freeAddrs(t, 10)
+	c := &procCluster{t: t, dir: t.TempDir(), sim: sim, t0: time.Now(),
+		procs: make([]*exec.Cmd, 3), dupSeen: map[string]int64{}, exits: make([]chan int, 3), ctl: addrs[7:10],
+		hc: &http.Client{Timeout: 2 * time.Second}}
+	if c.srv, err = exchsim.Serve(sim, addrs[0]); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.stopAll)
+	t.Cleanup(c.dumpLogs) // runs first: the processes are still up, the files still there
+	px := func(target string) *faultproxy.Proxy {
+		p, err := faultproxy.New("127.0.0.1:0", target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = p.Close() })
+		return p
+	}
+	raftAddr, rpcAddr := addrs[1:4], addrs[4:7]
+	var members []Member
+	topo := &router.Topology{Groups: []router.GroupSpec{{ID: 1}}}
+	for i := range 3 {
+		c.gwPx[i] = px(addrs[0])
+		c.rpcPx[i] = px(rpcAddr[i])
+		for j := range 3 {
+			if i != j {
+				c.raftPx[i][j] = px(raftAddr[j])
+			}
+		}
+		id := fmt.Sprintf("n%d", i+1)
+		members = append(members, Member{ID: id, RaftAddr: raftAddr[i], RPCAddr: c.rpcPx[i].Addr()})
+		topo.Groups[0].Members = append(topo.Groups[0].Members,
+			router.MemberSpec{ID: id, RaftAddr: raftAddr[i], RPCAddr: c.rpcPx[i].Addr()})
+	}
+	for i := range copiers {
+		c.copiers = append(c.copiers, int64(5_000_000+i))
+	}
+	for i := range 3 {
+		peers := map[string]string{}
+		for j := range 3 {
+			if i != j {
+				peers[members[j].ID] = c.raftPx[i][j].Addr()
+			}
+		}
+		c.specs = append(c.specs, procSpec{NodeID: members[i].ID, DataDir: filepath.Join(c.dir, members[i].ID),
+			RaftAddr: raftAddr[i], RPCAddr: rpcAddr[i], CtlAddr: c.ctl[i], Gateway: c.gwPx[i].Addr(),
+			Members: members, PeerAddrs: peers, Trailing: 64, Settle: true, Trader: procTrader, Copiers: c.copiers})
+	}
+	for i := range 3 {
+		c.start(i)
+	}
+	c.leader()
+	rc := router.DefaultConfig()
+	rc.ListenAddr, rc.RequestTimeout, rc.BackoffMax, rc.Logger = "127.0.0.1:0", 10*time.Second, 100*time.Millisecond, testLogger()
+	if c.rt, err = router.New(rc, topo); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.rt.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.rt.Close(context.Background()) })
+	cli, err := NewClient([]string{c.rt.Addr().String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cli.Close() })
+	c.cli = cli
+	c.seed()
+	return c
+}
+
+func (c *procCluster) start(i int) {
+	c.t.Helper()
+	js, err := sonic.MarshalString(c.specs[i])
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	logf, err := os.OpenFile(filepath.Join(c.dir, c.specs[i].NodeID+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), procEnv+"="+js)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		c.t.Fatalf("start %s: %v", c.specs[i].NodeID, err)
+	}
+	exit := make(chan int, 1)
+	go func() {
+		_ = cmd.Wait()
+		logf.Close()
+		exit <- cmd.ProcessState.ExitCode()
+	}()
+	c.mu.Lock()
+	c.procs[i], c.exits[i] = cmd, exit
+	c.mu.Unlock()
+}
+
+// kill SIGKILLs node i and waits for it to die.
+func (c *procCluster) kill(i int) {
+	c.mu.Lock()
+	p, exit := c.procs[i], c.exits[i]
+	c.procs[i] = nil
+	c.mu.Unlock()
+	if p == nil {
+		return
+	}
+	_ = p.Process.Signal(syscall.SIGCONT) // a stopped process dies on SIGKILL too; be sure
+	_ = p.Process.Kill()
+	<-exit
+}
+
+// exited waits for node i to exit by itself and returns its exit code.
+func (c *procCluster) exited(i int, timeout time.Duration) int {
+	c.t.Helper()
+	c.mu.Lock()
+	exit := c.exits[i]
+	c.mu.Unlock()
+	select {
+	case code := <-exit:
+		c.mu.Lock()
+		c.procs[i] = nil
+		c.mu.Unlock()
+		return code
+	case <-time.After(timeout):
+		c.t.Fatalf("%s did not exit within %s", c.specs[i].NodeID, timeout)
+		return -1
+	}
+}
+
+func (c *procCluster) signal(i int, s syscall.Signal) {
+	c.mu.Lock()
+	p := c.procs[i]
+	c.mu.Unlock()
+	if p != nil {
+		_ = p.Process.Signal(s)
+	}
+}
+
+// logf logs a scenario event with its wall time, to line up with the nodes' logs.
+func (c *procCluster) logf(format string, args ...any) {
+	c.t.Logf("%s "+format, append([]any{time.Now().UTC().Format("15:04:05.000")}, args...)...)
+}
+
+// dumpLogs prints the tail of every node's log when the test failed.
+func (c *procCluster) dumpLogs() {
+	if !c.t.Failed() {
+		return
+	}
+	for _, sp := range c.specs {
+		b, err := os.ReadFile(filepath.Join(c.dir, sp.NodeID+".log"))
+		if err != nil {
+			continue
+		}
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		c.t.Logf("--- last lines of %s's log:\n%s", sp.NodeID, strings.Join(lines[max(0, len(lines)-40):], "\n"))
+	}
+}
+
+func (c *procCluster) stopAll() {
+	for i := range c.procs {
+		c.kill(i)
+	}
+	_ = c.srv.Stop()
+}
+
+func (c *procCluster) ctlGet(i int, path string, out any) error {
+	resp, err := c.hc.Get("http://" + c.ctl[i] + path)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s %s: %s: %s", c.specs[i].NodeID, path, resp.Status, b)
+	}
+	if out != nil {
+		return sonic.Unmarshal(b, out)
+	}
+	return nil
+}
+
+func (c *procCluster) state(i int) (procState, error) {
+	var st procState
+	err := c.ctlGet(i, "/state", &st)
+	return st, err
+}
+
+// leader waits for exactly one node to report a ready leadership.
+func (c *procCluster) leader() int {
+	c.t.Helper()
+	idx := -1
+	waitFor(c.t, 30*time.Second, 20*time.Millisecond, func() bool {
+		idx = -1
+		for i := range 3 {
+			if st, err := c.state(i); err == nil && st.Leader {
+				if idx >= 0 {
+					return false
+				}
+				idx = i
+			}
+		}
+		return idx >= 0
+	})
+	return idx
+}
+
+// seed creates the instrument, the two traders and the copiers' follows of procTrader.
+func (c *procCluster) seed() {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := c.cli.UpsertInstrument(ctx, &ct.UpsertInstrumentRequest{Instrument: &ct.Instrument{
+		Symbol: testSymbol, LotStep: "0.001", TickSize: "0.1", MinQty: "0.001", MinNotional: "5", MaxLeverage: 125,
+	}}); err != nil {
+		c.t.Fatalf("instrument: %v", err)
+	}
+	for _, tr := range []int64{procTrader, procTrader2} {
+		if _, err := c.cli.ApplyTrader(ctx, &ct.ApplyTraderRequest{Trader: tr, Stats: &ct.ApplicantStats{Equity: "100000"},
+			Config: &ct.TraderConfig{ProfitShareBps: 1000, MaxCopiers: 2000}}); err != nil {
+			c.t.Fatalf("apply trader %d: %v", tr, err)
+		}
+	}
+	for _, cp := range c.copiers {
+		if _, err := c.cli.Follow(ctx, &ct.FollowRequest{Trader: procTrader, Copier: cp, Settings: procFollowSettings(100)}); err != nil {
+			c.t.Fatalf("follow %d: %v", cp, err)
+		}
+	}
+}
+
+func procFollowSettings(margin int64) *ct.FollowSettings {
+	return &ct.FollowSettings{
+		Mode: ct.CopyMode_FIXED_AMOUNT, FixedMargin: strconv.FormatInt(margin, 10), Allocation: "900000",
+		LeveragePolicy: ct.LeveragePolicy_FOLLOW_TRADER, MarginPolicy: ct.MarginPolicy_FOLLOW_TRADER,
+		PositionMode: ct.PositionMode_HEDGE,
+	}
+}
+
+// fill submits the next trade through the router and retries it (the same trade ID)
+// until it is acknowledged; it returns the time of the acknowledgement.
+func (c *procCluster) fill(stop <-chan struct{}) (time.Time, bool) {
+	id := c.nextID.Add(1)
+	side, pos, qty := ct.Side_BUY, ct.PositionSide_LONG, "0.2"
+	if id%2 == 0 {
+		side, qty = ct.Side_SELL, "0.1"
+	}
+	f := &ct.Fill{Trader: procTrader, TradeId: id, Instrument: testSymbol, Side: side, PositionSide: pos,
+		Qty: qty, Price: "60000", Leverage: 10, MarginMode: ct.MarginMode_CROSS, Equity: "100000"}
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		c.gate.RLock()
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		resp, err := c.cli.SubmitFill(ctx, &ct.SubmitFillRequest{Trader: procTrader, Fill: f, Wait: ct.WaitFor_ACKED, TimeoutMs: 2500})
+		cancel()
+		c.gate.RUnlock()
+		if err != nil {
+			c.lastErr.Store("fill: " + err.Error())
+			if be, ok := kerrors.FromBizStatusError(err); ok && be.BizStatusCode() == int32(ct.ErrorCode_DUPLICATE_FILL) {
+				c.acked.Add(1) // an earlier attempt of this fill was applied
+				return time.Now(), true
+			}
+		}
+		if err == nil {
+			switch resp.GetOutcome().GetCode() {
+			case ct.ErrorCode_OK, ct.ErrorCode_DUPLICATE_FILL:
+				c.acked.Add(1)
+				return time.Now(), true
+			}
+		}
+		select {
+		case <-stop:
+			// keep retrying this one: every submitted fill must end acknowledged
+		default:
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c.t.Errorf("fill %d never acknowledged", id)
+	return time.Time{}, false
+}
+
+// record appends one follow-registry operation to the history.
+func (c *procCluster) record(call time.Time, in followIn, out followOut) {
+	c.histMu.Lock()
+	c.hist = append(c.hist, porcupine.Operation{Input: in, Output: out,
+		Call: int64(call.Sub(c.t0)), Return: int64(time.Since(c.t0))})
+	c.histMu.Unlock()
+}
+
+// followOps changes and reads the follows of procTrader2 by 3 copiers until stop.
+func (c *procCluster) followOps(stop <-chan struct{}, client int) int {
+	ops := 0
+	for k := 0; ; k++ {
+		select {
+		case <-stop:
+			return ops
+		default:
+		}
+		cp := int64(7_000_000 + (k+client)%3)
+		margin := int64(100 + 10*((k*7+client)%9))
+		call := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		var err error
+		in := followIn{copier: cp, margin: margin}
+		switch (k*3 + client) % 4 {
+		case 0:
+			in.kind = opFollow
+			_, err = c.cli.Follow(ctx, &ct.FollowRequest{Trader: procTrader2, Copier: cp, Settings: procFollowSettings(margin)})
+		case 1:
+			in.kind = opUpdate
+			_, err = c.cli.UpdateFollow(ctx, &ct.UpdateFollowRequest{Trader: procTrader2, Copier: cp, Settings: procFollowSettings(margin)})
+		case 2:
+			in.kind, in.margin = opUnfollow, 0
+			_, err = c.cli.Unfollow(ctx, &ct.UnfollowRequest{Trader: procTrader2, Copier: cp})
+		default:
+			in.kind, in.margin = opGet, 0
+			resp, gerr := c.cli.ListCopierFollows(ctx, &ct.ListCopierFollowsRequest{Copier: cp})
+			cancel()
+			if gerr != nil {
+				continue // a failed read says nothing
+			}
+			out := followOut{}
+			for _, f := range resp.GetFollows() {
+				if f.Trader == procTrader2 {
+					out.ok = true
+					out.margin, _ = strconv.ParseInt(f.GetSettings().GetFixedMargin(), 10, 64)
+				}
+			}
+			c.record(call, in, out)
+			ops++
+			continue
+		}
+		cancel()
+		if err != nil {
+			c.lastErr.Store("follow: " + err.Error())
+		}
+		out := followOut{ok: err == nil}
+		if err != nil {
+			be, ok := kerrors.FromBizStatusError(err)
+			switch {
+			case ok && in.kind == opFollow && be.BizStatusCode() == int32(ct.ErrorCode_FOLLOW_EXISTS):
+			case ok && in.kind != opFollow && be.BizStatusCode() == int32(ct.ErrorCode_UNKNOWN_FOLLOW):
+			default:
+				out.unknown = true
+			}
+		}
+		c.record(call, in, out)
+		ops++
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// settled waits until the three nodes answer, hold no pending order and are at the
+// same applied index; it returns their states.
+func (c *procCluster) settled(timeout time.Duration) []procState {
+	c.t.Helper()
+	var sts []procState
+	waitFor(c.t, timeout, 50*time.Millisecond, func() bool {
+		sts = sts[:0]
+		for i := range 3 {
+			st, err := c.state(i)
+			if err != nil || st.Pending != 0 || (i > 0 && st.Applied != sts[0].Applied) {
+				return false
+			}
+			sts = append(sts, st)
+		}
+		return true
+	})
+	return sts
+}
+
+// procResult is one scenario's outcome.
+type procResult struct {
+	name                     string
+	faults                   int
+	lost, dup, hashMismatch  int
+	linearizable             bool
+	failover                 time.Duration
+	fills, followOps, orders int
+}
+
+func (r procResult) line() string {
+	return fmt.Sprintf("chaos: %s faults=%d fills=%d orders=%d follow_ops=%d lost=%d dup=%d hash_mismatch=%d linearizable=%t failover_ms=%d",
+		r.name, r.faults, r.fills, r.orders, r.followOps, r.lost, r.dup, r.hashMismatch, r.linearizable, r.failover.Milliseconds())
+}
+
+// check restarts nothing: every node must be up. It asserts exactly-once at the venue,
+// equal state hashes, ledger == venue, every acknowledged fill applied, and the follow
+// history's linearizability.
+func (c *procCluster) check(r *procResult) {
+	c.t.Helper()
+	sts := c.settled(60 * time.Second)
+	for i := 1; i < len(sts); i++ {
+		if sts[i].Hash != sts[0].Hash {
+			r.hashMismatch++
+			c.t.Errorf("%s: %s's state hash differs from %s's at index %d", r.name, sts[i].ID, sts[0].ID, sts[0].Applied)
+		}
+	}
+	st := sts[0]
+	if got, want := st.SignalSeq, uint64(c.acked.Load()); got != want {
+		c.t.Errorf("%s: %d fills applied, %d acknowledged", r.name, got, want)
+	}
+	for seq := uint64(1); seq <= st.OrderSeq; seq++ {
+		id := "c" + strconv.FormatUint(procTrader, 36) + "-" + strconv.FormatUint(seq, 36)
+		switch n := c.sim.OrderCount(id); {
+		case n == 0:
+			r.lost++
+		case n > 1 && n-1 > c.dupSeen[id]: // extra executions since the last check
+			r.dup += int(n - 1 - c.dupSeen[id])
+			c.dupSeen[id] = n - 1
+			if r.dup <= 5 {
+				c.t.Errorf("%s: order %s executed %d times at the no-dedup venue", r.name, id, n)
+			}
+		}
+	}
+	if r.lost > 0 {
+		c.t.Errorf("%s: %d of %d planned orders never reached the venue", r.name, r.lost, st.OrderSeq)
+	}
+	var dups int64
+	for _, d := range c.dupSeen {
+		dups += d
+	}
+	if created := c.sim.Stats().OrdersCreated; created != int64(st.OrderSeq)+dups {
+		c.t.Errorf("%s: the venue created %d orders, the machine planned %d (and %d duplicates seen)", r.name, created, st.OrderSeq, dups)
+	}
+	bad := 0
+	for _, s := range sts {
+		for _, cp := range c.copiers {
+			l, _ := c.sim.PositionOf(cp, testSymbol, exchsim.Long)
+			sh, _ := c.sim.PositionOf(cp, testSymbol, exchsim.Short)
+			if p := s.Positions[cp]; p[0] != int64(l.Qty) || p[1] != int64(sh.Qty) {
+				if bad < 3 {
+					c.t.Errorf("%s: %s copier %d: ledger %v, venue long %s short %s", r.name, s.ID, cp, p, l.Qty, sh.Qty)
+				}
+				bad++
+			}
+		}
+	}
+	c.histMu.Lock() // the whole history since the cluster started: the model starts empty
+	hist := append([]porcupine.Operation(nil), c.hist...)
+	c.histMu.Unlock()
+	r.linearizable = checkFollowHistory(hist)
+	if !r.linearizable {
+		c.t.Errorf("%s: the follow-setting history (%d operations) is not linearizable", r.name, len(hist))
+		for _, part := range followModel.Partition(hist) {
+			if !checkFollowHistory(part) {
+				for _, op := range part {
+					c.t.Logf("  [%d,%d] %+v -> %+v", op.Call/1e6, op.Return/1e6, op.Input, op.Output)
+				}
+				break
+			}
+		}
+	}
+	r.orders = int(st.OrderSeq)
+}
