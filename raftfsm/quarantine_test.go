@@ -13,7 +13,7 @@ import (
 // that add ops do not collide in commands.hex).
 var ownGoldenOps = []Op{OpOrderResolve}
 
-const orderResolveGolden = "011a8cc88980e6adb4a62f011763742d313030312d303030303030303034322d323030320280be920180e8bdfdfdf502b0cad60300"
+const orderResolveGolden = "021a8cc88980e6adb4a62f011763742d313030312d303030303030303034322d323030320280be920180e8bdfdfdf502b0cad60300"
 
 func TestOrderResolveGolden(t *testing.T) {
 	cmd := &OrderResolve{Result: OrderResult{ClientOrderID: "ct-1001-0000000042-2002", Status: OrderFilled,
