@@ -30,6 +30,9 @@ type Cluster struct {
 	Groups []Group
 	// RouterHTTP and ExchsimHTTP serve /metrics and /debug/pprof/ ("" when unknown).
 	RouterHTTP, ExchsimHTTP string
+	// RouterPprof and ExchsimPprof serve /debug/pprof/ ("" when unknown): the HTTP
+	// address, or a listener of its own where the binary has a --pprof flag.
+	RouterPprof, ExchsimPprof string
 	// Dir holds data and logs of started processes ("" when attached).
 	Dir string
 
@@ -47,6 +50,8 @@ type Group struct {
 // Node is one member of a group.
 type Node struct {
 	ID, RaftAddr, RPCAddr, HTTPAddr string
+	// PprofAddr serves /debug/pprof/ ("" when unknown).
+	PprofAddr string
 	// Proc is nil when attached.
 	Proc *Proc
 }
@@ -142,7 +147,7 @@ func StartCluster(ctx context.Context, cfg *Config, bin, dir string, sup *Superv
 	}
 
 	// exchsim and router: listen + http; each node: raft, rpc, http.
-	ports, err := freePorts(4 + cfg.Groups*3*3)
+	ports, err := freePorts(4 + cfg.Groups*3*3 + 2 + cfg.Groups*3) // + a pprof port for each
 	if err != nil {
 		return nil, err
 	}
@@ -152,10 +157,16 @@ func StartCluster(ctx context.Context, cfg *Config, bin, dir string, sup *Superv
 
 	exArgs := []string{"--listen", c.GatewayAddr, "--mode", cfg.ExchsimMode, "--seed", strconv.FormatUint(cfg.Seed, 10),
 		"--log-level", "warn"}
-	if flagsOf(bin, "exchsim")["http"] {
+	exFlags := flagsOf(bin, "exchsim")
+	if exFlags["http"] {
 		exArgs = append(exArgs, "--http", c.ExchsimHTTP)
 	} else {
 		c.ExchsimHTTP = ""
+	}
+	c.ExchsimPprof = c.ExchsimHTTP
+	if exFlags["pprof"] {
+		c.ExchsimPprof = next()
+		exArgs = append(exArgs, "--pprof", c.ExchsimPprof)
 	}
 	if c.exch, err = sup.Start("exchsim", bin, append([]string{"exchsim"}, exArgs...), filepath.Join(dir, "exchsim.log")); err != nil {
 		return nil, err
@@ -197,6 +208,11 @@ func StartCluster(ctx context.Context, cfg *Config, bin, dir string, sup *Superv
 			case nodeFlags["key-file"]:
 				args = append(args, "--key-file", keyFile)
 			}
+			n.PprofAddr = n.HTTPAddr
+			if nodeFlags["pprof"] {
+				n.PprofAddr = next()
+				args = append(args, "--pprof", n.PprofAddr)
+			}
 			if nodeFlags["settlement"] {
 				args = append(args, "--settlement", "off")
 			}
@@ -226,6 +242,11 @@ func StartCluster(ctx context.Context, cfg *Config, bin, dir string, sup *Superv
 		rArgs = append(rArgs, "--http", c.RouterHTTP)
 	} else {
 		c.RouterHTTP = ""
+	}
+	c.RouterPprof = c.RouterHTTP
+	if routerFlags["pprof"] {
+		c.RouterPprof = next()
+		rArgs = append(rArgs, "--pprof", c.RouterPprof)
 	}
 	switch {
 	case routerFlags["keys"]:
