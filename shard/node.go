@@ -96,9 +96,9 @@ func (n *Node) openRaft() error {
 		return fmt.Errorf("shard: data dir: %w", err)
 	}
 	hl := newHCLogger("raft", n.log, cfg.RaftLogLevel)
-	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.DataDir, "raft.db"), NoSync: cfg.NoSync})
+	store, err := openLogStore(filepath.Join(cfg.DataDir, "raft.db"), cfg.NoSync)
 	if err != nil {
-		return fmt.Errorf("shard: open log store: %w", err)
+		return err
 	}
 	n.store = store
 	logs, err := raft.NewLogCache(4096, store)
