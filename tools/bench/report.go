@@ -209,7 +209,7 @@ type Summary struct {
 	CopiersAtLast int      `json:"copiers_at_last_step,omitempty"`
 	// CPUUsPerOrder: CPU µs per copier order of the copytrade processes (nodes and
 	// router) at light load, or, without the latency scenario, at the fastest sustained
-	// throughput step; CPUFrom names the phase.
+	// throughput step (none sustained: the first step); CPUFrom names the phase.
 	CPUUsPerOrder *float64 `json:"cpu_us_per_order"`
 	CPUFrom       string   `json:"cpu_from,omitempty"`
 	// CrossingOrdersPerS: copier orders/s at which the throughput scenario's P99 crosses
@@ -279,6 +279,8 @@ func (r *Report) finish() {
 		r.Summary.CPUUsPerOrder, r.Summary.CPUFrom = f(l.CPU.Copytrade), l.Name
 	} else if s := r.Throughput.fastestSustained(); s != nil && s.CPU != nil {
 		r.Summary.CPUUsPerOrder, r.Summary.CPUFrom = f(s.CPU.Copytrade), s.Name
+	} else if t := r.Throughput; t != nil && len(t.Steps) > 0 && t.Steps[0].CPU != nil {
+		r.Summary.CPUUsPerOrder, r.Summary.CPUFrom = f(t.Steps[0].CPU.Copytrade), t.Steps[0].Name
 	}
 	if c := r.Copiers; c != nil && len(c.Steps) > 0 {
 		last := c.Steps[len(c.Steps)-1]
