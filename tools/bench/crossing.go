@@ -78,3 +78,28 @@ func crossingText(v float64) string {
 	}
 	return fmt.Sprintf("%.0f", v)
 }
+
+// cpuFit fits the copytrade processes' cores used against the copier orders/s of the
+// steps that measured CPU, by least squares: cores = fixed + orders/s × marginal. The
+// marginal cost is what one more copier order costs; the fixed part is what the cluster
+// burns at any load (heartbeats, the floor's no-op commits, per-commit fsync work that
+// batching amortises as the rate grows). ok is false with fewer than two distinct
+// rates.
+func cpuFit(steps []LoadResult) (marginalUs, fixedCores float64, ok bool) {
+	var n, sx, sy, sxx, sxy float64
+	for _, s := range steps {
+		if s.CPU == nil || !(s.CPU.OrdersPerS > 0) {
+			continue
+		}
+		x := s.CPU.OrdersPerS
+		y := s.CPU.Copytrade * x / 1e6 // µs per order × orders/s = cores
+		n++
+		sx, sy, sxx, sxy = sx+x, sy+y, sxx+x*x, sxy+x*y
+	}
+	d := n*sxx - sx*sx
+	if n < 2 || d <= 1e-9*sxx {
+		return 0, 0, false
+	}
+	slope := (n*sxy - sx*sy) / d
+	return slope * 1e6, (sy - slope*sx) / n, true
+}

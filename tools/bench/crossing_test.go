@@ -88,3 +88,24 @@ func TestThroughputRepeatsFailingStep(t *testing.T) {
 		t.Errorf("crossing %v, want 30000", res.CrossingOrdersPerS)
 	}
 }
+
+// TestCPUFit: steps whose cores are 0.3 + 4 µs × orders/s fit back to those figures;
+// one rate alone does not fit.
+func TestCPUFit(t *testing.T) {
+	var steps []LoadResult
+	for _, x := range []float64{5000, 10000, 20000} {
+		cores := 0.3 + x*4e-6
+		steps = append(steps, LoadResult{CPU: &CPUUsage{OrdersPerS: x, Copytrade: cores / x * 1e6}})
+	}
+	steps = append(steps, LoadResult{}) // no CPU measured: left out
+	m, f, ok := cpuFit(steps)
+	if !ok || math.Abs(m-4) > 1e-9 || math.Abs(f-0.3) > 1e-12 {
+		t.Errorf("fit %v µs + %v cores (ok %v), want 4 and 0.3", m, f, ok)
+	}
+	if _, _, ok := cpuFit(steps[:1]); ok {
+		t.Error("one step fitted")
+	}
+	if _, _, ok := cpuFit([]LoadResult{steps[0], steps[0]}); ok {
+		t.Error("two steps at one rate fitted")
+	}
+}

@@ -143,6 +143,11 @@ type ThroughputResult struct {
 	CrossingOrdersPerS float64 `json:"crossing_orders_per_s"`
 	// Repeats: steps run a second time because the first try was not sustained.
 	Repeats int `json:"repeats"`
+	// MarginalCPUUsPerOrder and FixedCores: the copytrade processes' cores used against
+	// copier orders/s over the steps, fitted to a line (cores = fixed + rate × marginal);
+	// absent with fewer than two steps.
+	MarginalCPUUsPerOrder *float64 `json:"marginal_cpu_us_per_order,omitempty"`
+	FixedCores            *float64 `json:"fixed_cores,omitempty"`
 }
 
 // CopiersResult is the copier-count sweep, one trader per step.
@@ -412,6 +417,10 @@ func (r *Report) WriteTable(w io.Writer) {
 	if t := r.Throughput; t != nil {
 		fmt.Fprintf(w, "throughput: highest sustained %.0f copier orders/s with P99 ≤ %.0f ms; P99 crosses the budget at %s copier orders/s\n",
 			t.MaxOrdersPerS, t.BudgetMs, crossingText(t.CrossingOrdersPerS))
+		if t.MarginalCPUUsPerOrder != nil {
+			fmt.Fprintf(w, "throughput CPU, nodes + router, fitted over the steps: %.2f cores at any load + %.2f µs per copier order\n",
+				*t.FixedCores, *t.MarginalCPUUsPerOrder)
+		}
 	}
 	if f := r.Failover; f != nil {
 		fmt.Fprintf(w, "failover: killed %s, new leader %s, first copied fill %.0f ms after the kill; %d IDs checked: lost %d, dup %d, accepted-not-copied %d (unverifiable %d), drained in %.0f ms\n",

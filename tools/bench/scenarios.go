@@ -72,6 +72,10 @@ func sweepRates(cfg *Config, run func(name string, rate float64) (LoadResult, er
 		rate *= cfg.StepFactor
 	}
 	res.CrossingOrdersPerS = r3(crossingRate(res.Steps, res.BudgetMs))
+	if m, f, ok := cpuFit(res.Steps); ok {
+		m, f = r3(m), r3(f)
+		res.MarginalCPUUsPerOrder, res.FixedCores = &m, &f
+	}
 	return res, nil
 }
 
