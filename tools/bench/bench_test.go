@@ -159,6 +159,9 @@ func TestBenchSmoke(t *testing.T) {
 		if !(cpu.Copytrade > 0) || got.Summary.CPUUsPerOrder == nil || *got.Summary.CPUUsPerOrder != cpu.Copytrade {
 			t.Errorf("copytrade CPU per order %v, summary %v", cpu.Copytrade, got.Summary.CPUUsPerOrder)
 		}
+		if got.IdleCPU == nil || !(got.IdleCPU.copytradeCores() > 0) || cpu.CopytradeAboveIdle == nil {
+			t.Errorf("idle CPU %+v, above idle %v", got.IdleCPU, cpu.CopytradeAboveIdle)
+		}
 		if strings.Contains(last, "cpu_us_per_order=na") {
 			t.Errorf("summary lacks the CPU figure: %q", last)
 		}

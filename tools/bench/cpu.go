@@ -149,14 +149,37 @@ type CPUUsage struct {
 	Copytrade float64 `json:"copytrade_us_per_order"`
 	Exchsim   float64 `json:"exchsim_us_per_order"`
 	Loadgen   float64 `json:"loadgen_us_per_order"`
+	// CopytradeAboveIdle: the nodes' and router's CPU above what they used in the idle
+	// window (no fills, only the floor probes), per copier order; absent without it.
+	CopytradeAboveIdle *float64 `json:"copytrade_above_idle_us_per_order,omitempty"`
+}
+
+// copytradeCores is the cores the nodes and the router used together.
+func (u *CPUUsage) copytradeCores() float64 {
+	var c float64
+	for _, p := range u.Procs {
+		if p.Role == RoleLeader || p.Role == RoleFollower || p.Role == RoleRouter {
+			c += p.Cores
+		}
+	}
+	return c
+}
+
+// setAboveIdle sets CopytradeAboveIdle from the idle window's usage.
+func (u *CPUUsage) setAboveIdle(idle *CPUUsage) {
+	if u == nil || idle == nil || !(u.OrdersPerS > 0) {
+		return
+	}
+	v := r3((u.copytradeCores() - idle.copytradeCores()) / u.OrdersPerS * 1e6)
+	u.CopytradeAboveIdle = &v
 }
 
 // cpuUsage computes each process's CPU per copier order between two samples, at
-// ordersPerS copier orders acknowledged per second. Nil when nothing can be computed
-// (no orders, or no interval).
+// ordersPerS copier orders acknowledged per second (0: cores only, per-order figures
+// 0). Nil without an interval.
 func cpuUsage(procs []cpuProc, before, after cpuSample, ordersPerS float64) *CPUUsage {
 	wall := after.at.Sub(before.at).Seconds()
-	if !(wall > 0) || !(ordersPerS > 0) {
+	if !(wall > 0) || ordersPerS < 0 {
 		return nil
 	}
 	u := &CPUUsage{IntervalSec: r3(wall), OrdersPerS: r3(ordersPerS)}
@@ -168,7 +191,10 @@ func cpuUsage(procs []cpuProc, before, after cpuSample, ordersPerS float64) *CPU
 			continue
 		}
 		cpu := (a - b).Seconds()
-		perOrder := cpu / wall / ordersPerS * 1e6
+		perOrder := 0.0
+		if ordersPerS > 0 {
+			perOrder = cpu / wall / ordersPerS * 1e6
+		}
 		u.Procs = append(u.Procs, ProcCPU{Name: p.name, Role: p.role, CPUSec: r3(cpu), Cores: r3(cpu / wall),
 			UsPerOrder: r3(perOrder)})
 		switch p.role {
@@ -250,7 +276,7 @@ func (r *Report) writeCPUTable(w io.Writer) {
 	}
 	fmt.Fprintf(w, "\nCPU µs per copier order (utime+stime over the measured window; copytrade = nodes + router):\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "phase\torders/s\tleader\tfollowers\trouter\tcopytrade\texchsim\tloadgen\tcopytrade cores\t")
+	fmt.Fprintln(tw, "phase\torders/s\tleader\tfollowers\trouter\tcopytrade\tabove idle\texchsim\tloadgen\tcopytrade cores\t")
 	num := func(v float64) string {
 		if math.IsNaN(v) {
 			return "na"
@@ -259,14 +285,59 @@ func (r *Report) writeCPUTable(w io.Writer) {
 	}
 	for _, l := range phases {
 		c := l.CPU
-		var cores float64
-		for _, p := range c.Procs {
-			if p.Role == RoleLeader || p.Role == RoleFollower || p.Role == RoleRouter {
-				cores += p.Cores
-			}
+		above := math.NaN()
+		if c.CopytradeAboveIdle != nil {
+			above = *c.CopytradeAboveIdle
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t\n", l.Name, c.OrdersPerS, num(c.byRole(RoleLeader)),
-			num(c.byRole(RoleFollower)), num(c.byRole(RoleRouter)), num(c.Copytrade), num(c.Exchsim), num(c.Loadgen), cores)
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t\n", l.Name, c.OrdersPerS, num(c.byRole(RoleLeader)),
+			num(c.byRole(RoleFollower)), num(c.byRole(RoleRouter)), num(c.Copytrade), num(above), num(c.Exchsim), num(c.Loadgen),
+			c.copytradeCores())
 	}
 	tw.Flush()
+	if i := r.IdleCPU; i != nil {
+		fmt.Fprintf(w, "idle (no fills, floor probes only, %.1f s): nodes + router %.2f cores, exchsim %.2f, loadgen %.2f\n",
+			i.IntervalSec, i.copytradeCores(), coresOf(i, RoleExchsim), coresOf(i, RoleLoadgen))
+	}
+}
+
+func coresOf(u *CPUUsage, role string) float64 {
+	var c float64
+	for _, p := range u.Procs {
+		if p.Role == role {
+			c += p.Cores
+		}
+	}
+	return c
+}
+
+// idleCPU measures every process's cores over d with no fills, only the floor probes
+// running (the no-op commit every FloorInterval, the gateway batch), after a second to
+// settle: what the cluster burns at any load. Nil when attached.
+func (r *runner) idleCPU(ctx context.Context, d time.Duration) (*CPUUsage, error) {
+	start := time.Now()
+	col := newCollector(start.Add(time.Second), start.Add(time.Second+d))
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{}, 2)
+	go func() { r.noopLoop(pctx, col, col.to); done <- struct{}{} }()
+	go func() { r.gatewayLoop(pctx, col, col.to); done <- struct{}{} }()
+	select {
+	case <-time.After(time.Until(col.from)):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	m := r.startCPU(ctx)
+	select {
+	case <-time.After(time.Until(col.to)):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if m == nil {
+		return nil, nil
+	}
+	after := sampleCPU(m.procs)
+	cancel()
+	<-done
+	<-done
+	return cpuUsage(m.procs, m.before, after, 0), nil
 }

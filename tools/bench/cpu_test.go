@@ -88,7 +88,19 @@ func TestCPUUsage(t *testing.T) {
 	if !math.IsNaN((&CPUUsage{}).byRole(RoleRouter)) {
 		t.Error("byRole of an absent role is not NaN")
 	}
-	if cpuUsage(procs, before, after, 0) != nil || cpuUsage(procs, after, before, 1) != nil {
-		t.Error("usage without orders or with a negative interval")
+	if cpuUsage(procs, after, before, 1) != nil {
+		t.Error("usage over a negative interval")
+	}
+	// Idle: 4 s with no orders, nodes + router 0.25 cores; at 10,000 orders/s they used
+	// 0.775 cores: 52.5 µs per order above idle.
+	idle := cpuUsage(procs, before, cpuSample{at: t0.Add(4 * time.Second), used: map[string]time.Duration{
+		"g1n1": 10*time.Second + 600*time.Millisecond, "g1n2": 1200 * time.Millisecond, "g1n3": 1200 * time.Millisecond,
+		"router": 0, "exchsim": 5 * time.Second, "bench": 0}}, 0)
+	if idle == nil || idle.Copytrade != 0 || math.Abs(idle.copytradeCores()-0.25) > 1e-9 {
+		t.Fatalf("idle usage %+v", idle)
+	}
+	u.setAboveIdle(idle)
+	if u.CopytradeAboveIdle == nil || *u.CopytradeAboveIdle != 52.5 {
+		t.Errorf("above idle %v, want 52.5", u.CopytradeAboveIdle)
 	}
 }

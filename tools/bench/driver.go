@@ -40,7 +40,8 @@ type runner struct {
 	marks   *marks
 
 	floorRound atomic.Int64
-	missing    []string // histograms the report reads that a process's /metrics lacks
+	idle       *CPUUsage // the idle window's CPU, for the figures above idle
+	missing    []string  // histograms the report reads that a process's /metrics lacks
 	progress   io.Writer
 	tty        bool
 }
@@ -236,7 +237,10 @@ func (r *runner) runPhase(ctx context.Context, ph phase) (*phaseOut, error) {
 	}
 	res.Scraped = scrapedDelta(before, after)
 	if meter != nil {
-		res.CPU = cpuUsage(meter.procs, meter.before, cpuAfter, res.OrdersPerS)
+		if res.CPU = cpuUsage(meter.procs, meter.before, cpuAfter, res.OrdersPerS); res.CPU != nil && !(res.OrdersPerS > 0) {
+			res.CPU = nil // nothing acknowledged: no per-order figure
+		}
+		res.CPU.setAboveIdle(r.idle)
 	}
 	r.missing = append(r.missing, after.missing...)
 	for n, h := range col.stages {

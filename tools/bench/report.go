@@ -237,6 +237,9 @@ type Report struct {
 	Summary    Summary           `json:"summary"`
 	// Pids are the processes the bench started (all stopped when it returns).
 	Pids []int `json:"pids,omitempty"`
+	// IdleCPU: every process's cores with no fills, only the floor probes (measured
+	// before the scenarios; nil when attached).
+	IdleCPU *CPUUsage `json:"idle_cpu,omitempty"`
 	// MetricsMissing lists histograms the report reads that a process's /metrics did
 	// not expose.
 	MetricsMissing []string `json:"metrics_missing,omitempty"`
