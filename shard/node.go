@@ -109,9 +109,9 @@ func (n *Node) openRaft() error {
 	if err := checkRaftDB(filepath.Join(cfg.DataDir, "raft.db")); err != nil {
 		return err
 	}
-	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.DataDir, "raft.db"), NoSync: cfg.NoSync})
+	store, err := openLogStore(filepath.Join(cfg.DataDir, "raft.db"), cfg.NoSync)
 	if err != nil {
-		return fmt.Errorf("shard: open log store: %w", err)
+		return err
 	}
 	n.store = store
 	fileSnaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, cfg.SnapshotRetain, hl)

@@ -58,6 +58,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&cfg.Gateway, "gateway", "", "attach: the gateway's address")
 	fs.StringVar(&cfg.Fills, "fills", cfg.Fills, "rpc, or kafka: also measure the Kafka fill path (in-process broker, an ingest process, 90 % noise) after the scenarios")
 	fs.IntVar(&cfg.KafkaRecords, "kafka-records", cfg.KafkaRecords, "records of the Kafka throughput backlog (10 % lead fills)")
+	fs.StringVar(&cfg.ProfileDir, "profile", "", "directory for CPU profiles of leader, follower, router and exchsim under load (empty: none)")
+	fs.StringVar(&cfg.ProfilePhases, "profile-phases", cfg.ProfilePhases, "with --profile: profile the phases whose name starts with this")
 	logLevel := fs.String("log-level", "warn", "debug, info, warn or error (the bench's own logs, on stderr)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -102,6 +102,10 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer) (rep *Report, err er
 	stopMarks := r.followMarks(ctx)
 	defer stopMarks()
 
+	if rep.IdleCPU, err = r.idleCPU(ctx, 4*time.Second); err != nil {
+		return rep, err
+	}
+	r.idle = rep.IdleCPU
 	t0 := time.Now()
 	if cfg.has(ScenarioLatency) {
 		if rep.Latency, err = r.latency(ctx, gens); err != nil {

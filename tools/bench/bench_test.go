@@ -61,7 +61,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-var summaryRE = regexp.MustCompile(`^bench: p99_ms=\S+ floor_p99_ms=\S+ ratio=\S+ max_orders_per_s=\S+ p99_ms_10k_copiers=\S+ failover_ms=\S+ lost=\S+ dup=\S+$`)
+var summaryRE = regexp.MustCompile(`^bench: p99_ms=\S+ floor_p99_ms=\S+ ratio=\S+ max_orders_per_s=\S+ p99_ms_10k_copiers=\S+ failover_ms=\S+ lost=\S+ dup=\S+ cpu_us_per_order=\S+$`)
 
 // TestBenchSmoke: a tiny workload (2 traders × 20 copiers, 3 s, latency) starts its
 // processes, stops every one of them, prints the summary line last and writes a report
@@ -142,6 +142,29 @@ func TestBenchSmoke(t *testing.T) {
 	}
 	if got.Summary.P99Ms == nil || got.Summary.FloorP99Ms == nil || got.Summary.Ratio == nil {
 		t.Errorf("summary incomplete: %+v", got.Summary)
+	}
+	if cpu := l.CPU; cpu == nil {
+		t.Error("no CPU per copier order in the latency result")
+	} else {
+		roles := map[string]int{}
+		for _, p := range cpu.Procs {
+			roles[p.Role]++
+			if p.CPUSec < 0 || p.UsPerOrder < 0 {
+				t.Errorf("negative CPU: %+v", p)
+			}
+		}
+		if roles[RoleLeader] != 1 || roles[RoleFollower] != 2 || roles[RoleRouter] != 1 || roles[RoleExchsim] != 1 || roles[RoleLoadgen] != 1 {
+			t.Errorf("CPU measured for roles %v, want 1 leader, 2 followers, router, exchsim, loadgen", roles)
+		}
+		if !(cpu.Copytrade > 0) || got.Summary.CPUUsPerOrder == nil || *got.Summary.CPUUsPerOrder != cpu.Copytrade {
+			t.Errorf("copytrade CPU per order %v, summary %v", cpu.Copytrade, got.Summary.CPUUsPerOrder)
+		}
+		if got.IdleCPU == nil || !(got.IdleCPU.copytradeCores() > 0) || cpu.CopytradeAboveIdle == nil {
+			t.Errorf("idle CPU %+v, above idle %v", got.IdleCPU, cpu.CopytradeAboveIdle)
+		}
+		if strings.Contains(last, "cpu_us_per_order=na") {
+			t.Errorf("summary lacks the CPU figure: %q", last)
+		}
 	}
 	if _, err := os.Stat(filepath.Join(out, "latency.svg")); err != nil {
 		t.Errorf("latency chart: %v", err)

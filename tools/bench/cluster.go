@@ -33,6 +33,9 @@ type Cluster struct {
 	Groups []Group
 	// RouterHTTP and ExchsimHTTP serve /metrics ("" when unknown).
 	RouterHTTP, ExchsimHTTP string
+	// RouterPprof and ExchsimPprof serve /debug/pprof/ ("" when unknown): the HTTP
+	// address, or a listener of its own where the binary has a --pprof flag.
+	RouterPprof, ExchsimPprof string
 	// Dir holds data and logs of started processes ("" when attached).
 	Dir string
 	// CA is the run's certificate authority with Config.TLS (every hop over mutual
@@ -53,6 +56,8 @@ type Group struct {
 // Node is one member of a group.
 type Node struct {
 	ID, RaftAddr, RPCAddr, HTTPAddr string
+	// PprofAddr serves /debug/pprof/ ("" when unknown).
+	PprofAddr string
 	// Proc is nil when attached.
 	Proc *Proc
 }
@@ -157,7 +162,7 @@ func StartCluster(ctx context.Context, cfg *Config, bin, dir string, sup *Superv
 	}
 
 	// exchsim and router: listen + http; each node: raft, rpc, http.
-	ports, err := freePorts(4 + cfg.Groups*3*3)
+	ports, err := freePorts(4 + cfg.Groups*3*3 + 2 + cfg.Groups*3) // + a pprof port for each
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +175,8 @@ func StartCluster(ctx context.Context, cfg *Config, bin, dir string, sup *Superv
 	if cfg.VenueFaults {
 		exArgs = append(exArgs, "--venue-faults", "--fault-seed", strconv.FormatUint(cfg.Seed, 10))
 	}
-	if flagsOf(bin, "exchsim")["http"] {
+	exFlags := flagsOf(bin, "exchsim")
+	if exFlags["http"] {
 		exArgs = append(exArgs, "--http", c.ExchsimHTTP)
 	} else {
 		c.ExchsimHTTP = ""
@@ -180,6 +186,11 @@ func StartCluster(ctx context.Context, cfg *Config, bin, dir string, sup *Superv
 		return nil, err
 	}
 	exArgs = append(exArgs, tf...)
+	c.ExchsimPprof = c.ExchsimHTTP
+	if exFlags["pprof"] {
+		c.ExchsimPprof = next()
+		exArgs = append(exArgs, "--pprof", c.ExchsimPprof)
+	}
 	if c.exch, err = sup.Start("exchsim", bin, append([]string{"exchsim"}, exArgs...), filepath.Join(dir, "exchsim.log")); err != nil {
 		return nil, err
 	}
@@ -220,6 +231,11 @@ func StartCluster(ctx context.Context, cfg *Config, bin, dir string, sup *Superv
 			case nodeFlags["key-file"]:
 				args = append(args, "--key-file", keyFile)
 			}
+			n.PprofAddr = n.HTTPAddr
+			if nodeFlags["pprof"] {
+				n.PprofAddr = next()
+				args = append(args, "--pprof", n.PprofAddr)
+			}
 			if nodeFlags["settlement"] {
 				args = append(args, "--settlement", "off")
 			}
@@ -255,6 +271,11 @@ func StartCluster(ctx context.Context, cfg *Config, bin, dir string, sup *Superv
 		rArgs = append(rArgs, "--http", c.RouterHTTP)
 	} else {
 		c.RouterHTTP = ""
+	}
+	c.RouterPprof = c.RouterHTTP
+	if routerFlags["pprof"] {
+		c.RouterPprof = next()
+		rArgs = append(rArgs, "--pprof", c.RouterPprof)
 	}
 	switch {
 	case routerFlags["keys"]:

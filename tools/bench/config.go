@@ -101,6 +101,12 @@ type Config struct {
 	// gateway probe runs every 16 of them.
 	FloorInterval time.Duration
 
+	// ProfileDir, when set, receives CPU profiles of the leader, a follower, the router
+	// and exchsim over the measured window of every phase whose name starts with
+	// ProfilePhases (e.g. "throughput", "latency", "throughput#3").
+	ProfileDir    string
+	ProfilePhases string
+
 	// Progress receives the one-line progress display; nil: none.
 	Progress io.Writer
 	// Logger receives structured logs; nil means slog.Default().
@@ -118,6 +124,7 @@ func DefaultConfig() Config {
 		CopierSteps: []int{500, 1000, 2000, 5000, 10000}, CopierStepDuration: 8 * time.Second, CopierRate: 10,
 		Scenarios: []string{ScenarioLatency}, Seed: 1, FloorInterval: 25 * time.Millisecond,
 		Fills: "rpc", KafkaRecords: 20000,
+		ProfilePhases: ScenarioThroughput,
 	}
 }
 

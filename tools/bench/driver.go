@@ -40,7 +40,8 @@ type runner struct {
 	marks   *marks
 
 	floorRound atomic.Int64
-	missing    []string // histograms the report reads that a process's /metrics lacks
+	idle       *CPUUsage // the idle window's CPU, for the figures above idle
+	missing    []string  // histograms the report reads that a process's /metrics lacks
 	progress   io.Writer
 	tty        bool
 }
@@ -150,17 +151,22 @@ func (r *runner) runPhase(ctx context.Context, ph phase) (*phaseOut, error) {
 	}
 	// The phase's share of the processes' /metrics histograms: scraped when the
 	// measured window opens and after the last answer.
+	// The CPU meter's opening sample follows that scrape, and its closing one is taken
+	// when the window closes, before the last scrape: the scrapes are not measured.
 	var before metricsSnapshot
+	var meter *cpuMeter
 	scraped := make(chan struct{})
 	go func() {
 		defer close(scraped)
 		select {
 		case <-time.After(time.Until(col.from)):
 			before = r.scrapeAll(pctx)
+			meter = r.startCPU(pctx)
 		case <-pctx.Done():
 		}
 	}()
 	stopProgress := r.startProgress(ph, col, start, end, &inflight)
+	waitProfiles := r.profilePhase(pctx, ph.name, col.from, ph.measure)
 
 	// Poisson arrivals: exponential gaps, a uniformly chosen trader each.
 	rng := rand.New(rand.NewPCG(r.cfg.Seed, uint64(start.UnixNano())^0x5bd1e995))
@@ -192,11 +198,18 @@ func (r *runner) runPhase(ctx context.Context, ph phase) (*phaseOut, error) {
 		case <-ctx.Done():
 		}
 	}
+	<-scraped
+	var cpuAfter cpuSample
+	if meter != nil {
+		cpuAfter = sampleCPU(meter.procs)
+	}
 	for _, q := range queues {
 		close(q)
 	}
 	workers.Wait()
-	<-scraped
+	if waitProfiles != nil {
+		waitProfiles()
+	}
 	after := r.scrapeAll(ctx)
 	cancel()
 	wg.Wait()
@@ -223,6 +236,12 @@ func (r *runner) runPhase(ctx context.Context, ph phase) (*phaseOut, error) {
 		res.Errors = col.errs
 	}
 	res.Scraped = scrapedDelta(before, after)
+	if meter != nil {
+		if res.CPU = cpuUsage(meter.procs, meter.before, cpuAfter, res.OrdersPerS); res.CPU != nil && !(res.OrdersPerS > 0) {
+			res.CPU = nil // nothing acknowledged: no per-order figure
+		}
+		res.CPU.setAboveIdle(r.idle)
+	}
 	r.missing = append(r.missing, after.missing...)
 	for n, h := range col.stages {
 		res.Stages[n] = distOf(h, false)

@@ -14,6 +14,7 @@ const (
 	targetOrdersPerS    = 200_000 // sustained copier orders/s at P99 ≤ 50 ms, one group
 	targetP99Ms10k      = 50.0    // 10,000 copiers per trader
 	targetFailoverMs    = 1000.0  // leader failover to the first copied fill
+	targetCPUUsPerOrder = 5.0     // CPU µs per copier order, nodes + router
 	reportMarkdownTitle = "# copytrade bench report"
 )
 
@@ -46,6 +47,8 @@ func (r *Report) WriteMarkdown(dir string) error {
 	row("≥ 200k copier orders/s at P99 ≤ 50 ms", s.MaxOrdersPerS, "%.0f orders/s", func(v float64) bool { return v >= targetOrdersPerS })
 	row(fmt.Sprintf("%d copiers per trader at P99 ≤ %.0f ms", s.CopiersAtLast, targetP99Ms10k), s.P99Ms10k, "%.1f ms", func(v float64) bool { return v <= targetP99Ms10k })
 	row("failover to the first copied fill ≤ 1 s", s.FailoverMs, "%.0f ms", func(v float64) bool { return v <= targetFailoverMs })
+	row(fmt.Sprintf("CPU per copier order (nodes + router) ≤ %.0f µs", targetCPUUsPerOrder), s.CPUUsPerOrder, "%.1f µs",
+		func(v float64) bool { return v <= targetCPUUsPerOrder })
 	if s.Lost != nil && s.Dup != nil {
 		verdict := "met"
 		if *s.Lost != 0 || *s.Dup != 0 {

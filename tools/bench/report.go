@@ -127,6 +127,9 @@ type LoadResult struct {
 	Sustained bool `json:"sustained"`
 	// Scraped: the phase's share of the latency histograms on the processes' /metrics.
 	Scraped []Scraped `json:"scraped,omitempty"`
+	// CPU: each process's CPU per copier order over the measured window (nil when
+	// attached to a cluster the bench did not start, or when no order was acknowledged).
+	CPU *CPUUsage `json:"cpu,omitempty"`
 }
 
 // ThroughputResult is the rate sweep.
@@ -134,6 +137,17 @@ type ThroughputResult struct {
 	Steps         []LoadResult `json:"steps"`
 	MaxOrdersPerS float64      `json:"max_orders_per_s"`
 	BudgetMs      float64      `json:"p99_budget_ms"`
+	// CrossingOrdersPerS: the copier orders/s at which P99 crosses the budget,
+	// interpolated between the fastest sustained step and the one after it (0: not
+	// bracketed by the sweep).
+	CrossingOrdersPerS float64 `json:"crossing_orders_per_s"`
+	// Repeats: steps run a second time because the first try was not sustained.
+	Repeats int `json:"repeats"`
+	// MarginalCPUUsPerOrder and FixedCores: the copytrade processes' cores used against
+	// copier orders/s over the steps, fitted to a line (cores = fixed + rate × marginal);
+	// absent with fewer than two steps.
+	MarginalCPUUsPerOrder *float64 `json:"marginal_cpu_us_per_order,omitempty"`
+	FixedCores            *float64 `json:"fixed_cores,omitempty"`
 }
 
 // CopiersResult is the copier-count sweep, one trader per step.
@@ -198,6 +212,14 @@ type Summary struct {
 	Lost          *int64   `json:"lost"`
 	Dup           *int64   `json:"dup"`
 	CopiersAtLast int      `json:"copiers_at_last_step,omitempty"`
+	// CPUUsPerOrder: CPU µs per copier order of the copytrade processes (nodes and
+	// router) at light load, or, without the latency scenario, at the fastest sustained
+	// throughput step (none sustained: the first step); CPUFrom names the phase.
+	CPUUsPerOrder *float64 `json:"cpu_us_per_order"`
+	CPUFrom       string   `json:"cpu_from,omitempty"`
+	// CrossingOrdersPerS: copier orders/s at which the throughput scenario's P99 crosses
+	// the budget (interpolated).
+	CrossingOrdersPerS *float64 `json:"crossing_orders_per_s,omitempty"`
 }
 
 // Report is everything one run measured; the JSON report is this struct.
@@ -216,6 +238,9 @@ type Report struct {
 	Summary    Summary           `json:"summary"`
 	// Pids are the processes the bench started (all stopped when it returns).
 	Pids []int `json:"pids,omitempty"`
+	// IdleCPU: every process's cores with no fills, only the floor probes (measured
+	// before the scenarios; nil when attached).
+	IdleCPU *CPUUsage `json:"idle_cpu,omitempty"`
 	// MetricsMissing lists histograms the report reads that a process's /metrics did
 	// not expose.
 	MetricsMissing []string `json:"metrics_missing,omitempty"`
@@ -255,6 +280,16 @@ func (r *Report) finish() {
 	}
 	if t := r.Throughput; t != nil {
 		r.Summary.MaxOrdersPerS = f(math.Round(t.MaxOrdersPerS))
+		if t.CrossingOrdersPerS > 0 {
+			r.Summary.CrossingOrdersPerS = f(math.Round(t.CrossingOrdersPerS))
+		}
+	}
+	if l := r.Latency; l != nil && l.CPU != nil {
+		r.Summary.CPUUsPerOrder, r.Summary.CPUFrom = f(l.CPU.Copytrade), l.Name
+	} else if s := r.Throughput.fastestSustained(); s != nil && s.CPU != nil {
+		r.Summary.CPUUsPerOrder, r.Summary.CPUFrom = f(s.CPU.Copytrade), s.Name
+	} else if t := r.Throughput; t != nil && len(t.Steps) > 0 && t.Steps[0].CPU != nil {
+		r.Summary.CPUUsPerOrder, r.Summary.CPUFrom = f(t.Steps[0].CPU.Copytrade), t.Steps[0].Name
 	}
 	if c := r.Copiers; c != nil && len(c.Steps) > 0 {
 		last := c.Steps[len(c.Steps)-1]
@@ -293,8 +328,9 @@ func (r *Report) SummaryLine() string {
 		}
 		return fmt.Sprint(*v)
 	}
-	return fmt.Sprintf("bench: p99_ms=%s floor_p99_ms=%s ratio=%s max_orders_per_s=%s p99_ms_10k_copiers=%s failover_ms=%s lost=%s dup=%s",
-		ms(s.P99Ms), ms(s.FloorP99Ms), ms(s.Ratio), num(s.MaxOrdersPerS), ms(s.P99Ms10k), num(s.FailoverMs), cnt(s.Lost), cnt(s.Dup))
+	return fmt.Sprintf("bench: p99_ms=%s floor_p99_ms=%s ratio=%s max_orders_per_s=%s p99_ms_10k_copiers=%s failover_ms=%s lost=%s dup=%s cpu_us_per_order=%s",
+		ms(s.P99Ms), ms(s.FloorP99Ms), ms(s.Ratio), num(s.MaxOrdersPerS), ms(s.P99Ms10k), num(s.FailoverMs), cnt(s.Lost), cnt(s.Dup),
+		ms(s.CPUUsPerOrder))
 }
 
 // WriteJSON writes the report to dir/report.json.
@@ -330,12 +366,16 @@ func (r *Report) WriteTable(w io.Writer) {
 	fmt.Fprintf(w, "workload: %d traders × %d copiers (%s), %d follows seeded in %.1fs\n\n",
 		r.Workload.Traders, r.Workload.Copiers, r.Workload.CopyModeMix, r.Workload.Follows, r.Workload.SeedSec)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "phase\tcopiers\ttarget/s\tfills/s\torders/s\tp50 ms\tp99 ms\tp999 ms\tmax ms\tfloor p99\tgw500 p99\tplaced\trejected\tskipped\terrors\t")
+	fmt.Fprintln(tw, "phase\tcopiers\ttarget/s\tfills/s\torders/s\tp50 ms\tp99 ms\tp999 ms\tmax ms\tfloor p99\tgw500 p99\tplaced\trejected\tskipped\terrors\tcpu µs/ord\t")
 	row := func(l *LoadResult) {
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.1f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%d\t%d\t%d\t\n",
+		cpu := "na"
+		if l.CPU != nil {
+			cpu = fmt.Sprintf("%.1f", l.CPU.Copytrade)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.1f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%d\t%d\t%d\t%s\t\n",
 			l.Name, l.Copiers, l.TargetRate, l.FillsPerS, l.OrdersPerS, l.Latency.P50, l.Latency.P99, l.Latency.P999,
 			l.Latency.Max, l.Floor.Noop.P99, l.Floor.Gateway500.P99, l.Copier.Placed, l.Copier.Rejected,
-			l.Copier.Skipped, l.Copier.Errors)
+			l.Copier.Skipped, l.Copier.Errors, cpu)
 	}
 	if r.Latency != nil {
 		row(r.Latency)
@@ -354,6 +394,7 @@ func (r *Report) WriteTable(w io.Writer) {
 		row(&r.Failover.Load)
 	}
 	tw.Flush()
+	r.writeCPUTable(w)
 	if l := r.Latency; l != nil {
 		fmt.Fprintf(w, "\nstages at light load (ms, p50 / p99):")
 		names := make([]string, 0, len(l.Stages))
@@ -378,7 +419,12 @@ func (r *Report) WriteTable(w io.Writer) {
 		fmt.Fprintf(w, "missing from /metrics: %s\n", strings.Join(r.MetricsMissing, ", "))
 	}
 	if t := r.Throughput; t != nil {
-		fmt.Fprintf(w, "throughput: highest sustained %.0f copier orders/s with P99 ≤ %.0f ms\n", t.MaxOrdersPerS, t.BudgetMs)
+		fmt.Fprintf(w, "throughput: highest sustained %.0f copier orders/s with P99 ≤ %.0f ms; P99 crosses the budget at %s copier orders/s\n",
+			t.MaxOrdersPerS, t.BudgetMs, crossingText(t.CrossingOrdersPerS))
+		if t.MarginalCPUUsPerOrder != nil {
+			fmt.Fprintf(w, "throughput CPU, nodes + router, fitted over the steps: %.2f cores at any load + %.2f µs per copier order\n",
+				*t.FixedCores, *t.MarginalCPUUsPerOrder)
+		}
 	}
 	r.writeKafka(w)
 	if f := r.Failover; f != nil {

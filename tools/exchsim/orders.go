@@ -77,7 +77,8 @@ func (s *Sim) place(o *Order, now int64, opts execOpts) OrderResult {
 	}
 	sh, h := s.orderShardFor(o.ClientOrderID)
 	sh.mu.Lock()
-	if n := sh.find(h, o.ClientOrderID); n >= 0 {
+	n, seen := sh.findOrInsert(h, o.ClientOrderID)
+	if seen {
 		if s.cfg.Mode == Strict {
 			sh.wait(n)
 			r := s.result(sh, n, o.ClientOrderID)
@@ -91,7 +92,6 @@ func (s *Sim) place(o *Order, now int64, opts execOpts) OrderResult {
 		sh.mu.Unlock()
 		return s.execute(o, now, opts)
 	}
-	n := sh.insert(h, o.ClientOrderID)
 	sh.mu.Unlock()
 	opts.attempt = 1
 	r := s.execute(o, now, opts)

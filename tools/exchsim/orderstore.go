@@ -22,9 +22,9 @@ type orderShard struct {
 	mu   sync.Mutex
 	cond sync.Cond // L is &mu; broadcast when a pending record completes
 
-	index   map[uint64]uint32 // ID hash → record number + 1 of the newest record with that hash
-	recs    [][]orderRec      // chunks of recChunk records: growth never copies old ones
-	ids     [][]byte          // chunks of client order ID bytes, idChunk each
+	index   idIndex      // ID hash → record number + 1 of the newest record with that hash
+	recs    [][]orderRec // chunks of recChunk records: growth never copies old ones
+	ids     [][]byte     // chunks of client order ID bytes, idChunk each
 	nrecs   int
 	rejects map[uint32]rejectRec // record number → strings of a rejected order
 	waiters int                  // goroutines waiting in cond
@@ -65,7 +65,6 @@ func (s *Sim) initOrders() {
 	for i := range s.orders {
 		sh := &s.orders[i]
 		sh.cond.L = &sh.mu
-		sh.index = make(map[uint64]uint32)
 		sh.rejects = make(map[uint32]rejectRec)
 	}
 }
@@ -80,7 +79,12 @@ func (sh *orderShard) rec(n int) *orderRec { return &sh.recs[n/recChunk][n%recCh
 
 // find returns the record number of id, or -1; sh.mu must be held.
 func (sh *orderShard) find(h uint64, id string) int {
-	for n := sh.index[h]; n != 0; {
+	return sh.findFrom(sh.index.get(h), id)
+}
+
+// findFrom is find along the chain that starts at record head (number + 1).
+func (sh *orderShard) findFrom(head uint32, id string) int {
+	for n := head; n != 0; {
 		r := sh.rec(int(n - 1))
 		if int(r.idLen) == len(id) && string(sh.ids[r.idOff/idChunk][r.idOff%idChunk:][:r.idLen]) == id {
 			return int(n - 1)
@@ -90,9 +94,20 @@ func (sh *orderShard) find(h uint64, id string) int {
 	return -1
 }
 
-// insert adds a pending record for id and returns its number; sh.mu must be held.
-// An ID never straddles two chunks.
-func (sh *orderShard) insert(h uint64, id string) int {
+// findOrInsert returns the record number of id and true, or adds a pending record for
+// it and returns that record's number and false; sh.mu must be held. One probe of the
+// index serves both.
+func (sh *orderShard) findOrInsert(h uint64, id string) (int, bool) {
+	head := sh.index.slot(h)
+	if n := sh.findFrom(*head, id); n >= 0 {
+		return n, true
+	}
+	return sh.insertAt(head, id), false
+}
+
+// insertAt adds a pending record for id whose index cell is head and returns its
+// number; sh.mu must be held. An ID never straddles two chunks.
+func (sh *orderShard) insertAt(head *uint32, id string) int {
 	n := sh.nrecs
 	if n%recChunk == 0 {
 		sh.recs = append(sh.recs, make([]orderRec, recChunk))
@@ -104,10 +119,10 @@ func (sh *orderShard) insert(h uint64, id string) int {
 	}
 	*sh.rec(n) = orderRec{
 		idOff: uint32(last*idChunk + len(sh.ids[last])), idLen: uint8(len(id)),
-		pending: true, count: 1, nextSame: sh.index[h],
+		pending: true, count: 1, nextSame: *head,
 	}
 	sh.ids[last] = append(sh.ids[last], id...)
-	sh.index[h] = uint32(n + 1)
+	*head = uint32(n + 1)
 	sh.nrecs++
 	return n
 }

@@ -181,7 +181,7 @@ func (s *Sim) load(path string) error {
 		o := &st.Orders[i]
 		sh, h := s.orderShardFor(o.Result.ClientOrderID)
 		sh.mu.Lock()
-		n := sh.insert(h, o.Result.ClientOrderID)
+		n, _ := sh.findOrInsert(h, o.Result.ClientOrderID)
 		sh.rec(n).count = o.Count
 		sh.mu.Unlock()
 		s.complete(sh, n, &o.Result)
