@@ -3,6 +3,7 @@ package exchsim
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/copytrade/copytrade/raftfsm/fixed"
@@ -324,7 +325,7 @@ func (s *Sim) fill(o *Order, r *OrderResult, partial bool, opts execOpts) (Rejec
 			Side: o.Side, PositionSide: o.PositionSide, Qty: fillQty, Price: price,
 			Leverage: o.Leverage, MarginMode: o.MarginMode, Equity: eq,
 			Liquidation: opts.liquidation, TimeUnixNano: r.TimeUnixNano,
-			PositionAfter: after, Fee: fee, ClientOrderID: o.ClientOrderID, // VenueOrderID: placeLead
+			PositionAfter: after, Fee: fee, ClientOrderID: o.ClientOrderID, VenueOrderID: strconv.FormatInt(r.OrderID, 10),
 		}
 	}
 	s.publishFill(o, r, a, opts.lead, opts.liquidation) // publish.go
