@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/copytrade/copytrade/raftfsm/fixed"
 	"github.com/copytrade/copytrade/rpc/auth"
@@ -238,7 +239,7 @@ func SeedPlan(ctx context.Context, cli copytrade.Client, sim *exchsim.Sim, p *Pl
 	}
 	var existing, traders, follows atomic.Int64
 	err := parallel(ctx, p.Options.Concurrency, len(p.Traders), func(ctx context.Context, i int) error {
-		_, err := cli.ApplyTrader(ctx, p.Traders[i])
+		err := retryUnknown(ctx, func() error { _, err := cli.ApplyTrader(ctx, p.Traders[i]); return err })
 		switch convert.CodeOf(err) {
 		case ct.ErrorCode_OK:
 			if err != nil {
@@ -257,7 +258,7 @@ func SeedPlan(ctx context.Context, cli copytrade.Client, sim *exchsim.Sim, p *Pl
 	}
 	err = parallel(ctx, p.Options.Concurrency, len(p.Follows), func(ctx context.Context, i int) error {
 		f := p.Follows[i]
-		_, err := cli.Follow(ctx, f)
+		err := retryUnknown(ctx, func() error { _, err := cli.Follow(ctx, f); return err })
 		switch convert.CodeOf(err) {
 		case ct.ErrorCode_OK:
 			if err != nil {
@@ -273,6 +274,24 @@ func SeedPlan(ctx context.Context, cli copytrade.Client, sim *exchsim.Sim, p *Pl
 	})
 	st.Traders, st.Follows, st.Existing = int(traders.Load()), int(follows.Load()), int(existing.Load())
 	return st, err
+}
+
+// retryUnknown retries call while it answers UNAVAILABLE (no leader yet, or leadership
+// lost after the command was appended: the outcome is unknown) until ctx ends. Seeding
+// creates fresh IDs, so an EXISTS answer after a retry means the earlier attempt
+// committed, and the callers count it as existing.
+func retryUnknown(ctx context.Context, call func() error) error {
+	for {
+		err := call()
+		if convert.CodeOf(err) != ct.ErrorCode_UNAVAILABLE || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // describe renders a business error as "CODE: message".
