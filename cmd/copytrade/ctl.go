@@ -5,7 +5,7 @@ package main
 // its flags and returns the action to run once they are parsed. The areas live in
 // ctl_trader.go, ctl_follow.go, ctl_admin.go and ctl_query.go; rendering (tables or
 // --json) in ctl_render.go. Exit codes: 0 ok, 1 the call failed (a refusal or a
-// transport error), 2 usage.
+// transport error), 2 usage; `status` has its own (0 healthy, 1 degraded, 2 unreachable).
 
 import (
 	"context"
@@ -208,6 +208,11 @@ func runCtl(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "ctl %s: %v\n", cmd.path, err)
 			return 2
 		}
+		var ee *exitError
+		if errors.As(err, &ee) {
+			fmt.Fprintf(stderr, "ctl %s: %v\n", cmd.path, err)
+			return ee.code
+		}
 		fmt.Fprintf(stderr, "ctl %s: %s\n", cmd.path, describeError(err))
 		return 1
 	}
@@ -217,6 +222,9 @@ func runCtl(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := render(stdout, v, g.json); err != nil {
 		fmt.Fprintf(stderr, "ctl %s: %v\n", cmd.path, err)
 		return 1
+	}
+	if ec, ok := v.(exitCoder); ok {
+		return ec.ExitCode()
 	}
 	return 0
 }
