@@ -73,6 +73,7 @@ var opNames = [...]string{
 	OpSlotRelease:      "SlotRelease",
 	OpSlotAbort:        "SlotAbort",
 	OpSlotUnfreeze:     "SlotUnfreeze",
+	OpMemberUpdate:     "MemberUpdate",
 }
 
 // opName is op's name, or "Op(n)" for an op this build does not know.

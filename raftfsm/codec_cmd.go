@@ -169,6 +169,12 @@ func encodeBody(e *encoder, cmd Command) Op {
 	case *SlotUnfreeze:
 		e.uvarint(uint64(orZero(c).Migration))
 		return OpSlotUnfreeze
+	case MemberUpdate:
+		e.memberUpdate(&c)
+		return OpMemberUpdate
+	case *MemberUpdate:
+		e.memberUpdate(orZero(c))
+		return OpMemberUpdate
 	default:
 		panic(fmt.Sprintf("raftfsm: Encode of unsupported command type %T", cmd))
 	}
@@ -318,6 +324,8 @@ func decodeBody(d *decoder, op Op) Command {
 		return &SlotAbort{Migration: MigrationID(d.uvarint("Migration"))}
 	case OpSlotUnfreeze:
 		return &SlotUnfreeze{Migration: MigrationID(d.uvarint("Migration"))}
+	case OpMemberUpdate:
+		return d.memberUpdate()
 	}
 	d.fail("Op", "no body reader") // unreachable: Decode checked op against opNames
 	return nil

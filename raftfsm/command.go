@@ -36,7 +36,8 @@ const (
 	OpSlotRelease      Op = 23 // source: slots now answer Moved{target, epoch}
 	OpSlotAbort        Op = 24 // target: the migration is abandoned, forever
 	OpSlotUnfreeze     Op = 25 // source: serve the slots again after the target's abort
-	opEnd              Op = 26 // one past the last valid op; keep last
+	OpMemberUpdate     Op = 26 // stored membership: a member's addresses, removal, drain (members.go)
+	opEnd              Op = 27 // one past the last valid op; keep last
 )
 
 // LogVersion is the first byte of every encoded command.

@@ -47,6 +47,7 @@ func New() *Machine {
 		migrations:  make(map[MigrationID]*Migration),
 		marks:       make(map[string]fixed.Dec),
 		settlements: make(map[string]*SettlementRecord),
+		members:     make(map[string]*GroupMember),
 	}
 }
 
@@ -130,6 +131,8 @@ func (m *Machine) ApplyEnvelope(index uint64, env Envelope) *Result {
 		r.Refusal = m.applySlotAbort(c)
 	case *SlotUnfreeze:
 		r.Refusal = m.applySlotUnfreeze(c)
+	case *MemberUpdate:
+		r.Refusal = m.applyMemberUpdate(c) // members.go
 	default:
 		// A command type this dispatcher does not know is a programming
 		// error (a new op without its apply function), not a refusal.

@@ -25,6 +25,7 @@ import (
 //	[marks: count, (symbol, price)...]    ascending symbol
 //	[lastSettled uvarint]
 //	[settlements: count, record...]       ascending SettlementID
+//	[members: count, member...]           ascending ID (version 2 on; members.go)
 //	[checksum: 8 bytes big-endian, hashBytes of everything before]
 //
 // Primitives and struct layouts are the log codec's (codec.go); a state
@@ -35,9 +36,14 @@ import (
 // duplicate keys and anything else Snapshot cannot produce, so equal states
 // and only equal states have equal bytes, and Hash compares replicas.
 
-// snapshotVersion is the first byte of a snapshot. Any change to the layout
-// of a state struct needs a new version.
-const snapshotVersion byte = 1
+// snapshotVersion is the first byte of a snapshot, the version Snapshot writes.
+// Any change to the layout of a state struct needs a new version. Version 2 added
+// the members section; Restore still reads version 1 (no members), so a node
+// upgraded in place restores the snapshot an older build wrote.
+const (
+	snapshotVersion   byte = 2
+	snapshotVersionV1 byte = 1
+)
 
 // checksumLen is the snapshot trailer's length.
 const checksumLen = 8
@@ -126,6 +132,8 @@ func (m *Machine) Snapshot() []byte {
 		appendSettlement(&e, m.settlements[id])
 	}
 
+	appendMembers(&e, m.members)
+
 	e.buf = binary.BigEndian.AppendUint64(e.buf, hashBytes(e.buf))
 	return e.buf
 }
@@ -142,7 +150,7 @@ func (m *Machine) Restore(data []byte) error {
 	if len(data) < 1+checksumLen {
 		return fmt.Errorf("%w: snapshot: %d bytes, too short", ErrDecode, len(data))
 	}
-	if data[0] != snapshotVersion {
+	if data[0] != snapshotVersion && data[0] != snapshotVersionV1 {
 		return fmt.Errorf("%w: %w: snapshot version %d, this build reads %d", ErrDecode, ErrVersion, data[0], snapshotVersion)
 	}
 	body := data[:len(data)-checksumLen]
@@ -162,6 +170,7 @@ func (m *Machine) Restore(data []byte) error {
 		m.slots[s.slot] = s.Slot
 	}
 	m.migrations, m.marks, m.lastSettled, m.settlements = f.migrations, f.marks, f.lastSettled, f.settlements
+	m.members = f.members
 	return nil
 }
 
@@ -181,6 +190,7 @@ type restored struct {
 	marks       map[string]fixed.Dec
 	lastSettled uint64
 	settlements map[string]*SettlementRecord
+	members     map[string]*GroupMember
 }
 
 type slotEntry struct {
@@ -192,7 +202,7 @@ type slotEntry struct {
 // excluded) into fresh state.
 func decodeSnapshot(body []byte) (*restored, error) {
 	d := decoder{buf: body, where: "Snapshot", syms: make(map[string]string)}
-	d.u8("Version")
+	version := d.u8("Version")
 	f := &restored{
 		instruments: make(map[string]*Instrument),
 		traders:     make(map[AccountID]*TraderState),
@@ -310,6 +320,12 @@ func decodeSnapshot(body []byte) (*restored, error) {
 		}
 		prevSID = r.SettlementID
 		f.settlements[r.SettlementID] = r
+	}
+
+	if version >= snapshotVersion {
+		f.members = decodeMembers(&d)
+	} else {
+		f.members = make(map[string]*GroupMember)
 	}
 
 	if err := d.finish(); err != nil {

@@ -22,6 +22,8 @@ func fillMachine(seed int64) *Machine {
 	m.applied = uint64(n(77))
 	m.now = 1704164645_000000006 + seed
 	m.rules = EligibilityRules{MinWinRateBps: 5000, MinROIBps: -50, MinClosedTrades: 20, MinEquity: gdec(n(1e9))}
+	m.members["n1"] = &GroupMember{ID: "n1", RaftAddr: "10.0.0.1:7001", RPCAddr: "10.0.0.1:7101", Drained: true}
+	m.members["n2"] = &GroupMember{ID: "n2", RaftAddr: "10.0.0.2:7001", RPCAddr: "10.0.0.2:7101"}
 	for _, sym := range []string{"ETH-USDT", "BTC-USDT"} {
 		m.instruments[sym] = &Instrument{Symbol: sym, LotStep: gdec(1e5), TickSize: gdec(1e6), MinQty: gdec(1e5), MinNotional: gdec(5e8), MaxLeverage: 100}
 		m.marks[sym] = gdec(n(64_000_00000000))

@@ -156,4 +156,6 @@ type Machine struct {
 	marks       map[string]fixed.Dec         // latest mark price per instrument
 	lastSettled uint64                       // highest settled period; 0 = none yet
 	settlements map[string]*SettlementRecord // by SettlementID: unpaid, and paid ones of the last periods
+
+	members map[string]*GroupMember // stored membership by member ID (members.go)
 }

@@ -212,14 +212,12 @@ func (n *Node) Status() *ct.GroupStatusResponse {
 		out.PendingOrders = int32(len(m.PendingOrders()))
 	})
 	if cf := n.raft.GetConfiguration(); cf.Error() == nil {
-		n.mu.Lock()
 		for _, s := range cf.Configuration().Servers {
 			out.Members = append(out.Members, &ct.Member{
-				Id: string(s.ID), RaftAddr: string(s.Address), RpcAddr: n.rpcAddr[s.ID],
+				Id: string(s.ID), RaftAddr: string(s.Address), RpcAddr: n.memberRPCAddr(s.ID),
 				Voter: s.Suffrage == raft.Voter, Leader: string(s.ID) == hint.LeaderID,
 			})
 		}
-		n.mu.Unlock()
 	}
 	return out
 }

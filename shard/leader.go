@@ -117,6 +117,7 @@ func (n *Node) takeOver(ls *leaderState) {
 	if group == 0 {
 		n.bootstrapMachine(ls)
 	}
+	n.storeMembership(ls) // membership.go
 	ls.wg.Add(2)
 	go n.runBatcher(ls)
 	go n.runReconciler(ls)

@@ -202,9 +202,7 @@ func (n *Node) leaderHint() *NotLeaderError {
 	addr, id := n.raft.LeaderWithID()
 	e := &NotLeaderError{LeaderID: string(id)}
 	if id != "" {
-		n.mu.Lock()
-		e.LeaderAddr = n.rpcAddr[id]
-		n.mu.Unlock()
+		e.LeaderAddr = n.memberRPCAddr(id)
 		if e.LeaderAddr == "" {
 			e.LeaderAddr = string(addr) // the raft address: a router maps it with its topology
 		}
@@ -238,6 +236,12 @@ func (n *Node) AddMember(ctx context.Context, m Member) (uint64, error) {
 	if !n.IsLeader() {
 		return 0, n.leaderHint()
 	}
+	// Stored first: once it votes, every replica knows its addresses.
+	if m.RPCAddr != "" {
+		if _, err := n.storeMember(ctx, &raftfsm.MemberUpdate{Action: raftfsm.MemberSet, ID: m.ID, RaftAddr: m.RaftAddr, RPCAddr: m.RPCAddr}); err != nil {
+			return 0, fmt.Errorf("shard: add member %s: %w", m.ID, err)
+		}
+	}
 	f := n.raft.AddVoter(raft.ServerID(m.ID), raft.ServerAddress(m.RaftAddr), 0, timeLeft(ctx, n.cfg.RequestTimeout))
 	if err := f.Error(); err != nil {
 		return 0, n.raftErr("add member "+m.ID, err)
@@ -258,8 +262,17 @@ func (n *Node) RemoveMember(ctx context.Context, id string) (uint64, error) {
 	if err := f.Error(); err != nil {
 		return 0, n.raftErr("remove member "+id, err)
 	}
+	idx := f.Index()
+	// Forgotten after: a member removed from the configuration but still stored is
+	// harmless (the configuration says who votes); the next leader would not re-store
+	// it, as it stores only members of the configuration.
+	if i, err := n.storeMember(ctx, &raftfsm.MemberUpdate{Action: raftfsm.MemberRemove, ID: id}); err != nil {
+		n.log.Warn("removed member still stored", "member", id, "err", err)
+	} else {
+		idx = i
+	}
 	n.log.Info("removed member", "member", id)
-	return f.Index(), nil
+	return idx, nil
 }
 
 // TransferLeadership hands leadership to id ("" = any up-to-date voter).
