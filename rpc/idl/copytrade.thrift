@@ -511,6 +511,7 @@ struct SlotRange {
     4: i64 epoch
     5: i64 migration
     6: i32 moved_to                 // RELEASED: the new owner
+    7: i64 frozen_since_unix_ms     // FROZEN: when the freeze applied (leader clock; 0: unknown)
 }
 struct GetSlotOwnershipResponse {
     1: i32 group
@@ -526,6 +527,7 @@ struct Member {
     3: string rpc_addr
     4: bool voter
     5: bool leader
+    6: bool drained                 // keeps out of leadership until undrained (SetDrain)
 }
 struct GroupStatusResponse {
     1: i32 group
@@ -604,6 +606,15 @@ struct LeaderboardResponse {
 
 const i32 MAX_LEADERBOARD_K = 1000
 
+// ---- Operations (appended): drain ---------------------------------------------------
+
+// Marks a member drained (it hands leadership over whenever it has it, until undrained)
+// or undrained. Admin, the group's leader.
+struct SetDrainRequest {
+    1: string id
+    2: bool drained
+}
+
 service CopyTrade {
     // Signals.
     SubmitFillResponse SubmitFill(1: SubmitFillRequest req)
@@ -659,4 +670,7 @@ service CopyTrade {
     // Top K lead traders by a metric: a node answers for its group, a router merges
     // every group's answer. Any authenticated caller.
     LeaderboardResponse Leaderboard(1: LeaderboardRequest req)
+
+    // Admin: drain or undrain a member (leadership moves away and is not retaken).
+    MembershipResponse SetDrain(1: SetDrainRequest req)
 }

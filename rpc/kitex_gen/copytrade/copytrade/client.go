@@ -45,6 +45,7 @@ type Client interface {
 	RemoveMember(ctx context.Context, req *copytrade.RemoveMemberRequest, callOptions ...callopt.Option) (r *copytrade.MembershipResponse, err error)
 	TransferLeadership(ctx context.Context, req *copytrade.TransferLeadershipRequest, callOptions ...callopt.Option) (r *copytrade.MembershipResponse, err error)
 	Leaderboard(ctx context.Context, req *copytrade.LeaderboardRequest, callOptions ...callopt.Option) (r *copytrade.LeaderboardResponse, err error)
+	SetDrain(ctx context.Context, req *copytrade.SetDrainRequest, callOptions ...callopt.Option) (r *copytrade.MembershipResponse, err error)
 }
 
 // NewClient creates a client for the service defined in IDL.
@@ -244,4 +245,9 @@ func (p *kCopyTradeClient) TransferLeadership(ctx context.Context, req *copytrad
 func (p *kCopyTradeClient) Leaderboard(ctx context.Context, req *copytrade.LeaderboardRequest, callOptions ...callopt.Option) (r *copytrade.LeaderboardResponse, err error) {
 	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
 	return p.kClient.Leaderboard(ctx, req)
+}
+
+func (p *kCopyTradeClient) SetDrain(ctx context.Context, req *copytrade.SetDrainRequest, callOptions ...callopt.Option) (r *copytrade.MembershipResponse, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.SetDrain(ctx, req)
 }

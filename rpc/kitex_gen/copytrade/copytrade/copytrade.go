@@ -251,6 +251,13 @@ var serviceMethods = map[string]kitex.MethodInfo{
 		false,
 		kitex.WithStreamingMode(kitex.StreamingNone),
 	),
+	"SetDrain": kitex.NewMethodInfo(
+		setDrainHandler,
+		newCopyTradeSetDrainArgs,
+		newCopyTradeSetDrainResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
 }
 
 var (
@@ -929,6 +936,24 @@ func newCopyTradeLeaderboardResult() interface{} {
 	return copytrade.NewCopyTradeLeaderboardResult()
 }
 
+func setDrainHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*copytrade.CopyTradeSetDrainArgs)
+	realResult := result.(*copytrade.CopyTradeSetDrainResult)
+	success, err := handler.(copytrade.CopyTrade).SetDrain(ctx, realArg.Req)
+	if err != nil {
+		return err
+	}
+	realResult.Success = success
+	return nil
+}
+func newCopyTradeSetDrainArgs() interface{} {
+	return copytrade.NewCopyTradeSetDrainArgs()
+}
+
+func newCopyTradeSetDrainResult() interface{} {
+	return copytrade.NewCopyTradeSetDrainResult()
+}
+
 type kClient struct {
 	c client.Client
 }
@@ -1274,6 +1299,16 @@ func (p *kClient) Leaderboard(ctx context.Context, req *copytrade.LeaderboardReq
 	_args.Req = req
 	var _result copytrade.CopyTradeLeaderboardResult
 	if err = p.c.Call(ctx, "Leaderboard", &_args, &_result); err != nil {
+		return
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) SetDrain(ctx context.Context, req *copytrade.SetDrainRequest) (r *copytrade.MembershipResponse, err error) {
+	var _args copytrade.CopyTradeSetDrainArgs
+	_args.Req = req
+	var _result copytrade.CopyTradeSetDrainResult
+	if err = p.c.Call(ctx, "SetDrain", &_args, &_result); err != nil {
 		return
 	}
 	return _result.GetSuccess(), nil
