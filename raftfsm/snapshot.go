@@ -21,7 +21,7 @@ import (
 //	[traders: count, trader...]           ascending ID (appendTrader)
 //	[orders: count, order...]             ascending ClientOrderID (appendOrder)
 //	[slots: count, (slot, Slot)...]       ascending slot, non-zero entries only
-//	[migrations: count, Migration...]     ascending ID
+//	[migrations: count, Migration...]     ascending ID (FrozenAt: version 2 on)
 //	[marks: count, (symbol, price)...]    ascending symbol
 //	[lastSettled uvarint]
 //	[settlements: count, record...]       ascending SettlementID
@@ -115,6 +115,7 @@ func (m *Machine) Snapshot() []byte {
 		e.uvarint(g.Epoch)
 		e.u8(g.Role)
 		e.u8(g.Phase)
+		e.varint(g.FrozenAt) // version 2 on
 	}
 
 	marks := sortedKeys(m.marks)
@@ -289,6 +290,9 @@ func decodeSnapshot(body []byte) (*restored, error) {
 			Epoch:  d.uvarint("migrations.Epoch"),
 			Role:   d.u8("migrations.Role"),
 			Phase:  d.u8("migrations.Phase"),
+		}
+		if version >= snapshotVersion {
+			g.FrozenAt = d.varint("migrations.FrozenAt")
 		}
 		if i > 0 && d.err == nil && g.ID <= prevMig {
 			d.fail("migrations", "not in ascending ID order")

@@ -71,7 +71,7 @@ func fillMachine(seed int64) *Machine {
 	}
 	m.slots[5] = Slot{State: SlotReleased, Epoch: uint64(n(4)), Migration: MigrationID(n(7)), MovedTo: 9}
 	m.slots[16383] = Slot{State: SlotFrozen, Epoch: 3, Migration: MigrationID(n(8))}
-	m.migrations[MigrationID(n(7))] = &Migration{ID: MigrationID(n(7)), Slots: []uint16{5}, Source: m.group, Target: 9, Epoch: uint64(n(4)), Role: 1, Phase: 3}
+	m.migrations[MigrationID(n(7))] = &Migration{ID: MigrationID(n(7)), Slots: []uint16{5}, Source: m.group, Target: 9, Epoch: uint64(n(4)), Role: 1, Phase: 3, FrozenAt: n(5)}
 	m.migrations[MigrationID(n(8))] = &Migration{ID: MigrationID(n(8)), Slots: []uint16{16383}, Source: m.group, Target: 9, Epoch: 3, Role: 1, Phase: 1}
 	m.lastSettled = uint64(n(19724))
 	for i, paid := range []bool{true, false} {

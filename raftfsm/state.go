@@ -126,6 +126,9 @@ type Migration struct {
 	Epoch  uint64
 	Role   uint8 // 1 source, 2 target
 	Phase  uint8 // source: frozen, exported, released, unfrozen; target: imported, aborted
+	// FrozenAt is the TimeUnixNano of the SlotFreeze (source side; 0 on the target, and
+	// for a freeze restored from a version-1 snapshot, which did not record it).
+	FrozenAt int64
 }
 
 // SettlementRecord is a settlement entry and whether its transfer was paid.

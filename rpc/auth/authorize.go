@@ -46,6 +46,7 @@ var rules = map[string]rule{
 	"AddMember":          adminOnly,
 	"RemoveMember":       adminOnly,
 	"TransferLeadership": adminOnly,
+	"SetDrain":           adminOnly,
 	"ListFollowers":      adminOnly,
 
 	"GetSlotOwnership": roles(RoleRouter),
