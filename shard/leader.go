@@ -118,7 +118,8 @@ func (n *Node) takeOver(ls *leaderState) {
 		n.bootstrapMachine(ls)
 	}
 	n.storeMembership(ls) // membership.go
-	ls.wg.Add(2)
+	ls.wg.Add(3)
+	go n.runFrozenWatch(ls) // observe.go
 	go n.runBatcher(ls)
 	go n.runReconciler(ls)
 	n.startTimers(ls)

@@ -6,10 +6,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/copytrade/copytrade/raftfsm"
+	ct "github.com/copytrade/copytrade/rpc/kitex_gen/copytrade"
 )
 
 // Metrics are a node's Prometheus collectors, in their own registry (several nodes
-// may live in one test process). Latencies are in seconds.
+// may live in one test process). Latencies are in seconds. Every series carries the
+// const labels group and node (NewLabeled); counters with a known label set start at 0
+// so alert rules need no `or vector(0)`.
 type Metrics struct {
 	Registry *prometheus.Registry
 
@@ -27,9 +30,14 @@ type Metrics struct {
 	leaderChanges prometheus.Counter   // times this node gained leadership
 	isLeader      prometheus.Gauge
 	fills         *prometheus.CounterVec // fills by outcome code
+
+	reg prometheus.Registerer // Registry with the const labels
 }
 
-func newMetrics() *Metrics {
+func newMetrics() *Metrics { return newLabeledMetrics(nil) }
+
+// newLabeledMetrics registers every collector with labels as const labels.
+func newLabeledMetrics(labels prometheus.Labels) *Metrics {
 	lat := prometheus.ExponentialBuckets(50e-6, 2, 18) // 50µs .. ~6.5s
 	size := prometheus.ExponentialBuckets(1, 2, 16)    // 1 .. 32768
 	m := &Metrics{
@@ -77,10 +85,21 @@ func newMetrics() *Metrics {
 			Name: "copytrade_fills_total", Help: "Fills received, by outcome code.",
 		}, []string{"code"}),
 	}
-	m.Registry.MustRegister(m.apply, m.commit, m.stage, m.gateway, m.gatewayErrors, m.fanoutOrders,
+	reg := prometheus.WrapRegistererWith(labels, m.Registry)
+	m.reg = reg
+	reg.MustRegister(m.apply, m.commit, m.stage, m.gateway, m.gatewayErrors, m.fanoutOrders,
 		m.dispatchBatch, m.resultsBatch, m.pendingOrders, m.reconcileDue, m.replaced,
 		m.leaderChanges, m.isLeader, m.fills,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	for _, call := range []string{"place", "query", "marks", "transfer"} {
+		m.gatewayErrors.WithLabelValues(call)
+	}
+	for _, code := range []ct.ErrorCode{ct.ErrorCode_OK, ct.ErrorCode_DUPLICATE_FILL, ct.ErrorCode_FILL_TOO_OLD,
+		ct.ErrorCode_MOVING, ct.ErrorCode_MOVED, ct.ErrorCode_NOT_OWNED, ct.ErrorCode_NOT_LEADER,
+		ct.ErrorCode_UNKNOWN_TRADER, ct.ErrorCode_NOT_LEAD_TRADER, ct.ErrorCode_UNKNOWN_INSTRUMENT,
+		ct.ErrorCode_REFUSED_INVALID_ARGUMENT, ct.ErrorCode_UNAVAILABLE, ct.ErrorCode_DEADLINE} {
+		m.fills.WithLabelValues(code.String())
+	}
 	return m
 }
 

@@ -8,12 +8,14 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/copytrade/copytrade/raftfsm"
 )
@@ -66,7 +68,8 @@ func New(cfg Config, gw Gateway) (*Node, error) {
 		gw = kg
 	}
 	n := &Node{
-		cfg: cfg, log: log, fsm: newFSM(), gw: gw, metrics: newMetrics(),
+		cfg: cfg, log: log, fsm: newFSM(), gw: gw,
+		metrics:  newLabeledMetrics(prometheus.Labels{"group": strconv.FormatUint(uint64(cfg.Group), 10), "node": cfg.NodeID}),
 		notifyCh: make(chan bool, 64),
 		rpcAddr:  make(map[raft.ServerID]string),
 		closing:  make(chan struct{}),
@@ -79,6 +82,7 @@ func New(cfg Config, gw Gateway) (*Node, error) {
 		n.closeStores()
 		return nil, err
 	}
+	n.metrics.reg.MustRegister(newStateCollector(n)) // observe.go
 	n.wg.Add(1)
 	go n.watchLeadership()
 	return n, nil

@@ -1,0 +1,180 @@
+package shard
+
+// What a node reports about its group at scrape time and in its logs, read from the
+// machine and raft rather than counted as events: slot ownership and epochs, slots left
+// frozen by a migration (and for how long), raft indexes, term and contact.
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/copytrade/copytrade/raftfsm"
+)
+
+// FrozenMigration is a migration whose slots this group still holds frozen.
+type FrozenMigration struct {
+	ID       raftfsm.MigrationID
+	Slots    int
+	Target   raftfsm.GroupID
+	FrozenAt time.Time // zero: not recorded (frozen before version-2 snapshots)
+}
+
+// FrozenMigrations lists the migrations that hold slots of this replica frozen.
+func (n *Node) FrozenMigrations() []FrozenMigration {
+	var out []FrozenMigration
+	n.fsm.read(func(m *raftfsm.Machine) {
+		count := map[raftfsm.MigrationID]int{}
+		var order []raftfsm.MigrationID
+		for s := range raftfsm.NumSlots {
+			si := m.SlotInfo(uint16(s))
+			if si.State != raftfsm.SlotFrozen {
+				continue
+			}
+			if count[si.Migration] == 0 {
+				order = append(order, si.Migration)
+			}
+			count[si.Migration]++
+		}
+		for _, id := range order {
+			f := FrozenMigration{ID: id, Slots: count[id]}
+			if g, ok := m.MigrationInfo(id); ok {
+				f.Target = g.Target
+				if g.FrozenAt > 0 {
+					f.FrozenAt = time.Unix(0, g.FrozenAt)
+				}
+			}
+			out = append(out, f)
+		}
+	})
+	return out
+}
+
+// FrozenLogInterval is how often a leader logs the migrations that keep slots frozen.
+const FrozenLogInterval = time.Minute
+
+// runFrozenWatch logs, on the leader, every migration that keeps slots frozen, with how
+// long: a killed rebalance otherwise leaves them frozen silently (`copytrade rebalance
+// resume` or abort finishes it; `ctl migrations` lists them).
+func (n *Node) runFrozenWatch(ls *leaderState) {
+	defer ls.wg.Done()
+	t := time.NewTicker(FrozenLogInterval)
+	defer t.Stop()
+	for {
+		for _, f := range n.FrozenMigrations() {
+			args := []any{"migration", uint64(f.ID), "slots", f.Slots, "target", uint32(f.Target)}
+			if !f.FrozenAt.IsZero() {
+				args = append(args, "frozen_for", time.Since(f.FrozenAt).Round(time.Second), "frozen_since", f.FrozenAt.UTC())
+			}
+			n.log.Warn("slots frozen by an unfinished migration (resume or abort it with copytrade rebalance)", args...)
+		}
+		select {
+		case <-ls.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// stateCollector reads the node's state at scrape time.
+type stateCollector struct {
+	n                                              *Node
+	slots, epoch, frozenAge, frozenOldest, members *prometheus.Desc
+	term, commit, applied, lastLog, snapIdx        *prometheus.Desc
+	lastContact, drained                           *prometheus.Desc
+}
+
+func newStateCollector(n *Node) *stateCollector {
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(name, help, labels, nil)
+	}
+	return &stateCollector{
+		n:            n,
+		slots:        d("copytrade_slots", "Slots of this group by state (this replica's applied view).", "state"),
+		epoch:        d("copytrade_slot_epoch_max", "Highest epoch among the slots this group owns or froze."),
+		frozenAge:    d("copytrade_migration_frozen_seconds", "How long a migration has kept this group's slots frozen.", "migration"),
+		frozenOldest: d("copytrade_slots_frozen_oldest_seconds", "Age of the oldest freeze still holding slots (0: none frozen)."),
+		members:      d("copytrade_group_members", "Voters in the raft configuration."),
+		drained:      d("copytrade_node_drained", "1 while this node is drained (keeps out of leadership)."),
+		term:         d("copytrade_raft_term", "Current raft term."),
+		commit:       d("copytrade_raft_commit_index", "Raft commit index."),
+		applied:      d("copytrade_raft_applied_index", "Index applied to the machine."),
+		lastLog:      d("copytrade_raft_last_log_index", "Last index in the raft log."),
+		snapIdx:      d("copytrade_raft_last_snapshot_index", "Index of the last snapshot."),
+		lastContact:  d("copytrade_raft_last_contact_seconds", "Since a follower last heard from the leader (0 on the leader)."),
+	}
+}
+
+func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.slots, c.epoch, c.frozenAge, c.frozenOldest, c.members, c.drained,
+		c.term, c.commit, c.applied, c.lastLog, c.snapIdx, c.lastContact} {
+		ch <- d
+	}
+}
+
+func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	n := c.n
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	var byState [4]int
+	var epoch uint64
+	n.fsm.read(func(m *raftfsm.Machine) {
+		for s := range raftfsm.NumSlots {
+			si := m.SlotInfo(uint16(s))
+			if int(si.State) < len(byState) {
+				byState[si.State]++
+			}
+			if (si.State == raftfsm.SlotOwned || si.State == raftfsm.SlotFrozen) && si.Epoch > epoch {
+				epoch = si.Epoch
+			}
+		}
+	})
+	gauge(c.slots, float64(byState[raftfsm.SlotOwned]), "owned")
+	gauge(c.slots, float64(byState[raftfsm.SlotFrozen]), "frozen")
+	gauge(c.slots, float64(byState[raftfsm.SlotReleased]), "released")
+	gauge(c.epoch, float64(epoch))
+	oldest := 0.0
+	for _, f := range n.FrozenMigrations() {
+		age := 0.0
+		if !f.FrozenAt.IsZero() {
+			age = time.Since(f.FrozenAt).Seconds()
+		}
+		gauge(c.frozenAge, age, strconv.FormatUint(uint64(f.ID), 10))
+		oldest = max(oldest, age)
+	}
+	gauge(c.frozenOldest, oldest)
+	drained := 0.0
+	if n.isDrained(n.cfg.NodeID) {
+		drained = 1
+	}
+	gauge(c.drained, drained)
+	if n.raft == nil {
+		return
+	}
+	st := n.raft.Stats()
+	num := func(k string) float64 { v, _ := strconv.ParseFloat(st[k], 64); return v }
+	gauge(c.term, num("term"))
+	gauge(c.commit, num("commit_index"))
+	gauge(c.applied, num("applied_index"))
+	gauge(c.lastLog, num("last_log_index"))
+	gauge(c.snapIdx, num("last_snapshot_index"))
+	contact := 0.0
+	if n.raft.State() != raft.Leader {
+		if lc := n.raft.LastContact(); !lc.IsZero() {
+			contact = time.Since(lc).Seconds()
+		}
+	}
+	gauge(c.lastContact, contact)
+	if cf := n.raft.GetConfiguration(); cf.Error() == nil {
+		voters := 0
+		for _, s := range cf.Configuration().Servers {
+			if s.Suffrage == raft.Voter {
+				voters++
+			}
+		}
+		gauge(c.members, float64(voters))
+	}
+}
