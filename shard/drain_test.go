@@ -29,7 +29,7 @@ func TestDrainKeepsLeadershipAway(t *testing.T) {
 		}
 		return i
 	}
-	nl := other()
+	other()
 	waitFor(t, 10*time.Second, 20*time.Millisecond, func() bool {
 		for _, n := range c.live() {
 			for _, m := range n.Status().GetMembers() {
@@ -43,10 +43,11 @@ func TestDrainKeepsLeadershipAway(t *testing.T) {
 
 	// Leadership handed back to the drained node does not stay there.
 	for range 3 {
-		if err := c.live()[nl].TransferLeadership(drained); err != nil {
-			t.Fatalf("transfer to the drained node: %v", err)
-		}
-		nl = other()
+		// Leadership moves under the test's feet (that is the point): retry on
+		// whichever node leads until a transfer to the drained node succeeds.
+		waitFor(t, 10*time.Second, 20*time.Millisecond, func() bool {
+			return c.live()[other()].TransferLeadership(drained) == nil
+		})
 	}
 	stableAway := func() bool {
 		for range 10 {
@@ -60,9 +61,10 @@ func TestDrainKeepsLeadershipAway(t *testing.T) {
 	waitFor(t, 10*time.Second, 10*time.Millisecond, stableAway)
 
 	// Undrained, it may lead again and keeps it.
-	if _, err := c.live()[nl].SetDrained(ctx, drained, false); err != nil {
-		t.Fatalf("undrain: %v", err)
-	}
+	waitFor(t, 10*time.Second, 20*time.Millisecond, func() bool {
+		_, err := c.live()[other()].SetDrained(ctx, drained, false)
+		return err == nil
+	})
 	waitFor(t, 15*time.Second, 100*time.Millisecond, func() bool {
 		if c.live()[li].IsLeader() {
 			return true

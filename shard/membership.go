@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/copytrade/copytrade/raftfsm"
+	"github.com/copytrade/copytrade/rpc/convert"
 )
 
 // memberRPCAddr is the RPC address of member id: the stored one, else the one this
@@ -47,12 +48,8 @@ func (n *Node) StoredMembers() []raftfsm.GroupMember {
 
 // isDrained reports whether member id is marked drained in the stored membership.
 func (n *Node) isDrained(id string) bool {
-	var d bool
-	n.fsm.read(func(m *raftfsm.Machine) {
-		g, ok := m.Member(id)
-		d = ok && g.Drained
-	})
-	return d
+	g, ok := n.storedMember(id)
+	return ok && g.Drained
 }
 
 // storeMembership runs once per term on the leader, after the barrier: every voter of
@@ -144,6 +141,9 @@ func (n *Node) SetDrained(ctx context.Context, id string, drained bool) (uint64,
 	if drained {
 		act = raftfsm.MemberDrain
 	}
+	if err := n.ensureStored(ctx, id); err != nil {
+		return 0, err
+	}
 	idx, err := n.storeMember(ctx, &raftfsm.MemberUpdate{Action: act, ID: id})
 	if err != nil {
 		return 0, err
@@ -153,4 +153,34 @@ func (n *Node) SetDrained(ctx context.Context, id string, drained bool) (uint64,
 		n.handOffDrained()
 	}
 	return idx, nil
+}
+
+// ensureStored stores voter id from the raft configuration when the table lacks it (a
+// new term's leader may not have stored its configuration yet).
+func (n *Node) ensureStored(ctx context.Context, id string) error {
+	if _, ok := n.storedMember(id); ok {
+		return nil
+	}
+	cf := n.raft.GetConfiguration()
+	if err := cf.Error(); err != nil {
+		return n.raftErr("configuration", err)
+	}
+	for _, s := range cf.Configuration().Servers {
+		if string(s.ID) != id {
+			continue
+		}
+		rpc := n.memberRPCAddr(s.ID)
+		if rpc == "" {
+			return fmt.Errorf("shard: member %s: %w", id, errors.New("its RPC address is unknown (re-add it with its rpc address)"))
+		}
+		_, err := n.storeMember(ctx, &raftfsm.MemberUpdate{Action: raftfsm.MemberSet, ID: id, RaftAddr: string(s.Address), RPCAddr: rpc})
+		return err
+	}
+	return fmt.Errorf("shard: drain: %w", &convert.FieldError{Field: "id", Problem: fmt.Sprintf("%q is not a member of the group", id)})
+}
+
+// storedMember is the stored entry of id.
+func (n *Node) storedMember(id string) (g raftfsm.GroupMember, ok bool) {
+	n.fsm.read(func(m *raftfsm.Machine) { g, ok = m.Member(id) })
+	return
 }
