@@ -3,6 +3,7 @@ module github.com/copytrade/copytrade
 go 1.26
 
 require (
+	github.com/BurntSushi/toml v1.6.0
 	github.com/bytedance/gopkg v0.1.4
 	github.com/bytedance/sonic v1.15.5
 	github.com/cloudwego/gopkg v0.2.0

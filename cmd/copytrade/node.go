@@ -74,11 +74,20 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	keyFile := fs.String("keys", "", "key file (JSON: key ID → hex or base64 secret): every RPC must carry a token signed by one of its keys; reloaded on SIGHUP")
 	insecure := fs.Bool("insecure", false, "serve without authentication (development only)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	logFormat := fs.String("log-format", "text", "text or json")
+	configPath := fs.String("config", "", "config file (TOML; keys are these flags' names; flags given here override it)")
+	check := fs.Bool("check", false, "validate the configuration and exit (copytrade config check)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
+	}
+	if *configPath != "" {
+		if err := applyConfig(fs, *configPath, "node"); err != nil {
+			fmt.Fprintln(stderr, "node:", err)
+			return 2
+		}
 	}
 	cfg.Group = raftfsm.GroupID(*group)
 	var err error
@@ -112,7 +121,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			cfg.BootstrapSlots = append(cfg.BootstrapSlots, raftfsm.SlotRange{From: from, To: to})
 		}
 	}
-	if cfg.Logger, _, err = newLogger(*logLevel, stderr); err != nil {
+	if cfg.Logger, _, err = newFormatLogger(*logLevel, *logFormat, stderr); err != nil {
 		fmt.Fprintln(stderr, "node:", err)
 		return 2
 	}
@@ -130,6 +139,9 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintln(stderr, "node:", err)
 		return 2
+	}
+	if *check {
+		return 0
 	}
 	n, err := shard.New(cfg, nil)
 	if err != nil {
