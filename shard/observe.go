@@ -5,6 +5,8 @@ package shard
 // frozen by a migration (and for how long), raft indexes, term and contact.
 
 import (
+	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -177,4 +179,41 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		gauge(c.members, float64(voters))
 	}
+}
+
+// ReadyMaxLagEntries is how far this replica's applied index may trail its commit
+// index and still count as caught up.
+const ReadyMaxLagEntries = 1000
+
+// Ready reports whether the node can serve: it is in a group with a leader it has heard
+// from recently, its machine is bootstrapped, and it has applied what it knows to be
+// committed (within ReadyMaxLagEntries). nil means ready; the error says why not.
+func (n *Node) Ready() error {
+	if n.raft == nil {
+		return errors.New("raft not started")
+	}
+	st := n.raft.State()
+	if st != raft.Leader && st != raft.Follower {
+		return fmt.Errorf("raft state %s", st)
+	}
+	_, leader := n.raft.LeaderWithID()
+	if leader == "" {
+		return errors.New("no leader known")
+	}
+	if st == raft.Follower {
+		stale := max(5*n.cfg.HeartbeatTimeout, time.Second)
+		if lc := n.raft.LastContact(); lc.IsZero() || time.Since(lc) > stale {
+			return fmt.Errorf("no contact with leader %s for over %s", leader, stale)
+		}
+	}
+	var group raftfsm.GroupID
+	var applied uint64
+	n.fsm.read(func(m *raftfsm.Machine) { group, applied = m.Group(), m.AppliedIndex() })
+	if group == 0 {
+		return errors.New("group not bootstrapped yet")
+	}
+	if commit := n.raft.CommitIndex(); commit > applied+ReadyMaxLagEntries {
+		return fmt.Errorf("catching up: applied %d of %d committed", applied, commit)
+	}
+	return nil
 }

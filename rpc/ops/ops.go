@@ -1,5 +1,5 @@
 // Package ops serves the operational HTTP endpoints every copytrade process has:
-// Prometheus metrics at /metrics and pprof at /debug/pprof/.
+// Prometheus metrics at /metrics, pprof at /debug/pprof/, and /livez and /readyz.
 package ops
 
 import (
@@ -20,6 +20,10 @@ import (
 // the bound address (addr may use port 0) and a function that shuts the server down
 // within a second of its context.
 func Serve(addr string, reg prometheus.Gatherer, log *slog.Logger) (net.Addr, func(context.Context) error, error) {
+	return serve(addr, reg, nil, log)
+}
+
+func serve(addr string, reg prometheus.Gatherer, ready func() error, log *slog.Logger) (net.Addr, func(context.Context) error, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, nil, fmt.Errorf("ops: HTTP listen on %s: %w", addr, err)
@@ -31,6 +35,7 @@ func Serve(addr string, reg prometheus.Gatherer, log *slog.Logger) (net.Addr, fu
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	handleHealth(mux, ready) // health.go
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
