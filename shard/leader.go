@@ -117,9 +117,9 @@ func (n *Node) takeOver(ls *leaderState) {
 	if group == 0 {
 		n.bootstrapMachine(ls)
 	}
-	n.storeMembership(ls) // membership.go
-	ls.wg.Add(3)
-	go n.runFrozenWatch(ls) // observe.go
+	ls.wg.Add(4)
+	go n.storeMembership(ls) // membership.go
+	go n.runFrozenWatch(ls)  // observe.go
 	go n.runBatcher(ls)
 	go n.runReconciler(ls)
 	n.startTimers(ls)

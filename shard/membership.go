@@ -57,6 +57,7 @@ func (n *Node) isDrained(id string) bool {
 // address) is stored with the RPC address this node knows for it. Then, when this node
 // is drained, it hands leadership away.
 func (n *Node) storeMembership(ls *leaderState) {
+	defer ls.wg.Done()
 	cf := n.raft.GetConfiguration()
 	if err := cf.Error(); err != nil {
 		n.log.Warn("membership not stored: no raft configuration", "err", err)

@@ -83,6 +83,7 @@ func New(cfg Config, gw Gateway) (*Node, error) {
 		return nil, err
 	}
 	n.metrics.reg.MustRegister(newStateCollector(n)) // observe.go
+	n.logRecovered()
 	n.wg.Add(1)
 	go n.watchLeadership()
 	return n, nil

@@ -217,3 +217,23 @@ func (n *Node) Ready() error {
 	}
 	return nil
 }
+
+// logRecovered says, once raft has opened the stores, what the node found on disk: the
+// snapshot it restored, the log beyond it, the term, and the machine's state as of the
+// snapshot (the rest is re-applied as the leader confirms the commit index).
+func (n *Node) logRecovered() {
+	st := n.raft.Stats()
+	var applied uint64
+	var pending, members int
+	var group raftfsm.GroupID
+	n.fsm.read(func(m *raftfsm.Machine) {
+		applied, pending, members, group = m.AppliedIndex(), len(m.PendingOrders()), len(m.Members()), m.Group()
+	})
+	if st["last_log_index"] == "0" && applied == 0 {
+		n.log.Info("started with an empty data dir", "data_dir", n.cfg.DataDir)
+		return
+	}
+	n.log.Info("recovered from the data dir", "data_dir", n.cfg.DataDir,
+		"snapshot_index", st["last_snapshot_index"], "last_log_index", st["last_log_index"], "term", st["term"],
+		"applied_index", applied, "machine_group", uint32(group), "pending_orders", pending, "stored_members", members)
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/copytrade/copytrade/raftfsm/fixed"
+	"github.com/copytrade/copytrade/rpc/kitexlog"
 	"github.com/copytrade/copytrade/rpc/ops"
 	"github.com/copytrade/copytrade/tools/exchsim"
 )
@@ -75,6 +76,7 @@ func runExchsim(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, "exchsim:", logErr)
 		return 2
 	}
+	kitexlog.Install(cfg.Logger) // Kitex's lines through slog too
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(stderr, "exchsim: %v\n", err)
 		return 2

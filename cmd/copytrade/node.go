@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/copytrade/copytrade/raftfsm"
+	"github.com/copytrade/copytrade/rpc/kitexlog"
 	"github.com/copytrade/copytrade/shard"
 )
 
@@ -124,6 +125,9 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if cfg.Logger, _, err = newFormatLogger(*logLevel, *logFormat, stderr); err != nil {
 		fmt.Fprintln(stderr, "node:", err)
 		return 2
+	}
+	if !*check {
+		kitexlog.Install(cfg.Logger) // Kitex's lines through slog too
 	}
 	guard, _, err := loadGuard(*keyFile, *insecure, nil, cfg.Logger)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/copytrade/copytrade/router"
 	"github.com/copytrade/copytrade/rpc/auth"
+	"github.com/copytrade/copytrade/rpc/kitexlog"
 )
 
 func init() {
@@ -57,6 +58,9 @@ func runRouter(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err != nil {
 		fmt.Fprintln(stderr, "router:", err)
 		return 2
+	}
+	if !*check {
+		kitexlog.Install(log) // Kitex's lines through slog too
 	}
 	cfg.Logger = log
 	if *topoPath == "" {
