@@ -7,7 +7,12 @@ import (
 
 	"github.com/copytrade/copytrade/raftfsm"
 	ct "github.com/copytrade/copytrade/rpc/kitex_gen/copytrade"
+	"github.com/copytrade/copytrade/rpc/ops"
 )
+
+// Register adds c to the node's registry under its group and node labels (e.g. the
+// token guard's refusal counts).
+func (m *Metrics) Register(c prometheus.Collector) error { return m.reg.Register(c) }
 
 // Metrics are a node's Prometheus collectors, in their own registry (several nodes
 // may live in one test process). Latencies are in seconds. Every series carries the
@@ -90,7 +95,7 @@ func newLabeledMetrics(labels prometheus.Labels) *Metrics {
 	reg.MustRegister(m.apply, m.commit, m.stage, m.gateway, m.gatewayErrors, m.fanoutOrders,
 		m.dispatchBatch, m.resultsBatch, m.pendingOrders, m.reconcileDue, m.replaced,
 		m.leaderChanges, m.isLeader, m.fills,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}), ops.BuildInfo())
 	for _, call := range []string{"place", "query", "marks", "transfer"} {
 		m.gatewayErrors.WithLabelValues(call)
 	}

@@ -152,6 +152,12 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "node:", err)
 		return 1
 	}
+	if err := n.ExportRaftMetrics(); err != nil {
+		cfg.Logger.Warn("raft's own metrics not exported", "err", err)
+	}
+	if guard != nil {
+		_ = n.Metrics().Register(guard.Collector())
+	}
 	if err := n.Start(); err != nil {
 		fmt.Fprintln(stderr, "node:", err)
 		_ = n.Kill()

@@ -92,6 +92,9 @@ func runRouter(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "router: %v\n", err)
 		return 1
 	}
+	if guard != nil {
+		rt.Metrics().Registry.MustRegister(guard.Collector())
+	}
 	if *check {
 		return 0
 	}
