@@ -15,4 +15,6 @@ var (
 	// ErrAmbiguous: a non-idempotent call failed after it was sent; it may have been
 	// applied. The router does not resend it.
 	ErrAmbiguous = errors.New("router: outcome unknown")
+	// ErrClosed: the router is shutting down; its member clients are closed.
+	ErrClosed = errors.New("router: closed")
 )

@@ -16,6 +16,8 @@ type pool struct {
 
 	mu      sync.Mutex
 	clients map[string]copytrade.Client
+	conns   []*kitexopt.Conns    // every client's connections, closed by close
+	closed  bool                 // close ran: get refuses
 	down    map[string]time.Time // address → when its connection last failed
 }
 
@@ -29,12 +31,29 @@ func (p *pool) get(addr string) (copytrade.Client, error) {
 	if c, ok := p.clients[addr]; ok {
 		return c, nil
 	}
-	c, err := copytrade.NewClient("copytrade", kitexopt.Client(p.connectTimeout, addr)...)
+	if p.closed {
+		return nil, fmt.Errorf("router: client for %s: %w", addr, ErrClosed)
+	}
+	conns := kitexopt.NewConns("copytrade")
+	c, err := copytrade.NewClient("copytrade", append(kitexopt.Client(p.connectTimeout, addr), conns.Option())...)
 	if err != nil {
+		_ = conns.Close()
 		return nil, fmt.Errorf("router: client for %s: %w", addr, err)
 	}
 	p.clients[addr] = c
+	p.conns = append(p.conns, conns)
 	return c, nil
+}
+
+// close closes every client's connections; get fails afterwards.
+func (p *pool) close() {
+	p.mu.Lock()
+	conns := p.conns
+	p.conns, p.clients, p.closed = nil, map[string]copytrade.Client{}, true
+	p.mu.Unlock()
+	for _, c := range conns {
+		_ = c.Close()
+	}
 }
 
 func (p *pool) markDown(addr string) {

@@ -91,7 +91,7 @@ func (r *Router) Start() error {
 		r.log.Warn("initial slot map incomplete; learning on demand", "err", err)
 	}
 	cancel()
-	ln, err := net.Listen("tcp", r.cfg.ListenAddr)
+	ln, err := kitexopt.Listen(r.cfg.ListenAddr)
 	if err != nil {
 		return fmt.Errorf("router: listen on %s: %w", r.cfg.ListenAddr, err)
 	}
@@ -100,16 +100,8 @@ func (r *Router) Start() error {
 	if r.cfg.Guard != nil {
 		opts = append(opts, r.cfg.Guard.ServerOption())
 	}
-	svr := copytrade.NewServer(&Handler{r: r}, opts...)
-	done := make(chan error, 1)
-	go func() { done <- svr.Run() }()
-	r.servers = append(r.servers, func(context.Context) error {
-		err := svr.Stop()
-		if runErr := <-done; err == nil && runErr != nil {
-			err = runErr
-		}
-		return err
-	})
+	run := kitexopt.Serve(copytrade.NewServer(&Handler{r: r}, opts...), ln)
+	r.servers = append(r.servers, func(context.Context) error { return run.Stop() })
 	r.log.Info("router serving CopyTrade", "addr", ln.Addr().String(), "groups", len(r.topo.Load().Groups))
 	if r.cfg.HTTPAddr != "" {
 		if err := r.serveHTTP(); err != nil {
@@ -145,6 +137,7 @@ func (r *Router) Close(ctx context.Context) error {
 			}
 		}
 		r.wg.Wait()
+		r.pool.close()
 	})
 	return errors.Join(errs...)
 }

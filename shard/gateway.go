@@ -26,21 +26,30 @@ type Gateway interface {
 }
 
 // KitexGateway is a Gateway over a Kitex client (TTHeader, so business errors arrive
-// as such). Each call's RPC timeout is the time left on its context.
-type KitexGateway struct{ c tradinggateway.Client }
+// as such). Each call's RPC timeout is the time left on its context. Close closes its
+// connections.
+type KitexGateway struct {
+	c     tradinggateway.Client
+	conns *kitexopt.Conns
+}
 
 // NewKitexGateway dials the gateway endpoints (host:port; the client balances over them).
 func NewKitexGateway(addrs []string, opts ...client.Option) (*KitexGateway, error) {
 	if len(addrs) == 0 {
 		return nil, fmt.Errorf("shard: gateway client: no address")
 	}
-	all := append(kitexopt.Client(200*time.Millisecond, addrs...), opts...)
-	c, err := tradinggateway.NewClient("tradinggateway", all...)
+	conns := kitexopt.NewConns("tradinggateway")
+	all := append(kitexopt.Client(200*time.Millisecond, addrs...), conns.Option())
+	c, err := tradinggateway.NewClient("tradinggateway", append(all, opts...)...)
 	if err != nil {
+		_ = conns.Close()
 		return nil, fmt.Errorf("shard: gateway client: %w", err)
 	}
-	return &KitexGateway{c: c}, nil
+	return &KitexGateway{c: c, conns: conns}, nil
 }
+
+// Close closes the client's connections; calls after it fail.
+func (g *KitexGateway) Close() error { return g.conns.Close() }
 
 func timeout(ctx context.Context) []callopt.Option {
 	if d, ok := ctx.Deadline(); ok {

@@ -43,6 +43,8 @@ type Node struct {
 	rpcAddr map[raft.ServerID]string // member → CopyTrade RPC address
 
 	servers   []func(context.Context) error // stop functions of the RPC and HTTP servers
+	killed    atomic.Bool                   // Kill, not Shutdown: servers stop as in a crash
+	ownGW     *KitexGateway                 // the gateway client New dialled; nil when the caller gave one
 	closing   chan struct{}
 	closeOnce sync.Once
 	wg        sync.WaitGroup
@@ -60,15 +62,16 @@ func New(cfg Config, gw Gateway) (*Node, error) {
 		log = slog.Default()
 	}
 	log = log.With("node", cfg.NodeID, "group", uint32(cfg.Group))
+	var ownGW *KitexGateway // dialled here, so closed by close
 	if gw == nil {
 		kg, err := NewKitexGateway(cfg.GatewayAddrs)
 		if err != nil {
 			return nil, err
 		}
-		gw = kg
+		gw, ownGW = kg, kg
 	}
 	n := &Node{
-		cfg: cfg, log: log, fsm: newFSM(), gw: gw,
+		cfg: cfg, log: log, fsm: newFSM(), gw: gw, ownGW: ownGW,
 		metrics:  newLabeledMetrics(prometheus.Labels{"group": strconv.FormatUint(uint64(cfg.Group), 10), "node": cfg.NodeID}),
 		notifyCh: make(chan bool, 64),
 		rpcAddr:  make(map[raft.ServerID]string),
@@ -80,6 +83,9 @@ func New(cfg Config, gw Gateway) (*Node, error) {
 	}
 	if err := n.openRaft(); err != nil {
 		n.closeStores()
+		if ownGW != nil {
+			_ = ownGW.Close()
+		}
 		return nil, err
 	}
 	n.metrics.reg.MustRegister(newStateCollector(n)) // observe.go
@@ -331,7 +337,10 @@ func (n *Node) Shutdown(ctx context.Context) error {
 
 // Kill stops the node abruptly, as a crash would: no leadership transfer, raft and
 // servers stop, in-flight dispatches are cancelled. For fault-injection tests.
-func (n *Node) Kill() error { return n.close(context.Background()) }
+func (n *Node) Kill() error {
+	n.killed.Store(true)
+	return n.close(context.Background())
+}
 
 func (n *Node) close(ctx context.Context) error {
 	var errs []error
@@ -349,6 +358,9 @@ func (n *Node) close(ctx context.Context) error {
 			}
 		}
 		n.wg.Wait()
+		if n.ownGW != nil {
+			_ = n.ownGW.Close()
+		}
 		n.closeStores()
 		n.log.Info("node stopped")
 	})

@@ -3,7 +3,6 @@ package shard
 import (
 	"context"
 	"fmt"
-	"net"
 	"time"
 
 	"github.com/cloudwego/kitex/client"
@@ -17,20 +16,18 @@ import (
 // cfg.HTTPAddr (each when set). Shutdown and Kill stop them.
 func (n *Node) Start() error {
 	if n.cfg.RPCAddr != "" {
-		ln, err := net.Listen("tcp", n.cfg.RPCAddr)
+		ln, err := kitexopt.Listen(n.cfg.RPCAddr)
 		if err != nil {
 			return fmt.Errorf("shard: RPC listen on %s: %w", n.cfg.RPCAddr, err)
 		}
 		opts := append(kitexopt.Server(ln, "copytrade", 200*time.Millisecond), n.cfg.ServerOptions...)
-		svr := copytrade.NewServer(NewHandler(n), opts...)
-		done := make(chan error, 1)
-		go func() { done <- svr.Run() }()
+		run := kitexopt.Serve(copytrade.NewServer(NewHandler(n), opts...), ln)
 		n.servers = append(n.servers, func(context.Context) error {
-			err := svr.Stop()
-			if runErr := <-done; err == nil && runErr != nil {
-				err = runErr
+			stop := run.Stop
+			if n.killed.Load() {
+				stop = run.Kill // a crash answers nothing more, on no pooled connection either
 			}
-			if err != nil {
+			if err := stop(); err != nil {
 				return fmt.Errorf("shard: stop RPC server: %w", err)
 			}
 			return nil
@@ -47,13 +44,26 @@ func (n *Node) Start() error {
 	return nil
 }
 
+// Client is a CopyTrade client that owns its connections: Close closes them (Kitex
+// alone would close them only from a GC finalizer).
+type Client struct {
+	copytrade.Client
+	conns *kitexopt.Conns
+}
+
+// Close closes the client's connections; calls after it fail.
+func (c *Client) Close() error { return c.conns.Close() }
+
 // NewClient returns a CopyTrade client for node (or router) addresses, with the
-// TTHeader transport the servers use so business errors arrive as such.
-func NewClient(addrs []string, opts ...client.Option) (copytrade.Client, error) {
-	all := append(kitexopt.Client(time.Second, addrs...), opts...)
-	c, err := copytrade.NewClient("copytrade", all...)
+// TTHeader transport the servers use so business errors arrive as such. Close it when
+// done.
+func NewClient(addrs []string, opts ...client.Option) (*Client, error) {
+	conns := kitexopt.NewConns("copytrade")
+	all := append(kitexopt.Client(time.Second, addrs...), conns.Option())
+	c, err := copytrade.NewClient("copytrade", append(all, opts...)...)
 	if err != nil {
+		_ = conns.Close()
 		return nil, fmt.Errorf("shard: CopyTrade client: %w", err)
 	}
-	return c, nil
+	return &Client{Client: c, conns: conns}, nil
 }

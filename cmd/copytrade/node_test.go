@@ -103,3 +103,37 @@ func TestNodeEnforcesTokens(t *testing.T) {
 		t.Errorf("forged token: got %v, want UNAUTHENTICATED", err)
 	}
 }
+
+// TestNodeStartFailureExits: a node whose HTTP port is taken exits 1 promptly. Start
+// fails after the RPC server was launched, and Kill must stop that server even when
+// Kitex's Run had not built its transport yet (it used to hang there: 2 tries in 3).
+func TestNodeStartFailureExits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a raft node")
+	}
+	for try := range 3 {
+		taken, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		raftAddr, rpcAddr := freeAddr(t), freeAddr(t)
+		done := make(chan int, 1)
+		var out, errOut bytes.Buffer
+		go func() {
+			done <- runNode(context.Background(), []string{"--id", "n1", "--group", "1", "--data", filepath.Join(dir, "n1"),
+				"--raft", raftAddr, "--rpc", rpcAddr, "--http", taken.Addr().String(),
+				"--members", "n1=" + raftAddr + "/" + rpcAddr, "--bootstrap", "--insecure",
+				"--mark-interval", "0", "--settlement", "off", "--log-level", "error"}, &out, &errOut)
+		}()
+		select {
+		case code := <-done:
+			if code != 1 || !strings.Contains(errOut.String(), "listen") {
+				t.Fatalf("try %d: exit %d, stderr %q; want 1 naming the listen failure", try, code, errOut.String())
+			}
+		case <-time.After(30 * time.Second): // exits in well under a second; this only bounds a hang
+			t.Fatalf("try %d: node with a taken HTTP port did not exit", try)
+		}
+		_ = taken.Close()
+	}
+}

@@ -3,22 +3,16 @@ package auth
 import (
 	"context"
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/cloudwego/kitex/client"
-	"github.com/cloudwego/kitex/pkg/rpcinfo"
-	"github.com/cloudwego/kitex/pkg/transmeta"
-	"github.com/cloudwego/kitex/server"
-	"github.com/cloudwego/kitex/transport"
-
 	"github.com/copytrade/copytrade/rpc/convert"
 	ct "github.com/copytrade/copytrade/rpc/kitex_gen/copytrade"
 	"github.com/copytrade/copytrade/rpc/kitex_gen/copytrade/copytrade"
+	"github.com/copytrade/copytrade/rpc/kitexopt"
 )
 
 func testKeys(t *testing.T, ids ...string) (*KeySet, []Key) {
@@ -214,17 +208,15 @@ func TestMiddlewareOverKitex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := kitexopt.Listen("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	svr := copytrade.NewServer(&echo{}, server.WithListener(ln), server.WithServiceAddr(ln.Addr()),
-		server.WithMetaHandler(transmeta.ServerTTHeaderHandler), g.ServerOption(),
-		server.WithServerBasicInfo(&rpcinfo.EndpointBasicInfo{ServiceName: "copytrade"}))
-	go func() { _ = svr.Run() }()
-	t.Cleanup(func() { _ = svr.Stop() })
-	cli, err := copytrade.NewClient("copytrade", client.WithHostPorts(ln.Addr().String()),
-		client.WithTransportProtocol(transport.TTHeader), client.WithMetaHandler(transmeta.ClientTTHeaderHandler))
+	run := kitexopt.Serve(copytrade.NewServer(&echo{}, append(kitexopt.Server(ln, "copytrade", 0), g.ServerOption())...), ln)
+	t.Cleanup(func() { _ = run.Stop() })
+	conns := kitexopt.NewConns("copytrade")
+	t.Cleanup(func() { _ = conns.Close() })
+	cli, err := copytrade.NewClient("copytrade", append(kitexopt.Client(time.Second, ln.Addr().String()), conns.Option())...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -101,7 +101,7 @@ type Cluster struct {
 	exch   *exchsim.Server
 	groups [][]*shard.Node // by group, then member
 	rt     *router.Router
-	cli    copytrade.Client // to the router
+	cli    *shard.Client // to the router; Close closes it
 
 	key        auth.Key
 	guard      *auth.Guard // shared by the router and every node: same keys, no rate limits
@@ -479,6 +479,9 @@ func (c *Cluster) Close() error {
 		var errs []error
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
+		if c.cli != nil {
+			_ = c.cli.Close()
+		}
 		if c.rt != nil {
 			if err := c.rt.Close(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("devcluster: router: %w", err))

@@ -14,13 +14,11 @@ import (
 	"github.com/copytrade/copytrade/rpc/kitexopt"
 )
 
-// Server is a Sim served over Kitex (netpoll transport, TTHeader framing so business
-// status errors reach the client).
+// Server is a Sim served over Kitex (kitexopt's transport, TTHeader framing so
+// business status errors reach the client).
 type Server struct {
-	sim  *Sim
-	svr  server.Server
-	ln   net.Listener
-	done chan error // Run's result
+	sim *Sim
+	run *kitexopt.Running
 
 	stopOnce sync.Once
 	stopErr  error
@@ -30,22 +28,21 @@ type Server struct {
 // ticker and serves the TradingGateway service in the background until Stop. Extra
 // Kitex options (middleware, limits) are appended to the defaults.
 func Serve(sim *Sim, addr string, opts ...server.Option) (*Server, error) {
-	ln, err := net.Listen("tcp", addr)
+	ln, err := kitexopt.Listen(addr)
 	if err != nil {
 		return nil, fmt.Errorf("exchsim: listen on %s: %w", addr, err)
 	}
 	all := append(kitexopt.Server(ln, "exchsim", time.Second), opts...)
-	s := &Server{sim: sim, ln: ln, done: make(chan error, 1)}
-	s.svr = tradinggateway.NewServer(NewHandler(sim), all...)
+	s := &Server{sim: sim}
 	sim.Start()
-	go func() { s.done <- s.svr.Run() }()
+	s.run = kitexopt.Serve(tradinggateway.NewServer(NewHandler(sim), all...), ln)
 	sim.log.Info("exchsim serving", "addr", ln.Addr().String(), "mode", sim.cfg.Mode,
 		"instruments", len(sim.instruments.Load().sorted))
 	return s, nil
 }
 
 // Addr returns the address the server listens on.
-func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+func (s *Server) Addr() net.Addr { return s.run.Addr() }
 
 // Sim returns the simulator behind the server.
 func (s *Server) Sim() *Sim { return s.sim }
@@ -54,13 +51,10 @@ func (s *Server) Sim() *Sim { return s.sim }
 // the first one's result.
 func (s *Server) Stop() error {
 	s.stopOnce.Do(func() {
-		err := s.svr.Stop()
-		if runErr := <-s.done; runErr != nil && err == nil {
-			err = runErr
-		}
+		err := s.run.Stop()
 		s.sim.Close()
 		s.stopErr = err
-		s.sim.log.Info("exchsim stopped", "addr", s.ln.Addr().String(), "err", err)
+		s.sim.log.Info("exchsim stopped", "addr", s.run.Addr().String(), "err", err)
 	})
 	return s.stopErr
 }

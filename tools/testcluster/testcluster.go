@@ -136,8 +136,8 @@ type Cluster struct {
 	Key    auth.Key
 	Guard  *auth.Guard // nil without Options.Auth
 	Router *router.Router
-	Cli    copytrade.Client // to the router
-	Admin  context.Context  // carries an admin token
+	Cli    *shard.Client   // to the router; closed when the test ends
+	Admin  context.Context // carries an admin token
 
 	mu    sync.Mutex
 	nodes [][]*shard.Node // [group-1][member]
@@ -244,6 +244,7 @@ func New(t testing.TB, o Options) *Cluster {
 	if c.Cli, err = shard.NewClient([]string{c.Router.Addr().String()}); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = c.Cli.Close() })
 	c.Admin = c.As(auth.RoleAdmin, "ops")
 	return c
 }
@@ -330,6 +331,7 @@ func (c *Cluster) LeaderClient(g int) copytrade.Client {
 	if err != nil {
 		c.T.Fatal(err)
 	}
+	c.T.Cleanup(func() { _ = cli.Close() })
 	return cli
 }
 
