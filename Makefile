@@ -39,8 +39,10 @@ fuzz: ## run every fuzz target for FUZZTIME each
 	  for f in $$($(GO) test -list '^Fuzz' $$p | grep '^Fuzz' || true); do \
 	    echo "fuzz $$p $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$p; done; done
 
-dev: ## the whole system on loopback with a demo workload
-	$(GO) run ./cmd/copytrade dev
+DEV_ARGS ?=
+
+dev: ## the whole system on loopback with a demo workload (HTTP=host:port serves its metrics; DEV_ARGS=... more flags)
+	$(GO) run ./cmd/copytrade dev $(if $(HTTP),--http $(HTTP)) $(DEV_ARGS)
 
 CHAOS_DURATION ?= 5m
 

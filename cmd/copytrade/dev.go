@@ -37,6 +37,7 @@ type devFlags struct {
 	nodes     int
 	noSync    bool
 	logLevel  string
+	http      string
 }
 
 func parseDevFlags(args []string, stderr io.Writer) (*devFlags, error) {
@@ -54,6 +55,7 @@ func parseDevFlags(args []string, stderr io.Writer) (*devFlags, error) {
 	fs.IntVar(&f.nodes, "nodes", 3, "nodes per group (1, 3 or 5)")
 	fs.BoolVar(&f.noSync, "nosync", false, "turn fsync off in the raft logs (faster, not what production does)")
 	fs.StringVar(&f.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
+	fs.StringVar(&f.http, "http", "", "host:port serving every process's /metrics (group and node labels), /livez, /readyz and pprof (empty: off)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -111,6 +113,14 @@ func dev(ctx context.Context, f *devFlags, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stderr, "dev: shutdown: %v\n", err)
 		}
 	}()
+	if f.http != "" {
+		addr, stopHTTP, err := serveDevHTTP(f.http, c, f.groups, log)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = stopHTTP(context.Background()) }()
+		fmt.Fprintf(stdout, "dev: metrics http://%s/metrics, readiness http://%s/readyz\n", addr, addr)
+	}
 	fmt.Fprintf(stdout, "dev: data dir %s\n", c.DataDir())
 	fmt.Fprintf(stdout, "dev: %d groups × %d nodes, router %s, exchsim %s (started in %s)\n",
 		f.groups, f.nodes, c.RouterAddr(), c.ExchsimAddr(), time.Since(began).Round(time.Millisecond))
