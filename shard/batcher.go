@@ -91,6 +91,7 @@ func (n *Node) proposeResults(ls *leaderState, batch []raftfsm.OrderResult) {
 		n.log.Error("OrderResults refused", "results", len(batch), "refusal", o.res.Refusal)
 		return
 	}
+	n.metrics.countResults(batch)
 	ls.mu.Lock()
 	for i := range batch {
 		if t := ls.track[batch[i].ClientOrderID]; t != nil && t.state == trackAnswered {

@@ -35,6 +35,7 @@ type Metrics struct {
 	leaderChanges prometheus.Counter   // times this node gained leadership
 	isLeader      prometheus.Gauge
 	fills         *prometheus.CounterVec // fills by outcome code
+	copierOrders  *prometheus.CounterVec // copier orders by outcome: planned, skipped, placed, rejected (leader)
 
 	reg prometheus.Registerer // Registry with the const labels
 }
@@ -89,13 +90,19 @@ func newLabeledMetrics(labels prometheus.Labels) *Metrics {
 		fills: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "copytrade_fills_total", Help: "Fills received, by outcome code.",
 		}, []string{"code"}),
+		copierOrders: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "copytrade_copier_orders_total", Help: "Copier orders on the leader by outcome: planned and skipped by fills, placed and rejected by the venue results it commits (a result repeated after a failover counts again).",
+		}, []string{"outcome"}),
 	}
 	reg := prometheus.WrapRegistererWith(labels, m.Registry)
 	m.reg = reg
 	reg.MustRegister(m.apply, m.commit, m.stage, m.gateway, m.gatewayErrors, m.fanoutOrders,
 		m.dispatchBatch, m.resultsBatch, m.pendingOrders, m.reconcileDue, m.replaced,
-		m.leaderChanges, m.isLeader, m.fills,
+		m.leaderChanges, m.isLeader, m.fills, m.copierOrders,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}), ops.BuildInfo())
+	for _, o := range []string{"planned", "skipped", "placed", "rejected"} {
+		m.copierOrders.WithLabelValues(o)
+	}
 	for _, call := range []string{"place", "query", "marks", "transfer"} {
 		m.gatewayErrors.WithLabelValues(call)
 	}
@@ -110,4 +117,20 @@ func newLabeledMetrics(labels prometheus.Labels) *Metrics {
 
 func (m *Metrics) observeApply(op raftfsm.Op, d time.Duration) {
 	m.apply.WithLabelValues(opName(op)).Observe(d.Seconds())
+}
+
+// countResults counts a committed OrderResults batch: rejected, or placed (filled in
+// whole or in part).
+func (m *Metrics) countResults(batch []raftfsm.OrderResult) {
+	var placed, rejected int
+	for i := range batch {
+		switch batch[i].Status {
+		case raftfsm.OrderRejected:
+			rejected++
+		case raftfsm.OrderFilled, raftfsm.OrderPartiallyFilled:
+			placed++
+		}
+	}
+	m.copierOrders.WithLabelValues("placed").Add(float64(placed))
+	m.copierOrders.WithLabelValues("rejected").Add(float64(rejected))
 }

@@ -52,6 +52,7 @@ func TestDevHTTPMetrics(t *testing.T) {
 		`copytrade_is_leader{group="1",node="g1n1"}`, `copytrade_is_leader{group="2",node="g2n3"}`,
 		`copytrade_slots{group="2",node="g2n1",state="owned"} 8192`,
 		`copytrade_router_redirects_total{reason="moved"} 0`, "copytrade_build_info{",
+		`copytrade_copier_orders_total{group="1",node="g1n1",outcome="placed"}`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
