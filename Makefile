@@ -33,7 +33,7 @@ PROMTOOL ?= promtool
 rules: ## promtool check and unit-test the Prometheus alert rules (installs Debian's prometheus package when promtool is missing)
 	@command -v $(PROMTOOL) >/dev/null 2>&1 || { echo "promtool missing: installing Debian's prometheus package"; \
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; }
-	cd deploy/prometheus && $(PROMTOOL) check rules alerts.yml && $(PROMTOOL) test rules alerts_test.yml
+	cd deploy/prometheus && $(PROMTOOL) check config prometheus.yml && $(PROMTOOL) check rules alerts.yml && $(PROMTOOL) test rules alerts_test.yml
 
 BENCHTIME ?= 200ms
 BENCH_SCENARIOS ?= latency,throughput,copiers,failover
