@@ -157,6 +157,8 @@ func (n *Node) openRaft() error {
 				return fmt.Errorf("shard: bootstrap group %d: %w", cfg.Group, err)
 			}
 			n.log.Info("bootstrapped raft group", "members", len(conf.Servers))
+		} else {
+			n.log.Info("bootstrap skipped: the data dir already holds this node's raft state (the group exists; -members is only a fallback for addresses the group has not stored)")
 		}
 	}
 	r, err := raft.NewRaft(rc, n.fsm, logs, store, snaps, trans)

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -275,6 +276,9 @@ func parseInterleaved(fs *flag.FlagSet, args, in []string) error {
 	return nil
 }
 
+// codePrefix is an error code name leading a message.
+var codePrefix = regexp.MustCompile(`^[A-Z][A-Z_]+: `)
+
 // describeError renders a CopyTrade business error as "CODE (n): message [k=v ...]",
 // anything else as itself.
 func describeError(err error) string {
@@ -283,7 +287,10 @@ func describeError(err error) string {
 		return err.Error()
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s (%d): %s", st.Code, int64(st.Code), st.Msg)
+	// A refusal's message starts with the machine's own code name ("UNKNOWN_TRADER: ..."):
+	// said once, in front.
+	msg := codePrefix.ReplaceAllString(st.Msg, "")
+	fmt.Fprintf(&b, "%s (%d): %s", st.Code, int64(st.Code), msg)
 	if len(st.Extra) > 0 {
 		keys := make([]string, 0, len(st.Extra))
 		for k := range st.Extra {

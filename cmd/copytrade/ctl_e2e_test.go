@@ -95,7 +95,7 @@ func TestCtlAgainstDevCluster(t *testing.T) {
 	}
 
 	code, _, errOut = ctl(admin, "trader", "get", "999999")
-	if code != 1 || !strings.Contains(errOut, "UNKNOWN_TRADER (1003)") {
+	if code != 1 || !strings.Contains(errOut, "UNKNOWN_TRADER (1003): ") || strings.Count(errOut, "UNKNOWN_TRADER") != 1 {
 		t.Errorf("unknown trader: exit %d, stderr %q", code, errOut)
 	}
 
