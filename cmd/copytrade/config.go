@@ -94,7 +94,8 @@ func applyConfig(fs *flag.FlagSet, path, role string) error {
 			return fmt.Errorf("%s: %s: %w", path, key, err)
 		}
 		if err := fs.Set(name, v); err != nil {
-			return fmt.Errorf("%s: %s: %w", path, key, err)
+			// flag's own error for a bad number or duration is a bare "parse error".
+			return fmt.Errorf("%s: %s: invalid value %q (want: %s)", path, key, v, fs.Lookup(name).Usage)
 		}
 	}
 	return nil
