@@ -92,18 +92,21 @@ func (n *Node) storeMembership(ls *leaderState) {
 		n.log.Info("stored member", "member", s.ID, "raft_addr", s.Address, "rpc_addr", rpc)
 	}
 	if n.isDrained(n.cfg.NodeID) {
-		n.handOffDrained()
+		n.handOffDrained(ls)
 	}
 }
 
-// handOffDrained transfers leadership away from this drained node (in the background:
-// the transfer waits for a follower to catch up).
-func (n *Node) handOffDrained() {
-	n.wg.Add(1)
+// handOffDrained transfers leadership away from this drained node, in the background
+// (the transfer waits for a follower to catch up) and tied to the term ls.
+func (n *Node) handOffDrained(ls *leaderState) {
+	ls.wg.Add(1)
 	go func() {
-		defer n.wg.Done()
+		defer ls.wg.Done()
+		if ls.ctx.Err() != nil {
+			return
+		}
 		n.log.Info("drained: handing leadership over")
-		if err := n.raft.LeadershipTransfer().Error(); err != nil {
+		if err := n.raft.LeadershipTransfer().Error(); err != nil && ls.ctx.Err() == nil {
 			n.log.Warn("drained node could not hand leadership over", "err", err)
 		}
 	}()
@@ -150,8 +153,8 @@ func (n *Node) SetDrained(ctx context.Context, id string, drained bool) (uint64,
 		return 0, err
 	}
 	n.log.Info("member drain changed", "member", id, "drained", drained)
-	if drained && id == n.cfg.NodeID && n.IsLeader() {
-		n.handOffDrained()
+	if ls := n.ls.Load(); drained && id == n.cfg.NodeID && ls != nil {
+		n.handOffDrained(ls)
 	}
 	return idx, nil
 }

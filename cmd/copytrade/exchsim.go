@@ -76,7 +76,7 @@ func runExchsim(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, "exchsim:", logErr)
 		return 2
 	}
-	kitexlog.Install(cfg.Logger) // Kitex's lines through slog too
+	kitexlog.Use(cfg.Logger) // Kitex's lines through slog too
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(stderr, "exchsim: %v\n", err)
 		return 2

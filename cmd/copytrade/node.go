@@ -127,7 +127,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if !*check {
-		kitexlog.Install(cfg.Logger) // Kitex's lines through slog too
+		kitexlog.Use(cfg.Logger) // Kitex's lines through slog too
 	}
 	guard, _, err := loadGuard(*keyFile, *insecure, nil, cfg.Logger)
 	if err != nil {

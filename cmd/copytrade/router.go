@@ -60,7 +60,7 @@ func runRouter(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return 2
 	}
 	if !*check {
-		kitexlog.Install(log) // Kitex's lines through slog too
+		kitexlog.Use(log) // Kitex's lines through slog too
 	}
 	cfg.Logger = log
 	if *topoPath == "" {

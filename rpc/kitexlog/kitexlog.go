@@ -1,6 +1,8 @@
 // Package kitexlog sends Kitex's own log lines (klog: "server listen at", retries,
 // shutdown) through a slog.Logger, so every line of a process has one format (text or
-// JSON) and one level filter. Kitex's logger is process-wide: Install once, at start.
+// JSON) and one level filter. Kitex's logger is a process-wide variable that klog reads
+// without synchronisation: Install swaps it once, at the very start of main, before any
+// Kitex code runs; Use then points it at a logger, safely at any time.
 package kitexlog
 
 import (
@@ -9,17 +11,36 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 
 	"github.com/cloudwego/kitex/pkg/klog"
 )
 
-// Install makes log (with component=kitex) Kitex's logger.
-func Install(log *slog.Logger) { klog.SetLogger(New(log)) }
+// target is the logger Install's klog logger writes to (nil: slog.Default()).
+var target atomic.Pointer[slog.Logger]
+
+// Install makes Kitex log through Use's logger. Call it first thing in main: klog's
+// logger variable is not safe to set while Kitex code runs.
+func Install() { klog.SetLogger(&logger{}) }
+
+// Use points Install's logger at log (with component=kitex); safe at any time.
+func Use(log *slog.Logger) { target.Store(log.With("component", "kitex")) }
 
 // New is a klog.FullLogger writing to log with component=kitex.
 func New(log *slog.Logger) klog.FullLogger { return &logger{log: log.With("component", "kitex")} }
 
+// logger writes to log, or (log nil) to Use's logger.
 type logger struct{ log *slog.Logger }
+
+func (g *logger) out() *slog.Logger {
+	if g.log != nil {
+		return g.log
+	}
+	if l := target.Load(); l != nil {
+		return l
+	}
+	return slog.Default()
+}
 
 var _ klog.FullLogger = (*logger)(nil)
 
@@ -39,7 +60,7 @@ func (g *logger) emit(ctx context.Context, l klog.Level, msg string) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	g.log.Log(ctx, level(l), strings.TrimPrefix(strings.TrimSpace(msg), "KITEX: "))
+	g.out().Log(ctx, level(l), strings.TrimPrefix(strings.TrimSpace(msg), "KITEX: "))
 }
 
 func (g *logger) Trace(v ...any)  { g.emit(nil, klog.LevelTrace, fmt.Sprint(v...)) }

@@ -39,3 +39,19 @@ func TestKitexLinesAreSlog(t *testing.T) {
 		}
 	}
 }
+
+// TestUseRetargets: the logger Install gives Kitex writes to whatever Use set last.
+func TestUseRetargets(t *testing.T) {
+	var a, b bytes.Buffer
+	proxy := &logger{}
+	Use(slog.New(slog.NewTextHandler(&a, nil)))
+	proxy.Info("one")
+	Use(slog.New(slog.NewTextHandler(&b, nil)))
+	proxy.Warnf("KITEX: %s", "two")
+	if !strings.Contains(a.String(), "msg=one component=kitex") || strings.Contains(a.String(), "two") {
+		t.Errorf("first target: %q", a.String())
+	}
+	if !strings.Contains(b.String(), "level=WARN msg=two component=kitex") {
+		t.Errorf("second target: %q", b.String())
+	}
+}
