@@ -43,6 +43,7 @@ func runExchsim(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.Int64Var(&cfg.PartialFillEveryN, "partial-every", cfg.PartialFillEveryN, "every Nth order fills only half (0: never)")
 	httpAddr := fs.String("http", "", "host:port serving /metrics and /debug/pprof/ (empty: off)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	logFormat := fs.String("log-format", "text", "text or json")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -72,7 +73,7 @@ func runExchsim(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 2
 	}
 	var logErr error
-	if cfg.Logger, _, logErr = newLogger(*logLevel, stderr); logErr != nil {
+	if cfg.Logger, _, logErr = newFormatLogger(*logLevel, *logFormat, stderr); logErr != nil {
 		fmt.Fprintln(stderr, "exchsim:", logErr)
 		return 2
 	}
