@@ -1,6 +1,6 @@
 // Command copytrade is the copy-trading backend: one binary, one subcommand per role.
 //
-//	copytrade node|router|exchsim|dev|ctl|rebalance|bench [flags]
+//	copytrade node|router|exchsim|dev|ctl|rebalance|bench|config [flags]
 //
 // Each subcommand lives in its own file and registers itself in commands.
 package main
