@@ -145,6 +145,8 @@ func TestSIGHUPReloadKeepsServing(t *testing.T) {
 	wg.Wait()
 	if n := failures.Load(); n > 0 {
 		t.Errorf("%d of %d calls failed during the reloads; first: %v", n, calls.Load(), firstErr.Load())
+	} else {
+		t.Logf("%d calls to the node and the router during ten SIGHUPs each, none failed", calls.Load())
 	}
 	for _, tg := range targets {
 		if !tg.p.alive() {
