@@ -5,7 +5,7 @@ KITEX   := $(GO) tool kitex -module github.com/copytrade/copytrade -gen-path rpc
 IDLS    := $(wildcard rpc/idl/*.thrift)
 FUZZTIME ?= 20s
 
-.PHONY: help test verify gen bench fuzz dev chaos build sim security
+.PHONY: help test verify gen bench fuzz dev chaos build sim security rules
 
 help: ## list targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -21,11 +21,19 @@ gen: ## regenerate Kitex code from rpc/idl
 	@set -e; for f in $(IDLS); do echo "kitex $$f"; $(KITEX) $$f; done
 	gofmt -w rpc/kitex_gen
 
-verify: ## fail when gofmt, vet, go mod tidy or make gen would change anything
+verify: ## fail when gofmt, vet, go mod tidy or make gen would change anything, or the alert rules fail promtool
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet $(PKGS)
 	$(GO) mod tidy && git diff --exit-code go.mod go.sum
 	$(MAKE) gen && git diff --exit-code rpc/kitex_gen && test -z "$$(git status --porcelain rpc/kitex_gen)"
+	$(MAKE) rules
+
+PROMTOOL ?= promtool
+
+rules: ## promtool check and unit-test the Prometheus alert rules (installs Debian's prometheus package when promtool is missing)
+	@command -v $(PROMTOOL) >/dev/null 2>&1 || { echo "promtool missing: installing Debian's prometheus package"; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; }
+	cd deploy/prometheus && $(PROMTOOL) check config prometheus.yml && $(PROMTOOL) check rules alerts.yml && $(PROMTOOL) test rules alerts_test.yml
 
 BENCHTIME ?= 200ms
 BENCH_SCENARIOS ?= latency,throughput,copiers,failover
@@ -39,8 +47,10 @@ fuzz: ## run every fuzz target for FUZZTIME each
 	  for f in $$($(GO) test -list '^Fuzz' $$p | grep '^Fuzz' || true); do \
 	    echo "fuzz $$p $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$p; done; done
 
-dev: ## the whole system on loopback with a demo workload
-	$(GO) run ./cmd/copytrade dev
+DEV_ARGS ?=
+
+dev: ## the whole system on loopback with a demo workload (HTTP=host:port serves its metrics; DEV_ARGS=... more flags)
+	$(GO) run ./cmd/copytrade dev $(if $(HTTP),--http $(HTTP)) $(DEV_ARGS)
 
 CHAOS_DURATION ?= 5m
 

@@ -74,6 +74,7 @@ var opNames = [...]string{
 	OpSlotAbort:        "SlotAbort",
 	OpSlotUnfreeze:     "SlotUnfreeze",
 	OpOrderResolve:     "OrderResolve",
+	OpMemberUpdate:     "MemberUpdate",
 }
 
 // opName is op's name, or "Op(n)" for an op this build does not know.

@@ -178,6 +178,12 @@ func encodeBody(e *encoder, cmd Command) Op {
 	case *OrderResolve:
 		e.orderResults(&OrderResults{Results: []OrderResult{orZero(c).Result}})
 		return OpOrderResolve
+	case MemberUpdate:
+		e.memberUpdate(&c)
+		return OpMemberUpdate
+	case *MemberUpdate:
+		e.memberUpdate(orZero(c))
+		return OpMemberUpdate
 	default:
 		panic(fmt.Sprintf("raftfsm: Encode of unsupported command type %T", cmd))
 	}
@@ -339,6 +345,8 @@ func decodeBody(d *decoder, op Op) Command {
 		r := rs.Results[0]
 		r.ClientOrderID = strings.Clone(r.ClientOrderID) // not a substring of the entry
 		return &OrderResolve{Result: r}
+	case OpMemberUpdate:
+		return d.memberUpdate()
 	}
 	d.fail("Op", "no body reader") // unreachable: Decode checked op against opNames
 	return nil

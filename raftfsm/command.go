@@ -37,7 +37,8 @@ const (
 	OpSlotAbort        Op = 24 // target: the migration is abandoned, forever
 	OpSlotUnfreeze     Op = 25 // source: serve the slots again after the target's abort
 	OpOrderResolve     Op = 26 // admin: a corrected result for a quarantined order
-	opEnd              Op = 27 // one past the last valid op; keep last
+	OpMemberUpdate     Op = 27 // stored membership: a member's addresses, removal, drain (members.go)
+	opEnd              Op = 28 // one past the last valid op; keep last
 )
 
 // LogVersion is the first byte of every encoded command.

@@ -47,6 +47,7 @@ func New() *Machine {
 		migrations:  make(map[MigrationID]*Migration),
 		marks:       make(map[string]fixed.Dec),
 		settlements: make(map[string]*SettlementRecord),
+		members:     make(map[string]*GroupMember),
 	}
 }
 
@@ -132,6 +133,8 @@ func (m *Machine) ApplyEnvelope(index uint64, env Envelope) *Result {
 		r.Refusal = m.applySlotUnfreeze(c)
 	case *OrderResolve:
 		r.Refusal = m.applyOrderResolve(c, r) // quarantine.go
+	case *MemberUpdate:
+		r.Refusal = m.applyMemberUpdate(c) // members.go
 	default:
 		// A command type this dispatcher does not know is a programming
 		// error (a new op without its apply function), not a refusal.

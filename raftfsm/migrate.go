@@ -146,7 +146,7 @@ func (m *Machine) applySlotFreeze(c *SlotFreeze) *Refusal {
 	}
 	m.migrations[c.Migration] = &Migration{
 		ID: c.Migration, Slots: slices.Clone(c.Slots), Source: m.group, Target: c.Target,
-		Epoch: c.Epoch, Role: roleSource, Phase: phaseFrozen,
+		Epoch: c.Epoch, Role: roleSource, Phase: phaseFrozen, FrozenAt: m.now,
 	}
 	return nil
 }

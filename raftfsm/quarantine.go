@@ -129,12 +129,9 @@ func (m *Machine) checkQuarantine() error {
 	return nil
 }
 
-// appendQuarantine writes the snapshot's trailing quarantine section, only
-// when there is something in quarantine.
+// appendQuarantine writes the snapshot's quarantine section (a count, then the
+// entries; the count may be 0).
 func (m *Machine) appendQuarantine(e *encoder) {
-	if len(m.quarantine) == 0 {
-		return
-	}
 	ids := sortedKeys(m.quarantine)
 	e.uvarint(uint64(len(ids)))
 	for _, id := range ids {
@@ -146,12 +143,12 @@ func (m *Machine) appendQuarantine(e *encoder) {
 // decodeQuarantine reads the trailing section if present (canonical: at
 // least one entry, ascending IDs, each a pending order).
 func decodeQuarantine(d *decoder, orders map[string]*OrderState) map[string]string {
-	if d.err != nil || d.remaining() == 0 {
+	if d.err != nil {
 		return nil
 	}
 	n := d.count("quarantine", unbounded, 2)
-	if n == 0 && d.err == nil {
-		d.fail("quarantine", "empty section")
+	if n == 0 {
+		return nil
 	}
 	q := make(map[string]string, n)
 	var prev string

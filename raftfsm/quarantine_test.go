@@ -9,9 +9,7 @@ import (
 	"github.com/copytrade/copytrade/raftfsm/fixed"
 )
 
-// ownGoldenOps are ops whose golden bytes live in their own test (so branches
-// that add ops do not collide in commands.hex).
-var ownGoldenOps = []Op{OpOrderResolve}
+func init() { separateGolden[OpOrderResolve] = "TestOrderResolveGolden" }
 
 const orderResolveGolden = "021a8cc88980e6adb4a62f011763742d313030312d303030303030303034322d323030320280be920180e8bdfdfdf502b0cad60300"
 

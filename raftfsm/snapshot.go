@@ -21,11 +21,12 @@ import (
 //	[traders: count, trader...]           ascending ID (appendTrader)
 //	[orders: count, order...]             ascending ClientOrderID (appendOrder)
 //	[slots: count, (slot, Slot)...]       ascending slot, non-zero entries only
-//	[migrations: count, Migration...]     ascending ID
+//	[migrations: count, Migration...]     ascending ID (FrozenAt: version 2 on)
 //	[marks: count, (symbol, price)...]    ascending symbol
 //	[lastSettled uvarint]
 //	[settlements: count, record...]       ascending SettlementID
-//	[quarantine: count, (id, reason)...]  ascending ClientOrderID; only when non-empty
+//	[quarantine: count, (id, reason)...]  ascending ClientOrderID (count may be 0)
+//	[members: count, member...]           ascending ID (members.go)
 //	[checksum: 8 bytes big-endian, hashBytes of everything before]
 //
 // Primitives and struct layouts are the log codec's (codec.go); a state
@@ -42,8 +43,10 @@ import (
 // Version 2: fill contract v2 (instrument band and maximum, trader signal
 // age, cost basis, positions' margin mode and owed-close state, orders'
 // owed-close state, the time-bounded dedup window, position mismatches).
+// Version 3: the quarantine section (always present, possibly empty), stored
+// membership and migrations' freeze time.
 // Like the log, only the current version is read.
-const snapshotVersion byte = 2
+const snapshotVersion byte = 3
 
 // checksumLen is the snapshot trailer's length.
 const checksumLen = 8
@@ -115,6 +118,7 @@ func (m *Machine) Snapshot() []byte {
 		e.uvarint(g.Epoch)
 		e.u8(g.Role)
 		e.u8(g.Phase)
+		e.varint(g.FrozenAt) // version 2 on
 	}
 
 	marks := sortedKeys(m.marks)
@@ -132,6 +136,8 @@ func (m *Machine) Snapshot() []byte {
 		appendSettlement(&e, m.settlements[id])
 	}
 	m.appendQuarantine(&e)
+
+	appendMembers(&e, m.members)
 
 	e.buf = binary.BigEndian.AppendUint64(e.buf, hashBytes(e.buf))
 	return e.buf
@@ -170,6 +176,7 @@ func (m *Machine) Restore(data []byte) error {
 	}
 	m.migrations, m.marks, m.lastSettled, m.settlements = f.migrations, f.marks, f.lastSettled, f.settlements
 	m.quarantine = f.quarantine
+	m.members = f.members
 	return nil
 }
 
@@ -190,6 +197,7 @@ type restored struct {
 	lastSettled uint64
 	settlements map[string]*SettlementRecord
 	quarantine  map[string]string
+	members     map[string]*GroupMember
 }
 
 type slotEntry struct {
@@ -201,7 +209,7 @@ type slotEntry struct {
 // excluded) into fresh state.
 func decodeSnapshot(body []byte) (*restored, error) {
 	d := decoder{buf: body, where: "Snapshot", syms: make(map[string]string)}
-	d.u8("Version")
+	version := d.u8("Version")
 	f := &restored{
 		instruments: make(map[string]*Instrument),
 		traders:     make(map[AccountID]*TraderState),
@@ -289,6 +297,9 @@ func decodeSnapshot(body []byte) (*restored, error) {
 			Role:   d.u8("migrations.Role"),
 			Phase:  d.u8("migrations.Phase"),
 		}
+		if version >= snapshotVersion {
+			g.FrozenAt = d.varint("migrations.FrozenAt")
+		}
 		if i > 0 && d.err == nil && g.ID <= prevMig {
 			d.fail("migrations", "not in ascending ID order")
 		}
@@ -321,6 +332,12 @@ func decodeSnapshot(body []byte) (*restored, error) {
 		f.settlements[r.SettlementID] = r
 	}
 	f.quarantine = decodeQuarantine(&d, f.orders)
+
+	if version >= snapshotVersion {
+		f.members = decodeMembers(&d)
+	} else {
+		f.members = make(map[string]*GroupMember)
+	}
 
 	if err := d.finish(); err != nil {
 		return nil, err

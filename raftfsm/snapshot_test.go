@@ -22,6 +22,8 @@ func fillMachine(seed int64) *Machine {
 	m.applied = uint64(n(77))
 	m.now = 1704164645_000000006 + seed
 	m.rules = EligibilityRules{MinWinRateBps: 5000, MinROIBps: -50, MinClosedTrades: 20, MinEquity: gdec(n(1e9))}
+	m.members["n1"] = &GroupMember{ID: "n1", RaftAddr: "10.0.0.1:7001", RPCAddr: "10.0.0.1:7101", Drained: true}
+	m.members["n2"] = &GroupMember{ID: "n2", RaftAddr: "10.0.0.2:7001", RPCAddr: "10.0.0.2:7101"}
 	for _, sym := range []string{"ETH-USDT", "BTC-USDT"} {
 		m.instruments[sym] = &Instrument{Symbol: sym, LotStep: gdec(1e5), TickSize: gdec(1e6), MinQty: gdec(1e5), MinNotional: gdec(5e8), MaxLeverage: 100,
 			PriceBandBps: 500, MaxOrderQty: gdec(n(1e12))}
@@ -73,7 +75,7 @@ func fillMachine(seed int64) *Machine {
 	}
 	m.slots[5] = Slot{State: SlotReleased, Epoch: uint64(n(4)), Migration: MigrationID(n(7)), MovedTo: 9}
 	m.slots[16383] = Slot{State: SlotFrozen, Epoch: 3, Migration: MigrationID(n(8))}
-	m.migrations[MigrationID(n(7))] = &Migration{ID: MigrationID(n(7)), Slots: []uint16{5}, Source: m.group, Target: 9, Epoch: uint64(n(4)), Role: 1, Phase: 3}
+	m.migrations[MigrationID(n(7))] = &Migration{ID: MigrationID(n(7)), Slots: []uint16{5}, Source: m.group, Target: 9, Epoch: uint64(n(4)), Role: 1, Phase: 3, FrozenAt: n(5)}
 	m.migrations[MigrationID(n(8))] = &Migration{ID: MigrationID(n(8)), Slots: []uint16{16383}, Source: m.group, Target: 9, Epoch: 3, Role: 1, Phase: 1}
 	m.lastSettled = uint64(n(19724))
 	for i, paid := range []bool{true, false} {

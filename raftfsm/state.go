@@ -147,6 +147,9 @@ type Migration struct {
 	Epoch  uint64
 	Role   uint8 // 1 source, 2 target
 	Phase  uint8 // source: frozen, exported, released, unfrozen; target: imported, aborted
+	// FrozenAt is the TimeUnixNano of the SlotFreeze (source side; 0 on the target, and
+	// for a freeze restored from a version-1 snapshot, which did not record it).
+	FrozenAt int64
 }
 
 // SettlementRecord is a settlement entry and whether its transfer was paid.
@@ -178,5 +181,6 @@ type Machine struct {
 	lastSettled uint64                       // highest settled period; 0 = none yet
 	settlements map[string]*SettlementRecord // by SettlementID: unpaid, and paid ones of the last periods
 
-	quarantine map[string]string // pending orders held for an admin, by client order ID → reason (quarantine.go); nil when empty
+	quarantine map[string]string       // pending orders held for an admin, by client order ID → reason (quarantine.go); nil when empty
+	members    map[string]*GroupMember // stored membership by member ID (members.go)
 }

@@ -3,6 +3,8 @@ package router
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/copytrade/copytrade/rpc/ops"
 )
 
 // Metrics are the router's Prometheus collectors, in their own registry (several routers
@@ -38,7 +40,10 @@ func newMetrics() *Metrics {
 		}, []string{"code"}),
 	}
 	m.Registry.MustRegister(m.forward, m.attempt, m.follows, m.refresh, m.refusals,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}), ops.BuildInfo())
+	for _, reason := range []string{"not_leader", "moved", "moving", "not_owned", "member_down", "no_leader"} {
+		m.follows.WithLabelValues(reason)
+	}
 	return m
 }
 

@@ -33,6 +33,8 @@ type Router struct {
 	topo    atomic.Pointer[Topology]
 	slots   slotMap
 	leaders sync.Map // group ID (uint32) → leader RPC address (string)
+	// answered: group ID (uint32) → time.Time a member last answered a refresh (health.go)
+	answered sync.Map
 
 	refreshMu  sync.Mutex
 	refreshGen atomic.Uint64 // completed refreshes
@@ -115,7 +117,7 @@ func (r *Router) Start() error {
 
 func (r *Router) serveHTTP() error {
 	if r.cfg.HTTPAddr != "" {
-		_, stop, err := ops.Serve(r.cfg.HTTPAddr, r.metrics.Registry, r.log)
+		_, stop, err := ops.ServeWithReadiness(r.cfg.HTTPAddr, r.metrics.Registry, r.Ready, r.log)
 		if err != nil {
 			return fmt.Errorf("router: %w", err)
 		}
@@ -174,6 +176,7 @@ func (r *Router) SetTopology(t *Topology) {
 	r.topo.Store(t)
 	r.slots.reset()
 	r.leaders.Clear()
+	r.answered.Clear()
 	r.refreshGen.Add(1)
 	r.log.Info("topology in force", "groups", len(t.Groups))
 }
@@ -234,6 +237,7 @@ func (r *Router) refresh(ctx context.Context, seen uint64) error {
 			continue
 		}
 		r.learn(topo.Groups[i].ID, a.Ranges)
+		r.answered.Store(topo.Groups[i].ID, time.Now())
 	}
 	r.refreshGen.Add(1)
 	return errors.Join(errs...)

@@ -76,6 +76,8 @@ func (n *Node) SubmitFill(ctx context.Context, f raftfsm.TradeFill, acked bool, 
 	}
 	out.OrdersPlanned = int32(len(o.res.Orders))
 	out.Skipped = int32(len(o.res.Skips))
+	n.metrics.copierOrders.WithLabelValues("planned").Add(float64(len(o.res.Orders)))
+	n.metrics.copierOrders.WithLabelValues("skipped").Add(float64(len(o.res.Skips)))
 	if acked && o.fo != nil {
 		n.waitFanout(ctx, o.fo, out)
 	}

@@ -91,6 +91,7 @@ func (n *Node) proposeResults(ls *leaderState, batch []raftfsm.OrderResult) {
 		n.log.Error("OrderResults refused", "results", len(batch), "refusal", o.res.Refusal)
 		return
 	}
+	n.metrics.countResults(batch)
 	for _, q := range o.res.Quarantined {
 		n.metrics.quarantined.Inc()
 		n.log.Error("order quarantined: the venue's report breaks the gateway contract; resolve it with ctl orders resolve",

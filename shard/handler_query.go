@@ -190,6 +190,7 @@ func (h *Handler) GetSlotOwnership(ctx context.Context, req *ct.GetSlotOwnership
 		out.Group = int32(m.Group())
 		out.AppliedIndex = int64(m.AppliedIndex())
 		out.Ranges = convert.SlotRanges(slotTable(m))
+		stampFrozen(m, out.Ranges) // handler_ops.go
 	}); err != nil {
 		return nil, err
 	}
@@ -223,14 +224,13 @@ func (n *Node) Status() *ct.GroupStatusResponse {
 		out.PendingOrders = int32(len(m.PendingOrders()))
 	})
 	if cf := n.raft.GetConfiguration(); cf.Error() == nil {
-		n.mu.Lock()
 		for _, s := range cf.Configuration().Servers {
 			out.Members = append(out.Members, &ct.Member{
-				Id: string(s.ID), RaftAddr: string(s.Address), RpcAddr: n.rpcAddr[s.ID],
+				Id: string(s.ID), RaftAddr: string(s.Address), RpcAddr: n.memberRPCAddr(s.ID),
 				Voter: s.Suffrage == raft.Voter, Leader: string(s.ID) == hint.LeaderID,
+				Drained: n.isDrained(string(s.ID)),
 			})
 		}
-		n.mu.Unlock()
 	}
 	return out
 }

@@ -109,7 +109,9 @@ func (n *Node) takeOver(ls *leaderState) {
 	if group := n.recoverPending(ls); group == 0 {
 		n.bootstrapMachine(ls)
 	}
-	ls.wg.Add(2)
+	ls.wg.Add(4)
+	go n.storeMembership(ls) // membership.go
+	go n.runFrozenWatch(ls)  // observe.go
 	go n.runBatcher(ls)
 	go n.runReconciler(ls)
 	n.startTimers(ls)

@@ -6,10 +6,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/copytrade/copytrade/raftfsm"
+	ct "github.com/copytrade/copytrade/rpc/kitex_gen/copytrade"
+	"github.com/copytrade/copytrade/rpc/ops"
 )
 
+// Register adds c to the node's registry under its group and node labels (e.g. the
+// token guard's refusal counts).
+func (m *Metrics) Register(c prometheus.Collector) error { return m.reg.Register(c) }
+
 // Metrics are a node's Prometheus collectors, in their own registry (several nodes
-// may live in one test process). Latencies are in seconds.
+// may live in one test process). Latencies are in seconds. Every series carries the
+// const labels group and node (NewLabeled); counters with a known label set start at 0
+// so alert rules need no `or vector(0)`.
 type Metrics struct {
 	Registry *prometheus.Registry
 
@@ -29,9 +37,15 @@ type Metrics struct {
 	fills         *prometheus.CounterVec // fills by outcome code (COPIED_ORDER: copies refused as signals)
 	mismatches    prometheus.Counter     // fills whose venue position differed from the tracked one
 	quarantined   prometheus.Counter     // orders this leader's OrderResults put in quarantine
+	copierOrders  *prometheus.CounterVec // copier orders by outcome: planned, skipped, placed, rejected (leader)
+
+	reg prometheus.Registerer // Registry with the const labels
 }
 
-func newMetrics() *Metrics {
+func newMetrics() *Metrics { return newLabeledMetrics(nil) }
+
+// newLabeledMetrics registers every collector with labels as const labels.
+func newLabeledMetrics(labels prometheus.Labels) *Metrics {
 	lat := prometheus.ExponentialBuckets(50e-6, 2, 18) // 50µs .. ~6.5s
 	size := prometheus.ExponentialBuckets(1, 2, 16)    // 1 .. 32768
 	m := &Metrics{
@@ -84,14 +98,47 @@ func newMetrics() *Metrics {
 		quarantined: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "copytrade_orders_quarantined_total", Help: "Orders put in quarantine by a venue report that breaks the gateway's contract (ctl orders --quarantined).",
 		}),
+		copierOrders: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "copytrade_copier_orders_total", Help: "Copier orders on the leader by outcome: planned and skipped by fills, placed and rejected by the venue results it commits (a result repeated after a failover counts again).",
+		}, []string{"outcome"}),
 	}
-	m.Registry.MustRegister(m.apply, m.commit, m.stage, m.gateway, m.gatewayErrors, m.fanoutOrders,
+	reg := prometheus.WrapRegistererWith(labels, m.Registry)
+	m.reg = reg
+	reg.MustRegister(m.apply, m.commit, m.stage, m.gateway, m.gatewayErrors, m.fanoutOrders,
 		m.dispatchBatch, m.resultsBatch, m.pendingOrders, m.reconcileDue, m.replaced,
-		m.leaderChanges, m.isLeader, m.fills, m.mismatches, m.quarantined,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		m.leaderChanges, m.isLeader, m.fills, m.mismatches, m.quarantined, m.copierOrders,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}), ops.BuildInfo())
+	for _, o := range []string{"planned", "skipped", "placed", "rejected"} {
+		m.copierOrders.WithLabelValues(o)
+	}
+	for _, call := range []string{"place", "query", "marks", "transfer"} {
+		m.gatewayErrors.WithLabelValues(call)
+	}
+	for _, code := range []ct.ErrorCode{ct.ErrorCode_OK, ct.ErrorCode_DUPLICATE_FILL, ct.ErrorCode_FILL_TOO_OLD,
+		ct.ErrorCode_MOVING, ct.ErrorCode_MOVED, ct.ErrorCode_NOT_OWNED, ct.ErrorCode_NOT_LEADER,
+		ct.ErrorCode_UNKNOWN_TRADER, ct.ErrorCode_NOT_LEAD_TRADER, ct.ErrorCode_UNKNOWN_INSTRUMENT,
+		ct.ErrorCode_REFUSED_INVALID_ARGUMENT, ct.ErrorCode_UNAVAILABLE, ct.ErrorCode_DEADLINE, ct.ErrorCode_COPIED_ORDER, ct.ErrorCode_IMPLAUSIBLE_FILL} {
+		m.fills.WithLabelValues(code.String())
+	}
 	return m
 }
 
 func (m *Metrics) observeApply(op raftfsm.Op, d time.Duration) {
 	m.apply.WithLabelValues(opName(op)).Observe(d.Seconds())
+}
+
+// countResults counts a committed OrderResults batch: rejected, or placed (filled in
+// whole or in part).
+func (m *Metrics) countResults(batch []raftfsm.OrderResult) {
+	var placed, rejected int
+	for i := range batch {
+		switch batch[i].Status {
+		case raftfsm.OrderRejected:
+			rejected++
+		case raftfsm.OrderFilled, raftfsm.OrderPartiallyFilled:
+			placed++
+		}
+	}
+	m.copierOrders.WithLabelValues("placed").Add(float64(placed))
+	m.copierOrders.WithLabelValues("rejected").Add(float64(rejected))
 }

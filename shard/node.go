@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/copytrade/copytrade/raftfsm"
 )
@@ -78,7 +80,8 @@ func New(cfg Config, gw Gateway) (*Node, error) {
 		gw, ownGW = kg, kg
 	}
 	n := &Node{
-		cfg: cfg, log: log, fsm: newFSM(), gw: gw, ownGW: ownGW, metrics: newMetrics(), clock: time.Now,
+		cfg: cfg, log: log, fsm: newFSM(), gw: gw, ownGW: ownGW, clock: time.Now,
+		metrics:  newLabeledMetrics(prometheus.Labels{"group": strconv.FormatUint(uint64(cfg.Group), 10), "node": cfg.NodeID}),
 		notifyCh: make(chan bool, 64),
 		rpcAddr:  make(map[raft.ServerID]string),
 		closing:  make(chan struct{}),
@@ -95,6 +98,8 @@ func New(cfg Config, gw Gateway) (*Node, error) {
 		}
 		return nil, err
 	}
+	n.metrics.reg.MustRegister(newStateCollector(n)) // observe.go
+	n.logRecovered()
 	n.wg.Add(1)
 	go n.watchLeadership()
 	return n, nil
@@ -175,6 +180,8 @@ func (n *Node) openRaft() error {
 				return fmt.Errorf("shard: bootstrap group %d: %w", cfg.Group, err)
 			}
 			n.log.Info("bootstrapped raft group", "members", len(conf.Servers))
+		} else {
+			n.log.Info("bootstrap skipped: the data dir already holds this node's raft state (the group exists; -members is only a fallback for addresses the group has not stored)")
 		}
 	}
 	r, err := raft.NewRaft(rc, n.fsm, logs, stable, snaps, trans)
@@ -232,9 +239,7 @@ func (n *Node) leaderHint() *NotLeaderError {
 	addr, id := n.raft.LeaderWithID()
 	e := &NotLeaderError{LeaderID: string(id)}
 	if id != "" {
-		n.mu.Lock()
-		e.LeaderAddr = n.rpcAddr[id]
-		n.mu.Unlock()
+		e.LeaderAddr = n.memberRPCAddr(id)
 		if e.LeaderAddr == "" {
 			e.LeaderAddr = string(addr) // the raft address: a router maps it with its topology
 		}
@@ -275,6 +280,12 @@ func (n *Node) AddMember(ctx context.Context, m Member) (uint64, error) {
 	if err := n.probeMember(ctx, m); err != nil {
 		return 0, fmt.Errorf("shard: add member %s: %w", m.ID, err)
 	}
+	// Stored first: once it votes, every replica knows its addresses.
+	if m.RPCAddr != "" {
+		if _, err := n.storeMember(ctx, &raftfsm.MemberUpdate{Action: raftfsm.MemberSet, ID: m.ID, RaftAddr: m.RaftAddr, RPCAddr: m.RPCAddr}); err != nil {
+			return 0, fmt.Errorf("shard: add member %s: %w", m.ID, err)
+		}
+	}
 	f := n.raft.AddVoter(raft.ServerID(m.ID), raft.ServerAddress(m.RaftAddr), 0, timeLeft(ctx, n.cfg.RequestTimeout))
 	if err := f.Error(); err != nil {
 		return 0, n.raftErr("add member "+m.ID, err)
@@ -295,8 +306,17 @@ func (n *Node) RemoveMember(ctx context.Context, id string) (uint64, error) {
 	if err := f.Error(); err != nil {
 		return 0, n.raftErr("remove member "+id, err)
 	}
+	idx := f.Index()
+	// Forgotten after: a member removed from the configuration but still stored is
+	// harmless (the configuration says who votes); the next leader would not re-store
+	// it, as it stores only members of the configuration.
+	if i, err := n.storeMember(ctx, &raftfsm.MemberUpdate{Action: raftfsm.MemberRemove, ID: id}); err != nil {
+		n.log.Warn("removed member still stored", "member", id, "err", err)
+	} else {
+		idx = i
+	}
 	n.log.Info("removed member", "member", id)
-	return f.Index(), nil
+	return idx, nil
 }
 
 // TransferLeadership hands leadership to id ("" = any up-to-date voter).

@@ -35,7 +35,7 @@ func (n *Node) Start() error {
 		n.log.Info("serving CopyTrade", "rpc_addr", ln.Addr().String())
 	}
 	if n.cfg.HTTPAddr != "" {
-		_, stop, err := ops.Serve(n.cfg.HTTPAddr, n.metrics.Registry, n.log)
+		_, stop, err := ops.ServeWithReadiness(n.cfg.HTTPAddr, n.metrics.Registry, n.Ready, n.log)
 		if err != nil {
 			return fmt.Errorf("shard: %w", err)
 		}

@@ -21,7 +21,8 @@ func init() {
 	commands["bench"] = command{"benchmark a cluster: latency, throughput, copiers, failover", runBench}
 }
 
-// runBench runs `copytrade bench ARGS`: 0 when the run completed, 1 when it failed,
+// runBench runs `copytrade bench ARGS`: 0 when the run completed, 1 when it failed (or
+// its fills did: Report.FillFailures),
 // 2 on a usage error. SIGINT/SIGTERM stop it; every process it started is stopped.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg := bench.DefaultConfig()
@@ -85,7 +86,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if _, err := bench.Run(ctx, cfg, stdout); err != nil {
+	rep, err := bench.Run(ctx, cfg, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 1
+	}
+	if err := rep.FillFailures(); err != nil {
 		fmt.Fprintf(stderr, "bench: %v\n", err)
 		return 1
 	}

@@ -5,7 +5,7 @@ package main
 // its flags and returns the action to run once they are parsed. The areas live in
 // ctl_trader.go, ctl_follow.go, ctl_admin.go and ctl_query.go; rendering (tables or
 // --json) in ctl_render.go. Exit codes: 0 ok, 1 the call failed (a refusal or a
-// transport error), 2 usage.
+// transport error), 2 usage; `status` has its own (0 healthy, 1 degraded, 2 unreachable).
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -49,7 +50,7 @@ type ctlCommand struct {
 
 // ctlCommands is the whole command table, by area.
 func ctlCommands() []ctlCommand {
-	return slices.Concat(ctlTraderCommands(), ctlFollowCommands(), ctlAdminCommands(), ctlQueryCommands())
+	return slices.Concat(ctlTraderCommands(), ctlFollowCommands(), ctlAdminCommands(), ctlQueryCommands(), ctlOpsCommands())
 }
 
 // ctlGlobals are the flags every command accepts, before or after its words.
@@ -238,6 +239,11 @@ func runCtl(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "ctl %s: %v\n", cmd.path, err)
 			return 2
 		}
+		var ee *exitError
+		if errors.As(err, &ee) {
+			fmt.Fprintf(stderr, "ctl %s: %v\n", cmd.path, err)
+			return ee.code
+		}
 		fmt.Fprintf(stderr, "ctl %s: %s\n", cmd.path, describeError(err))
 		return 1
 	}
@@ -247,6 +253,9 @@ func runCtl(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := render(stdout, v, g.json); err != nil {
 		fmt.Fprintf(stderr, "ctl %s: %v\n", cmd.path, err)
 		return 1
+	}
+	if ec, ok := v.(exitCoder); ok {
+		return ec.ExitCode()
 	}
 	return 0
 }
@@ -297,6 +306,9 @@ func parseInterleaved(fs *flag.FlagSet, args, in []string) error {
 	return nil
 }
 
+// codePrefix is an error code name leading a message.
+var codePrefix = regexp.MustCompile(`^[A-Z][A-Z_]+: `)
+
 // describeError renders a CopyTrade business error as "CODE (n): message [k=v ...]",
 // anything else as itself.
 func describeError(err error) string {
@@ -305,7 +317,10 @@ func describeError(err error) string {
 		return err.Error()
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s (%d): %s", st.Code, int64(st.Code), st.Msg)
+	// A refusal's message starts with the machine's own code name ("UNKNOWN_TRADER: ..."):
+	// said once, in front.
+	msg := codePrefix.ReplaceAllString(st.Msg, "")
+	fmt.Fprintf(&b, "%s (%d): %s", st.Code, int64(st.Code), msg)
 	if len(st.Extra) > 0 {
 		keys := make([]string, 0, len(st.Extra))
 		for k := range st.Extra {

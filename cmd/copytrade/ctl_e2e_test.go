@@ -66,6 +66,48 @@ func TestCtlAgainstDevCluster(t *testing.T) {
 		}
 	}
 
+	// Drain a follower of group 1 through the router: every member reports the mark, and
+	// undrain clears it. No migration holds slots frozen.
+	gst := c.Nodes(1)[0].Status()
+	var follower string
+	for _, m := range gst.GetMembers() {
+		if !m.GetLeader() {
+			follower = m.GetId()
+		}
+	}
+	drainedIn := func() bool {
+		t.Helper()
+		code, out, errOut := ctl(admin, "--group", "1", "group", "--json")
+		if code != 0 {
+			t.Fatalf("group: exit %d: %s", code, errOut)
+		}
+		var st ct.GroupStatusResponse
+		if err := sonic.Unmarshal([]byte(out), &st); err != nil {
+			t.Fatalf("group --json: %v\n%s", err, out)
+		}
+		for _, m := range st.GetMembers() {
+			if m.GetId() == follower {
+				return m.GetDrained()
+			}
+		}
+		t.Fatalf("%s not in %s", follower, out)
+		return false
+	}
+	if code, _, errOut := ctl(admin, "--group", "1", "node", "drain", follower); code != 0 {
+		t.Fatalf("node drain: exit %d: %s", code, errOut)
+	}
+	waitFor(t, 5*time.Second, drainedIn, func() string { return follower + " never reported drained" })
+	if code, _, errOut := ctl(admin, "--group", "1", "node", "undrain", follower); code != 0 {
+		t.Errorf("node undrain: exit %d: %s", code, errOut)
+	}
+	waitFor(t, 5*time.Second, func() bool { return !drainedIn() }, func() string { return follower + " still drained" })
+	if code, _, errOut := ctl(admin, "--group", "1", "node", "drain", "nobody"); code != 1 || !strings.Contains(errOut, "INVALID_ARGUMENT") {
+		t.Errorf("drain of a non-member: exit %d: %s", code, errOut)
+	}
+	if code, out, errOut := ctl(admin, "migrations", "--json"); code != 0 || strings.TrimSpace(out) != "[]" {
+		t.Errorf("migrations: exit %d: %s%s", code, out, errOut)
+	}
+
 	code, out, errOut = ctl(admin, "trader", "get", "1", "--json")
 	if code != 0 {
 		t.Fatalf("trader get: exit %d: %s", code, errOut)
@@ -95,7 +137,7 @@ func TestCtlAgainstDevCluster(t *testing.T) {
 	}
 
 	code, _, errOut = ctl(admin, "trader", "get", "999999")
-	if code != 1 || !strings.Contains(errOut, "UNKNOWN_TRADER (1003)") {
+	if code != 1 || !strings.Contains(errOut, "UNKNOWN_TRADER (1003): ") || strings.Count(errOut, "UNKNOWN_TRADER") != 1 {
 		t.Errorf("unknown trader: exit %d, stderr %q", code, errOut)
 	}
 

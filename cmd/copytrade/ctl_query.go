@@ -179,7 +179,11 @@ type statusSeed struct {
 
 // statusReport is `ctl status`: one entry per group.
 type statusReport struct {
-	Groups []*groupReport `json:"groups"`
+	// Health is healthy, degraded or unreachable (see assess); the exit code follows it.
+	Health string `json:"health"`
+	// Problems are the reasons for a health other than healthy, one sentence each.
+	Problems []string       `json:"problems,omitempty"`
+	Groups   []*groupReport `json:"groups"`
 }
 
 // groupReport is a group's state: its leader's view plus every member's own.
@@ -224,6 +228,7 @@ func clusterStatus(ctx context.Context, seeds []statusSeed) *statusReport {
 		}()
 	}
 	wg.Wait()
+	rep.assess()
 	return rep
 }
 
@@ -368,6 +373,14 @@ func statusSeeds(ctx context.Context, e *ctlEnv) ([]statusSeed, error) {
 			break // not in the router's topology: no more groups
 		}
 		s := statusSeed{Group: int32(id)}
+		if _, business := convert.StatusOf(err); err != nil && !business {
+			// The router itself did not answer (a group it cannot reach is a business
+			// error): report no groups rather than a list of phantoms.
+			if len(out) == 0 {
+				return nil, errUnreachable("router %s unreachable: %s", strings.Join(addrs, ","), describeError(err))
+			}
+			return nil, fmt.Errorf("router %s stopped answering after %d groups: %s", strings.Join(addrs, ","), len(out), describeError(err))
+		}
 		if err != nil {
 			// The group is known but did not answer: report it with no members.
 			out = append(out, s)

@@ -288,13 +288,15 @@ func scalar(v reflect.Value) string {
 	return fmt.Sprint(v.Interface())
 }
 
-// renderStatus prints one block per group: a summary line, its slot ranges and a member
+// renderStatus prints the health and its problems, then one block per group: a summary line, its slot ranges and a member
 // table.
 func renderStatus(w io.Writer, r *statusReport) error {
-	for i, g := range r.Groups {
-		if i > 0 {
-			fmt.Fprintln(w)
-		}
+	fmt.Fprintf(w, "health: %s\n", r.Health)
+	for _, p := range r.Problems {
+		fmt.Fprintf(w, "  problem: %s\n", p)
+	}
+	for _, g := range r.Groups {
+		fmt.Fprintln(w)
 		leader := "none"
 		if g.Leader != "" {
 			leader = g.Leader + " (" + g.LeaderAddr + ")"

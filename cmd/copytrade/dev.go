@@ -43,6 +43,7 @@ type devFlags struct {
 	venueFaults bool
 	logLevel    string
 	fills       string
+	http        string
 }
 
 func parseDevFlags(args []string, stderr io.Writer) (*devFlags, error) {
@@ -62,6 +63,7 @@ func parseDevFlags(args []string, stderr io.Writer) (*devFlags, error) {
 	fs.BoolVar(&f.noSync, "nosync", false, "turn fsync off in the raft logs (faster, not what production does)")
 	fs.StringVar(&f.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
 	fs.StringVar(&f.fills, "fills", "kafka", "fill path: kafka (exchsim publishes every fill to an in-process Kafka, ingest consumes it) or rpc (lead fills pushed to the router)")
+	fs.StringVar(&f.http, "http", "", "host:port serving every process's /metrics (group and node labels), /livez, /readyz and pprof (empty: off)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -122,6 +124,14 @@ func dev(ctx context.Context, f *devFlags, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stderr, "dev: shutdown: %v\n", err)
 		}
 	}()
+	if f.http != "" {
+		addr, stopHTTP, err := serveDevHTTP(f.http, c, f.groups, log)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = stopHTTP(context.Background()) }()
+		fmt.Fprintf(stdout, "dev: metrics http://%s/metrics, readiness http://%s/readyz\n", addr, addr)
+	}
 	fmt.Fprintf(stdout, "dev: data dir %s\n", c.DataDir())
 	fmt.Fprintf(stdout, "dev: %d groups × %d nodes, router %s, exchsim %s (started in %s)\n",
 		f.groups, f.nodes, c.RouterAddr(), c.ExchsimAddr(), time.Since(began).Round(time.Millisecond))

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/copytrade/copytrade/raftfsm/fixed"
+	"github.com/copytrade/copytrade/rpc/kitexlog"
 	"github.com/copytrade/copytrade/rpc/ops"
 	"github.com/copytrade/copytrade/tools/exchsim"
 )
@@ -46,6 +47,7 @@ func runExchsim(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	loadTLS := tlsFlags(fs)
 	pprofAddr := fs.String("pprof", "", "host:port serving /debug/pprof/ on its own listener (empty, the default: off)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	logFormat := fs.String("log-format", "text", "text or json")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -79,10 +81,11 @@ func runExchsim(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 2
 	}
 	var logErr error
-	if cfg.Logger, _, logErr = newLogger(*logLevel, stderr); logErr != nil {
+	if cfg.Logger, _, logErr = newFormatLogger(*logLevel, *logFormat, stderr); logErr != nil {
 		fmt.Fprintln(stderr, "exchsim:", logErr)
 		return 2
 	}
+	kitexlog.Use(cfg.Logger) // Kitex's lines through slog too
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(stderr, "exchsim: %v\n", err)
 		return 2

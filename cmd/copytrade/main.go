@@ -1,6 +1,6 @@
 // Command copytrade is the copy-trading backend: one binary, one subcommand per role.
 //
-//	copytrade node|router|exchsim|dev|ctl|rebalance|bench [flags]
+//	copytrade node|router|exchsim|dev|ctl|rebalance|bench|config [flags]
 //
 // Each subcommand lives in its own file and registers itself in commands.
 package main
@@ -13,6 +13,8 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+
+	"github.com/copytrade/copytrade/rpc/kitexlog"
 )
 
 // command runs one subcommand and returns the process exit code.
@@ -28,6 +30,7 @@ var commands = map[string]command{
 }
 
 func main() {
+	kitexlog.Install() // before any Kitex code: serving commands then Use their logger
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/copytrade/copytrade/raftfsm"
+	"github.com/copytrade/copytrade/rpc/kitexlog"
 	"github.com/copytrade/copytrade/shard"
 )
 
@@ -77,11 +78,20 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	loadTLS := tlsFlags(fs)
 	limits := limitFlags(fs)
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	logFormat := fs.String("log-format", "text", "text or json")
+	configPath := fs.String("config", "", "config file (TOML; keys are these flags' names; flags given here override it)")
+	check := fs.Bool("check", false, "validate the configuration and exit (copytrade config check)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
+	}
+	if *configPath != "" {
+		if err := applyConfig(fs, *configPath, "node"); err != nil {
+			fmt.Fprintln(stderr, "node:", err)
+			return 2
+		}
 	}
 	cfg.Group = raftfsm.GroupID(*group)
 	var err error
@@ -115,9 +125,12 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			cfg.BootstrapSlots = append(cfg.BootstrapSlots, raftfsm.SlotRange{From: from, To: to})
 		}
 	}
-	if cfg.Logger, _, err = newLogger(*logLevel, stderr); err != nil {
+	if cfg.Logger, _, err = newFormatLogger(*logLevel, *logFormat, stderr); err != nil {
 		fmt.Fprintln(stderr, "node:", err)
 		return 2
+	}
+	if !*check {
+		kitexlog.Use(cfg.Logger) // Kitex's lines through slog too
 	}
 	guard, _, err := loadGuard(*keyFile, *insecure, limits(), cfg.Logger)
 	if err != nil {
@@ -139,10 +152,19 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "node:", err)
 		return 2
 	}
+	if *check {
+		return 0
+	}
 	n, err := shard.New(cfg, nil)
 	if err != nil {
 		fmt.Fprintln(stderr, "node:", err)
 		return 1
+	}
+	if err := n.ExportRaftMetrics(); err != nil {
+		cfg.Logger.Warn("raft's own metrics not exported", "err", err)
+	}
+	if guard != nil {
+		_ = n.Metrics().Register(guard.Collector())
 	}
 	if err := n.Start(); err != nil {
 		fmt.Fprintln(stderr, "node:", err)

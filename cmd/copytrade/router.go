@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/copytrade/copytrade/router"
+	"github.com/copytrade/copytrade/rpc/kitexlog"
 )
 
 func init() {
@@ -39,13 +40,25 @@ func runRouter(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.DurationVar(&cfg.RefreshInterval, "refresh-interval", cfg.RefreshInterval, "how often the slot map is relearned")
 	fs.DurationVar(&cfg.BackoffMax, "backoff-max", cfg.BackoffMax, "longest wait between retries of MOVING or a leaderless group")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	logFormat := fs.String("log-format", "text", "text or json")
+	configPath := fs.String("config", "", "config file (TOML; keys are these flags' names; flags given here override it)")
+	check := fs.Bool("check", false, "validate the configuration and exit (copytrade config check)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	log, _, err := newLogger(*logLevel, stderr)
+	if *configPath != "" {
+		if err := applyConfig(fs, *configPath, "router"); err != nil {
+			fmt.Fprintln(stderr, "router:", err)
+			return 2
+		}
+	}
+	log, _, err := newFormatLogger(*logLevel, *logFormat, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "router:", err)
 		return 2
+	}
+	if !*check {
+		kitexlog.Use(log) // Kitex's lines through slog too
 	}
 	cfg.Logger = log
 	if *topoPath == "" {
@@ -77,6 +90,12 @@ func runRouter(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err != nil {
 		fmt.Fprintf(stderr, "router: %v\n", err)
 		return 1
+	}
+	if guard != nil {
+		rt.Metrics().Registry.MustRegister(guard.Collector())
+	}
+	if *check {
+		return 0
 	}
 	if err := rt.Start(); err != nil {
 		fmt.Fprintf(stderr, "router: %v\n", err)

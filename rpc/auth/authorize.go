@@ -50,6 +50,7 @@ var rules = map[string]rule{
 	"AddMember":          adminOnly,
 	"RemoveMember":       adminOnly,
 	"TransferLeadership": adminOnly,
+	"SetDrain":           adminOnly,
 	"ListFollowers":      adminOnly,
 	"ResolveOrder":       adminOnly,
 

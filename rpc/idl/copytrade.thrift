@@ -526,6 +526,7 @@ struct SlotRange {
     4: i64 epoch
     5: i64 migration
     6: i32 moved_to                 // RELEASED: the new owner
+    7: i64 frozen_since_unix_ms     // FROZEN: when the freeze applied (leader clock; 0: unknown)
 }
 struct GetSlotOwnershipResponse {
     1: i32 group
@@ -541,6 +542,7 @@ struct Member {
     3: string rpc_addr
     4: bool voter
     5: bool leader
+    6: bool drained                 // keeps out of leadership until undrained (SetDrain)
 }
 struct GroupStatusResponse {
     1: i32 group
@@ -661,6 +663,15 @@ struct ListLeadTradersResponse {
 
 const i32 MAX_LEAD_TRADERS_PAGE = 10000
 
+// ---- Operations (appended): drain ---------------------------------------------------
+
+// Marks a member drained (it hands leadership over whenever it has it, until undrained)
+// or undrained. Admin, the group's leader.
+struct SetDrainRequest {
+    1: string id
+    2: bool drained
+}
+
 service CopyTrade {
     // Signals.
     SubmitFillResponse SubmitFill(1: SubmitFillRequest req) throws (1: CopyTradeError err)
@@ -722,4 +733,7 @@ service CopyTrade {
 
     // The group's lead traders (ingest's filter). Trading-system or router role, or admin.
     ListLeadTradersResponse ListLeadTraders(1: ListLeadTradersRequest req) throws (1: CopyTradeError err)
+
+    // Admin: drain or undrain a member (leadership moves away and is not retaken).
+    MembershipResponse SetDrain(1: SetDrainRequest req) throws (1: CopyTradeError err)
 }

@@ -1,7 +1,7 @@
 // Package ops serves the operational HTTP endpoints every copytrade process has:
-// Prometheus metrics at /metrics, and — on a listener of its own, only when asked for
-// (--pprof ADDR) — pprof at /debug/pprof/. Profiles expose memory contents and cost
-// CPU, so they are never on the metrics port a scraper reaches.
+// Prometheus metrics at /metrics with /livez and /readyz, and — on a listener of its
+// own, only when asked for (--pprof ADDR) — pprof at /debug/pprof/. Profiles expose
+// memory contents and cost CPU, so they are never on the metrics port a scraper reaches.
 package ops
 
 import (
@@ -21,8 +21,14 @@ import (
 // (addr may use port 0) and a function that shuts the server down within a second of
 // its context.
 func Serve(addr string, reg prometheus.Gatherer, log *slog.Logger) (net.Addr, func(context.Context) error, error) {
+	return serveMetrics(addr, reg, nil, log)
+}
+
+// serveMetrics serves /metrics from reg and /livez and /readyz (ready nil: always ready).
+func serveMetrics(addr string, reg prometheus.Gatherer, ready func() error, log *slog.Logger) (net.Addr, func(context.Context) error, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	handleHealth(mux, ready) // health.go
 	return serve(addr, mux, "metrics", log)
 }
 

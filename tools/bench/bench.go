@@ -39,6 +39,9 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer) (rep *Report, err er
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if cfg.FirstTradeID == 0 {
+		cfg.FirstTradeID = time.Now().UnixMilli()
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
@@ -256,11 +259,11 @@ func (r *runner) seed(ctx context.Context, rep *Report) (gens, sweep []*traderGe
 		CopyModeMix: "devcluster mix: 40% fixed amount, 30% multiplier, 30% proportional; 30% one-way; caps, slippage bands, filters; no stop-loss"}
 	r.log.Info("seeded", "follows", done.Load(), "took", time.Since(t0).Round(time.Millisecond))
 	for _, t := range specsOf(plans[0], syms, 0) {
-		gens = append(gens, newTraderGen(t, bySym[t.Instrument], r.cfg.Seed))
+		gens = append(gens, newTraderGen(t, bySym[t.Instrument], r.cfg.Seed, r.cfg.FirstTradeID))
 	}
 	for _, p := range plans[1:] {
 		t := specsOf(p, syms, 0)[0]
-		sweep = append(sweep, newTraderGen(t, bySym[t.Instrument], r.cfg.Seed))
+		sweep = append(sweep, newTraderGen(t, bySym[t.Instrument], r.cfg.Seed, r.cfg.FirstTradeID))
 	}
 	return gens, sweep, nil
 }

@@ -95,6 +95,11 @@ type Config struct {
 	Scenarios []string
 	// Seed seeds every random choice of the workload.
 	Seed uint64
+	// FirstTradeID is the trade ID of every trader's first fill; 0: the run's start
+	// time in Unix milliseconds, so a second run attached to the same cluster sends
+	// trade IDs above the first run's instead of duplicates (one fill in flight per
+	// trader takes well over a millisecond, so a run never catches up with the next).
+	FirstTradeID int64
 	// Out is the directory the JSON report and the charts are written to; empty: none.
 	Out string
 	// FloorInterval is the gap between two no-op probes (the raft floor); the 500-order

@@ -46,12 +46,12 @@ func (g *traderGen) account(r *fillResult) {
 // orderNotional is the mean quote notional of a lead order.
 var orderNotional = fixed.MustParse("5000")
 
-func newTraderGen(spec TraderSpec, inst exchsim.InstrumentSpec, seed uint64) *traderGen {
+func newTraderGen(spec TraderSpec, inst exchsim.InstrumentSpec, seed uint64, firstTrade int64) *traderGen {
 	base, err := fixed.Div(orderNotional, inst.MarkPrice, fixed.Down)
 	if err != nil || base < inst.LotStep {
 		base = inst.LotStep
 	}
-	return &traderGen{spec: spec, inst: inst, base: base.RoundDownTo(inst.LotStep), nextTrade: 1,
+	return &traderGen{spec: spec, inst: inst, base: base.RoundDownTo(inst.LotStep), nextTrade: max(firstTrade, 1),
 		rng: rand.New(rand.NewPCG(seed, uint64(spec.ID)))}
 }
 

@@ -4657,12 +4657,13 @@ var fieldIDToName_GetSlotOwnershipRequest = map[int16]string{
 }
 
 type SlotRange struct {
-	First     int32     `thrift:"first,1" frugal:"1,default,i32" json:"first"`
-	To        int32     `thrift:"to,2" frugal:"2,default,i32" json:"to"`
-	State     SlotState `thrift:"state,3" frugal:"3,default,SlotState" json:"state"`
-	Epoch     int64     `thrift:"epoch,4" frugal:"4,default,i64" json:"epoch"`
-	Migration int64     `thrift:"migration,5" frugal:"5,default,i64" json:"migration"`
-	MovedTo   int32     `thrift:"moved_to,6" frugal:"6,default,i32" json:"moved_to"`
+	First             int32     `thrift:"first,1" frugal:"1,default,i32" json:"first"`
+	To                int32     `thrift:"to,2" frugal:"2,default,i32" json:"to"`
+	State             SlotState `thrift:"state,3" frugal:"3,default,SlotState" json:"state"`
+	Epoch             int64     `thrift:"epoch,4" frugal:"4,default,i64" json:"epoch"`
+	Migration         int64     `thrift:"migration,5" frugal:"5,default,i64" json:"migration"`
+	MovedTo           int32     `thrift:"moved_to,6" frugal:"6,default,i32" json:"moved_to"`
+	FrozenSinceUnixMs int64     `thrift:"frozen_since_unix_ms,7" frugal:"7,default,i64" json:"frozen_since_unix_ms"`
 }
 
 func NewSlotRange() *SlotRange {
@@ -4695,6 +4696,10 @@ func (p *SlotRange) GetMigration() (v int64) {
 func (p *SlotRange) GetMovedTo() (v int32) {
 	return p.MovedTo
 }
+
+func (p *SlotRange) GetFrozenSinceUnixMs() (v int64) {
+	return p.FrozenSinceUnixMs
+}
 func (p *SlotRange) SetFirst(val int32) {
 	p.First = val
 }
@@ -4713,6 +4718,9 @@ func (p *SlotRange) SetMigration(val int64) {
 func (p *SlotRange) SetMovedTo(val int32) {
 	p.MovedTo = val
 }
+func (p *SlotRange) SetFrozenSinceUnixMs(val int64) {
+	p.FrozenSinceUnixMs = val
+}
 
 func (p *SlotRange) String() string {
 	if p == nil {
@@ -4728,6 +4736,7 @@ var fieldIDToName_SlotRange = map[int16]string{
 	4: "epoch",
 	5: "migration",
 	6: "moved_to",
+	7: "frozen_since_unix_ms",
 }
 
 type GetSlotOwnershipResponse struct {
@@ -4821,6 +4830,7 @@ type Member struct {
 	RpcAddr  string `thrift:"rpc_addr,3" frugal:"3,default,string" json:"rpc_addr"`
 	Voter    bool   `thrift:"voter,4" frugal:"4,default,bool" json:"voter"`
 	Leader   bool   `thrift:"leader,5" frugal:"5,default,bool" json:"leader"`
+	Drained  bool   `thrift:"drained,6" frugal:"6,default,bool" json:"drained"`
 }
 
 func NewMember() *Member {
@@ -4849,6 +4859,10 @@ func (p *Member) GetVoter() (v bool) {
 func (p *Member) GetLeader() (v bool) {
 	return p.Leader
 }
+
+func (p *Member) GetDrained() (v bool) {
+	return p.Drained
+}
 func (p *Member) SetId(val string) {
 	p.Id = val
 }
@@ -4864,6 +4878,9 @@ func (p *Member) SetVoter(val bool) {
 func (p *Member) SetLeader(val bool) {
 	p.Leader = val
 }
+func (p *Member) SetDrained(val bool) {
+	p.Drained = val
+}
 
 func (p *Member) String() string {
 	if p == nil {
@@ -4878,6 +4895,7 @@ var fieldIDToName_Member = map[int16]string{
 	3: "rpc_addr",
 	4: "voter",
 	5: "leader",
+	6: "drained",
 }
 
 type GroupStatusResponse struct {
@@ -5625,6 +5643,44 @@ var fieldIDToName_ListLeadTradersResponse = map[int16]string{
 	4: "applied_index",
 }
 
+type SetDrainRequest struct {
+	Id      string `thrift:"id,1" frugal:"1,default,string" json:"id"`
+	Drained bool   `thrift:"drained,2" frugal:"2,default,bool" json:"drained"`
+}
+
+func NewSetDrainRequest() *SetDrainRequest {
+	return &SetDrainRequest{}
+}
+
+func (p *SetDrainRequest) InitDefault() {
+}
+
+func (p *SetDrainRequest) GetId() (v string) {
+	return p.Id
+}
+
+func (p *SetDrainRequest) GetDrained() (v bool) {
+	return p.Drained
+}
+func (p *SetDrainRequest) SetId(val string) {
+	p.Id = val
+}
+func (p *SetDrainRequest) SetDrained(val bool) {
+	p.Drained = val
+}
+
+func (p *SetDrainRequest) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("SetDrainRequest(%+v)", *p)
+}
+
+var fieldIDToName_SetDrainRequest = map[int16]string{
+	1: "id",
+	2: "drained",
+}
+
 type CopyTradeError struct {
 	Code    ErrorCode         `thrift:"code,1" frugal:"1,default,ErrorCode" json:"code"`
 	Message string            `thrift:"message,2" frugal:"2,default,string" json:"message"`
@@ -5747,6 +5803,8 @@ type CopyTrade interface {
 	ResolveOrder(ctx context.Context, req *ResolveOrderRequest) (r *CommandResponse, err error)
 
 	ListLeadTraders(ctx context.Context, req *ListLeadTradersRequest) (r *ListLeadTradersResponse, err error)
+
+	SetDrain(ctx context.Context, req *SetDrainRequest) (r *MembershipResponse, err error)
 }
 
 type CopyTradeSubmitFillArgs struct {
@@ -9129,6 +9187,100 @@ func (p *CopyTradeListLeadTradersResult) String() string {
 }
 
 var fieldIDToName_CopyTradeListLeadTradersResult = map[int16]string{
+	0: "success",
+	1: "err",
+}
+
+type CopyTradeSetDrainArgs struct {
+	Req *SetDrainRequest `thrift:"req,1" frugal:"1,default,SetDrainRequest" json:"req"`
+}
+
+func NewCopyTradeSetDrainArgs() *CopyTradeSetDrainArgs {
+	return &CopyTradeSetDrainArgs{}
+}
+
+func (p *CopyTradeSetDrainArgs) InitDefault() {
+}
+
+var CopyTradeSetDrainArgs_Req_DEFAULT *SetDrainRequest
+
+func (p *CopyTradeSetDrainArgs) GetReq() (v *SetDrainRequest) {
+	if !p.IsSetReq() {
+		return CopyTradeSetDrainArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *CopyTradeSetDrainArgs) SetReq(val *SetDrainRequest) {
+	p.Req = val
+}
+
+func (p *CopyTradeSetDrainArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *CopyTradeSetDrainArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyTradeSetDrainArgs(%+v)", *p)
+}
+
+var fieldIDToName_CopyTradeSetDrainArgs = map[int16]string{
+	1: "req",
+}
+
+type CopyTradeSetDrainResult struct {
+	Success *MembershipResponse `thrift:"success,0,optional" frugal:"0,optional,MembershipResponse" json:"success,omitempty"`
+	Err     *CopyTradeError     `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
+}
+
+func NewCopyTradeSetDrainResult() *CopyTradeSetDrainResult {
+	return &CopyTradeSetDrainResult{}
+}
+
+func (p *CopyTradeSetDrainResult) InitDefault() {
+}
+
+var CopyTradeSetDrainResult_Success_DEFAULT *MembershipResponse
+
+func (p *CopyTradeSetDrainResult) GetSuccess() (v *MembershipResponse) {
+	if !p.IsSetSuccess() {
+		return CopyTradeSetDrainResult_Success_DEFAULT
+	}
+	return p.Success
+}
+
+var CopyTradeSetDrainResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeSetDrainResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeSetDrainResult_Err_DEFAULT
+	}
+	return p.Err
+}
+func (p *CopyTradeSetDrainResult) SetSuccess(x interface{}) {
+	p.Success = x.(*MembershipResponse)
+}
+func (p *CopyTradeSetDrainResult) SetErr(val *CopyTradeError) {
+	p.Err = val
+}
+
+func (p *CopyTradeSetDrainResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *CopyTradeSetDrainResult) IsSetErr() bool {
+	return p.Err != nil
+}
+
+func (p *CopyTradeSetDrainResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyTradeSetDrainResult(%+v)", *p)
+}
+
+var fieldIDToName_CopyTradeSetDrainResult = map[int16]string{
 	0: "success",
 	1: "err",
 }

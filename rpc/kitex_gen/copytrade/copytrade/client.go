@@ -47,6 +47,7 @@ type Client interface {
 	Leaderboard(ctx context.Context, req *copytrade.LeaderboardRequest, callOptions ...callopt.Option) (r *copytrade.LeaderboardResponse, err error)
 	ResolveOrder(ctx context.Context, req *copytrade.ResolveOrderRequest, callOptions ...callopt.Option) (r *copytrade.CommandResponse, err error)
 	ListLeadTraders(ctx context.Context, req *copytrade.ListLeadTradersRequest, callOptions ...callopt.Option) (r *copytrade.ListLeadTradersResponse, err error)
+	SetDrain(ctx context.Context, req *copytrade.SetDrainRequest, callOptions ...callopt.Option) (r *copytrade.MembershipResponse, err error)
 }
 
 // NewClient creates a client for the service defined in IDL.
@@ -256,4 +257,9 @@ func (p *kCopyTradeClient) ResolveOrder(ctx context.Context, req *copytrade.Reso
 func (p *kCopyTradeClient) ListLeadTraders(ctx context.Context, req *copytrade.ListLeadTradersRequest, callOptions ...callopt.Option) (r *copytrade.ListLeadTradersResponse, err error) {
 	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
 	return p.kClient.ListLeadTraders(ctx, req)
+}
+
+func (p *kCopyTradeClient) SetDrain(ctx context.Context, req *copytrade.SetDrainRequest, callOptions ...callopt.Option) (r *copytrade.MembershipResponse, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.SetDrain(ctx, req)
 }

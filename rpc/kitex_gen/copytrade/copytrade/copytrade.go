@@ -265,6 +265,13 @@ var serviceMethods = map[string]kitex.MethodInfo{
 		false,
 		kitex.WithStreamingMode(kitex.StreamingNone),
 	),
+	"SetDrain": kitex.NewMethodInfo(
+		setDrainHandler,
+		newCopyTradeSetDrainArgs,
+		newCopyTradeSetDrainResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
 }
 
 var (
@@ -1195,6 +1202,30 @@ func newCopyTradeListLeadTradersResult() interface{} {
 	return copytrade.NewCopyTradeListLeadTradersResult()
 }
 
+func setDrainHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*copytrade.CopyTradeSetDrainArgs)
+	realResult := result.(*copytrade.CopyTradeSetDrainResult)
+	success, err := handler.(copytrade.CopyTrade).SetDrain(ctx, realArg.Req)
+	if err != nil {
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
+	}
+	return nil
+}
+func newCopyTradeSetDrainArgs() interface{} {
+	return copytrade.NewCopyTradeSetDrainArgs()
+}
+
+func newCopyTradeSetDrainResult() interface{} {
+	return copytrade.NewCopyTradeSetDrainResult()
+}
+
 type kClient struct {
 	c client.Client
 }
@@ -1700,6 +1731,20 @@ func (p *kClient) ListLeadTraders(ctx context.Context, req *copytrade.ListLeadTr
 	_args.Req = req
 	var _result copytrade.CopyTradeListLeadTradersResult
 	if err = p.c.Call(ctx, "ListLeadTraders", &_args, &_result); err != nil {
+		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) SetDrain(ctx context.Context, req *copytrade.SetDrainRequest) (r *copytrade.MembershipResponse, err error) {
+	var _args copytrade.CopyTradeSetDrainArgs
+	_args.Req = req
+	var _result copytrade.CopyTradeSetDrainResult
+	if err = p.c.Call(ctx, "SetDrain", &_args, &_result); err != nil {
 		return
 	}
 	switch {
