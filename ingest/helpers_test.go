@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -119,9 +120,12 @@ func fillRecord(t *testing.T, f Format, fill *ct.Fill) *kgo.Record {
 }
 
 func leadFill(trader, tradeID int64) *ct.Fill {
+	// Fill contract v2: every test fill is a buy of 0.01, trade IDs from 1, so the
+	// venue's position after it is tradeID × 0.01.
 	return &ct.Fill{Trader: trader, TradeId: tradeID, Instrument: "BTCUSDT", Side: ct.Side_BUY,
 		PositionSide: ct.PositionSide_LONG, Qty: "0.01", Price: "60000", Leverage: 10,
-		MarginMode: ct.MarginMode_CROSS, Equity: "100000"}
+		MarginMode: ct.MarginMode_CROSS, Equity: "100000",
+		PositionAfter: fmt.Sprintf("%d.%02d", tradeID/100, tradeID%100), EventTimeNs: time.Now().UnixNano()}
 }
 
 // committed is the group's committed offset per partition of topic (−1: none).

@@ -213,7 +213,9 @@ func TestApacheThriftClient(t *testing.T) {
 			fill := []tfield{{1, thrift.I64, trader}, {2, thrift.I64, int64(100 + i)}, {3, thrift.STRING, testcluster.Symbol},
 				{4, thrift.I32, int32(ct.Side_BUY)}, {5, thrift.I32, int32(ct.PositionSide_LONG)}, {6, thrift.STRING, "0.01"},
 				{7, thrift.STRING, "60000"}, {8, thrift.I32, int32(10)}, {9, thrift.I32, int32(ct.MarginMode_CROSS)},
-				{10, thrift.STRING, "100000"}}
+				{10, thrift.STRING, "100000"},
+				{12, thrift.STRING, fmt.Sprintf("0.0%d", i+1)}, // fill v2: the position after (one 0.01 buy per mode)
+				{16, thrift.I64, time.Now().UnixNano()}}
 			res, err = foreignCall(ctx, p, 2, "SubmitFill", []tfield{{1, thrift.I64, trader}, {2, thrift.STRUCT, fill},
 				{3, thrift.I32, int32(ct.WaitFor_ACKED)}})
 			if err != nil {
