@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/copytrade/copytrade/rpc/tlsconf"
+	"github.com/copytrade/copytrade/rpc/tlsconf/tlstest"
+
 	"github.com/copytrade/copytrade/rpc/auth"
 )
 
@@ -34,10 +37,28 @@ func TestDeployConfigsAreValid(t *testing.T) {
 	if err := os.WriteFile(topo, []byte(configMapEntry(t, k8s, "topology.json")), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// The configs serve off loopback, so they name TLS files: give them real ones.
+	ca := tlstest.MustCA("deploy-test")
+	nodeTLS, err := ca.WriteFiles(dir, "node", tlsconf.NodeIdentity(1, "n1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	podTLS, err := ca.WriteFiles(dir, "pod", tlsconf.NodeIdentity(1, "copytrade-g1-0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	routerTLS, err := ca.WriteFiles(dir, "router", tlsconf.RoleIdentity("router", "r1"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	fix := func(s string) string {
 		for _, p := range []string{"/etc/copytrade/keys/keys.json", "/etc/copytrade/keys.json"} {
 			s = strings.ReplaceAll(s, p, keyFile)
 		}
+		s = strings.NewReplacer("/etc/copytrade/tls/ca.pem", nodeTLS.CA,
+			"/etc/copytrade/tls/node.pem", nodeTLS.Cert, "/etc/copytrade/tls/node-key.pem", nodeTLS.Key,
+			"/etc/copytrade/tls/router.pem", routerTLS.Cert, "/etc/copytrade/tls/router-key.pem", routerTLS.Key,
+			"/etc/copytrade/tls/tls.crt", podTLS.Cert, "/etc/copytrade/tls/tls.key", podTLS.Key).Replace(s)
 		return strings.ReplaceAll(s, "/etc/copytrade/topology.json", topo)
 	}
 	write := func(name, body string) string {
@@ -60,7 +81,8 @@ func TestDeployConfigsAreValid(t *testing.T) {
 		t.Errorf("kubernetes node.toml: exit %d: %s", code, errOut.String())
 	}
 	errOut.Reset()
-	router := write("k8s-router.toml", configMapEntry(t, k8s, "router.toml"))
+	router := write("k8s-router.toml", strings.NewReplacer("/etc/copytrade/tls/tls.crt", "/etc/copytrade/tls/router.pem",
+		"/etc/copytrade/tls/tls.key", "/etc/copytrade/tls/router-key.pem").Replace(configMapEntry(t, k8s, "router.toml")))
 	if code := runRouter(context.Background(), []string{"--config", router, "--check"}, &bytes.Buffer{}, &errOut); code != 0 {
 		t.Errorf("kubernetes router.toml: exit %d: %s", code, errOut.String())
 	}

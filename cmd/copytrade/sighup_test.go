@@ -45,8 +45,9 @@ func TestSIGHUPReloadKeepsServing(t *testing.T) {
 	}
 	node := startProc(t, "node", "--id", "n1", "--group", "1", "--data", filepath.Join(dir, "n1"),
 		"--raft", raftAddr, "--rpc", rpcAddr, "--members", "n1="+raftAddr+"/"+rpcAddr, "--bootstrap",
-		"--keys", keyFile, "--mark-interval", "0", "--settlement", "off")
-	rt := startProc(t, "router", "--listen", routerAddr, "--topology", topoFile, "--keys", keyFile)
+		"--keys", keyFile, "--mark-interval", "0", "--settlement", "off", "--admin-rate", "0")
+	// The test calls as admin as fast as it can: its budget is lifted (0: unlimited).
+	rt := startProc(t, "router", "--listen", routerAddr, "--topology", topoFile, "--keys", keyFile, "--admin-rate", "0")
 
 	tok, err := auth.Mint(key, "ops", auth.RoleAdmin, 10*time.Minute)
 	if err != nil {
