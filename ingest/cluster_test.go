@@ -52,7 +52,7 @@ func seedCluster(t *testing.T, c *testcluster.Cluster, inst bool, traders []int6
 	next := firstCopier
 	for _, tr := range traders {
 		_, err := c.Cli.ApplyTrader(ctx, &ct.ApplyTraderRequest{Trader: tr, Stats: &ct.ApplicantStats{Equity: "100000"},
-			Config: &ct.TraderConfig{ProfitShareBps: 1000, MaxCopiers: 2000}})
+			Config: &ct.TraderConfig{ProfitShareBps: 1000, MaxCopiers: 2000, SignalMaxAgeMs: 600_000}}) // the backlog is older than 2 s
 		if !exists(err, ct.ErrorCode_TRADER_EXISTS) {
 			t.Fatalf("apply trader %d: %v", tr, err)
 		}
