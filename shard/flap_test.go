@@ -33,7 +33,7 @@ func TestLeadershipFlapStrandsNothing(t *testing.T) {
 	defer cancel()
 	o := n.SubmitFill(ctx, raftfsm.TradeFill{Trader: testTrader, TradeID: 1, Instrument: testSymbol, Side: raftfsm.Buy,
 		PosSide: raftfsm.Long, Qty: dec("0.5"), Price: dec("60000"), Leverage: 10, MarginMode: raftfsm.Cross,
-		Equity: dec("100000")}, true, time.Now())
+		Equity: dec("100000"), PositionAfter: dec("0.5"), EventTimeUnixNano: time.Now().UnixNano()}, true, time.Now())
 	// Committed; the caller hears its orders are pending (the current term recovers them).
 	if o.OrdersPlanned != 8 {
 		t.Fatalf("fill: code %v, %d planned (%s)", o.Code, o.OrdersPlanned, o.Message)

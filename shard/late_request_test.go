@@ -64,7 +64,7 @@ func TestLateRequestNeverExecutes(t *testing.T) {
 		defer cancel()
 		n.SubmitFill(ctx, raftfsm.TradeFill{Trader: testTrader, TradeID: 1, Instrument: testSymbol, Side: raftfsm.Buy,
 			PosSide: raftfsm.Long, Qty: dec("0.5"), Price: dec("60000"), Leverage: 10, MarginMode: raftfsm.Cross,
-			Equity: dec("100000")}, true, time.Now())
+			Equity: dec("100000"), PositionAfter: dec("0.5"), EventTimeUnixNano: time.Now().UnixNano()}, true, time.Now())
 	}()
 	waitFor(t, 10*time.Second, 5*time.Millisecond, func() bool { return len(proxy.heldIDs()) > 0 })
 	held := proxy.heldIDs()

@@ -329,7 +329,10 @@ func (c *procCluster) fill(stop <-chan struct{}) (time.Time, bool) {
 		side, qty = ct.Side_SELL, "0.1"
 	}
 	f := &ct.Fill{Trader: procTrader, TradeId: id, Instrument: testSymbol, Side: side, PositionSide: pos,
-		Qty: qty, Price: "60000", Leverage: 10, MarginMode: ct.MarginMode_CROSS, Equity: "100000"}
+		Qty: qty, Price: "60000", Leverage: 10, MarginMode: ct.MarginMode_CROSS, Equity: "100000",
+		// Fill contract v2: odd IDs buy 0.2, even IDs sell 0.1, so after trade id the
+		// venue's position is (2·ceil(id/2) − floor(id/2)) × 0.1.
+		PositionAfter: fmt.Sprintf("%d.%d", (2*((id+1)/2)-id/2)/10, (2*((id+1)/2)-id/2)%10), EventTimeNs: time.Now().UnixNano()}
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
 		c.gate.RLock()

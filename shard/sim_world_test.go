@@ -352,7 +352,8 @@ func (w *simWorld) leadFill() error {
 	in, _ := w.venue.Instrument(sym)
 	f := &raftfsm.TradeFill{Trader: t, TradeID: lf.TradeID, Instrument: sym, Side: raftfsm.Side(lf.Side),
 		PosSide: raftfsm.PosSide(lf.PositionSide), Qty: lf.Qty, Price: lf.Price, Leverage: lf.Leverage,
-		MarginMode: raftfsm.MarginMode(lf.MarginMode), Equity: lf.Equity, Liquidation: lf.Liquidation, MarkPrice: in.MarkPrice}
+		MarginMode: raftfsm.MarginMode(lf.MarginMode), Equity: lf.Equity, Liquidation: lf.Liquidation, MarkPrice: in.MarkPrice,
+		PositionAfter: lf.PositionAfter, Fee: lf.Fee, EventTimeUnixNano: w.now.UnixNano()} // fill contract v2: the venue's figures
 	o := w.lead().propose(ctx, f)
 	if o.err == nil && o.res.Refusal != nil {
 		// The machine refused a real fill: the copy loop diverges from the trader.

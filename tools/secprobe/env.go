@@ -146,5 +146,7 @@ func followSettings() *ct.FollowSettings {
 func openFill(trader, tradeID int64) *ct.Fill {
 	return &ct.Fill{Trader: trader, TradeId: tradeID, Instrument: Symbol, Side: ct.Side_BUY,
 		PositionSide: ct.PositionSide_LONG, Qty: "0.01", Price: "60000", Leverage: 10,
-		MarginMode: ct.MarginMode_CROSS, Equity: "100000"}
+		MarginMode: ct.MarginMode_CROSS, Equity: "100000",
+		// Fill contract v2: as if every earlier trade ID was this same open; venue time now.
+		PositionAfter: fmt.Sprintf("%d.%02d", tradeID/100, tradeID%100), EventTimeNs: time.Now().UnixNano()}
 }
