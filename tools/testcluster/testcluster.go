@@ -495,7 +495,7 @@ func (c *Cluster) seedTraders(ctx context.Context, traders []int64, copiers int,
 	for _, tr := range traders {
 		c.Create(ctx, fmt.Sprintf("apply trader %d", tr), ct.ErrorCode_TRADER_EXISTS, func() error {
 			_, err := c.Cli.ApplyTrader(ctx, &ct.ApplyTraderRequest{Trader: tr,
-				Stats:  &ct.ApplicantStats{Equity: "100000"},
+				Stats: &ct.ApplicantStats{Equity: "100000"},
 				// Test fills may be built long before a loaded machine applies them (a
 				// Kafka backlog, a retry): a signal age limit of 10 minutes keeps their
 				// opens from being skipped as SIGNAL_STALE.
