@@ -9,10 +9,7 @@ package rebalance
 import (
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -34,8 +31,8 @@ func TestMain(m *testing.M) {
 // testCluster is testcluster's cluster with the nodes reaching exchsim through gw.
 type testCluster struct {
 	*testcluster.Cluster
-	trade context.Context // carries a trading-system token
-	gw    *gatewayProxy   // between the nodes and exchsim
+	trade context.Context    // carries a trading-system token
+	gw    *testcluster.Proxy // between the nodes and exchsim: Cut keeps copier orders pending until Restore
 }
 
 func newTestCluster(t testing.TB) *testCluster {
@@ -43,8 +40,8 @@ func newTestCluster(t testing.TB) *testCluster {
 	c := &testCluster{}
 	c.Cluster = testcluster.New(t, testcluster.Options{Groups: 2, Mode: exchsim.NoDedup, Auth: true,
 		Gateway: func(simAddr string) string {
-			c.gw = newGatewayProxy(t, "127.0.0.1:0", simAddr)
-			return c.gw.ln.Addr().String()
+			c.gw = testcluster.NewProxy(t, simAddr)
+			return c.gw.Addr()
 		}})
 	c.trade = c.As(auth.RoleTradingSystem, "ts")
 	return c
@@ -56,79 +53,6 @@ func (c *testCluster) checkExactlyOnce(traders []int64, copiers int) map[int64]u
 	c.T.Helper()
 	applied, _ := c.CheckExactlyOnce(traders, copiers)
 	return applied
-}
-
-// gatewayProxy forwards TCP to exchsim and can cut the nodes off it (Pause), so copier
-// orders stay pending until Resume.
-type gatewayProxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	paused bool
-	conns  map[net.Conn]bool
-}
-
-func newGatewayProxy(t testing.TB, addr, target string) *gatewayProxy {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &gatewayProxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
-	t.Cleanup(func() { ln.Close(); p.Pause() })
-	go func() {
-		for {
-			in, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go p.serve(in)
-		}
-	}()
-	return p
-}
-
-func (p *gatewayProxy) serve(in net.Conn) {
-	p.mu.Lock()
-	if p.paused {
-		p.mu.Unlock()
-		in.Close()
-		return
-	}
-	p.mu.Unlock()
-	out, err := net.Dial("tcp", p.target)
-	if err != nil {
-		in.Close()
-		return
-	}
-	p.mu.Lock()
-	if p.paused {
-		p.mu.Unlock()
-		in.Close()
-		out.Close()
-		return
-	}
-	p.conns[in], p.conns[out] = true, true
-	p.mu.Unlock()
-	go func() { _, _ = io.Copy(out, in); out.Close() }()
-	_, _ = io.Copy(in, out)
-	in.Close()
-}
-
-// Pause closes every connection and refuses new ones.
-func (p *gatewayProxy) Pause() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.paused = true
-	for c := range p.conns {
-		c.Close()
-	}
-	clear(p.conns)
-}
-
-func (p *gatewayProxy) Resume() {
-	p.mu.Lock()
-	p.paused = false
-	p.mu.Unlock()
 }
 
 // tradersIn returns n trader IDs >= from whose slots are in [lo, hi].

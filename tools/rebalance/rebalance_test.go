@@ -376,7 +376,7 @@ func TestRebalanceDrain(t *testing.T) {
 	tr := mc.traders[0]
 	pending := func(id int64) {
 		t.Helper()
-		c.gw.Pause()
+		c.gw.Cut()
 		if err := c.fillWait(tr, id, ct.WaitFor_COMMIT); err != nil {
 			t.Fatalf("fill %d: %v", id, err)
 		}
@@ -396,7 +396,7 @@ func TestRebalanceDrain(t *testing.T) {
 	if e := c.ownership(1, mc.slots).ownedAt(); e != 1 {
 		t.Fatalf("group 1 after the drain timeout: %s", c.ownership(1, mc.slots).summary(mc.slots))
 	}
-	c.gw.Resume()
+	c.gw.Restore()
 	c.Settled(20 * time.Second)
 
 	// Orders pending at the freeze drain once the gateway is back.
@@ -404,7 +404,7 @@ func TestRebalanceDrain(t *testing.T) {
 	plan.DrainTimeout = 20 * time.Second
 	plan.Progress = func(e Event) {
 		if e.Step == StepFrozen {
-			time.AfterFunc(400*time.Millisecond, c.gw.Resume)
+			time.AfterFunc(400*time.Millisecond, c.gw.Restore)
 		}
 	}
 	rep, err = Run(c.Admin, c.Cli, plan, path)
