@@ -214,8 +214,10 @@ func (p *Proxy) serve(c net.Conn) {
 	}()
 	if partitioned {
 		// A SYN into a partition: the client believes it connected, nothing answers.
-		// Hold the connection silent until the link heals (then it is cut).
-		_, _ = io.Copy(io.Discard, c)
+		// Hold the connection silent until the link heals (then it is cut). Its bytes
+		// are drops like any other: a test that set the fault before the proxy accepted
+		// the connection counts them the same.
+		_, _ = io.Copy(dropCounter{&p.dropped}, c)
 		return
 	}
 	s, err := net.DialTimeout("tcp", p.target, 2*time.Second)
@@ -231,6 +233,14 @@ func (p *Proxy) serve(c net.Conn) {
 	<-done
 	l.close()
 	<-done
+}
+
+// dropCounter discards what is written to it and counts it as dropped.
+type dropCounter struct{ n *atomic.Int64 }
+
+func (d dropCounter) Write(b []byte) (int, error) {
+	d.n.Add(int64(len(b)))
+	return len(b), nil
 }
 
 type chunk struct {
