@@ -47,6 +47,9 @@ type Node struct {
 	// in-process log). The leader logic reaches time and the log only through them.
 	clock   func() time.Time
 	propose func(ctx context.Context, cmd raftfsm.Command) outcome
+	// confirm checks that a quorum still acknowledges the term (confirmRaft; the
+	// simulation's log) to renew the dispatch lease.
+	confirm func(ls *leaderState) error
 
 	mu      sync.Mutex
 	rpcAddr map[raft.ServerID]string // member → CopyTrade RPC address
@@ -88,6 +91,7 @@ func New(cfg Config, gw Gateway) (*Node, error) {
 	}
 	n.fsm.observe = n.metrics.observeApply
 	n.propose = n.apply
+	n.confirm = n.confirmRaft
 	for _, m := range cfg.Members {
 		n.rpcAddr[raft.ServerID(m.ID)] = m.RPCAddr
 	}

@@ -28,6 +28,7 @@ type simWorld struct {
 	index  uint64
 
 	dispatchQ []simBatch // committed orders a leader has yet to send, per PlaceOrders request
+	paused    *simPause  // a deposed leader that has not noticed yet (SIGSTOP), or nil
 
 	traders  []raftfsm.AccountID
 	copiers  []simCopier
@@ -46,6 +47,17 @@ type simBatch struct {
 	n      *Node
 	ls     *leaderState
 	orders []raftfsm.OrderIntent
+}
+
+// simPause is a leader stopped (SIGSTOP, a long GC pause, a frozen VM) with requests
+// it had yet to send: another node takes over, and at wake it resumes exactly where it
+// stopped — its term state still live, its dispatch and reconciler still running —
+// until it learns it was deposed.
+type simPause struct {
+	n       *Node
+	ls      *leaderState
+	batches [][]raftfsm.OrderIntent
+	wake    time.Time
 }
 
 type simCopier struct {
@@ -100,6 +112,12 @@ func newSimWorld(seed uint64) (*simWorld, error) {
 	for i := range w.nodes {
 		n := &Node{cfg: w.cfg, log: discardLogger(), fsm: newFSM(), gw: w.gw, metrics: newMetrics(), clock: w.clock}
 		n.propose = w.proposer(n)
+		n.confirm = func(ls *leaderState) error {
+			if w.lead() != n || w.term != ls.term {
+				return errSimNotLeader
+			}
+			return nil
+		}
 		w.nodes[i] = n
 	}
 	return w, nil
@@ -126,8 +144,10 @@ func (w *simWorld) proposer(n *Node) func(context.Context, raftfsm.Command) outc
 			return outcome{err: errSimNotLeader}
 		}
 		w.index++
+		t0 := w.now
 		w.now = w.now.Add(time.Microsecond)
 		data := raftfsm.Encode(raftfsm.Envelope{TimeUnixNano: w.now.UnixNano(), Cmd: cmd})
+		ls.renewLease(t0) // committed: production's apply renews the term's lease
 		var res *raftfsm.Result
 		for i, node := range w.nodes {
 			node.fsm.mu.Lock()
@@ -175,6 +195,7 @@ func (w *simWorld) becomeLeader(i int) raftfsm.GroupID {
 	n := w.nodes[i]
 	ls := n.newLeaderState(w.term)
 	n.ls.Store(ls)
+	ls.renewLease(w.now) // production's takeover Barrier
 	return n.recoverPending(ls)
 }
 
@@ -258,6 +279,9 @@ func (w *simWorld) follow(c simCopier, t raftfsm.AccountID) *raftfsm.Refusal {
 
 // step draws one step.
 func (w *simWorld) step() error {
+	if w.paused != nil && !w.now.Before(w.paused.wake) {
+		w.wake()
+	}
 	n := w.lead()
 	ls := n.ls.Load()
 	ctx := context.Background()
@@ -441,12 +465,22 @@ func (w *simWorld) followOp() {
 // the wire, as a deposed leader's last sends; the rest never do) and another node
 // takes over from its replica.
 func (w *simWorld) changeLeader() {
+	w.wake() // a leader paused by an earlier change wakes first
 	old := w.lead()
 	ols := old.ls.Load()
+	var pause *simPause
+	if w.rng.IntN(3) == 0 {
+		// Paused: it wakes before, around or well after the next leader's fence.
+		pause = &simPause{n: old, ls: ols, wake: w.now.Add(time.Duration(w.rng.Int64N(int64(3 * w.cfg.fence()))))}
+	}
 	kept := w.dispatchQ[:0]
 	for _, b := range w.dispatchQ {
 		if b.n != old {
 			kept = append(kept, b)
+			continue
+		}
+		if pause != nil {
+			pause.batches = append(pause.batches, b.orders)
 			continue
 		}
 		if w.rng.IntN(2) == 0 {
@@ -456,10 +490,32 @@ func (w *simWorld) changeLeader() {
 		}
 	}
 	w.dispatchQ = kept
-	old.stepDown("sim: deposed")
+	if pause != nil {
+		w.paused = pause // it still believes it leads: no step-down until it wakes
+		w.stats.pauses++
+	} else {
+		old.stepDown("sim: deposed")
+	}
 	next := (w.leader + 1 + w.rng.IntN(len(w.nodes)-1)) % len(w.nodes)
 	w.becomeLeader(next)
 	w.stats.leaderChanges++
+}
+
+// wake resumes the paused leader, if any: its dispatcher sends what it had planned and
+// its reconciler runs once, with its term state still live, before it learns that it
+// was deposed. Whatever of that reaches the venue after the new leader's fence would
+// execute a second time at the no-dedup venue (dup_executions).
+func (w *simWorld) wake() {
+	p := w.paused
+	if p == nil {
+		return
+	}
+	w.paused = nil
+	for _, b := range p.batches {
+		p.n.place(p.ls, b, nil)
+	}
+	p.n.reconcileOnce(p.ls)
+	p.n.stepDown("sim: woke up deposed")
 }
 
 // resolveOne: an admin resolves one quarantined order with the venue's true figures.
@@ -492,6 +548,7 @@ func (w *simWorld) leaderMachineCheck() error { return w.machine().CheckInvarian
 // passes, every pending order is reconciled, every quarantined order resolved, every
 // settlement paid. What is left is stranded.
 func (w *simWorld) quiesce() error {
+	w.wake()
 	for round := 0; round < 40; round++ {
 		w.advance(w.cfg.fence() + time.Second)
 		w.gw.deliver(true)
