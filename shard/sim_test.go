@@ -62,7 +62,7 @@ func TestSimulation(t *testing.T) {
 
 type simStats struct {
 	steps, leaderChanges, pauses, venueFaults, divergences, dupExecutions, stranded, quarantined int
-	notes                                                                                []string
+	notes                                                                                        []string
 }
 
 func (s *simStats) add(o simStats) {
