@@ -27,7 +27,7 @@ type Node struct {
 	fsm     *fsm
 	raft    *raft.Raft
 	raftRef atomic.Pointer[raft.Raft] // raft for the transport's peer check (set once started)
-	trans   *raft.NetworkTransport
+	trans   *gatedTransport
 	store   *raftboltdb.BoltStore
 	gw      Gateway
 	metrics *Metrics
@@ -149,7 +149,7 @@ func (n *Node) openRaft() error {
 	if err != nil {
 		return fmt.Errorf("shard: raft transport on %s: %w", cfg.RaftBindAddr, err)
 	}
-	n.trans = trans
+	n.trans = &gatedTransport{NetworkTransport: trans}
 
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(cfg.NodeID)
@@ -180,7 +180,7 @@ func (n *Node) openRaft() error {
 					Suffrage: raft.Voter, ID: raft.ServerID(m.ID), Address: raft.ServerAddress(m.RaftAddr),
 				})
 			}
-			if err := raft.BootstrapCluster(rc, logs, stable, snaps, trans, conf); err != nil {
+			if err := raft.BootstrapCluster(rc, logs, stable, snaps, n.trans, conf); err != nil {
 				return fmt.Errorf("shard: bootstrap group %d: %w", cfg.Group, err)
 			}
 			n.log.Info("bootstrapped raft group", "members", len(conf.Servers))
@@ -188,7 +188,7 @@ func (n *Node) openRaft() error {
 			n.log.Info("bootstrap skipped: the data dir already holds this node's raft state (the group exists; -members is only a fallback for addresses the group has not stored)")
 		}
 	}
-	r, err := raft.NewRaft(rc, n.fsm, logs, stable, snaps, trans)
+	r, err := raft.NewRaft(rc, n.fsm, logs, stable, snaps, n.trans)
 	if err != nil {
 		return fmt.Errorf("shard: start raft: %w", err)
 	}
@@ -406,6 +406,7 @@ func (n *Node) close(ctx context.Context) error {
 
 func (n *Node) closeStores() {
 	if n.trans != nil {
+		n.trans.closeHeartbeats() // raft answers heartbeats outside its goroutines
 		_ = n.trans.Close()
 	}
 	if n.store != nil {
