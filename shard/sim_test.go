@@ -34,8 +34,8 @@ var (
 	simSteps       = flag.Int("sim.steps", 2000, "steps per seed")
 	simTradeIDs    = flag.String("sim.tradeids", "global", "venue trade IDs: global, per-instrument or scrambled")
 	simPartial     = flag.Float64("sim.partial", 0.1, "share of venue fills that are partial")
-	simCloseFaults = flag.Bool("sim.close-faults", false, "injected rejects and partial fills hit copier closes too (issue 10's owed closes)")
-	simNetting     = flag.Bool("sim.netting", false, "one-way copiers net several attributions (a trader on both sides, several traders): closes may then open at the venue (issue 10)")
+	simCloseFaults = flag.Bool("sim.close-faults", true, "injected rejects and partial fills hit copier closes too (owed closes); false spares closes")
+	simNetting     = flag.Bool("sim.netting", true, "one-way copiers net several attributions (a trader on both sides, several traders): closes may then open at the venue, and dust below the minimums is left")
 )
 
 func TestSimulation(t *testing.T) {
@@ -52,8 +52,8 @@ func TestSimulation(t *testing.T) {
 		st, err := runSimulation(seed, *simSteps)
 		total.add(st)
 		if err != nil || st.bad() {
-			t.Errorf("seed %d failed: %v (%s)\nreplay: go test ./shard/ -run 'TestSimulation$' -count=1 -v -args -sim.seed=%d -sim.steps=%d -sim.tradeids=%s",
-				seed, err, st.line(1), seed, *simSteps, *simTradeIDs)
+			t.Errorf("seed %d failed: %v (%s)\nreplay: go test ./shard/ -run 'TestSimulation$' -count=1 -v -args -sim.seed=%d -sim.steps=%d -sim.tradeids=%s -sim.partial=%g -sim.close-faults=%t -sim.netting=%t",
+				seed, err, st.line(1), seed, *simSteps, *simTradeIDs, *simPartial, *simCloseFaults, *simNetting)
 		}
 	}
 	t.Log(total.line(len(seeds)))

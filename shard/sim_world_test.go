@@ -86,9 +86,8 @@ func newSimWorld(seed uint64) (*simWorld, error) {
 	vc.Faults = exchsim.Faults{Seed: seed, TradeIDs: scheme, PartialRate: *simPartial, RejectRate: 0.05,
 		ReorderRate: 0.05, DuplicateRate: 0.03, BadReportRate: 0.01}
 	if !*simCloseFaults {
-		// Closes are spared injected rejects and partial fills: the machine does not yet
-		// owe a close the venue refused or half-filled (issue 10); -sim.close-faults
-		// shows it.
+		// -sim.close-faults=false: closes are spared injected rejects and partial
+		// fills, to tell a divergence in owed closes from one elsewhere.
 		vc.Faults.Spare = func(o *exchsim.Order) bool {
 			var close bool
 			w.lead().fsm.read(func(m *raftfsm.Machine) {
