@@ -31,6 +31,7 @@ type simWorld struct {
 	paused    *simPause  // a deposed leader that has not noticed yet (SIGSTOP), or nil
 
 	traders  []raftfsm.AccountID
+	exited   map[raftfsm.AccountID]bool // traders that exited and have not re-applied
 	copiers  []simCopier
 	syms     []string
 	base     map[string]fixed.Dec // lead order size unit per instrument
@@ -70,7 +71,7 @@ var errSimNotLeader = errors.New("sim: not the leader")
 func newSimWorld(seed uint64) (*simWorld, error) {
 	w := &simWorld{
 		seed: seed, rng: rand.New(rand.NewPCG(seed, 0x51a11)), start: time.Unix(1_800_000_000, 0),
-		planned: map[string]bool{}, settled: map[string]raftfsm.SettlementEntry{},
+		planned: map[string]bool{}, exited: map[raftfsm.AccountID]bool{}, settled: map[string]raftfsm.SettlementEntry{},
 		base: map[string]fixed.Dec{"BTCUSDT": fixed.MustParse("0.01"), "ETHUSDT": fixed.MustParse("0.2"), "SOLUSDT": fixed.MustParse("3")},
 	}
 	w.now = w.start
@@ -314,8 +315,10 @@ func (w *simWorld) step() error {
 		n.payUnpaid(ls)
 	case r < 92:
 		n.payUnpaid(ls)
-	case r < 95:
+	case r < 94:
 		w.changeLeader()
+	case r < 95:
+		return w.exitOrReapply()
 	case r < 97:
 		return w.resolveOne()
 	default:
@@ -371,6 +374,9 @@ func (w *simWorld) leadFill() error {
 	}
 	if err != nil {
 		return nil // the venue refused the trader's own order: no fill, no signal
+	}
+	if w.exited[t] {
+		return nil // not a lead trader now: its fills are no signals
 	}
 	in, _ := w.venue.Instrument(sym)
 	f := &raftfsm.TradeFill{Trader: t, TradeID: lf.TradeID, Instrument: sym, Side: raftfsm.Side(lf.Side),
@@ -515,6 +521,29 @@ func (w *simWorld) wake() {
 	}
 	p.n.reconcileOnce(p.ls)
 	p.n.stepDown("sim: woke up deposed")
+}
+
+// exitOrReapply: a lead trader exits (its follows end: positions closed or detached by
+// the exit's policy) or an exited one re-applies. An exited trader keeps trading at the
+// venue; its fills are not signals (production drops them before raft) until it leads
+// again, and the first one after that carries the venue's position.
+func (w *simWorld) exitOrReapply() error {
+	t := w.traders[w.rng.IntN(len(w.traders))]
+	if w.exited[t] {
+		delete(w.exited, t)
+		return w.must(&raftfsm.TraderApply{Trader: t, Stats: raftfsm.ApplicantStats{Equity: fixed.MustParse("100000")},
+			Config: raftfsm.TraderConfig{ProfitShareBps: int64(500 + 500*w.rng.IntN(3)), MaxCopiers: 100}})
+	}
+	if len(w.exited)+1 >= len(w.traders) {
+		return nil // one trader always leads
+	}
+	pol := raftfsm.LiqClose
+	if w.rng.IntN(3) == 0 {
+		pol = raftfsm.LiqDetach
+	}
+	w.exited[t] = true
+	w.stats.exits++
+	return w.must(&raftfsm.TraderExit{Trader: t, Policy: pol})
 }
 
 // resolveOne: an admin resolves one quarantined order with the venue's true figures.
