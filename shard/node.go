@@ -39,6 +39,8 @@ type Node struct {
 	marks    marks                       // latest gateway marks (leader)
 	// recovered counts orders found pending at takeovers (tests, logs).
 	recovered atomic.Int64
+	// drainHandoffs counts leadership handed over because this node is drained.
+	drainHandoffs atomic.Int64
 	// testBeforeApply, when set (tests only), runs in apply between taking the term's
 	// state and raft.Apply: the window in which leadership may be lost and regained.
 	testBeforeApply func(raftfsm.Command)
