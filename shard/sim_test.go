@@ -61,8 +61,8 @@ func TestSimulation(t *testing.T) {
 }
 
 type simStats struct {
-	steps, leaderChanges, pauses, exits, venueFaults, divergences, dupExecutions, stranded, quarantined int
-	notes                                                                                               []string
+	steps, leaderChanges, pauses, exits, slotMoves, slotAborts, venueFaults, divergences, dupExecutions, stranded, quarantined int
+	notes                                                                                                                      []string
 }
 
 func (s *simStats) add(o simStats) {
@@ -70,6 +70,8 @@ func (s *simStats) add(o simStats) {
 	s.leaderChanges += o.leaderChanges
 	s.pauses += o.pauses
 	s.exits += o.exits
+	s.slotMoves += o.slotMoves
+	s.slotAborts += o.slotAborts
 	s.venueFaults += o.venueFaults
 	s.divergences += o.divergences
 	s.dupExecutions += o.dupExecutions
@@ -80,8 +82,8 @@ func (s *simStats) add(o simStats) {
 func (s *simStats) bad() bool { return s.divergences > 0 || s.dupExecutions > 0 || s.stranded > 0 }
 
 func (s *simStats) line(seeds int) string {
-	l := fmt.Sprintf("sim: seeds=%d steps=%d leader_changes=%d venue_faults=%d divergences=%d dup_executions=%d stranded=%d quarantined=%d paused_leaders=%d trader_exits=%d",
-		seeds, s.steps, s.leaderChanges, s.venueFaults, s.divergences, s.dupExecutions, s.stranded, s.quarantined, s.pauses, s.exits)
+	l := fmt.Sprintf("sim: seeds=%d steps=%d leader_changes=%d venue_faults=%d divergences=%d dup_executions=%d stranded=%d quarantined=%d paused_leaders=%d trader_exits=%d slot_moves=%d slot_aborts=%d",
+		seeds, s.steps, s.leaderChanges, s.venueFaults, s.divergences, s.dupExecutions, s.stranded, s.quarantined, s.pauses, s.exits, s.slotMoves, s.slotAborts)
 	if len(s.notes) > 0 {
 		l += "\n  " + strings.Join(s.notes, "\n  ")
 	}
