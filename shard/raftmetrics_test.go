@@ -50,4 +50,15 @@ func TestRaftOwnMetricsExported(t *testing.T) {
 		}
 		return found == len(want)
 	})
+	// The per-RPC timers are filtered out (raftMetricsAllowed).
+	mfs, err := n.metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if name := mf.GetName(); strings.HasPrefix(name, "copytrade_raft_rpc_") || strings.HasPrefix(name, "copytrade_raft_net_") ||
+			strings.HasPrefix(name, "copytrade_raft_fsm_apply") || name == "copytrade_raft_apply" {
+			t.Errorf("raft's per-RPC series %s is exported", name)
+		}
+	}
 }
