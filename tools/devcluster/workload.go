@@ -39,8 +39,8 @@ type Counts struct {
 	// Replayed: fills answered DUPLICATE_FILL — a resend (the activity's retry of a
 	// failed call, or the ingest's of a transient answer) of a fill an earlier attempt
 	// applied; its figures were in the answer that was lost, so they are not counted.
-	Replayed int64
-	CallErrors   int64 // SubmitFills calls that failed as a whole
+	Replayed   int64
+	CallErrors int64 // SubmitFills calls that failed as a whole
 }
 
 // RouterSink is an exchsim.FillSink that submits each batch of lead-trader fills to a
