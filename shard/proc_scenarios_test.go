@@ -264,9 +264,7 @@ var procScenarios = []procScenario{
 				go func() { defer wg.Done(); c.kill(i) }()
 			}
 			wg.Wait()
-			for i := range 3 {
-				c.start(i)
-			}
+			c.startAll()
 		}
 		return 3
 	}},
@@ -363,6 +361,33 @@ func summary(rs []procResult) string {
 	}
 	return fmt.Sprintf("chaos: scenarios=%d faults=%d lost=%d dup=%d hash_mismatch=%d linearizable=%t max_failover_ms=%d",
 		len(rs), faults, lost, dup, mis, lin, maxFo.Milliseconds())
+}
+
+// TestProcFaultScenarios: every fault scenario once, short, against a group of real
+// processes: partitions, one-way loss, flapping, a router split, a slow follower, a
+// follower that needs a snapshot, a paused leader, disk faults, clock jumps, and a
+// whole-group restart three times; after each, exactly-once at the no-dedup venue,
+// equal hashes, ledger == venue and a linearizable follow history. It prints each
+// scenario's figure line and the summary line, as `make chaos` does for its long run.
+func TestProcFaultScenarios(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three node processes")
+	}
+	c := newProcCluster(t, 20)
+	var rs []procResult
+	for _, s := range procScenarios {
+		if s.chaosOnly {
+			continue // fails today on a known open bug; see the scenario's comment
+		}
+		r := runProcScenario(t, c, s, 800*time.Millisecond)
+		t.Log(r.line())
+		rs = append(rs, r)
+		if t.Failed() {
+			break
+		}
+	}
+	c.checkLogs()
+	t.Log(summary(rs))
 }
 
 // checkLogs scans every node's raft log: command stamps strictly increase in log order
