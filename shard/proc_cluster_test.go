@@ -379,25 +379,50 @@ func (c *procCluster) leader() int {
 }
 
 // seed creates the instrument, the two traders and the copiers' follows of procTrader.
+// Each call is retried until it succeeds or finds its work done: on a loaded box the
+// first leader can lose its lease while a call is in flight (outcome unknown).
 func (c *procCluster) seed() {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if _, err := c.cli.UpsertInstrument(ctx, &ct.UpsertInstrumentRequest{Instrument: &ct.Instrument{
-		Symbol: testSymbol, LotStep: "0.001", TickSize: "0.1", MinQty: "0.001", MinNotional: "5", MaxLeverage: 125,
-	}}); err != nil {
-		c.t.Fatalf("instrument: %v", err)
-	}
+	c.seedCall("instrument", 0, func(ctx context.Context) error {
+		_, err := c.cli.UpsertInstrument(ctx, &ct.UpsertInstrumentRequest{Instrument: &ct.Instrument{
+			Symbol: testSymbol, LotStep: "0.001", TickSize: "0.1", MinQty: "0.001", MinNotional: "5", MaxLeverage: 125,
+		}})
+		return err
+	})
 	for _, tr := range []int64{procTrader, procTrader2} {
-		if _, err := c.cli.ApplyTrader(ctx, &ct.ApplyTraderRequest{Trader: tr, Stats: &ct.ApplicantStats{Equity: "100000"},
-			Config: &ct.TraderConfig{ProfitShareBps: 1000, MaxCopiers: 2000}}); err != nil {
-			c.t.Fatalf("apply trader %d: %v", tr, err)
-		}
+		c.seedCall(fmt.Sprintf("apply trader %d", tr), ct.ErrorCode_TRADER_EXISTS, func(ctx context.Context) error {
+			_, err := c.cli.ApplyTrader(ctx, &ct.ApplyTraderRequest{Trader: tr, Stats: &ct.ApplicantStats{Equity: "100000"},
+				Config: &ct.TraderConfig{ProfitShareBps: 1000, MaxCopiers: 2000}})
+			return err
+		})
 	}
 	for _, cp := range c.copiers {
-		if _, err := c.cli.Follow(ctx, &ct.FollowRequest{Trader: procTrader, Copier: cp, Settings: procFollowSettings(100)}); err != nil {
-			c.t.Fatalf("follow %d: %v", cp, err)
+		c.seedCall(fmt.Sprintf("follow %d", cp), ct.ErrorCode_FOLLOW_EXISTS, func(ctx context.Context) error {
+			_, err := c.cli.Follow(ctx, &ct.FollowRequest{Trader: procTrader, Copier: cp, Settings: procFollowSettings(100)})
+			return err
+		})
+	}
+}
+
+// seedCall retries call until it succeeds or fails with done (an earlier attempt took
+// effect), for up to a minute.
+func (c *procCluster) seedCall(what string, done ct.ErrorCode, call func(context.Context) error) {
+	c.t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := call(ctx)
+		cancel()
+		if err == nil {
+			return
 		}
+		if be, ok := kerrors.FromBizStatusError(err); ok && done != 0 && be.BizStatusCode() == int32(done) {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
