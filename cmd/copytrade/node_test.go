@@ -20,16 +20,6 @@ import (
 	"github.com/copytrade/copytrade/shard"
 )
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // TestNodeRefusesToStartWithoutKeys: a node serves only with a key file, or with
 // -insecure said out loud.
 func TestNodeRefusesToStartWithoutKeys(t *testing.T) {
@@ -147,30 +137,45 @@ func TestNodeStartFailureExits(t *testing.T) {
 }
 
 // readAddrFile waits for a node's --addr-file (done: the node's exit code, if it ends
-// first).
-func readAddrFile(t *testing.T, path string, done <-chan int) shard.Addrs {
+// first; buffered, the code is put back).
+func readAddrFile(t *testing.T, path string, done chan int) shard.Addrs {
+	t.Helper()
+	var a shard.Addrs
+	waitAddrFile(t, path, func() bool {
+		select {
+		case code := <-done:
+			done <- code
+			return true
+		default:
+			return false
+		}
+	}, &a)
+	return a
+}
+
+// waitAddrFile waits up to 30 s for path, written atomically by a process's
+// --addr-file, and decodes it into v; exited reports whether the process ended first.
+func waitAddrFile(t *testing.T, path string, exited func() bool, v any) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		b, err := os.ReadFile(path)
 		if err == nil {
-			var a shard.Addrs
-			if err := sonic.Unmarshal(b, &a); err != nil {
+			if err := sonic.Unmarshal(b, v); err != nil {
 				t.Fatalf("%s: %v: %s", path, err, b)
 			}
-			return a
+			return
 		}
 		if !errors.Is(err, os.ErrNotExist) {
 			t.Fatal(err)
 		}
-		select {
-		case code := <-done:
-			t.Fatalf("node exited %d before writing %s", code, path)
-		case <-time.After(20 * time.Millisecond):
+		if exited() {
+			t.Fatalf("the process exited before writing %s", path)
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no %s within 30s", path)
 		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
