@@ -304,9 +304,9 @@ func (p *Proxy) pump(d Dir, src, dst net.Conn) {
 	q := make(chan chunk, 256)
 	go func() {
 		defer close(q)
+		buf := make([]byte, 32<<10)
 		for {
-			b := make([]byte, 32<<10)
-			n, err := src.Read(b)
+			n, err := src.Read(buf)
 			if n > 0 {
 				p.mu.Lock()
 				drop, delay, jitter := p.drop[d], p.delay, p.jitter
@@ -317,7 +317,8 @@ func (p *Proxy) pump(d Dir, src, dst net.Conn) {
 					if jitter > 0 {
 						delay += time.Duration(rand.Int64N(int64(jitter)))
 					}
-					q <- chunk{b: b[:n], at: time.Now().Add(delay)}
+					// A copy of the bytes read: a heartbeat costs its size, not 32 KB.
+					q <- chunk{b: append([]byte(nil), buf[:n]...), at: time.Now().Add(delay)}
 				}
 			}
 			if err != nil {
