@@ -90,6 +90,16 @@ func init() {
 
 func runProcNode(js string) int {
 	klog.SetLevel(klog.LevelFatal)
+	// A node outlives a test process that died (a timeout's panic, a kill): it would
+	// run on, holding CPU and ports, until the box reboots. It ends once it has been
+	// re-parented.
+	go func(parent int) {
+		for range time.Tick(200 * time.Millisecond) {
+			if os.Getppid() != parent {
+				os.Exit(4)
+			}
+		}
+	}(os.Getppid())
 	var sp procSpec
 	if err := sonic.UnmarshalString(js, &sp); err != nil {
 		fmt.Fprintln(os.Stderr, "proc node: spec:", err)
