@@ -16,11 +16,11 @@ import (
 // TestRouterReadiness: a router that learned the slot map and hears from every group
 // is ready on /readyz; when every member of a group is gone it is not, naming the group.
 func TestRouterReadiness(t *testing.T) {
-	httpAddr := testcluster.FreeAddrs(t, 1)[0]
 	c := testcluster.New(t, testcluster.Options{Groups: 2, Mode: exchsim.Strict, Router: func(rc *router.Config) {
 		rc.RefreshInterval = 100 * time.Millisecond
-		rc.HTTPAddr = httpAddr
+		rc.HTTPAddr = "127.0.0.1:0"
 	}})
+	httpAddr := c.Router.HTTPAddr().String()
 	readyz := func() (int, string) {
 		resp, err := http.Get("http://" + httpAddr + "/readyz")
 		if err != nil {

@@ -17,7 +17,7 @@ import (
 // used to read every copier's orders of the trader's signal.
 func TestListOrdersNoLeak(t *testing.T) {
 	// No venue answers, so the orders stay pending (ListOrders lists pending orders).
-	dead := testcluster.FreeAddrs(t, 1)[0]
+	dead := testcluster.DeadAddr(t)
 	c := testcluster.New(t, testcluster.Options{Groups: 1, Mode: exchsim.Strict, Auth: true,
 		Gateway: func(string) string { return dead }})
 	trader := testcluster.TraderIn(1, 1, 1, 3_000_000)[0]

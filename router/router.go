@@ -44,6 +44,7 @@ type Router struct {
 	tokExp time.Time
 
 	addr      net.Addr
+	httpAddr  net.Addr // nil: no HTTP server
 	servers   []func(context.Context) error
 	closing   chan struct{}
 	closeOnce sync.Once
@@ -117,11 +118,12 @@ func (r *Router) Start() error {
 
 func (r *Router) serveHTTP() error {
 	if r.cfg.HTTPAddr != "" {
-		_, stop, err := ops.ServeWithReadiness(r.cfg.HTTPAddr, r.metrics.Registry, r.Ready, r.log)
+		addr, stop, err := ops.ServeWithReadiness(r.cfg.HTTPAddr, r.metrics.Registry, r.Ready, r.log)
 		if err != nil {
 			return fmt.Errorf("router: %w", err)
 		}
 		r.servers = append(r.servers, stop)
+		r.httpAddr = addr
 	}
 	if r.cfg.PprofAddr != "" {
 		_, stop, err := ops.ServePprof(r.cfg.PprofAddr, r.log)
@@ -135,6 +137,10 @@ func (r *Router) serveHTTP() error {
 
 // Addr is the address the CopyTrade service listens on (after Start).
 func (r *Router) Addr() net.Addr { return r.addr }
+
+// HTTPAddr is the address /metrics, /livez and /readyz are served on (after Start;
+// nil without Config.HTTPAddr). With port 0 there it is the port that was bound.
+func (r *Router) HTTPAddr() net.Addr { return r.httpAddr }
 
 // Close stops serving and the refresher.
 func (r *Router) Close(ctx context.Context) error {

@@ -35,10 +35,12 @@ func TestChaosKillsAndRestarts(t *testing.T) {
 
 	stop := make(chan struct{})
 	var fills atomic.Int64
+	var stall time.Duration // the longest wait for a fill's acknowledgement (failover)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { // the fill stream: open 0.2, then close half, again and again
 		defer wg.Done()
+		last := time.Now()
 		for id := int64(1); ; id++ {
 			select {
 			case <-stop:
@@ -51,6 +53,8 @@ func TestChaosKillsAndRestarts(t *testing.T) {
 			}
 			c.fill(testTrader, id, side, raftfsm.Long, qty)
 			fills.Add(1)
+			stall = max(stall, time.Since(last))
+			last = time.Now()
 		}
 	}()
 
@@ -97,5 +101,27 @@ func TestChaosKillsAndRestarts(t *testing.T) {
 	if got := len(c.gw.ids()); uint64(got) != seq {
 		t.Errorf("%d distinct orders sent; the machine planned %d", got, seq)
 	}
+	r := procResult{name: "kill-restart", faults: kills, fills: int(fills.Load()), orders: int(seq),
+		linearizable: true, failover: stall} // no follow changes here: nothing to linearize
+	r.lost = max(0, int(seq)-len(c.gw.ids())) // planned, never sent
+	for _, id := range c.gw.ids() {
+		switch n := c.sim.OrderCount(id); {
+		case n == 0:
+			r.lost++
+		case n > 1:
+			r.dup += int(n - 1)
+		}
+	}
+	var hashes [][32]byte
+	for _, n := range c.live() {
+		n.Read(func(m *raftfsm.Machine) { hashes = append(hashes, m.Hash()) })
+	}
+	for _, h := range hashes[1:] {
+		if h != hashes[0] {
+			r.hashMismatch++
+			t.Errorf("replica state hashes differ at the same applied index")
+		}
+	}
+	reportChaos(r)
 	t.Logf("%s: %d kills, %d fills, %d orders, each sent exactly once", *chaosDuration, kills, fills.Load(), seq)
 }

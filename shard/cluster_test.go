@@ -9,7 +9,9 @@ import (
 	"net"
 	"os"
 	"sort"
+	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/copytrade/copytrade/raftfsm/fixed"
 	"github.com/copytrade/copytrade/rpc/kitex_gen/gateway"
 	"github.com/copytrade/copytrade/tools/exchsim"
+	"github.com/copytrade/copytrade/tools/faultproxy"
 )
 
 // waitFor polls cond every step until it holds or timeout passes.
@@ -31,21 +34,54 @@ func waitFor(t testing.TB, timeout, step time.Duration, cond func() bool) {
 	}
 }
 
-func freeAddrs(t testing.TB, n int) []string {
+// deadAddr is a loopback address where nothing listens, for as long as the test runs:
+// a socket bound there that never listens (and without SO_REUSEADDR, so nobody else
+// can bind the port) makes every connection attempt refused.
+func deadAddr(t testing.TB) string {
 	t.Helper()
-	out := make([]string, n)
-	lns := make([]net.Listener, n)
-	for i := range out {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lns[i], out[i] = ln, ln.Addr().String()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, ln := range lns {
-		ln.Close()
+	t.Cleanup(func() { _ = syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
 	}
-	return out
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
+}
+
+// proxy is a faultproxy on port 0 in front of target ("": none yet), closed with the test.
+func proxy(t testing.TB, target string) *faultproxy.Proxy {
+	t.Helper()
+	p, err := faultproxy.New("127.0.0.1:0", target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	return p
+}
+
+// behind makes cfg a node that binds port 0 behind the proxies raftPx and rpcPx, whose
+// addresses are its member addresses (the raft one advertised); route points them at
+// the node once it runs.
+func behind(cfg *Config, raftPx, rpcPx *faultproxy.Proxy) Member {
+	cfg.RaftBindAddr, cfg.RaftAdvertiseAddr, cfg.RPCAddr = "127.0.0.1:0", raftPx.Addr(), "127.0.0.1:0"
+	return Member{ID: cfg.NodeID, RaftAddr: raftPx.Addr(), RPCAddr: rpcPx.Addr()}
+}
+
+// route points raftPx and rpcPx at n's listeners (n nil: at nothing, connections are
+// refused).
+func route(n *Node, raftPx, rpcPx *faultproxy.Proxy) {
+	var a Addrs
+	if n != nil {
+		a = n.Addrs()
+	}
+	raftPx.SetTarget(a.Raft)
+	rpcPx.SetTarget(a.RPC)
 }
 
 func testLogger() *slog.Logger {
@@ -82,16 +118,24 @@ func (g *recordingGateway) ids() []string {
 	return out
 }
 
+// cluster is a 3-node group in the test process. Nothing in it picks a free port,
+// releases it and binds it later (another test's process could take it in between):
+// nodes and exchsim bind port 0, and the addresses the group's configuration, the
+// gateway client and the tests use are proxies in front of them (tools/faultproxy),
+// made first and pointed at a node's listeners whenever it starts, at nothing while it
+// is down, so a restarted node binds new ports and nothing else changes.
 type cluster struct {
-	mu    sync.Mutex // guards nodes: fills run beside kills and restarts
-	t     testing.TB
-	dir   string
-	cfgs  []Config
-	nodes []*Node
-	sim   *exchsim.Sim
-	srv   *exchsim.Server
-	gwAdr string
-	gw    *recordingGateway
+	mu     sync.Mutex // guards nodes: fills run beside kills and restarts
+	t      testing.TB
+	dir    string
+	cfgs   []Config
+	nodes  []*Node
+	sim    *exchsim.Sim
+	srv    *exchsim.Server
+	gwPx   *faultproxy.Proxy // in front of exchsim: serveGateway
+	gw     *recordingGateway
+	raftPx []*faultproxy.Proxy // member i's raft address
+	rpcPx  []*faultproxy.Proxy // member i's RPC address
 }
 
 type clusterOpts struct {
@@ -111,13 +155,9 @@ func newCluster(t testing.TB, o clusterOpts) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addrs := freeAddrs(t, 7)
-	c := &cluster{t: t, dir: t.TempDir(), sim: sim, gwAdr: addrs[6]}
-	c.srv, err = exchsim.Serve(sim, c.gwAdr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kg, err := NewKitexGateway([]string{c.gwAdr})
+	c := &cluster{t: t, dir: t.TempDir(), sim: sim, gwPx: proxy(t, "")}
+	c.serveGateway()
+	kg, err := NewKitexGateway([]string{c.gwPx.Addr()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,15 +165,15 @@ func newCluster(t testing.TB, o clusterOpts) *cluster {
 	c.gw = &recordingGateway{Gateway: kg, sent: map[string]int{}}
 	var members []Member
 	for i := 0; i < 3; i++ {
-		members = append(members, Member{ID: fmt.Sprintf("n%d", i+1), RaftAddr: addrs[2*i], RPCAddr: addrs[2*i+1]})
+		c.raftPx, c.rpcPx = append(c.raftPx, proxy(t, "")), append(c.rpcPx, proxy(t, ""))
+		members = append(members, Member{ID: fmt.Sprintf("n%d", i+1), RaftAddr: c.raftPx[i].Addr(), RPCAddr: c.rpcPx[i].Addr()})
 	}
 	for i := 0; i < 3; i++ {
 		cfg := DefaultConfig()
 		cfg.NodeID = members[i].ID
 		cfg.Group = 1
 		cfg.DataDir = fmt.Sprintf("%s/%s", c.dir, members[i].ID)
-		cfg.RaftBindAddr = members[i].RaftAddr
-		cfg.RPCAddr = members[i].RPCAddr
+		behind(&cfg, c.raftPx[i], c.rpcPx[i])
 		cfg.Members = members
 		cfg.Bootstrap = true
 		cfg.HeartbeatTimeout = 300 * time.Millisecond
@@ -160,23 +200,49 @@ func newCluster(t testing.TB, o clusterOpts) *cluster {
 	return c
 }
 
+// serveGateway (re)starts exchsim on port 0 behind c.gwPx.
+func (c *cluster) serveGateway() {
+	c.t.Helper()
+	srv, err := exchsim.Serve(c.sim, "127.0.0.1:0")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.srv = srv
+	c.gwPx.SetTarget(srv.Addr().String())
+}
+
+// stopGateway stops exchsim; its address refuses connections until serveGateway.
+func (c *cluster) stopGateway() error {
+	c.gwPx.SetTarget("")
+	return c.srv.Stop()
+}
+
+// member is node i's entry in the group's configuration (its proxies' addresses).
+func (c *cluster) member(i int) Member {
+	return c.cfgs[i].Members[i]
+}
+
+// memberOf is n's entry in the group's configuration.
+func (c *cluster) memberOf(n *Node) Member {
+	for i, cfg := range c.cfgs {
+		if cfg.NodeID == n.ID() {
+			return c.member(i)
+		}
+	}
+	c.t.Fatalf("%s is not a member", n.ID())
+	return Member{}
+}
+
 func (c *cluster) start(i int) {
 	c.t.Helper()
-	var n *Node
-	var err error
-	// The raft port of a just-killed node may linger briefly.
-	for a := 0; a < 50; a++ {
-		if n, err = New(c.cfgs[i], c.gw); err == nil {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	n, err := New(c.cfgs[i], c.gw)
 	if err != nil {
 		c.t.Fatalf("start %s: %v", c.cfgs[i].NodeID, err)
 	}
 	if err := n.Start(); err != nil {
 		c.t.Fatalf("serve %s: %v", c.cfgs[i].NodeID, err)
 	}
+	route(n, c.raftPx[i], c.rpcPx[i])
 	c.mu.Lock()
 	c.nodes[i] = n
 	c.mu.Unlock()
@@ -206,6 +272,7 @@ func (c *cluster) kill(i int) {
 	c.nodes[i] = nil
 	c.mu.Unlock()
 	if n != nil {
+		route(nil, c.raftPx[i], c.rpcPx[i]) // nothing reaches the ports it is about to release
 		_ = n.Kill()
 	}
 }

@@ -45,9 +45,11 @@ type Config struct {
 	BootstrapSlots []raftfsm.SlotRange
 	// DataDir holds raft.db (log and stable store, bbolt) and snapshots/.
 	DataDir string
-	// RaftBindAddr is the host:port the raft transport listens on.
+	// RaftBindAddr is the host:port the raft transport listens on; port 0 binds a
+	// port the kernel picks (Node.Addrs reports it).
 	RaftBindAddr string
-	// RaftAdvertiseAddr is the address other members dial; empty means RaftBindAddr.
+	// RaftAdvertiseAddr is the address other members dial; empty means the address
+	// the raft listener is bound to.
 	RaftAdvertiseAddr string
 	// RPCAddr is the host:port the CopyTrade Kitex server listens on; empty: no server
 	// (tests that drive the Node directly).
@@ -304,14 +306,6 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.validateTransport()...)
 	return errors.Join(errs...)
-}
-
-// advertise is the raft address other members dial.
-func (c *Config) advertise() string {
-	if c.RaftAdvertiseAddr != "" {
-		return c.RaftAdvertiseAddr
-	}
-	return c.RaftBindAddr
 }
 
 // fence is how long a new leader waits before it decides that an order the gateway

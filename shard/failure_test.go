@@ -82,7 +82,7 @@ func TestGatewayDown(t *testing.T) {
 		return time.Since(start), o.Code.String() + ": " + o.Message
 	}
 	// Stopped before the fill: the caller gets UNAVAILABLE, fast.
-	if err := c.srv.Stop(); err != nil {
+	if err := c.stopGateway(); err != nil {
 		t.Fatal(err)
 	}
 	took, msg := fill(1, 2*time.Second)
@@ -91,10 +91,7 @@ func TestGatewayDown(t *testing.T) {
 	}
 	t.Logf("down: %s after %s", msg, took)
 	// Restart it, then stop it during a fan-out: an answer within the deadline, whatever it is.
-	var err error
-	if c.srv, err = exchsim.Serve(c.sim, c.gwAdr); err != nil {
-		t.Fatal(err)
-	}
+	c.serveGateway()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -105,7 +102,7 @@ func TestGatewayDown(t *testing.T) {
 		t.Logf("stopped mid fan-out: %s after %s", msg, took)
 	}()
 	time.Sleep(2 * time.Millisecond)
-	_ = c.srv.Stop()
+	_ = c.stopGateway()
 	<-done
 	var pending int
 	c.leaderNode().Read(func(m *raftfsm.Machine) { pending = len(m.PendingOrders()) })
@@ -113,9 +110,7 @@ func TestGatewayDown(t *testing.T) {
 		t.Fatal("no orders pending while the gateway is down")
 	}
 	time.Sleep(500 * time.Millisecond) // the reconciler backs off against a dead gateway
-	if c.srv, err = exchsim.Serve(c.sim, c.gwAdr); err != nil {
-		t.Fatal(err)
-	}
+	c.serveGateway()
 	c.settled(20 * time.Second)
 	c.checkLedgers(copiers, testTrader)
 }

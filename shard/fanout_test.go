@@ -31,7 +31,7 @@ func TestNoopThroughGroup(t *testing.T) {
 		if f != n {
 			_, _, err := f.Noop(context.Background())
 			var nl *NotLeaderError
-			if !asNotLeader(err, &nl) || nl.LeaderAddr != n.cfg.RPCAddr {
+			if !asNotLeader(err, &nl) || nl.LeaderAddr != c.memberOf(n).RPCAddr {
 				t.Fatalf("follower: %v", err)
 			}
 			break

@@ -20,7 +20,7 @@ import (
 func TestAddMemberValidates(t *testing.T) {
 	c := newCluster(t, clusterOpts{mode: exchsim.Strict})
 	leader := c.leaderNode()
-	dead := freeAddrs(t, 1)[0] // nothing listens there
+	dead := deadAddr(t) // nothing listens there
 	cases := []struct {
 		name  string
 		m     Member
@@ -36,7 +36,7 @@ func TestAddMemberValidates(t *testing.T) {
 		{"port too large", Member{ID: "n4", RaftAddr: "127.0.0.1:70000"}, "raft_addr"},
 		{"no host", Member{ID: "n4", RaftAddr: ":7001"}, "raft_addr"},
 		{"bad rpc address", Member{ID: "n4", RaftAddr: dead, RPCAddr: "x"}, "rpc_addr"},
-		{"another member's address", Member{ID: "n4", RaftAddr: c.cfgs[0].RaftBindAddr}, "raft_addr"},
+		{"another member's address", Member{ID: "n4", RaftAddr: c.member(0).RaftAddr}, "raft_addr"},
 		{"nothing answers", Member{ID: "n4", RaftAddr: dead}, "raft_addr"},
 	}
 	for _, tc := range cases {

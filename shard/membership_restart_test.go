@@ -26,29 +26,24 @@ func TestMembershipSurvivesRestart(t *testing.T) {
 	if _, err := c.live()[li].RemoveMember(ctx, c.cfgs[dead].NodeID); err != nil {
 		t.Fatalf("remove %s: %v", c.cfgs[dead].NodeID, err)
 	}
-	addrs := freeAddrs(t, 2)
+	raftPx, rpcPx := proxy(t, ""), proxy(t, "")
 	cfg4 := c.cfgs[dead]
-	cfg4.NodeID, cfg4.RaftBindAddr, cfg4.RPCAddr = "n4", addrs[0], addrs[1]
+	cfg4.NodeID = "n4"
+	me := behind(&cfg4, raftPx, rpcPx)
 	cfg4.DataDir = fmt.Sprintf("%s/n4", c.dir)
 	cfg4.Bootstrap = false
-	me := Member{ID: "n4", RaftAddr: addrs[0], RPCAddr: addrs[1]}
 	cfg4.Members = []Member{me} // all a joining node needs: itself
 	var n4 *Node
 	start4 := func() {
 		t.Helper()
 		var err error
-		for a := 0; a < 50; a++ { // the raft port of the killed n4 may linger
-			if n4, err = New(cfg4, c.gw); err == nil {
-				break
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		if err != nil {
+		if n4, err = New(cfg4, c.gw); err != nil {
 			t.Fatal(err)
 		}
 		if err := n4.Start(); err != nil {
 			t.Fatal(err)
 		}
+		route(n4, raftPx, rpcPx)
 	}
 	start4()
 	t.Cleanup(func() { _ = n4.Kill() })
@@ -59,7 +54,7 @@ func TestMembershipSurvivesRestart(t *testing.T) {
 	want := map[string]string{"n4": me.RPCAddr}
 	for i, cfg := range c.cfgs {
 		if i != dead {
-			want[cfg.NodeID] = cfg.RPCAddr
+			want[cfg.NodeID] = c.member(i).RPCAddr
 		}
 	}
 	nodes := func() []*Node {
@@ -113,6 +108,7 @@ func TestMembershipSurvivesRestart(t *testing.T) {
 			c.kill(i)
 		}
 	}
+	route(nil, raftPx, rpcPx)
 	_ = n4.Kill()
 	for i := range c.cfgs {
 		if i != dead {

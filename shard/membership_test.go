@@ -83,9 +83,10 @@ func TestReplaceMember(t *testing.T) {
 		return rmErr == nil
 	})
 
-	addrs := freeAddrs(t, 2)
+	raftPx, rpcPx := proxy(t, ""), proxy(t, "")
 	cfg := c.cfgs[dead]
-	cfg.NodeID, cfg.RaftBindAddr, cfg.RPCAddr = "n4", addrs[0], addrs[1]
+	cfg.NodeID = "n4"
+	me := behind(&cfg, raftPx, rpcPx)
 	cfg.DataDir = fmt.Sprintf("%s/n4", c.dir)
 	cfg.Bootstrap = false
 	cfg.Members = nil
@@ -94,7 +95,6 @@ func TestReplaceMember(t *testing.T) {
 			cfg.Members = append(cfg.Members, m)
 		}
 	}
-	me := Member{ID: cfg.NodeID, RaftAddr: cfg.RaftBindAddr, RPCAddr: cfg.RPCAddr}
 	cfg.Members = append(cfg.Members, me)
 	n4, err := New(cfg, c.gw)
 	if err != nil {
@@ -103,6 +103,7 @@ func TestReplaceMember(t *testing.T) {
 	if err := n4.Start(); err != nil {
 		t.Fatal(err)
 	}
+	route(n4, raftPx, rpcPx)
 	t.Cleanup(func() { _ = n4.Kill() })
 	if _, err := c.live()[li].AddMember(ctx, me); err != nil {
 		t.Fatalf("add n4: %v", err)

@@ -56,6 +56,9 @@ type Node struct {
 	mu      sync.Mutex
 	rpcAddr map[raft.ServerID]string // member → CopyTrade RPC address
 
+	addrsMu sync.Mutex
+	addrs   Addrs // the bound listeners (Addrs)
+
 	servers   []func(context.Context) error // stop functions of the RPC and HTTP servers
 	killed    atomic.Bool                   // Kill, not Shutdown: servers stop as in a crash
 	ownGW     *KitexGateway                 // the gateway client New dialled; nil when the caller gave one
@@ -143,15 +146,17 @@ func (n *Node) openRaft() error {
 	if err != nil {
 		return fmt.Errorf("shard: log cache: %w", err)
 	}
-	adv, err := net.ResolveTCPAddr("tcp", cfg.advertise())
-	if err != nil {
-		return fmt.Errorf("shard: raft advertise address %q: %w", cfg.advertise(), err)
-	}
-	trans, err := n.newTransport(adv)
+	ln, err := net.Listen("tcp", cfg.RaftBindAddr)
 	if err != nil {
 		return fmt.Errorf("shard: raft transport on %s: %w", cfg.RaftBindAddr, err)
 	}
-	n.trans = &gatedTransport{NetworkTransport: trans}
+	adv, err := raftAdvertise(cfg.RaftAdvertiseAddr, ln.Addr())
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	n.setAddrs(func(a *Addrs) { a.Raft, a.RaftAdvertise = ln.Addr().String(), adv.String() })
+	n.trans = &gatedTransport{NetworkTransport: n.newTransport(ln, adv)}
 
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(cfg.NodeID)

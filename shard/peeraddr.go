@@ -20,12 +20,13 @@ func (p peerAddrs) ServerAddr(id raft.ServerID) (raft.ServerAddress, error) {
 	return "", fmt.Errorf("shard: no dial override for %s", id) // the transport uses the configured address
 }
 
-// transportConfig is the raft TCP transport's configuration.
-func (n *Node) transportConfig(l hclog.Logger) *raft.NetworkTransportConfig {
+// transportConfig is the raft TCP transport's configuration; self is the address this
+// node advertises.
+func (n *Node) transportConfig(l hclog.Logger, self string) *raft.NetworkTransportConfig {
 	tc := &raft.NetworkTransportConfig{MaxPool: 4, Timeout: 5 * time.Second, Logger: l}
 	if len(n.cfg.RaftPeerAddrs) > 0 {
 		// raft asks for its own address too; a missing entry costs a warning per RPC.
-		p := peerAddrs{n.cfg.NodeID: n.cfg.advertise()}
+		p := peerAddrs{n.cfg.NodeID: self}
 		for id, a := range n.cfg.RaftPeerAddrs {
 			p[id] = a
 		}

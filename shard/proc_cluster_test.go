@@ -2,6 +2,7 @@ package shard
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -29,8 +30,17 @@ import (
 
 // procCluster is a 3-node shard group of real processes (proc_node_test.go) on
 // loopback, every link through a fault proxy: each directed raft peer link
-// (raftPx[from][to]), each node's gateway link to exchsim (gwPx) and each router →
-// node RPC link (rpcPx). exchsim (no-dedup) and the router run in the test process.
+// (raftPx[from][to], from != to), each node's gateway link to exchsim (gwPx) and each
+// router → node RPC link (rpcPx). exchsim (no-dedup) and the router run in the test
+// process.
+//
+// Ports: everything listens on port 0. The proxies listen first, without a target;
+// each node process binds its own listeners and reports them (procAddrs), and the
+// proxies in front of it are pointed there (route) — after every restart too, since a
+// restarted node binds new ports. The group's configuration names the proxies, which
+// outlive the processes: member i's raft address is raftPx[i][i], a proxy to node i
+// that no member dials (each dials its peers through its own link proxies), and its
+// RPC address is rpcPx[i].
 type procCluster struct {
 	t     testing.TB
 	dir   string
@@ -41,7 +51,7 @@ type procCluster struct {
 	mu    sync.Mutex
 	procs []*exec.Cmd // nil while down
 	exits []chan int  // exit code of the current process
-	ctl   []string    // control addresses
+	ctl   []string    // control addresses ("" while down)
 	hc    *http.Client
 
 	raftPx [3][3]*faultproxy.Proxy
@@ -80,11 +90,10 @@ func newProcCluster(t testing.TB, copiers int) *procCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addrs := freeAddrs(t, 10)
 	c := &procCluster{t: t, dir: t.TempDir(), sim: sim, t0: time.Now(),
-		procs: make([]*exec.Cmd, 3), dupSeen: map[string]int64{}, exits: make([]chan int, 3), ctl: addrs[7:10],
+		procs: make([]*exec.Cmd, 3), dupSeen: map[string]int64{}, exits: make([]chan int, 3), ctl: make([]string, 3),
 		hc: &http.Client{Timeout: 2 * time.Second}}
-	if c.srv, err = exchsim.Serve(sim, addrs[0]); err != nil {
+	if c.srv, err = exchsim.Serve(sim, "127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.stopAll)
@@ -97,21 +106,18 @@ func newProcCluster(t testing.TB, copiers int) *procCluster {
 		t.Cleanup(func() { _ = p.Close() })
 		return p
 	}
-	raftAddr, rpcAddr := addrs[1:4], addrs[4:7]
 	var members []Member
 	topo := &router.Topology{Groups: []router.GroupSpec{{ID: 1}}}
 	for i := range 3 {
-		c.gwPx[i] = px(addrs[0])
-		c.rpcPx[i] = px(rpcAddr[i])
+		c.gwPx[i] = px(c.srv.Addr().String())
+		c.rpcPx[i] = px("") // targets set by route once the node reports its addresses
 		for j := range 3 {
-			if i != j {
-				c.raftPx[i][j] = px(raftAddr[j])
-			}
+			c.raftPx[i][j] = px("")
 		}
 		id := fmt.Sprintf("n%d", i+1)
-		members = append(members, Member{ID: id, RaftAddr: raftAddr[i], RPCAddr: c.rpcPx[i].Addr()})
+		members = append(members, Member{ID: id, RaftAddr: c.raftPx[i][i].Addr(), RPCAddr: c.rpcPx[i].Addr()})
 		topo.Groups[0].Members = append(topo.Groups[0].Members,
-			router.MemberSpec{ID: id, RaftAddr: raftAddr[i], RPCAddr: c.rpcPx[i].Addr()})
+			router.MemberSpec{ID: id, RaftAddr: c.raftPx[i][i].Addr(), RPCAddr: c.rpcPx[i].Addr()})
 	}
 	for i := range copiers {
 		c.copiers = append(c.copiers, int64(5_000_000+i))
@@ -124,12 +130,11 @@ func newProcCluster(t testing.TB, copiers int) *procCluster {
 			}
 		}
 		c.specs = append(c.specs, procSpec{NodeID: members[i].ID, DataDir: filepath.Join(c.dir, members[i].ID),
-			RaftAddr: raftAddr[i], RPCAddr: rpcAddr[i], CtlAddr: c.ctl[i], Gateway: c.gwPx[i].Addr(),
+			RaftAddr: "127.0.0.1:0", RaftAdvertise: members[i].RaftAddr, RPCAddr: "127.0.0.1:0", CtlAddr: "127.0.0.1:0",
+			AddrFile: filepath.Join(c.dir, members[i].ID+".addrs"), Gateway: c.gwPx[i].Addr(),
 			Members: members, PeerAddrs: peers, Trailing: 64, Settle: true, Trader: procTrader, Copiers: c.copiers})
 	}
-	for i := range 3 {
-		c.start(i)
-	}
+	c.startAll()
 	c.leader()
 	rc := router.DefaultConfig()
 	rc.ListenAddr, rc.RequestTimeout, rc.BackoffMax, rc.Logger = "127.0.0.1:0", 10*time.Second, 100*time.Millisecond, testLogger()
@@ -150,13 +155,37 @@ func newProcCluster(t testing.TB, copiers int) *procCluster {
 	return c
 }
 
+// start starts node i and waits until it reported its addresses and the proxies in
+// front of it lead there.
 func (c *procCluster) start(i int) {
 	c.t.Helper()
-	js, err := sonic.MarshalString(c.specs[i])
+	c.launch(i)
+	c.await(i)
+}
+
+// startAll starts the three nodes at once (a group restart) and waits for each.
+func (c *procCluster) startAll() {
+	c.t.Helper()
+	for i := range 3 {
+		c.launch(i)
+	}
+	for i := range 3 {
+		c.await(i)
+	}
+}
+
+// launch starts node i's process.
+func (c *procCluster) launch(i int) {
+	c.t.Helper()
+	sp := c.specs[i]
+	if err := os.Remove(sp.AddrFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+		c.t.Fatal(err) // the last run's addresses: await must not read them
+	}
+	js, err := sonic.MarshalString(sp)
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	logf, err := os.OpenFile(filepath.Join(c.dir, c.specs[i].NodeID+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	logf, err := os.OpenFile(filepath.Join(c.dir, sp.NodeID+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -164,7 +193,7 @@ func (c *procCluster) start(i int) {
 	cmd.Env = append(os.Environ(), procEnv+"="+js)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
-		c.t.Fatalf("start %s: %v", c.specs[i].NodeID, err)
+		c.t.Fatalf("start %s: %v", sp.NodeID, err)
 	}
 	exit := make(chan int, 1)
 	go func() {
@@ -177,6 +206,58 @@ func (c *procCluster) start(i int) {
 	c.mu.Unlock()
 }
 
+// await waits for node i's address file and routes its proxies there.
+func (c *procCluster) await(i int) {
+	c.t.Helper()
+	sp := c.specs[i]
+	c.mu.Lock()
+	exit := c.exits[i]
+	c.mu.Unlock()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		b, err := os.ReadFile(sp.AddrFile)
+		if err == nil {
+			var a procAddrs
+			if err := sonic.Unmarshal(b, &a); err != nil {
+				c.t.Fatalf("%s's address file: %v", sp.NodeID, err)
+			}
+			if a.RaftAdvertise != sp.RaftAdvertise || a.Raft == "" || a.RPC == "" || a.Ctl == "" {
+				c.t.Fatalf("%s reported %+v; it was told to advertise %s", sp.NodeID, a, sp.RaftAdvertise)
+			}
+			c.route(i, &a)
+			return
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			c.t.Fatal(err)
+		}
+		select {
+		case code := <-exit:
+			exit <- code // for exited
+			c.t.Fatalf("%s exited %d before it reported its addresses", sp.NodeID, code)
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("%s did not report its addresses within 60s", sp.NodeID)
+		}
+	}
+}
+
+// route points the proxies in front of node i at its listeners (a.Raft, a.RPC; nil:
+// node i is down, and connections to it are refused).
+func (c *procCluster) route(i int, a *procAddrs) {
+	raftAddr, rpc, ctl := "", "", ""
+	if a != nil {
+		raftAddr, rpc, ctl = a.Raft, a.RPC, a.Ctl
+	}
+	for j := range 3 {
+		c.raftPx[j][i].SetTarget(raftAddr)
+	}
+	c.rpcPx[i].SetTarget(rpc)
+	c.mu.Lock()
+	c.ctl[i] = ctl
+	c.mu.Unlock()
+}
+
 // kill SIGKILLs node i and waits for it to die.
 func (c *procCluster) kill(i int) {
 	c.mu.Lock()
@@ -186,6 +267,7 @@ func (c *procCluster) kill(i int) {
 	if p == nil {
 		return
 	}
+	c.route(i, nil)                       // nothing reaches the ports it is about to release
 	_ = p.Process.Signal(syscall.SIGCONT) // a stopped process dies on SIGKILL too; be sure
 	_ = p.Process.Kill()
 	<-exit
@@ -202,6 +284,7 @@ func (c *procCluster) exited(i int, timeout time.Duration) int {
 		c.mu.Lock()
 		c.procs[i] = nil
 		c.mu.Unlock()
+		c.route(i, nil)
 		return code
 	case <-time.After(timeout):
 		c.t.Fatalf("%s did not exit within %s", c.specs[i].NodeID, timeout)
@@ -246,7 +329,13 @@ func (c *procCluster) stopAll() {
 }
 
 func (c *procCluster) ctlGet(i int, path string, out any) error {
-	resp, err := c.hc.Get("http://" + c.ctl[i] + path)
+	c.mu.Lock()
+	addr := c.ctl[i]
+	c.mu.Unlock()
+	if addr == "" {
+		return fmt.Errorf("%s %s: the node is down", c.specs[i].NodeID, path)
+	}
+	resp, err := c.hc.Get("http://" + addr + path)
 	if err != nil {
 		return err
 	}
@@ -290,25 +379,50 @@ func (c *procCluster) leader() int {
 }
 
 // seed creates the instrument, the two traders and the copiers' follows of procTrader.
+// Each call is retried until it succeeds or finds its work done: on a loaded box the
+// first leader can lose its lease while a call is in flight (outcome unknown).
 func (c *procCluster) seed() {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if _, err := c.cli.UpsertInstrument(ctx, &ct.UpsertInstrumentRequest{Instrument: &ct.Instrument{
-		Symbol: testSymbol, LotStep: "0.001", TickSize: "0.1", MinQty: "0.001", MinNotional: "5", MaxLeverage: 125,
-	}}); err != nil {
-		c.t.Fatalf("instrument: %v", err)
-	}
+	c.seedCall("instrument", 0, func(ctx context.Context) error {
+		_, err := c.cli.UpsertInstrument(ctx, &ct.UpsertInstrumentRequest{Instrument: &ct.Instrument{
+			Symbol: testSymbol, LotStep: "0.001", TickSize: "0.1", MinQty: "0.001", MinNotional: "5", MaxLeverage: 125,
+		}})
+		return err
+	})
 	for _, tr := range []int64{procTrader, procTrader2} {
-		if _, err := c.cli.ApplyTrader(ctx, &ct.ApplyTraderRequest{Trader: tr, Stats: &ct.ApplicantStats{Equity: "100000"},
-			Config: &ct.TraderConfig{ProfitShareBps: 1000, MaxCopiers: 2000}}); err != nil {
-			c.t.Fatalf("apply trader %d: %v", tr, err)
-		}
+		c.seedCall(fmt.Sprintf("apply trader %d", tr), ct.ErrorCode_TRADER_EXISTS, func(ctx context.Context) error {
+			_, err := c.cli.ApplyTrader(ctx, &ct.ApplyTraderRequest{Trader: tr, Stats: &ct.ApplicantStats{Equity: "100000"},
+				Config: &ct.TraderConfig{ProfitShareBps: 1000, MaxCopiers: 2000}})
+			return err
+		})
 	}
 	for _, cp := range c.copiers {
-		if _, err := c.cli.Follow(ctx, &ct.FollowRequest{Trader: procTrader, Copier: cp, Settings: procFollowSettings(100)}); err != nil {
-			c.t.Fatalf("follow %d: %v", cp, err)
+		c.seedCall(fmt.Sprintf("follow %d", cp), ct.ErrorCode_FOLLOW_EXISTS, func(ctx context.Context) error {
+			_, err := c.cli.Follow(ctx, &ct.FollowRequest{Trader: procTrader, Copier: cp, Settings: procFollowSettings(100)})
+			return err
+		})
+	}
+}
+
+// seedCall retries call until it succeeds or fails with done (an earlier attempt took
+// effect), for up to a minute.
+func (c *procCluster) seedCall(what string, done ct.ErrorCode, call func(context.Context) error) {
+	c.t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := call(ctx)
+		cancel()
+		if err == nil {
+			return
 		}
+		if be, ok := kerrors.FromBizStatusError(err); ok && done != 0 && be.BizStatusCode() == int32(done) {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -26,22 +27,35 @@ import (
 // control HTTP server for the test: state (applied index, hash, ledger), failpoints,
 // clock offset, snapshot, and a scan of its own raft log. The parent test sends it
 // SIGKILL, SIGSTOP/SIGCONT or SIGTERM.
+//
+// Every listener (raft, RPC, control) binds port 0 in the node process itself; once all
+// are bound the node writes their addresses to AddrFile (WriteAddrFile, as `copytrade
+// node --addr-file`), and the parent points its proxies at them. No port is picked by
+// one process and bound by another, so none can be taken in between.
 
 const procEnv = "SHARD_PROC_NODE"
 
 type procSpec struct {
-	NodeID    string
-	DataDir   string
-	RaftAddr  string
-	RPCAddr   string
-	CtlAddr   string
-	Gateway   string
-	Members   []Member
-	PeerAddrs map[string]string
-	Trailing  uint64 // TrailingLogsEntries (small: a far-behind follower needs a snapshot)
-	Settle    bool   // daily settlement on
-	Trader    int64  // the trader whose copiers /state reports
-	Copiers   []int64
+	NodeID        string
+	DataDir       string
+	RaftAddr      string // listen (port 0)
+	RaftAdvertise string // what the peers are told: the node's own raft proxy
+	RPCAddr       string // listen (port 0)
+	CtlAddr       string // listen (port 0)
+	AddrFile      string // where the bound addresses are written (procAddrs)
+	Gateway       string
+	Members       []Member
+	PeerAddrs     map[string]string
+	Trailing      uint64 // TrailingLogsEntries (small: a far-behind follower needs a snapshot)
+	Settle        bool   // daily settlement on
+	Trader        int64  // the trader whose copiers /state reports
+	Copiers       []int64
+}
+
+// procAddrs is what a node process writes to its AddrFile once every listener is bound.
+type procAddrs struct {
+	Addrs
+	Ctl string `json:"ctl"`
 }
 
 // procState is what /state reports.
@@ -76,6 +90,16 @@ func init() {
 
 func runProcNode(js string) int {
 	klog.SetLevel(klog.LevelFatal)
+	// A node outlives a test process that died (a timeout's panic, a kill): it would
+	// run on, holding CPU and ports, until the box reboots. It ends once it has been
+	// re-parented.
+	go func(parent int) {
+		for range time.Tick(200 * time.Millisecond) {
+			if os.Getppid() != parent {
+				os.Exit(4)
+			}
+		}
+	}(os.Getppid())
 	var sp procSpec
 	if err := sonic.UnmarshalString(js, &sp); err != nil {
 		fmt.Fprintln(os.Stderr, "proc node: spec:", err)
@@ -85,7 +109,8 @@ func runProcNode(js string) int {
 	fp := &Failpoints{}
 	cfg := DefaultConfig()
 	cfg.NodeID, cfg.Group, cfg.DataDir = sp.NodeID, 1, sp.DataDir
-	cfg.RaftBindAddr, cfg.RPCAddr, cfg.GatewayAddrs = sp.RaftAddr, sp.RPCAddr, []string{sp.Gateway}
+	cfg.RaftBindAddr, cfg.RaftAdvertiseAddr = sp.RaftAddr, sp.RaftAdvertise
+	cfg.RPCAddr, cfg.GatewayAddrs = sp.RPCAddr, []string{sp.Gateway}
 	cfg.Members, cfg.Bootstrap, cfg.RaftPeerAddrs = sp.Members, true, sp.PeerAddrs
 	cfg.HeartbeatTimeout, cfg.ElectionTimeout, cfg.LeaderLeaseTimeout = 200*time.Millisecond, 200*time.Millisecond, 100*time.Millisecond
 	cfg.DispatchTimeout, cfg.FenceMargin = 500*time.Millisecond, 200*time.Millisecond
@@ -167,8 +192,17 @@ func runProcNode(js string) int {
 		b, _ := sonic.Marshal(scanLog(n))
 		_, _ = w.Write(b)
 	})
-	srv := &http.Server{Addr: sp.CtlAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.ListenAndServe() }()
+	ln, err := net.Listen("tcp", sp.CtlAddr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "proc node: control listener:", err)
+		return 1
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	if err := WriteAddrFile(sp.AddrFile, procAddrs{Addrs: n.Addrs(), Ctl: ln.Addr().String()}); err != nil {
+		fmt.Fprintln(os.Stderr, "proc node:", err)
+		return 1
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	<-ctx.Done()

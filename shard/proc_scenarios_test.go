@@ -234,25 +234,51 @@ var procScenarios = []procScenario{
 		return 1
 	}},
 	{name: "clock-jumps", run: func(c *procCluster, hold time.Duration) int {
-		l := c.leader()
-		before, _ := c.state(l)
-		n := 0
-		for _, off := range []string{"-1h", "72h", "24h", "-48h", "0s"} {
+		// The leader's clock jumps back 1h, then forward 72h and stays there until the
+		// periods it jumped over are settled, then +24h, -48h and back. If leadership
+		// moves while the clock is ahead (a loaded box: 100 ms leases), the new leader's
+		// clock never jumped: undo and jump again on it.
+		set := func(l int, off string) {
 			if err := c.ctlGet(l, "/clock?offset="+off, nil); err != nil {
 				c.t.Fatalf("clock: %v", err)
 			}
-			n++
+		}
+		n := 0
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			l := c.leader()
+			before, _ := c.state(l)
+			set(l, "-1h")
 			time.Sleep(hold / 2)
+			set(l, "72h")
+			n += 2
+			want := periodOf(SettleDaily, time.Now().Add(72*time.Hour)) - 1
+			settled := false
+			for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+				if st, err := c.state(l); err == nil && st.LastSettled >= want {
+					settled = true
+					break
+				}
+			}
+			if !settled {
+				set(l, "0s")
+				if time.Now().After(deadline) {
+					c.t.Fatalf("clock: %s's clock 72h ahead, periods up to %d never settled", c.specs[l].NodeID, want)
+				}
+				c.logf("clock-jumps: nothing settled on %s 72h ahead (leadership moved?); again", c.specs[l].NodeID)
+				continue
+			}
+			for _, off := range []string{"24h", "-48h", "0s"} {
+				set(l, off)
+				n++
+				time.Sleep(hold / 2)
+			}
+			after, _ := c.state(l)
+			if after.LastSettled <= before.LastSettled {
+				c.t.Errorf("clock: no period settled after a 72h jump (last settled %d)", after.LastSettled)
+			}
+			return n
 		}
-		waitFor(c.t, 30*time.Second, 50*time.Millisecond, func() bool {
-			st, err := c.state(l)
-			return err == nil && st.LastSettled >= periodOf(SettleDaily, time.Now().Add(72*time.Hour))-1
-		})
-		after, _ := c.state(l)
-		if after.LastSettled <= before.LastSettled {
-			c.t.Errorf("clock: no period settled after a 72h jump (last settled %d)", after.LastSettled)
-		}
-		return n
 	}},
 	{name: "group-restart", run: func(c *procCluster, hold time.Duration) int {
 		for range 3 {
@@ -264,9 +290,7 @@ var procScenarios = []procScenario{
 				go func() { defer wg.Done(); c.kill(i) }()
 			}
 			wg.Wait()
-			for i := range 3 {
-				c.start(i)
-			}
+			c.startAll()
 		}
 		return 3
 	}},
@@ -363,6 +387,33 @@ func summary(rs []procResult) string {
 	}
 	return fmt.Sprintf("chaos: scenarios=%d faults=%d lost=%d dup=%d hash_mismatch=%d linearizable=%t max_failover_ms=%d",
 		len(rs), faults, lost, dup, mis, lin, maxFo.Milliseconds())
+}
+
+// TestProcFaultScenarios: every fault scenario once, short, against a group of real
+// processes: partitions, one-way loss, flapping, a router split, a slow follower, a
+// follower that needs a snapshot, a paused leader, disk faults, clock jumps, and a
+// whole-group restart three times; after each, exactly-once at the no-dedup venue,
+// equal hashes, ledger == venue and a linearizable follow history. It prints each
+// scenario's figure line and the summary line, as `make chaos` does for its long run.
+func TestProcFaultScenarios(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three node processes")
+	}
+	c := newProcCluster(t, 20)
+	var rs []procResult
+	for _, s := range procScenarios {
+		if s.chaosOnly {
+			continue // fails today on a known open bug; see the scenario's comment
+		}
+		r := runProcScenario(t, c, s, 800*time.Millisecond)
+		t.Log(r.line())
+		rs = append(rs, r)
+		if t.Failed() {
+			break
+		}
+	}
+	c.checkLogs()
+	t.Log(summary(rs))
 }
 
 // checkLogs scans every node's raft log: command stamps strictly increase in log order

@@ -13,7 +13,8 @@ import (
 )
 
 // Start serves the CopyTrade RPC on cfg.RPCAddr, /metrics on cfg.HTTPAddr and
-// /debug/pprof/ on cfg.PprofAddr (each when set). Shutdown and Kill stop them.
+// /debug/pprof/ on cfg.PprofAddr (each when set). Shutdown and Kill stop them. Addrs
+// tells where they listen (a port 0 is bound to one the kernel picks).
 func (n *Node) Start() error {
 	if n.cfg.RPCAddr != "" {
 		ln, err := kitexopt.Listen(n.cfg.RPCAddr)
@@ -32,21 +33,24 @@ func (n *Node) Start() error {
 			}
 			return nil
 		})
+		n.setAddrs(func(a *Addrs) { a.RPC = ln.Addr().String() })
 		n.log.Info("serving CopyTrade", "rpc_addr", ln.Addr().String())
 	}
 	if n.cfg.HTTPAddr != "" {
-		_, stop, err := ops.ServeWithReadiness(n.cfg.HTTPAddr, n.metrics.Registry, n.Ready, n.log)
+		addr, stop, err := ops.ServeWithReadiness(n.cfg.HTTPAddr, n.metrics.Registry, n.Ready, n.log)
 		if err != nil {
 			return fmt.Errorf("shard: %w", err)
 		}
 		n.servers = append(n.servers, stop)
+		n.setAddrs(func(a *Addrs) { a.HTTP = addr.String() })
 	}
 	if n.cfg.PprofAddr != "" {
-		_, stop, err := ops.ServePprof(n.cfg.PprofAddr, n.log)
+		addr, stop, err := ops.ServePprof(n.cfg.PprofAddr, n.log)
 		if err != nil {
 			return fmt.Errorf("shard: %w", err)
 		}
 		n.servers = append(n.servers, stop)
+		n.setAddrs(func(a *Addrs) { a.Pprof = addr.String() })
 	}
 	return nil
 }

@@ -41,22 +41,18 @@ func (s *tlsStream) Dial(address raft.ServerAddress, timeout time.Duration) (net
 	return tls.DialWithDialer(d, "tcp", string(address), s.client)
 }
 
-// newTransport is the raft transport: TLS with cfg.TLS, else plain TCP.
-func (n *Node) newTransport(adv net.Addr) (*raft.NetworkTransport, error) {
+// newTransport is the raft transport on ln (bound by openRaft): TLS with cfg.TLS, else
+// plain TCP.
+func (n *Node) newTransport(ln net.Listener, adv net.Addr) *raft.NetworkTransport {
 	cfg := &n.cfg
-	hl := newHCLogger("raft-net", n.log, cfg.RaftLogLevel)
+	tc := n.transportConfig(newHCLogger("raft-net", n.log, cfg.RaftLogLevel), adv.String())
 	if cfg.TLS == nil {
-		return raft.NewTCPTransportWithConfig(cfg.RaftBindAddr, adv, n.transportConfig(hl))
+		tc.Stream = &tcpStream{Listener: ln, advertise: adv}
+	} else {
+		check := func(id tlsconf.Identity) error { return n.checkPeer(id) }
+		tc.Stream = &tlsStream{Listener: tlsconf.NewListener(ln, cfg.TLS.ServerConfig(check)), advertise: adv, client: cfg.TLS.ClientConfig(check)}
 	}
-	ln, err := net.Listen("tcp", cfg.RaftBindAddr)
-	if err != nil {
-		return nil, err
-	}
-	check := func(id tlsconf.Identity) error { return n.checkPeer(id) }
-	stream := &tlsStream{Listener: tlsconf.NewListener(ln, cfg.TLS.ServerConfig(check)), advertise: adv, client: cfg.TLS.ClientConfig(check)}
-	tc := n.transportConfig(hl)
-	tc.Stream = stream
-	return raft.NewNetworkTransportWithConfig(tc), nil
+	return raft.NewNetworkTransportWithConfig(tc)
 }
 
 // errNotMember: a certificate of this group names a node that is not a member.

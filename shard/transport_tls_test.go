@@ -70,10 +70,10 @@ func attackRaft(t *testing.T, c *cluster, dial func(addr string, timeout time.Du
 	li := c.leader()
 	fi := (li + 1) % 3
 	f := c.live()[fi]
-	target, addr := raft.ServerID(c.cfgs[fi].NodeID), raft.ServerAddress(c.cfgs[fi].RaftBindAddr)
+	target, addr := raft.ServerID(c.cfgs[fi].NodeID), raft.ServerAddress(c.member(fi).RaftAddr)
 	term, _ := strconv.ParseUint(f.raft.Stats()["term"], 10, 64)
 	last := f.raft.LastIndex()
-	hdr := raft.RPCHeader{ProtocolVersion: raft.ProtocolVersionMax, ID: []byte(c.cfgs[li].NodeID), Addr: []byte(c.cfgs[li].RaftBindAddr)}
+	hdr := raft.RPCHeader{ProtocolVersion: raft.ProtocolVersionMax, ID: []byte(c.cfgs[li].NodeID), Addr: []byte(c.member(li).RaftAddr)}
 	var errs []error
 	errs = append(errs, trans.TimeoutNow(target, addr, &raft.TimeoutNowRequest{RPCHeader: hdr}, &raft.TimeoutNowResponse{}))
 	errs = append(errs, trans.AppendEntries(target, addr, &raft.AppendEntriesRequest{
@@ -163,7 +163,7 @@ func TestRaftRefusesPeerWithoutCert(t *testing.T) {
 
 	// A member's certificate completes the handshake (the refusals above are about the
 	// credentials, not TLS itself).
-	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", c.cfgs[0].RaftBindAddr,
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", c.member(0).RaftAddr,
 		withCert(ca.Store(tlsconf.NodeIdentity(1, "n2"))))
 	if err == nil {
 		err = conn.Handshake()

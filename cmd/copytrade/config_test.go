@@ -28,13 +28,18 @@ func TestConfigFile(t *testing.T) {
 	if err := auth.WriteKeyFile(keyFile, key); err != nil {
 		t.Fatal(err)
 	}
-	raftAddr, rpcAddr := freeAddr(t), freeAddr(t)
+	// The node binds port 0 and reports its ports in addr_file; in a one-member group
+	// its advertised raft address (and the members' addresses) are names nobody dials.
+	raftAddr, rpcAddr := "127.0.0.1:7001", "127.0.0.1:7101"
+	addrFile := filepath.Join(dir, "n1.addrs")
 	nodeTOML := fmt.Sprintf(`role = "node"
 id = "n1"
 group = 1
 data = %q
-raft = %q
-rpc = %q
+raft = "127.0.0.1:0"
+raft_advertise = %q
+rpc = "127.0.0.1:0"
+addr_file = %q
 keys = %q
 gateway = ["127.0.0.1:7400"]
 election_timeout = "300ms"
@@ -46,7 +51,7 @@ bootstrap = true
 id = "n1"
 raft = %q
 rpc = %q
-`, filepath.Join(dir, "n1"), raftAddr, rpcAddr, keyFile, raftAddr, rpcAddr)
+`, filepath.Join(dir, "n1"), raftAddr, addrFile, keyFile, raftAddr, rpcAddr)
 	write := func(name, body string) string {
 		t.Helper()
 		p := filepath.Join(dir, name)
@@ -111,7 +116,7 @@ rpc = %q
 			t.Error("node did not stop")
 		}
 	}()
-	cli, err := shard.NewClient([]string{rpcAddr})
+	cli, err := shard.NewClient([]string{readAddrFile(t, addrFile, done).RPC})
 	if err != nil {
 		t.Fatal(err)
 	}

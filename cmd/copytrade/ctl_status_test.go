@@ -58,7 +58,7 @@ func TestCtlStatusExitCodes(t *testing.T) {
 	})
 
 	// No router answers: exit 2 and no groups at all.
-	dead := freeAddr(t)
+	dead := testcluster.DeadAddr(t)
 	code, out, errOut = status("--router", dead)
 	if code != 2 || strings.Contains(out, "group") || !strings.Contains(errOut, "unreachable") {
 		t.Fatalf("dead router: exit %d\nstdout %q\nstderr %q", code, out, errOut)

@@ -55,6 +55,9 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.RPCAddr, "rpc", "127.0.0.1:7101", "CopyTrade RPC listen host:port")
 	fs.StringVar(&cfg.HTTPAddr, "http", "", "host:port serving /metrics (empty: off)")
 	fs.StringVar(&cfg.PprofAddr, "pprof", "", "host:port serving /debug/pprof/ on its own listener (empty, the default: off)")
+	addrFile := fs.String("addr-file", "", "once every listener is bound, write their addresses to this file as JSON "+
+		`({"raft","raft_advertise","rpc","http","pprof"}; atomically: readers see it whole or not at all; `+
+		"removed at start and at exit). With port 0 in -raft, -rpc, -http or -pprof it tells which port was bound")
 	gw := fs.String("gateway", "127.0.0.1:7400", "TradingGateway endpoints, comma-separated host:port")
 	members := fs.String("members", "", "the group's voters: id=raft_addr/rpc_addr,... (this node included)")
 	fs.BoolVar(&cfg.Bootstrap, "bootstrap", false, "create the group if the data dir is empty (initial members only)")
@@ -155,6 +158,14 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *check {
 		return 0
 	}
+	if *addrFile != "" {
+		// A file left by an earlier run must not pass for this run's addresses.
+		if err := os.Remove(*addrFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintln(stderr, "node: -addr-file:", err)
+			return 1
+		}
+		defer os.Remove(*addrFile)
+	}
 	n, err := shard.New(cfg, nil)
 	if err != nil {
 		fmt.Fprintln(stderr, "node:", err)
@@ -171,7 +182,15 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		_ = n.Kill()
 		return 1
 	}
-	fmt.Fprintf(stdout, "node %s of group %d: raft %s, rpc %s\n", cfg.NodeID, cfg.Group, cfg.RaftBindAddr, cfg.RPCAddr)
+	addrs := n.Addrs()
+	if *addrFile != "" {
+		if err := shard.WriteAddrFile(*addrFile, addrs); err != nil {
+			fmt.Fprintln(stderr, "node:", err)
+			_ = n.Kill()
+			return 1
+		}
+	}
+	fmt.Fprintf(stdout, "node %s of group %d: raft %s (advertised %s), rpc %s\n", cfg.NodeID, cfg.Group, addrs.Raft, addrs.RaftAdvertise, addrs.RPC)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)

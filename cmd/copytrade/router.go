@@ -17,6 +17,7 @@ import (
 
 	"github.com/copytrade/copytrade/router"
 	"github.com/copytrade/copytrade/rpc/kitexlog"
+	"github.com/copytrade/copytrade/shard"
 )
 
 func init() {
@@ -30,6 +31,8 @@ func runRouter(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.StringVar(&cfg.ListenAddr, "listen", cfg.ListenAddr, "CopyTrade RPC listen host:port")
 	fs.StringVar(&cfg.HTTPAddr, "http", "", "host:port serving /metrics (empty: off)")
 	fs.StringVar(&cfg.PprofAddr, "pprof", "", "host:port serving /debug/pprof/ on its own listener (empty, the default: off)")
+	addrFile := fs.String("addr-file", "", `once serving, write the bound addresses to this file as JSON ({"rpc","http"}; `+
+		"atomically; removed at start and at exit). With port 0 in -listen or -http it tells which port was bound")
 	topoPath := fs.String("topology", "", "topology file (JSON: groups and their members' raft and RPC addresses); reloaded on SIGHUP")
 	keyFile := fs.String("keys", "", "key file (JSON: key ID → hex or base64 secret); reloaded on SIGHUP")
 	insecure := fs.Bool("insecure", false, "development only: serve without authentication (no --keys) and without TLS off loopback")
@@ -97,9 +100,28 @@ func runRouter(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if *check {
 		return 0
 	}
+	if *addrFile != "" {
+		// A file left by an earlier run must not pass for this run's addresses.
+		if err := os.Remove(*addrFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintln(stderr, "router: -addr-file:", err)
+			return 1
+		}
+		defer os.Remove(*addrFile)
+	}
 	if err := rt.Start(); err != nil {
 		fmt.Fprintf(stderr, "router: %v\n", err)
 		return 1
+	}
+	if *addrFile != "" {
+		a := routerAddrs{RPC: rt.Addr().String()}
+		if h := rt.HTTPAddr(); h != nil {
+			a.HTTP = h.String()
+		}
+		if err := shard.WriteAddrFile(*addrFile, a); err != nil {
+			fmt.Fprintln(stderr, "router:", err)
+			_ = rt.Close(context.Background())
+			return 1
+		}
 	}
 	fmt.Fprintf(stdout, "router: serving CopyTrade on %s for %d groups\n", rt.Addr(), len(topo.Groups))
 
@@ -127,4 +149,10 @@ func runRouter(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			reloadTLS(cfg.TLS, log)
 		}
 	}
+}
+
+// routerAddrs is what `router --addr-file` writes.
+type routerAddrs struct {
+	RPC  string `json:"rpc"`
+	HTTP string `json:"http,omitempty"`
 }

@@ -37,17 +37,26 @@ func TestSIGHUPReloadKeepsServing(t *testing.T) {
 	if err := auth.WriteKeyFile(keyFile, key); err != nil {
 		t.Fatal(err)
 	}
-	raftAddr, rpcAddr, routerAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	// Both bind port 0 and report their ports (--addr-file); the one-member group's
+	// advertised raft address is a name nobody dials.
+	nodeFile, rtFile := filepath.Join(dir, "n1.addrs"), filepath.Join(dir, "router.addrs")
+	node := startProc(t, "node", "--id", "n1", "--group", "1", "--data", filepath.Join(dir, "n1"),
+		"--raft", "127.0.0.1:0", "--raft-advertise", "127.0.0.1:7001", "--rpc", "127.0.0.1:0", "--addr-file", nodeFile,
+		"--members", "n1=127.0.0.1:7001/127.0.0.1:7101", "--bootstrap",
+		"--keys", keyFile, "--mark-interval", "0", "--settlement", "off", "--admin-rate", "0")
+	var na shard.Addrs
+	waitAddrFile(t, nodeFile, func() bool { return !node.alive() }, &na)
+	rpcAddr := na.RPC
 	topoFile := filepath.Join(dir, "topology.json")
-	topo := fmt.Sprintf(`{"groups":[{"id":1,"members":[{"id":"n1","raft_addr":%q,"rpc_addr":%q}]}]}`, raftAddr, rpcAddr)
+	topo := fmt.Sprintf(`{"groups":[{"id":1,"members":[{"id":"n1","raft_addr":%q,"rpc_addr":%q}]}]}`, na.RaftAdvertise, rpcAddr)
 	if err := os.WriteFile(topoFile, []byte(topo), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	node := startProc(t, "node", "--id", "n1", "--group", "1", "--data", filepath.Join(dir, "n1"),
-		"--raft", raftAddr, "--rpc", rpcAddr, "--members", "n1="+raftAddr+"/"+rpcAddr, "--bootstrap",
-		"--keys", keyFile, "--mark-interval", "0", "--settlement", "off", "--admin-rate", "0")
 	// The test calls as admin as fast as it can: its budget is lifted (0: unlimited).
-	rt := startProc(t, "router", "--listen", routerAddr, "--topology", topoFile, "--keys", keyFile, "--admin-rate", "0")
+	rt := startProc(t, "router", "--listen", "127.0.0.1:0", "--addr-file", rtFile, "--topology", topoFile, "--keys", keyFile, "--admin-rate", "0")
+	var ra routerAddrs
+	waitAddrFile(t, rtFile, func() bool { return !rt.alive() }, &ra)
+	routerAddr := ra.RPC
 
 	tok, err := auth.Mint(key, "ops", auth.RoleAdmin, 10*time.Minute)
 	if err != nil {

@@ -40,10 +40,10 @@ type Stats struct {
 
 // Proxy forwards connections from Addr to a target, with faults.
 type Proxy struct {
-	ln     net.Listener
-	target string
+	ln net.Listener
 
 	mu     sync.Mutex
+	target string // "": no target, connections are closed at once
 	drop   [2]bool
 	delay  time.Duration
 	jitter time.Duration
@@ -54,7 +54,9 @@ type Proxy struct {
 	wg                    sync.WaitGroup
 }
 
-// New listens on listen ("127.0.0.1:0" for any free port) and forwards to target.
+// New listens on listen ("127.0.0.1:0" for any free port) and forwards to target. An
+// empty target is one not known yet (SetTarget sets it): until then every connection
+// is closed as soon as it is accepted, as a refused one would be.
 func New(listen, target string) (*Proxy, error) {
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
@@ -69,8 +71,32 @@ func New(listen, target string) (*Proxy, error) {
 // Addr is the address clients dial instead of the target.
 func (p *Proxy) Addr() string { return p.ln.Addr().String() }
 
-// Target is the address the proxy forwards to.
-func (p *Proxy) Target() string { return p.target }
+// Target is the address the proxy forwards to ("" if none).
+func (p *Proxy) Target() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.target
+}
+
+// SetTarget makes new connections go to target and cuts the ones to the old target:
+// a process behind the proxy restarted on another port, or is down (""), so clients
+// never reach whatever listens on a port it released. Faults stay as they are.
+func (p *Proxy) SetTarget(target string) {
+	p.mu.Lock()
+	if target == p.target {
+		p.mu.Unlock()
+		return
+	}
+	p.target = target
+	cut := make([]*link, 0, len(p.conns))
+	for l := range p.conns {
+		cut = append(cut, l)
+	}
+	p.mu.Unlock()
+	for _, l := range cut {
+		l.close()
+	}
+}
 
 // Stats returns the counters.
 func (p *Proxy) Stats() Stats {
@@ -181,17 +207,35 @@ func (p *Proxy) accept() {
 
 // link is one proxied connection.
 type link struct {
+	mu             sync.Mutex
 	client, server net.Conn
-	once           sync.Once
+	closed         bool
 }
 
 func (l *link) close() {
-	l.once.Do(func() {
-		_ = l.client.Close()
-		if l.server != nil {
-			_ = l.server.Close()
-		}
-	})
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return
+	}
+	l.closed = true
+	_ = l.client.Close()
+	if l.server != nil {
+		_ = l.server.Close()
+	}
+}
+
+// setServer attaches the target's side; false (and s closed) if the link was cut
+// meanwhile.
+func (l *link) setServer(s net.Conn) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		_ = s.Close()
+		return false
+	}
+	l.server = s
+	return true
 }
 
 func (p *Proxy) serve(c net.Conn) {
@@ -204,7 +248,7 @@ func (p *Proxy) serve(c net.Conn) {
 		return
 	}
 	p.conns[l] = struct{}{}
-	partitioned := p.drop[Up]
+	partitioned, target := p.drop[Up], p.target
 	p.mu.Unlock()
 	defer func() {
 		p.mu.Lock()
@@ -220,13 +264,20 @@ func (p *Proxy) serve(c net.Conn) {
 		_, _ = io.Copy(dropCounter{&p.dropped}, c)
 		return
 	}
-	s, err := net.DialTimeout("tcp", p.target, 2*time.Second)
+	if target == "" {
+		return // nothing behind the proxy: closed, as refused
+	}
+	s, err := net.DialTimeout("tcp", target, 2*time.Second)
 	if err != nil {
 		return
 	}
 	p.mu.Lock()
-	l.server = s
+	stale := p.target != target // retargeted while dialling
 	p.mu.Unlock()
+	if stale || !l.setServer(s) {
+		_ = s.Close()
+		return
+	}
 	done := make(chan struct{}, 2)
 	go func() { p.pump(Up, c, s); done <- struct{}{} }()
 	go func() { p.pump(Down, s, c); done <- struct{}{} }()
@@ -253,9 +304,9 @@ func (p *Proxy) pump(d Dir, src, dst net.Conn) {
 	q := make(chan chunk, 256)
 	go func() {
 		defer close(q)
+		buf := make([]byte, 32<<10)
 		for {
-			b := make([]byte, 32<<10)
-			n, err := src.Read(b)
+			n, err := src.Read(buf)
 			if n > 0 {
 				p.mu.Lock()
 				drop, delay, jitter := p.drop[d], p.delay, p.jitter
@@ -266,7 +317,8 @@ func (p *Proxy) pump(d Dir, src, dst net.Conn) {
 					if jitter > 0 {
 						delay += time.Duration(rand.Int64N(int64(jitter)))
 					}
-					q <- chunk{b: b[:n], at: time.Now().Add(delay)}
+					// A copy of the bytes read: a heartbeat costs its size, not 32 KB.
+					q <- chunk{b: append([]byte(nil), buf[:n]...), at: time.Now().Add(delay)}
 				}
 			}
 			if err != nil {

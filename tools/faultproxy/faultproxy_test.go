@@ -157,3 +157,74 @@ func TestFlapEndsHealed(t *testing.T) {
 		t.Fatalf("after flapping: %q, %v", got, err)
 	}
 }
+
+// tagged serves line echo with tag before each line, to tell targets apart.
+func tagged(t *testing.T, tag string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				r := bufio.NewReader(c)
+				for {
+					l, err := r.ReadString('\n')
+					if err != nil {
+						return
+					}
+					if _, err := c.Write([]byte(tag + l)); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestSetTarget: without a target a connection is closed at once; SetTarget sends new
+// connections to the new target and cuts the ones to the old target.
+func TestSetTarget(t *testing.T) {
+	p, err := New("127.0.0.1:0", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	c, r := dial(t, p)
+	if got, err := roundTrip(c, r, 5*time.Second); err == nil {
+		t.Fatalf("a proxy without a target answered %q", got)
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("a proxy without a target held the connection open: %v", err)
+	}
+
+	p.SetTarget(tagged(t, "a:"))
+	if p.Target() == "" {
+		t.Fatal("Target is empty after SetTarget")
+	}
+	a, ra := dial(t, p)
+	if got, err := roundTrip(a, ra, 5*time.Second); err != nil || got != "a:ping\n" {
+		t.Fatalf("first target: %q, %v", got, err)
+	}
+
+	p.SetTarget(tagged(t, "b:"))
+	if got, err := roundTrip(a, ra, 5*time.Second); err == nil {
+		t.Fatalf("a connection to the old target lived on: %q", got)
+	}
+	b, rb := dial(t, p)
+	if got, err := roundTrip(b, rb, 5*time.Second); err != nil || got != "b:ping\n" {
+		t.Fatalf("second target: %q, %v", got, err)
+	}
+
+	p.SetTarget("")
+	if got, err := roundTrip(b, rb, 5*time.Second); err == nil {
+		t.Fatalf("a connection lived on after the target went away: %q", got)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -35,6 +36,7 @@ import (
 	"github.com/copytrade/copytrade/rpc/tlsconf/tlstest"
 	"github.com/copytrade/copytrade/shard"
 	"github.com/copytrade/copytrade/tools/exchsim"
+	"github.com/copytrade/copytrade/tools/faultproxy"
 )
 
 // LogEnv is the environment variable that, when set, sends the cluster's and the
@@ -61,22 +63,25 @@ func WaitFor(t testing.TB, timeout, step time.Duration, what string, cond func()
 	}
 }
 
-// FreeAddrs is n loopback addresses that were free a moment ago.
-func FreeAddrs(t testing.TB, n int) []string {
+// DeadAddr is a loopback address where nothing listens for as long as t runs: a socket
+// bound there that never listens (and without SO_REUSEADDR, so no one else can bind the
+// port) makes every connection attempt refused. (A port picked free and released can be
+// taken by another process before the test is done with it.)
+func DeadAddr(t testing.TB) string {
 	t.Helper()
-	out := make([]string, n)
-	lns := make([]net.Listener, n)
-	for i := range out {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lns[i], out[i] = ln, ln.Addr().String()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, ln := range lns {
-		ln.Close()
+	t.Cleanup(func() { _ = syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
 	}
-	return out
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
 }
 
 // SlotsOf is group g's (1-based) share of the slots when n groups split them evenly.
@@ -146,6 +151,12 @@ type Options struct {
 
 // Cluster is Groups × 3 shard nodes, one exchsim and a router, on loopback. It is
 // stopped by t's cleanup.
+//
+// No port is picked, released and bound later (another test's process could take it in
+// between): exchsim, the nodes and the router bind port 0. The group configurations
+// and Topo name proxies (tools/faultproxy), made first, one per node for raft and one
+// for RPC, each pointed at the node's listener once it is bound and at nothing once it
+// is killed.
 type Cluster struct {
 	T      testing.TB
 	Sim    *exchsim.Sim
@@ -159,7 +170,8 @@ type Cluster struct {
 	CA     *tlstest.CA     // the deployment's CA with Options.TLS, else nil
 
 	mu    sync.Mutex
-	nodes [][]*shard.Node // [group-1][member]
+	nodes [][]*shard.Node          // [group-1][member]
+	px    [][][2]*faultproxy.Proxy // [group-1][member]: raft, RPC
 }
 
 // New starts a cluster and waits for every group's leader.
@@ -173,21 +185,20 @@ func New(t testing.TB, o Options) *Cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addrs := FreeAddrs(t, 1+6*o.Groups)
 	c := &Cluster{T: t, Sim: sim, Topo: &router.Topology{}}
 	if o.TLS {
 		c.CA = tlstest.MustCA("testcluster")
-		c.Srv, err = exchsim.ServeTLS(sim, addrs[0], c.CA.Store(tlsconf.RoleIdentity(shard.GatewayRole, "exchsim")))
+		c.Srv, err = exchsim.ServeTLS(sim, "127.0.0.1:0", c.CA.Store(tlsconf.RoleIdentity(shard.GatewayRole, "exchsim")))
 	} else {
-		c.Srv, err = exchsim.Serve(sim, addrs[0])
+		c.Srv, err = exchsim.Serve(sim, "127.0.0.1:0")
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.stop)
-	gateway := addrs[0]
+	gateway := c.Srv.Addr().String()
 	if o.Gateway != nil {
-		gateway = o.Gateway(addrs[0])
+		gateway = o.Gateway(gateway)
 	}
 	if c.Key, err = auth.GenerateKey("k1"); err != nil {
 		t.Fatal(err)
@@ -200,12 +211,14 @@ func New(t testing.TB, o Options) *Cluster {
 	}
 	dir := t.TempDir()
 	c.nodes = make([][]*shard.Node, o.Groups)
+	c.px = make([][][2]*faultproxy.Proxy, o.Groups)
 	for g := 1; g <= o.Groups; g++ {
 		var members []shard.Member
 		spec := router.GroupSpec{ID: uint32(g)}
 		for i := range 3 {
-			base := 1 + 6*(g-1) + 2*i
-			m := shard.Member{ID: fmt.Sprintf("g%dn%d", g, i+1), RaftAddr: addrs[base], RPCAddr: addrs[base+1]}
+			px := [2]*faultproxy.Proxy{newProxy(t), newProxy(t)}
+			c.px[g-1] = append(c.px[g-1], px)
+			m := shard.Member{ID: fmt.Sprintf("g%dn%d", g, i+1), RaftAddr: px[0].Addr(), RPCAddr: px[1].Addr()}
 			members = append(members, m)
 			spec.Members = append(spec.Members, router.MemberSpec{ID: m.ID, RaftAddr: m.RaftAddr, RPCAddr: m.RPCAddr})
 		}
@@ -216,8 +229,7 @@ func New(t testing.TB, o Options) *Cluster {
 			cfg.Group = raftfsm.GroupID(g)
 			cfg.BootstrapSlots = []raftfsm.SlotRange{SlotsOf(g, o.Groups)}
 			cfg.DataDir = fmt.Sprintf("%s/%s", dir, members[i].ID)
-			cfg.RaftBindAddr = members[i].RaftAddr
-			cfg.RPCAddr = members[i].RPCAddr
+			cfg.RaftBindAddr, cfg.RaftAdvertiseAddr, cfg.RPCAddr = "127.0.0.1:0", members[i].RaftAddr, "127.0.0.1:0"
 			cfg.GatewayAddrs = []string{gateway}
 			cfg.Members = members
 			cfg.Bootstrap = true
@@ -246,6 +258,8 @@ func New(t testing.TB, o Options) *Cluster {
 				t.Fatalf("serve %s: %v", cfg.NodeID, err)
 			}
 			c.nodes[g-1] = append(c.nodes[g-1], n)
+			c.px[g-1][i][0].SetTarget(n.Addrs().Raft)
+			c.px[g-1][i][1].SetTarget(n.Addrs().RPC)
 		}
 	}
 	for g := 1; g <= o.Groups; g++ {
@@ -368,8 +382,22 @@ func (c *Cluster) Kill(g, i int) {
 	c.nodes[g-1][i] = nil
 	c.mu.Unlock()
 	if n != nil {
+		for _, p := range c.px[g-1][i] {
+			p.SetTarget("") // nothing reaches the ports it is about to release
+		}
 		_ = n.Kill()
 	}
+}
+
+// newProxy is a proxy on port 0 without a target yet, closed when t ends.
+func newProxy(t testing.TB) *faultproxy.Proxy {
+	t.Helper()
+	p, err := faultproxy.New("127.0.0.1:0", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	return p
 }
 
 // KillLeader kills group g's current leader (it stays down).
