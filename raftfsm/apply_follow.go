@@ -211,6 +211,7 @@ func (m *Machine) applyFollowPause(copier, trader AccountID, pause bool) *Refusa
 	case !pause:
 		f.Status = FollowActive
 		f.StopReason = ""
+		f.Failures = 0
 	}
 	return nil
 }

@@ -75,6 +75,7 @@ var opNames = [...]string{
 	OpSlotUnfreeze:     "SlotUnfreeze",
 	OpOrderResolve:     "OrderResolve",
 	OpMemberUpdate:     "MemberUpdate",
+	OpActivityConfig:   "ActivityConfig",
 }
 
 // opName is op's name, or "Op(n)" for an op this build does not know.
@@ -207,6 +208,10 @@ type decoder struct {
 	// syms, when non-nil, interns strings read with sym (instrument symbols
 	// in state: thousands of positions share a few symbols).
 	syms map[string]string
+
+	// legacy: decoding a snapshot of oldestSnapshotVersion (fields added
+	// since are absent).
+	legacy bool
 }
 
 // maxInterned bounds d.syms: past it, sym allocates like str.

@@ -184,6 +184,12 @@ func encodeBody(e *encoder, cmd Command) Op {
 	case *MemberUpdate:
 		e.memberUpdate(orZero(c))
 		return OpMemberUpdate
+	case ActivityConfig:
+		e.activityConfig(&c)
+		return OpActivityConfig
+	case *ActivityConfig:
+		e.activityConfig(orZero(c))
+		return OpActivityConfig
 	default:
 		panic(fmt.Sprintf("raftfsm: Encode of unsupported command type %T", cmd))
 	}
@@ -347,6 +353,8 @@ func decodeBody(d *decoder, op Op) Command {
 		return &OrderResolve{Result: r}
 	case OpMemberUpdate:
 		return d.memberUpdate()
+	case OpActivityConfig:
+		return d.activityConfig()
 	}
 	d.fail("Op", "no body reader") // unreachable: Decode checked op against opNames
 	return nil

@@ -38,7 +38,8 @@ const (
 	OpSlotUnfreeze     Op = 25 // source: serve the slots again after the target's abort
 	OpOrderResolve     Op = 26 // admin: a corrected result for a quarantined order
 	OpMemberUpdate     Op = 27 // stored membership: a member's addresses, removal, drain (members.go)
-	opEnd              Op = 28 // one past the last valid op; keep last
+	OpActivityConfig   Op = 28 // admin: activity history retention and the consecutive-failure stop (activity.go)
+	opEnd              Op = 29 // one past the last valid op; keep last
 )
 
 // LogVersion is the first byte of every encoded command.

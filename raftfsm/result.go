@@ -128,8 +128,31 @@ type OrderIntent struct {
 
 // Skip is a follow that got no order for a signal, and why.
 type Skip struct {
-	Copier AccountID
-	Reason SkipReason
+	Copier   AccountID
+	Reason   SkipReason
+	Effect   OrderEffect // the leg: open (growth) or close (shrink)
+	AttrSide PosSide     // the attributed side the leg would have changed
+	Cap      Cap         // the cap that bound when one decided the skip
+}
+
+// Cap names the sizing cap that decided a skip (ActivityRecord.Cap). Stable
+// codes: ONLY ADD TO THE END.
+type Cap uint8
+
+const (
+	CapNone           Cap = iota
+	CapOrderNotional      // FollowSettings.MaxOrderNotional
+	CapFollowNotional     // FollowSettings.MaxFollowNotional
+	CapAllocation         // FollowSettings.Allocation (margin budget)
+)
+
+var capNames = [...]string{"NONE", "MAX_ORDER_NOTIONAL", "MAX_FOLLOW_NOTIONAL", "ALLOCATION"}
+
+func (c Cap) String() string {
+	if int(c) < len(capNames) {
+		return capNames[c]
+	}
+	return fmt.Sprintf("CAP_%d", uint8(c))
 }
 
 // Result is what Apply returns for one log entry. Refusal == nil means the
