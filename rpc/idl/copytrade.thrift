@@ -428,6 +428,7 @@ struct FollowView {
     12: i32 pending_orders
     13: ProfitShare share
     14: string unrealized_pnl
+    15: i32 consecutive_failures    // opens in a row that filled nothing; at the group's limit the follow pauses (CONSECUTIVE_FAILURES)
 }
 
 struct Order {
@@ -672,6 +673,60 @@ struct SetDrainRequest {
     2: bool drained
 }
 
+// ---- Activity history (appended; see raftfsm/activity.go) ---------------------------
+
+// One copy decision for a (copier, trader): an order with its final result, or a skip with
+// its reason code and the cap that decided it. Kept per follow, bounded by age and count
+// (SetActivityConfig), the same on every replica and across restarts.
+struct ActivityRecord {
+    1: i64 copier
+    2: i64 trader
+    3: i64 id                       // unique in the trader's group, ascending in apply order
+    4: i64 time_unix_nano           // the deciding entry's stamp (the leader's clock)
+    5: string kind                  // ORDER or SKIP
+    6: string origin                // the deciding command: TradeFill, MarkPrices (stop-loss), Unfollow, TraderExit, OrderResults (owed, orphan, retry)
+    7: string instrument
+    8: OrderEffect effect           // OPEN or CLOSE (for a skip: the leg that was skipped)
+    9: Side side
+    10: i64 trade_id                // the signal; 0 when none caused it
+    11: i64 signal_time_unix_nano   // the signal's venue time; 0 when none
+    12: string signal_price         // the trader's fill price; "0" when none
+    13: string skip_reason          // SKIP: the reason code (ALLOCATION_EXHAUSTED, SIGNAL_STALE, ...)
+    14: string cap                  // SKIP: the cap that decided it (MAX_ORDER_NOTIONAL, MAX_FOLLOW_NOTIONAL, ALLOCATION); "" when none did
+    15: string client_order_id      // ORDER
+    16: string qty
+    17: string limit_price          // "0" = market
+    18: string status               // ORDER: PENDING, FILLED, PARTIALLY_FILLED, REJECTED, QUARANTINED
+    19: string filled_qty
+    20: string avg_price
+    21: string fee
+    22: string reason               // REJECTED: the venue's reason; QUARANTINED: why
+    23: i64 result_time_unix_nano   // when the final result applied; 0 while pending
+}
+
+// A copier's decisions (optionally for one trader), or, admin only, a trader's across its
+// copiers. Accounts read only their own copier's records.
+struct ListActivityRequest {
+    1: i64 trader                   // > 0: this trader only (its group); 0: every trader (copier required)
+    2: i64 copier                   // > 0: this copier only; 0: every copier of trader (admin)
+    3: i64 since_unix_nano          // records decided at or after this time; 0 = all kept
+    4: string after                 // page cursor: next_after of the previous page; "" = from the start
+    5: i32 limit                    // 1..MAX_ACTIVITY_PAGE; 0 = 100
+    6: ReadOptions read_opts
+}
+struct ListActivityResponse {
+    1: list<ActivityRecord> records // ascending (time, trader, id)
+    2: string next_after            // "" = no more
+}
+const i32 MAX_ACTIVITY_PAGE = 1000
+
+// Admin, every group: activity retention and the consecutive-failure stop. 0 = default.
+struct SetActivityConfigRequest {
+    1: i64 keep_seconds             // default 30 days, at most 400 days
+    2: i32 keep_per_follow          // records kept per (copier, trader); default 200, at most 10000
+    3: i32 max_consecutive_failures // failed opens in a row that pause a follow; default 20
+}
+
 service CopyTrade {
     // Signals.
     SubmitFillResponse SubmitFill(1: SubmitFillRequest req) throws (1: CopyTradeError err)
@@ -736,4 +791,10 @@ service CopyTrade {
 
     // Admin: drain or undrain a member (leadership moves away and is not retaken).
     MembershipResponse SetDrain(1: SetDrainRequest req) throws (1: CopyTradeError err)
+
+    // A copier's copy decisions (account: its own), or a trader's (admin).
+    ListActivityResponse ListActivity(1: ListActivityRequest req) throws (1: CopyTradeError err)
+
+    // Admin: activity retention and the consecutive-failure stop, on every group.
+    CommandResponse SetActivityConfig(1: SetActivityConfigRequest req) throws (1: CopyTradeError err)
 }
