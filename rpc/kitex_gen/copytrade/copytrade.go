@@ -21,6 +21,8 @@ const (
 	MAX_LEADERBOARD_K = 1000
 
 	MAX_LEAD_TRADERS_PAGE = 10000
+
+	MAX_ACTIVITY_PAGE = 1000
 )
 
 type ErrorCode int64
@@ -3653,20 +3655,21 @@ var fieldIDToName_Trader = map[int16]string{
 }
 
 type FollowView struct {
-	Trader        int64           `thrift:"trader,1" frugal:"1,default,i64" json:"trader"`
-	Copier        int64           `thrift:"copier,2" frugal:"2,default,i64" json:"copier"`
-	CopierParent  int64           `thrift:"copier_parent,3" frugal:"3,default,i64" json:"copier_parent"`
-	Status        FollowStatus    `thrift:"status,4" frugal:"4,default,FollowStatus" json:"status"`
-	StopReason    string          `thrift:"stop_reason,5" frugal:"5,default,string" json:"stop_reason"`
-	Settings      *FollowSettings `thrift:"settings,6" frugal:"6,default,FollowSettings" json:"settings"`
-	Positions     []*Position     `thrift:"positions,7" frugal:"7,default,list<Position>" json:"positions"`
-	Detached      []*Position     `thrift:"detached,8" frugal:"8,default,list<Position>" json:"detached"`
-	MarginInUse   string          `thrift:"margin_in_use,9" frugal:"9,default,string" json:"margin_in_use"`
-	RealizedPnl   string          `thrift:"realized_pnl,10" frugal:"10,default,string" json:"realized_pnl"`
-	Fees          string          `thrift:"fees,11" frugal:"11,default,string" json:"fees"`
-	PendingOrders int32           `thrift:"pending_orders,12" frugal:"12,default,i32" json:"pending_orders"`
-	Share         *ProfitShare    `thrift:"share,13" frugal:"13,default,ProfitShare" json:"share"`
-	UnrealizedPnl string          `thrift:"unrealized_pnl,14" frugal:"14,default,string" json:"unrealized_pnl"`
+	Trader              int64           `thrift:"trader,1" frugal:"1,default,i64" json:"trader"`
+	Copier              int64           `thrift:"copier,2" frugal:"2,default,i64" json:"copier"`
+	CopierParent        int64           `thrift:"copier_parent,3" frugal:"3,default,i64" json:"copier_parent"`
+	Status              FollowStatus    `thrift:"status,4" frugal:"4,default,FollowStatus" json:"status"`
+	StopReason          string          `thrift:"stop_reason,5" frugal:"5,default,string" json:"stop_reason"`
+	Settings            *FollowSettings `thrift:"settings,6" frugal:"6,default,FollowSettings" json:"settings"`
+	Positions           []*Position     `thrift:"positions,7" frugal:"7,default,list<Position>" json:"positions"`
+	Detached            []*Position     `thrift:"detached,8" frugal:"8,default,list<Position>" json:"detached"`
+	MarginInUse         string          `thrift:"margin_in_use,9" frugal:"9,default,string" json:"margin_in_use"`
+	RealizedPnl         string          `thrift:"realized_pnl,10" frugal:"10,default,string" json:"realized_pnl"`
+	Fees                string          `thrift:"fees,11" frugal:"11,default,string" json:"fees"`
+	PendingOrders       int32           `thrift:"pending_orders,12" frugal:"12,default,i32" json:"pending_orders"`
+	Share               *ProfitShare    `thrift:"share,13" frugal:"13,default,ProfitShare" json:"share"`
+	UnrealizedPnl       string          `thrift:"unrealized_pnl,14" frugal:"14,default,string" json:"unrealized_pnl"`
+	ConsecutiveFailures int32           `thrift:"consecutive_failures,15" frugal:"15,default,i32" json:"consecutive_failures"`
 }
 
 func NewFollowView() *FollowView {
@@ -3741,6 +3744,10 @@ func (p *FollowView) GetShare() (v *ProfitShare) {
 func (p *FollowView) GetUnrealizedPnl() (v string) {
 	return p.UnrealizedPnl
 }
+
+func (p *FollowView) GetConsecutiveFailures() (v int32) {
+	return p.ConsecutiveFailures
+}
 func (p *FollowView) SetTrader(val int64) {
 	p.Trader = val
 }
@@ -3783,6 +3790,9 @@ func (p *FollowView) SetShare(val *ProfitShare) {
 func (p *FollowView) SetUnrealizedPnl(val string) {
 	p.UnrealizedPnl = val
 }
+func (p *FollowView) SetConsecutiveFailures(val int32) {
+	p.ConsecutiveFailures = val
+}
 
 func (p *FollowView) IsSetSettings() bool {
 	return p.Settings != nil
@@ -3814,6 +3824,7 @@ var fieldIDToName_FollowView = map[int16]string{
 	12: "pending_orders",
 	13: "share",
 	14: "unrealized_pnl",
+	15: "consecutive_failures",
 }
 
 type Order struct {
@@ -5681,6 +5692,401 @@ var fieldIDToName_SetDrainRequest = map[int16]string{
 	2: "drained",
 }
 
+type ActivityRecord struct {
+	Copier             int64       `thrift:"copier,1" frugal:"1,default,i64" json:"copier"`
+	Trader             int64       `thrift:"trader,2" frugal:"2,default,i64" json:"trader"`
+	Id                 int64       `thrift:"id,3" frugal:"3,default,i64" json:"id"`
+	TimeUnixNano       int64       `thrift:"time_unix_nano,4" frugal:"4,default,i64" json:"time_unix_nano"`
+	Kind               string      `thrift:"kind,5" frugal:"5,default,string" json:"kind"`
+	Origin             string      `thrift:"origin,6" frugal:"6,default,string" json:"origin"`
+	Instrument         string      `thrift:"instrument,7" frugal:"7,default,string" json:"instrument"`
+	Effect             OrderEffect `thrift:"effect,8" frugal:"8,default,OrderEffect" json:"effect"`
+	Side               Side        `thrift:"side,9" frugal:"9,default,Side" json:"side"`
+	TradeId            int64       `thrift:"trade_id,10" frugal:"10,default,i64" json:"trade_id"`
+	SignalTimeUnixNano int64       `thrift:"signal_time_unix_nano,11" frugal:"11,default,i64" json:"signal_time_unix_nano"`
+	SignalPrice        string      `thrift:"signal_price,12" frugal:"12,default,string" json:"signal_price"`
+	SkipReason         string      `thrift:"skip_reason,13" frugal:"13,default,string" json:"skip_reason"`
+	Cap                string      `thrift:"cap,14" frugal:"14,default,string" json:"cap"`
+	ClientOrderId      string      `thrift:"client_order_id,15" frugal:"15,default,string" json:"client_order_id"`
+	Qty                string      `thrift:"qty,16" frugal:"16,default,string" json:"qty"`
+	LimitPrice         string      `thrift:"limit_price,17" frugal:"17,default,string" json:"limit_price"`
+	Status             string      `thrift:"status,18" frugal:"18,default,string" json:"status"`
+	FilledQty          string      `thrift:"filled_qty,19" frugal:"19,default,string" json:"filled_qty"`
+	AvgPrice           string      `thrift:"avg_price,20" frugal:"20,default,string" json:"avg_price"`
+	Fee                string      `thrift:"fee,21" frugal:"21,default,string" json:"fee"`
+	Reason             string      `thrift:"reason,22" frugal:"22,default,string" json:"reason"`
+	ResultTimeUnixNano int64       `thrift:"result_time_unix_nano,23" frugal:"23,default,i64" json:"result_time_unix_nano"`
+}
+
+func NewActivityRecord() *ActivityRecord {
+	return &ActivityRecord{}
+}
+
+func (p *ActivityRecord) InitDefault() {
+}
+
+func (p *ActivityRecord) GetCopier() (v int64) {
+	return p.Copier
+}
+
+func (p *ActivityRecord) GetTrader() (v int64) {
+	return p.Trader
+}
+
+func (p *ActivityRecord) GetId() (v int64) {
+	return p.Id
+}
+
+func (p *ActivityRecord) GetTimeUnixNano() (v int64) {
+	return p.TimeUnixNano
+}
+
+func (p *ActivityRecord) GetKind() (v string) {
+	return p.Kind
+}
+
+func (p *ActivityRecord) GetOrigin() (v string) {
+	return p.Origin
+}
+
+func (p *ActivityRecord) GetInstrument() (v string) {
+	return p.Instrument
+}
+
+func (p *ActivityRecord) GetEffect() (v OrderEffect) {
+	return p.Effect
+}
+
+func (p *ActivityRecord) GetSide() (v Side) {
+	return p.Side
+}
+
+func (p *ActivityRecord) GetTradeId() (v int64) {
+	return p.TradeId
+}
+
+func (p *ActivityRecord) GetSignalTimeUnixNano() (v int64) {
+	return p.SignalTimeUnixNano
+}
+
+func (p *ActivityRecord) GetSignalPrice() (v string) {
+	return p.SignalPrice
+}
+
+func (p *ActivityRecord) GetSkipReason() (v string) {
+	return p.SkipReason
+}
+
+func (p *ActivityRecord) GetCap() (v string) {
+	return p.Cap
+}
+
+func (p *ActivityRecord) GetClientOrderId() (v string) {
+	return p.ClientOrderId
+}
+
+func (p *ActivityRecord) GetQty() (v string) {
+	return p.Qty
+}
+
+func (p *ActivityRecord) GetLimitPrice() (v string) {
+	return p.LimitPrice
+}
+
+func (p *ActivityRecord) GetStatus() (v string) {
+	return p.Status
+}
+
+func (p *ActivityRecord) GetFilledQty() (v string) {
+	return p.FilledQty
+}
+
+func (p *ActivityRecord) GetAvgPrice() (v string) {
+	return p.AvgPrice
+}
+
+func (p *ActivityRecord) GetFee() (v string) {
+	return p.Fee
+}
+
+func (p *ActivityRecord) GetReason() (v string) {
+	return p.Reason
+}
+
+func (p *ActivityRecord) GetResultTimeUnixNano() (v int64) {
+	return p.ResultTimeUnixNano
+}
+func (p *ActivityRecord) SetCopier(val int64) {
+	p.Copier = val
+}
+func (p *ActivityRecord) SetTrader(val int64) {
+	p.Trader = val
+}
+func (p *ActivityRecord) SetId(val int64) {
+	p.Id = val
+}
+func (p *ActivityRecord) SetTimeUnixNano(val int64) {
+	p.TimeUnixNano = val
+}
+func (p *ActivityRecord) SetKind(val string) {
+	p.Kind = val
+}
+func (p *ActivityRecord) SetOrigin(val string) {
+	p.Origin = val
+}
+func (p *ActivityRecord) SetInstrument(val string) {
+	p.Instrument = val
+}
+func (p *ActivityRecord) SetEffect(val OrderEffect) {
+	p.Effect = val
+}
+func (p *ActivityRecord) SetSide(val Side) {
+	p.Side = val
+}
+func (p *ActivityRecord) SetTradeId(val int64) {
+	p.TradeId = val
+}
+func (p *ActivityRecord) SetSignalTimeUnixNano(val int64) {
+	p.SignalTimeUnixNano = val
+}
+func (p *ActivityRecord) SetSignalPrice(val string) {
+	p.SignalPrice = val
+}
+func (p *ActivityRecord) SetSkipReason(val string) {
+	p.SkipReason = val
+}
+func (p *ActivityRecord) SetCap(val string) {
+	p.Cap = val
+}
+func (p *ActivityRecord) SetClientOrderId(val string) {
+	p.ClientOrderId = val
+}
+func (p *ActivityRecord) SetQty(val string) {
+	p.Qty = val
+}
+func (p *ActivityRecord) SetLimitPrice(val string) {
+	p.LimitPrice = val
+}
+func (p *ActivityRecord) SetStatus(val string) {
+	p.Status = val
+}
+func (p *ActivityRecord) SetFilledQty(val string) {
+	p.FilledQty = val
+}
+func (p *ActivityRecord) SetAvgPrice(val string) {
+	p.AvgPrice = val
+}
+func (p *ActivityRecord) SetFee(val string) {
+	p.Fee = val
+}
+func (p *ActivityRecord) SetReason(val string) {
+	p.Reason = val
+}
+func (p *ActivityRecord) SetResultTimeUnixNano(val int64) {
+	p.ResultTimeUnixNano = val
+}
+
+func (p *ActivityRecord) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("ActivityRecord(%+v)", *p)
+}
+
+var fieldIDToName_ActivityRecord = map[int16]string{
+	1:  "copier",
+	2:  "trader",
+	3:  "id",
+	4:  "time_unix_nano",
+	5:  "kind",
+	6:  "origin",
+	7:  "instrument",
+	8:  "effect",
+	9:  "side",
+	10: "trade_id",
+	11: "signal_time_unix_nano",
+	12: "signal_price",
+	13: "skip_reason",
+	14: "cap",
+	15: "client_order_id",
+	16: "qty",
+	17: "limit_price",
+	18: "status",
+	19: "filled_qty",
+	20: "avg_price",
+	21: "fee",
+	22: "reason",
+	23: "result_time_unix_nano",
+}
+
+type ListActivityRequest struct {
+	Trader        int64        `thrift:"trader,1" frugal:"1,default,i64" json:"trader"`
+	Copier        int64        `thrift:"copier,2" frugal:"2,default,i64" json:"copier"`
+	SinceUnixNano int64        `thrift:"since_unix_nano,3" frugal:"3,default,i64" json:"since_unix_nano"`
+	After         string       `thrift:"after,4" frugal:"4,default,string" json:"after"`
+	Limit         int32        `thrift:"limit,5" frugal:"5,default,i32" json:"limit"`
+	ReadOpts      *ReadOptions `thrift:"read_opts,6" frugal:"6,default,ReadOptions" json:"read_opts"`
+}
+
+func NewListActivityRequest() *ListActivityRequest {
+	return &ListActivityRequest{}
+}
+
+func (p *ListActivityRequest) InitDefault() {
+}
+
+func (p *ListActivityRequest) GetTrader() (v int64) {
+	return p.Trader
+}
+
+func (p *ListActivityRequest) GetCopier() (v int64) {
+	return p.Copier
+}
+
+func (p *ListActivityRequest) GetSinceUnixNano() (v int64) {
+	return p.SinceUnixNano
+}
+
+func (p *ListActivityRequest) GetAfter() (v string) {
+	return p.After
+}
+
+func (p *ListActivityRequest) GetLimit() (v int32) {
+	return p.Limit
+}
+
+var ListActivityRequest_ReadOpts_DEFAULT *ReadOptions
+
+func (p *ListActivityRequest) GetReadOpts() (v *ReadOptions) {
+	if !p.IsSetReadOpts() {
+		return ListActivityRequest_ReadOpts_DEFAULT
+	}
+	return p.ReadOpts
+}
+func (p *ListActivityRequest) SetTrader(val int64) {
+	p.Trader = val
+}
+func (p *ListActivityRequest) SetCopier(val int64) {
+	p.Copier = val
+}
+func (p *ListActivityRequest) SetSinceUnixNano(val int64) {
+	p.SinceUnixNano = val
+}
+func (p *ListActivityRequest) SetAfter(val string) {
+	p.After = val
+}
+func (p *ListActivityRequest) SetLimit(val int32) {
+	p.Limit = val
+}
+func (p *ListActivityRequest) SetReadOpts(val *ReadOptions) {
+	p.ReadOpts = val
+}
+
+func (p *ListActivityRequest) IsSetReadOpts() bool {
+	return p.ReadOpts != nil
+}
+
+func (p *ListActivityRequest) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("ListActivityRequest(%+v)", *p)
+}
+
+var fieldIDToName_ListActivityRequest = map[int16]string{
+	1: "trader",
+	2: "copier",
+	3: "since_unix_nano",
+	4: "after",
+	5: "limit",
+	6: "read_opts",
+}
+
+type ListActivityResponse struct {
+	Records   []*ActivityRecord `thrift:"records,1" frugal:"1,default,list<ActivityRecord>" json:"records"`
+	NextAfter string            `thrift:"next_after,2" frugal:"2,default,string" json:"next_after"`
+}
+
+func NewListActivityResponse() *ListActivityResponse {
+	return &ListActivityResponse{}
+}
+
+func (p *ListActivityResponse) InitDefault() {
+}
+
+func (p *ListActivityResponse) GetRecords() (v []*ActivityRecord) {
+	return p.Records
+}
+
+func (p *ListActivityResponse) GetNextAfter() (v string) {
+	return p.NextAfter
+}
+func (p *ListActivityResponse) SetRecords(val []*ActivityRecord) {
+	p.Records = val
+}
+func (p *ListActivityResponse) SetNextAfter(val string) {
+	p.NextAfter = val
+}
+
+func (p *ListActivityResponse) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("ListActivityResponse(%+v)", *p)
+}
+
+var fieldIDToName_ListActivityResponse = map[int16]string{
+	1: "records",
+	2: "next_after",
+}
+
+type SetActivityConfigRequest struct {
+	KeepSeconds            int64 `thrift:"keep_seconds,1" frugal:"1,default,i64" json:"keep_seconds"`
+	KeepPerFollow          int32 `thrift:"keep_per_follow,2" frugal:"2,default,i32" json:"keep_per_follow"`
+	MaxConsecutiveFailures int32 `thrift:"max_consecutive_failures,3" frugal:"3,default,i32" json:"max_consecutive_failures"`
+}
+
+func NewSetActivityConfigRequest() *SetActivityConfigRequest {
+	return &SetActivityConfigRequest{}
+}
+
+func (p *SetActivityConfigRequest) InitDefault() {
+}
+
+func (p *SetActivityConfigRequest) GetKeepSeconds() (v int64) {
+	return p.KeepSeconds
+}
+
+func (p *SetActivityConfigRequest) GetKeepPerFollow() (v int32) {
+	return p.KeepPerFollow
+}
+
+func (p *SetActivityConfigRequest) GetMaxConsecutiveFailures() (v int32) {
+	return p.MaxConsecutiveFailures
+}
+func (p *SetActivityConfigRequest) SetKeepSeconds(val int64) {
+	p.KeepSeconds = val
+}
+func (p *SetActivityConfigRequest) SetKeepPerFollow(val int32) {
+	p.KeepPerFollow = val
+}
+func (p *SetActivityConfigRequest) SetMaxConsecutiveFailures(val int32) {
+	p.MaxConsecutiveFailures = val
+}
+
+func (p *SetActivityConfigRequest) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("SetActivityConfigRequest(%+v)", *p)
+}
+
+var fieldIDToName_SetActivityConfigRequest = map[int16]string{
+	1: "keep_seconds",
+	2: "keep_per_follow",
+	3: "max_consecutive_failures",
+}
+
 type CopyTradeError struct {
 	Code    ErrorCode         `thrift:"code,1" frugal:"1,default,ErrorCode" json:"code"`
 	Message string            `thrift:"message,2" frugal:"2,default,string" json:"message"`
@@ -5805,6 +6211,10 @@ type CopyTrade interface {
 	ListLeadTraders(ctx context.Context, req *ListLeadTradersRequest) (r *ListLeadTradersResponse, err error)
 
 	SetDrain(ctx context.Context, req *SetDrainRequest) (r *MembershipResponse, err error)
+
+	ListActivity(ctx context.Context, req *ListActivityRequest) (r *ListActivityResponse, err error)
+
+	SetActivityConfig(ctx context.Context, req *SetActivityConfigRequest) (r *CommandResponse, err error)
 }
 
 type CopyTradeSubmitFillArgs struct {
@@ -9281,6 +9691,194 @@ func (p *CopyTradeSetDrainResult) String() string {
 }
 
 var fieldIDToName_CopyTradeSetDrainResult = map[int16]string{
+	0: "success",
+	1: "err",
+}
+
+type CopyTradeListActivityArgs struct {
+	Req *ListActivityRequest `thrift:"req,1" frugal:"1,default,ListActivityRequest" json:"req"`
+}
+
+func NewCopyTradeListActivityArgs() *CopyTradeListActivityArgs {
+	return &CopyTradeListActivityArgs{}
+}
+
+func (p *CopyTradeListActivityArgs) InitDefault() {
+}
+
+var CopyTradeListActivityArgs_Req_DEFAULT *ListActivityRequest
+
+func (p *CopyTradeListActivityArgs) GetReq() (v *ListActivityRequest) {
+	if !p.IsSetReq() {
+		return CopyTradeListActivityArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *CopyTradeListActivityArgs) SetReq(val *ListActivityRequest) {
+	p.Req = val
+}
+
+func (p *CopyTradeListActivityArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *CopyTradeListActivityArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyTradeListActivityArgs(%+v)", *p)
+}
+
+var fieldIDToName_CopyTradeListActivityArgs = map[int16]string{
+	1: "req",
+}
+
+type CopyTradeListActivityResult struct {
+	Success *ListActivityResponse `thrift:"success,0,optional" frugal:"0,optional,ListActivityResponse" json:"success,omitempty"`
+	Err     *CopyTradeError       `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
+}
+
+func NewCopyTradeListActivityResult() *CopyTradeListActivityResult {
+	return &CopyTradeListActivityResult{}
+}
+
+func (p *CopyTradeListActivityResult) InitDefault() {
+}
+
+var CopyTradeListActivityResult_Success_DEFAULT *ListActivityResponse
+
+func (p *CopyTradeListActivityResult) GetSuccess() (v *ListActivityResponse) {
+	if !p.IsSetSuccess() {
+		return CopyTradeListActivityResult_Success_DEFAULT
+	}
+	return p.Success
+}
+
+var CopyTradeListActivityResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeListActivityResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeListActivityResult_Err_DEFAULT
+	}
+	return p.Err
+}
+func (p *CopyTradeListActivityResult) SetSuccess(x interface{}) {
+	p.Success = x.(*ListActivityResponse)
+}
+func (p *CopyTradeListActivityResult) SetErr(val *CopyTradeError) {
+	p.Err = val
+}
+
+func (p *CopyTradeListActivityResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *CopyTradeListActivityResult) IsSetErr() bool {
+	return p.Err != nil
+}
+
+func (p *CopyTradeListActivityResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyTradeListActivityResult(%+v)", *p)
+}
+
+var fieldIDToName_CopyTradeListActivityResult = map[int16]string{
+	0: "success",
+	1: "err",
+}
+
+type CopyTradeSetActivityConfigArgs struct {
+	Req *SetActivityConfigRequest `thrift:"req,1" frugal:"1,default,SetActivityConfigRequest" json:"req"`
+}
+
+func NewCopyTradeSetActivityConfigArgs() *CopyTradeSetActivityConfigArgs {
+	return &CopyTradeSetActivityConfigArgs{}
+}
+
+func (p *CopyTradeSetActivityConfigArgs) InitDefault() {
+}
+
+var CopyTradeSetActivityConfigArgs_Req_DEFAULT *SetActivityConfigRequest
+
+func (p *CopyTradeSetActivityConfigArgs) GetReq() (v *SetActivityConfigRequest) {
+	if !p.IsSetReq() {
+		return CopyTradeSetActivityConfigArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *CopyTradeSetActivityConfigArgs) SetReq(val *SetActivityConfigRequest) {
+	p.Req = val
+}
+
+func (p *CopyTradeSetActivityConfigArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *CopyTradeSetActivityConfigArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyTradeSetActivityConfigArgs(%+v)", *p)
+}
+
+var fieldIDToName_CopyTradeSetActivityConfigArgs = map[int16]string{
+	1: "req",
+}
+
+type CopyTradeSetActivityConfigResult struct {
+	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
+}
+
+func NewCopyTradeSetActivityConfigResult() *CopyTradeSetActivityConfigResult {
+	return &CopyTradeSetActivityConfigResult{}
+}
+
+func (p *CopyTradeSetActivityConfigResult) InitDefault() {
+}
+
+var CopyTradeSetActivityConfigResult_Success_DEFAULT *CommandResponse
+
+func (p *CopyTradeSetActivityConfigResult) GetSuccess() (v *CommandResponse) {
+	if !p.IsSetSuccess() {
+		return CopyTradeSetActivityConfigResult_Success_DEFAULT
+	}
+	return p.Success
+}
+
+var CopyTradeSetActivityConfigResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeSetActivityConfigResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeSetActivityConfigResult_Err_DEFAULT
+	}
+	return p.Err
+}
+func (p *CopyTradeSetActivityConfigResult) SetSuccess(x interface{}) {
+	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeSetActivityConfigResult) SetErr(val *CopyTradeError) {
+	p.Err = val
+}
+
+func (p *CopyTradeSetActivityConfigResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *CopyTradeSetActivityConfigResult) IsSetErr() bool {
+	return p.Err != nil
+}
+
+func (p *CopyTradeSetActivityConfigResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyTradeSetActivityConfigResult(%+v)", *p)
+}
+
+var fieldIDToName_CopyTradeSetActivityConfigResult = map[int16]string{
 	0: "success",
 	1: "err",
 }

@@ -272,6 +272,20 @@ var serviceMethods = map[string]kitex.MethodInfo{
 		false,
 		kitex.WithStreamingMode(kitex.StreamingNone),
 	),
+	"ListActivity": kitex.NewMethodInfo(
+		listActivityHandler,
+		newCopyTradeListActivityArgs,
+		newCopyTradeListActivityResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
+	"SetActivityConfig": kitex.NewMethodInfo(
+		setActivityConfigHandler,
+		newCopyTradeSetActivityConfigArgs,
+		newCopyTradeSetActivityConfigResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
 }
 
 var (
@@ -1226,6 +1240,54 @@ func newCopyTradeSetDrainResult() interface{} {
 	return copytrade.NewCopyTradeSetDrainResult()
 }
 
+func listActivityHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*copytrade.CopyTradeListActivityArgs)
+	realResult := result.(*copytrade.CopyTradeListActivityResult)
+	success, err := handler.(copytrade.CopyTrade).ListActivity(ctx, realArg.Req)
+	if err != nil {
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
+	}
+	return nil
+}
+func newCopyTradeListActivityArgs() interface{} {
+	return copytrade.NewCopyTradeListActivityArgs()
+}
+
+func newCopyTradeListActivityResult() interface{} {
+	return copytrade.NewCopyTradeListActivityResult()
+}
+
+func setActivityConfigHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*copytrade.CopyTradeSetActivityConfigArgs)
+	realResult := result.(*copytrade.CopyTradeSetActivityConfigResult)
+	success, err := handler.(copytrade.CopyTrade).SetActivityConfig(ctx, realArg.Req)
+	if err != nil {
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
+	}
+	return nil
+}
+func newCopyTradeSetActivityConfigArgs() interface{} {
+	return copytrade.NewCopyTradeSetActivityConfigArgs()
+}
+
+func newCopyTradeSetActivityConfigResult() interface{} {
+	return copytrade.NewCopyTradeSetActivityConfigResult()
+}
+
 type kClient struct {
 	c client.Client
 }
@@ -1745,6 +1807,34 @@ func (p *kClient) SetDrain(ctx context.Context, req *copytrade.SetDrainRequest) 
 	_args.Req = req
 	var _result copytrade.CopyTradeSetDrainResult
 	if err = p.c.Call(ctx, "SetDrain", &_args, &_result); err != nil {
+		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) ListActivity(ctx context.Context, req *copytrade.ListActivityRequest) (r *copytrade.ListActivityResponse, err error) {
+	var _args copytrade.CopyTradeListActivityArgs
+	_args.Req = req
+	var _result copytrade.CopyTradeListActivityResult
+	if err = p.c.Call(ctx, "ListActivity", &_args, &_result); err != nil {
+		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) SetActivityConfig(ctx context.Context, req *copytrade.SetActivityConfigRequest) (r *copytrade.CommandResponse, err error) {
+	var _args copytrade.CopyTradeSetActivityConfigArgs
+	_args.Req = req
+	var _result copytrade.CopyTradeSetActivityConfigResult
+	if err = p.c.Call(ctx, "SetActivityConfig", &_args, &_result); err != nil {
 		return
 	}
 	switch {
