@@ -600,3 +600,17 @@ func (d *decoder) activityConfig() *ActivityConfig {
 		MaxConsecutiveFailures: d.int32("MaxConsecutiveFailures"),
 	}
 }
+
+// String is the op's name ("TradeFill"), or "Op(n)".
+func (op Op) String() string { return opName(op) }
+
+// Compare orders cursors: -1, 0 or 1.
+func (c ActivityCursor) Compare(o ActivityCursor) int {
+	switch {
+	case c == o:
+		return 0
+	case c.less(o):
+		return -1
+	}
+	return 1
+}

@@ -72,6 +72,8 @@ func positionRows(r *ct.GetPositionsResponse) []positionRow {
 var tableColumns = map[reflect.Type][]string{
 	reflect.TypeFor[ct.FollowView](): {"trader", "copier", "status", "settings.mode", "settings.allocation",
 		"settings.position_mode", "margin_in_use", "realized_pnl", "unrealized_pnl", "fees", "pending_orders", "#positions", "stop_reason"},
+	reflect.TypeFor[ct.ActivityRecord](): {"id", "trader", "copier", "kind", "origin", "instrument", "effect", "side", "trade_id",
+		"skip_reason", "cap", "client_order_id", "qty", "status", "filled_qty", "avg_price", "fee", "reason"},
 	reflect.TypeFor[ct.Order](): {"client_order_id", "copier", "trader", "instrument", "side", "position_side", "qty",
 		"limit_price", "reduce_only", "leverage", "effect", "status", "signal", "quarantine_reason"},
 }

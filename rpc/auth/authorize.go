@@ -23,6 +23,8 @@ import (
 //	follows            Follow ... Unfollow                     account == copier
 //	own reads          ListCopierFollows, GetPositions         account == copier
 //	                   ListOrders                              account == copier (copier > 0)
+//	                   ListActivity                            account == copier (copier > 0;
+//	                                                           a trader's across copiers: admin)
 //	                   ListSettlements                         account == trader (trader > 0)
 //	public reads       GetTrader, Leaderboard                  any authenticated caller
 //
@@ -53,6 +55,7 @@ var rules = map[string]rule{
 	"SetDrain":           adminOnly,
 	"ListFollowers":      adminOnly,
 	"ResolveOrder":       adminOnly,
+	"SetActivityConfig":  adminOnly,
 
 	"GetSlotOwnership": roles(RoleRouter),
 	"GroupStatus":      roles(RoleRouter),
@@ -74,6 +77,7 @@ var rules = map[string]rule{
 	"GetPositions":      ownCopier(func(r *ct.GetPositionsRequest) int64 { return r.GetCopier() }),
 	"ListOrders":        ownCopier(func(r *ct.ListOrdersRequest) int64 { return r.GetCopier() }),
 	"ListSettlements":   ownTrader(func(r *ct.ListSettlementsRequest) int64 { return r.GetTrader() }),
+	"ListActivity":      ownCopier(func(r *ct.ListActivityRequest) int64 { return r.GetCopier() }),
 
 	"GetTrader":   anyone,
 	"Leaderboard": anyone,

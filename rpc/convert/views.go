@@ -89,7 +89,8 @@ func FollowView(f *raftfsm.FollowState) *ct.FollowView {
 			CumNetPnl: s(f.Share.CumNetPnL), Hwm: s(f.Share.HWM),
 			Accrued: s(f.Share.Accrued), Settled: s(f.Share.Settled),
 		},
-		UnrealizedPnl: s(f.UnrealizedPnL),
+		UnrealizedPnl:       s(f.UnrealizedPnL),
+		ConsecutiveFailures: f.Failures,
 	}
 }
 
