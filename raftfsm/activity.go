@@ -24,7 +24,7 @@ import (
 const (
 	DefaultActivityKeepNanos     int64 = 30 * 24 * 3600 * 1e9 // 30 days
 	MaxActivityKeepNanos         int64 = 400 * 24 * 3600 * 1e9
-	DefaultActivityKeepPerFollow int32 = 200
+	DefaultActivityKeepPerFollow int32 = 100
 	MaxActivityKeepPerFollow     int32 = 10_000
 	// DefaultMaxConsecutiveFailures: a follow whose opens fail this many
 	// times in a row (rejected, or IOC with nothing filled) stops opening.
@@ -76,30 +76,33 @@ func (s ActivityStatus) String() string {
 	return "STATUS_" + strconv.Itoa(int(s))
 }
 
-// ActivityRecord is one copy decision for one (copier, trader).
+// ActivityRecord is one copy decision for one (copier, trader). Fields are
+// ordered for size (144 bytes: the one-byte codes share a word); the
+// snapshot writes them in its own fixed order (appendActivityRecord).
 type ActivityRecord struct {
-	ID          uint64 // entry index << 20 | ordinal: unique in the group, ascending in apply order
-	Time        int64  // the deciding entry's stamp
-	Kind        ActivityKind
-	Origin      Op // the command that decided: TradeFill, MarkPrices (stop-loss), Unfollow, TraderExit, OrderResults (owed, orphan, retry), ...
-	Instrument  string
-	Effect      OrderEffect
-	Side        Side
+	ID          uint64    // entry index << 20 | ordinal: unique in the group, ascending in apply order
+	Time        int64     // the deciding entry's stamp
 	TradeID     int64     // the signal's trade ID; 0 when no signal caused it
 	SignalTime  int64     // the signal's venue event time; 0 unless Origin is TradeFill
 	SignalPrice fixed.Dec // the trader's fill price; 0 unless Origin is TradeFill
-	Skip        SkipReason
-	Cap         Cap // the cap that bound when it decided the skip
+	Instrument  string
 	// Orders only.
 	ClientOrderID string
 	Qty           fixed.Dec
 	LimitPrice    fixed.Dec // 0 = market
-	Status        ActivityStatus
 	FilledQty     fixed.Dec
 	AvgPrice      fixed.Dec
 	Fee           fixed.Dec
 	Reason        string // venue rejection or quarantine reason
 	ResultTime    int64  // stamp of the entry that applied the final result; 0 while pending
+
+	Kind   ActivityKind
+	Origin Op // the command that decided: TradeFill, MarkPrices (stop-loss), Unfollow, TraderExit, OrderResults (owed, orphan, retry), ...
+	Effect OrderEffect
+	Side   Side
+	Skip   SkipReason     // skips: why
+	Cap    Cap            // skips: the cap that bound when it decided the skip
+	Status ActivityStatus // orders
 }
 
 // activityLog is one (copier, trader)'s records, ascending ID.
@@ -198,12 +201,18 @@ func (m *Machine) actLog(copier, trader AccountID) *activityLog {
 // and beyond the count limit (with a sixteenth of slack, so trimming is not
 // a copy per record) the oldest go down to the limit.
 func (l *activityLog) add(r ActivityRecord, keep int, floor int64) {
+	slack := max(keep/16, 1)
+	if len(l.Records) == cap(l.Records) { // grow to at most what retention lets it hold
+		rs := make([]ActivityRecord, len(l.Records), min(max(2*cap(l.Records), 4), keep+slack+1))
+		copy(rs, l.Records)
+		l.Records = rs
+	}
 	l.Records = append(l.Records, r)
 	drop := 0
 	for drop < len(l.Records) && l.Records[drop].Time < floor {
 		drop++
 	}
-	if n := len(l.Records) - drop; n > keep+max(keep/16, 1) {
+	if n := len(l.Records) - drop; n > keep+slack {
 		drop = len(l.Records) - keep
 	}
 	if drop > 0 {

@@ -3,6 +3,7 @@ package raftfsm
 import (
 	"encoding/hex"
 	"reflect"
+	"runtime"
 	"testing"
 
 	"github.com/copytrade/copytrade/raftfsm/fixed"
@@ -215,5 +216,43 @@ func TestConsecutiveFailuresStop(t *testing.T) {
 	openAnd(OrderRejected, "VENUE")
 	if f.Status != FollowPaused {
 		t.Fatal("MaxConsecutiveFailures 2 did not stop the follow")
+	}
+}
+
+// BenchmarkActivityBytesPerFollow reports the activity history's cost at full
+// retention (the default 200 decisions per follow): heap and snapshot bytes
+// per follow and per record, for 1000 follows (2 traders × 500) whose every
+// decision is an order with its result (the largest record).
+func BenchmarkActivityBytesPerFollow(b *testing.B) {
+	const traders, follows = 2, 500
+	keep := int(DefaultActivityKeepPerFollow)
+	for range b.N {
+		r := newBenchRig(b, traders, follows)
+		for i := 0; i < keep/2; i++ {
+			for t := 1; t <= traders; t++ {
+				r.applyBytes(b, r.fill(AccountID(t), Buy))
+				r.applyBytes(b, r.fillAll())
+				r.applyBytes(b, r.fill(AccountID(t), Sell))
+				r.applyBytes(b, r.fillAll())
+			}
+		}
+		nf, nr := r.m.ActivityCount()
+		if nf != traders*follows || nr < traders*follows*keep {
+			b.Fatalf("%d logs, %d records", nf, nr)
+		}
+		snapWith := len(r.m.Snapshot())
+		var with, without runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&with)
+		r.m.activity = nil
+		snapWithout := len(r.m.Snapshot())
+		runtime.GC()
+		runtime.ReadMemStats(&without)
+		heap := float64(with.HeapAlloc) - float64(without.HeapAlloc)
+		b.ReportMetric(heap/float64(nf), "heap-bytes/follow")
+		b.ReportMetric(heap/float64(nr), "heap-bytes/record")
+		b.ReportMetric(float64(snapWith-snapWithout)/float64(nf), "snapshot-bytes/follow")
+		b.ReportMetric(float64(snapWith-snapWithout)/float64(nr), "snapshot-bytes/record")
+		runtime.KeepAlive(r)
 	}
 }
