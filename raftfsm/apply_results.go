@@ -193,7 +193,7 @@ func (m *Machine) settleResult(a *applied, res *Result) {
 		switch {
 		case f.Status == FollowEnded || f.Status == FollowStopped:
 			pol, act = f.leftoverPolicy(), true
-		case o.Effect == EffectOpen && a.filled > 0 && t.traderQty(o.Instrument, o.AttrSide) == 0:
+		case o.Effect == EffectOpen && a.filled > 0 && t.traderQty(o.Instrument, o.AttrSide) == 0 && f.ClosePolicy == CloseCopy:
 			act = true
 		}
 		if act {

@@ -76,6 +76,8 @@ var opNames = [...]string{
 	OpOrderResolve:     "OrderResolve",
 	OpMemberUpdate:     "MemberUpdate",
 	OpActivityConfig:   "ActivityConfig",
+	OpFollowEx:         "FollowEx",
+	OpTraderInvite:     "TraderInvite",
 }
 
 // opName is op's name, or "Op(n)" for an op this build does not know.

@@ -190,6 +190,18 @@ func encodeBody(e *encoder, cmd Command) Op {
 	case *ActivityConfig:
 		e.activityConfig(orZero(c))
 		return OpActivityConfig
+	case FollowEx:
+		e.followEx(&c)
+		return OpFollowEx
+	case *FollowEx:
+		e.followEx(orZero(c))
+		return OpFollowEx
+	case TraderInvite:
+		e.traderInvite(&c)
+		return OpTraderInvite
+	case *TraderInvite:
+		e.traderInvite(orZero(c))
+		return OpTraderInvite
 	default:
 		panic(fmt.Sprintf("raftfsm: Encode of unsupported command type %T", cmd))
 	}
@@ -355,6 +367,10 @@ func decodeBody(d *decoder, op Op) Command {
 		return d.memberUpdate()
 	case OpActivityConfig:
 		return d.activityConfig()
+	case OpFollowEx:
+		return d.followEx()
+	case OpTraderInvite:
+		return d.traderInvite()
 	}
 	d.fail("Op", "no body reader") // unreachable: Decode checked op against opNames
 	return nil

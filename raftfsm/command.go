@@ -39,7 +39,9 @@ const (
 	OpOrderResolve     Op = 26 // admin: a corrected result for a quarantined order
 	OpMemberUpdate     Op = 27 // stored membership: a member's addresses, removal, drain (members.go)
 	OpActivityConfig   Op = 28 // admin: activity history retention and the consecutive-failure stop (activity.go)
-	opEnd              Op = 29 // one past the last valid op; keep last
+	OpFollowEx         Op = 29 // Follow with an invite code, a close policy, copy of open positions (follow_options.go)
+	OpTraderInvite     Op = 30 // a trader's invite-only setting and invite codes (follow_options.go)
+	opEnd              Op = 31 // one past the last valid op; keep last
 )
 
 // LogVersion is the first byte of every encoded command.

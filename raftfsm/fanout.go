@@ -330,6 +330,8 @@ func (m *Machine) fanOut(t *TraderState, s *signal, res *Result) {
 		if s.shrinkSide != 0 {
 			if s.fill.Liquidation {
 				m.liquidateFollow(t, f, s, res)
+			} else if f.ClosePolicy == CloseLeaveToCopier {
+				res.Skips = append(res.Skips, Skip{Copier: f.Copier, Reason: SkipLeftToCopier, Effect: EffectClose, AttrSide: s.shrinkSide})
 			} else {
 				m.shrinkFollow(t, f, s, res)
 			}

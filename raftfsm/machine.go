@@ -140,6 +140,10 @@ func (m *Machine) ApplyEnvelope(index uint64, env Envelope) *Result {
 		r.Refusal = m.applyMemberUpdate(c) // members.go
 	case *ActivityConfig:
 		r.Refusal = m.applyActivityConfig(c) // activity.go
+	case *FollowEx:
+		r.Refusal = m.applyFollowEx(c, r) // follow_options.go
+	case *TraderInvite:
+		r.Refusal = m.applyTraderInvite(c)
 	default:
 		// A command type this dispatcher does not know is a programming
 		// error (a new op without its apply function), not a refusal.

@@ -414,6 +414,15 @@ func appendTrader(e *encoder, t *TraderState) {
 	e.varint(s.MaxDrawdownBps)
 	e.dec(s.CopierPnL)
 	e.uvarint(t.Mismatches)
+	e.bool(t.InviteOnly) // snapshot version 4, export version 3
+	e.uvarint(uint64(len(t.Invites)))
+	for _, v := range t.Invites {
+		e.str(v.Code)
+		e.varint(v.ExpiresAt)
+		e.varint(int64(v.MaxUses))
+		e.varint(int64(v.Used))
+		e.bool(v.Revoked)
+	}
 }
 
 // decodeTrader reads what appendTrader wrote, with fresh pointers for every
@@ -499,6 +508,18 @@ func decodeTrader(d *decoder) *TraderState {
 	s.MaxDrawdownBps = d.varint("trader.Stats.MaxDrawdownBps")
 	s.CopierPnL = d.dec("trader.Stats.CopierPnL")
 	t.Mismatches = d.uvarint("trader.Mismatches")
+	if !d.legacy {
+		t.InviteOnly = d.bool("trader.InviteOnly")
+		n := d.count("trader.Invites", MaxInvitesPerTrader, 5)
+		for i := 0; i < n && d.err == nil; i++ {
+			v := Invite{Code: d.str("trader.Invites.Code", MaxInviteCodeLen), ExpiresAt: d.varint("trader.Invites.ExpiresAt"),
+				MaxUses: d.int32("trader.Invites.MaxUses"), Used: d.int32("trader.Invites.Used"), Revoked: d.bool("trader.Invites.Revoked")}
+			if i > 0 && d.err == nil && v.Code <= t.Invites[i-1].Code {
+				d.fail("trader.Invites", "not in ascending Code order")
+			}
+			t.Invites = append(t.Invites, v)
+		}
+	}
 	return t
 }
 
@@ -524,6 +545,7 @@ func appendFollow(e *encoder, f *FollowState) {
 	e.dec(f.Share.Settled)
 	e.dec(f.UnrealizedPnL)
 	e.varint(int64(f.Failures)) // snapshot version 4, export version 3
+	e.u8(uint8(f.ClosePolicy))
 }
 
 func decodeFollow(d *decoder) *FollowState {
@@ -547,6 +569,7 @@ func decodeFollow(d *decoder) *FollowState {
 	f.UnrealizedPnL = d.dec("follow.UnrealizedPnL")
 	if !d.legacy {
 		f.Failures = d.int32("follow.Failures")
+		f.ClosePolicy = ClosePolicy(d.u8("follow.ClosePolicy"))
 	}
 	return f
 }

@@ -39,7 +39,8 @@ func fillMachine(seed int64) *Machine {
 			Equity:    gdec(n(25_000_00000000)),
 			Dedup: DedupWindow{Syms: []string{"BTC-USDT", "ETH-USDT"}, IDs: []int64{n(9_000_000_005), n(9_000_000_003), -4, n(9_000_000_010)},
 				Times: []int64{n(1e15), n(1e15) + 7, n(1e15) + 7, n(2e15)}, SymOf: []uint16{0, 1, 0, 0}, Floor: n(1e15) - 3},
-			Mismatches: uint64(n(3)),
+			Mismatches: uint64(n(3)), InviteOnly: true,
+			Invites: []Invite{{Code: "ab12", ExpiresAt: n(2e18), MaxUses: 3, Used: 1}, {Code: "zz-top", Revoked: true}},
 			OrderSeq:   uint64(n(41)), SignalSeq: uint64(n(12)),
 			Stats: TraderStats{
 				Days: []DayStat{{Day: 19723, RealizedPnL: gdec(-n(5e8)), Equity: gdec(n(2e12))}, {Day: 19724, RealizedPnL: gdec(7e8), Equity: gdec(2e12)}},
@@ -58,7 +59,7 @@ func fillMachine(seed int64) *Machine {
 				Detached:    []Position{{Instrument: "ETH-USDT", Side: Long, Qty: gdec(1e7), AvgEntry: gdec(2_900_00000000), Margin: gdec(58e8), Leverage: 5}},
 				MarginInUse: gdec(n(70e8)), RealizedPnL: gdec(-n(12e8)), Fees: gdec(n(3e6)), Pending: 1,
 				Share:         ProfitShare{CumNetPnL: gdec(n(5e9)), HWM: gdec(4e9), Accrued: gdec(n(4e8)), Settled: gdec(3e8)},
-				UnrealizedPnL: gdec(-n(2e8)), Failures: int32(3 + ci),
+				UnrealizedPnL: gdec(-n(2e8)), Failures: int32(3 + ci), ClosePolicy: CloseLeaveToCopier,
 			})
 		}
 		m.traders[id] = t

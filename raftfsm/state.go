@@ -81,6 +81,8 @@ type FollowState struct {
 	// At the group's MaxConsecutiveFailures the follow is paused with
 	// StopReason CONSECUTIVE_FAILURES (activity.go).
 	Failures int32
+	// ClosePolicy: whether the trader's closes are copied (follow_options.go).
+	ClosePolicy ClosePolicy
 }
 
 // TraderState is one lead trader and everything its slot owns about it.
@@ -105,6 +107,9 @@ type TraderState struct {
 	// (PositionAfter ∓ Qty) differed from the machine's tracked position:
 	// the venue's figure was used (design §3).
 	Mismatches uint64
+	// InviteOnly: new follows need one of Invites (follow_options.go).
+	InviteOnly bool
+	Invites    []Invite // sorted by Code, at most MaxInvitesPerTrader
 }
 
 // TraderStats feed the leaderboard (issue 3 fills them in).
