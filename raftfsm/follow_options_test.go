@@ -114,7 +114,7 @@ func TestInviteOnlyTrader(t *testing.T) {
 
 func TestCloseFollowPolicy(t *testing.T) {
 	h := optionsHarness(t)
-	h.apply(&FollowEx{Follow: optionsFollow(10)})                                   // copies closes
+	h.apply(&FollowEx{Follow: optionsFollow(10)})                                  // copies closes
 	h.apply(&FollowEx{Follow: optionsFollow(11), ClosePolicy: CloseLeaveToCopier}) // leaves them
 	fill := func(id int64, side Side, qty string) *Result {
 		return h.apply(&TradeFill{Trader: 1, TradeID: id, Instrument: "BTC", Side: side, PosSide: Long, Qty: fixed.MustParse(qty),

@@ -40,8 +40,8 @@ func fillMachine(seed int64) *Machine {
 			Dedup: DedupWindow{Syms: []string{"BTC-USDT", "ETH-USDT"}, IDs: []int64{n(9_000_000_005), n(9_000_000_003), -4, n(9_000_000_010)},
 				Times: []int64{n(1e15), n(1e15) + 7, n(1e15) + 7, n(2e15)}, SymOf: []uint16{0, 1, 0, 0}, Floor: n(1e15) - 3},
 			Mismatches: uint64(n(3)), InviteOnly: true,
-			Invites: []Invite{{Code: "ab12", ExpiresAt: n(2e18), MaxUses: 3, Used: 1}, {Code: "zz-top", Revoked: true}},
-			OrderSeq:   uint64(n(41)), SignalSeq: uint64(n(12)),
+			Invites:  []Invite{{Code: "ab12", ExpiresAt: n(2e18), MaxUses: 3, Used: 1}, {Code: "zz-top", Revoked: true}},
+			OrderSeq: uint64(n(41)), SignalSeq: uint64(n(12)),
 			Stats: TraderStats{
 				Days: []DayStat{{Day: 19723, RealizedPnL: gdec(-n(5e8)), Equity: gdec(n(2e12))}, {Day: 19724, RealizedPnL: gdec(7e8), Equity: gdec(2e12)}},
 				Wins: 11, Losses: 4, PeakEquity: gdec(n(3e12)), MaxDrawdownBps: 1250, CopierPnL: gdec(-n(123456)),
