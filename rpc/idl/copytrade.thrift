@@ -62,6 +62,8 @@ enum ErrorCode {
     ALLOCATION_RANGE        = 1025
     COPIED_ORDER            = 1026  // the fill's client order ID is one copytrade generated: never a signal
     IMPLAUSIBLE_FILL        = 1027  // price outside the instrument's band around the mark, qty above its maximum, or a figure that would overflow (message names the field)
+    INVITE_REQUIRED         = 1028  // the trader is invite-only: the follow needs an invite code
+    INVITE_INVALID          = 1029  // the invite code is unknown, revoked, expired or used up
 
     NOT_LEADER              = 2001  // extra: leader_addr (the leader's RPC address; empty if unknown), leader_id
     UNAVAILABLE             = 2002  // no quorum, gateway down, shutting down: retry later; message says which
@@ -121,6 +123,8 @@ enum MarginPolicy { FOLLOW_TRADER = 1, FORCE_CROSS = 2, FORCE_ISOLATED = 3 }
 enum LiqPolicy { INHERIT = 0, CLOSE = 1, DETACH = 2 }
 enum TraderStatus { NONE = 0, ACTIVE = 1, PAUSED = 2, EXITED = 3, REJECTED = 4 }
 enum FollowStatus { NONE = 0, ACTIVE = 1, PAUSED = 2, STOPPED = 3, ENDED = 4 }
+// How a follow copies the trader's closes (unfollow with close, stop-loss and liquidation close in both).
+enum ClosePolicy { COPY_CLOSES = 0, LEAVE_TO_COPIER = 1 }
 enum OrderStatus { PENDING = 1, FILLED = 2, PARTIALLY_FILLED = 3, REJECTED = 4, QUARANTINED = 5 }
 enum OrderEffect { OPEN = 1, CLOSE = 2 }
 enum SlotState { NOT_OWNED = 0, OWNED = 1, FROZEN = 2, RELEASED = 3 }
@@ -282,6 +286,9 @@ struct FollowRequest {
     2: i64 copier
     3: i64 copier_parent            // 0 for a main account
     4: FollowSettings settings
+    5: string invite_code           // required when the trader is invite-only (one use is consumed)
+    6: ClosePolicy close_policy     // how the trader's closes are followed; COPY_CLOSES by default
+    7: bool copy_open_positions     // open the follow's share of the trader's current positions at the mark (slippage band applied)
 }
 
 struct UpdateFollowRequest {
@@ -411,6 +418,7 @@ struct Trader {
     10: i32 followers               // follows kept (any status)
     11: i64 signals                 // fills applied
     12: TraderStats stats
+    13: bool invite_only            // new follows need an invite code
 }
 
 struct FollowView {
@@ -429,6 +437,7 @@ struct FollowView {
     13: ProfitShare share
     14: string unrealized_pnl
     15: i32 consecutive_failures    // opens in a row that filled nothing; at the group's limit the follow pauses (CONSECUTIVE_FAILURES)
+    16: ClosePolicy close_policy
 }
 
 struct Order {
@@ -727,6 +736,37 @@ struct SetActivityConfigRequest {
     3: i32 max_consecutive_failures // failed opens in a row that pause a follow; default 20
 }
 
+// ---- Invite-only traders (appended; see raftfsm/follow_options.go) -----------------
+
+enum InviteAction { SET_PRIVATE = 1, SET_PUBLIC = 2, ISSUE = 3, REVOKE = 4 }
+
+// A trader makes itself invite-only (or public again), issues or revokes an invite code.
+// The account may act only on its own trader record.
+struct TraderInviteRequest {
+    1: i64 trader
+    2: InviteAction action
+    3: string code                  // ISSUE, REVOKE: 4..32 of [A-Za-z0-9_-]
+    4: i64 expires_at_unix_nano     // ISSUE: 0 = never
+    5: i32 max_uses                 // ISSUE: 0 = unlimited
+}
+
+struct Invite {
+    1: string code
+    2: i64 expires_at_unix_nano
+    3: i32 max_uses
+    4: i32 used
+    5: bool revoked
+}
+
+struct ListInvitesRequest {
+    1: i64 trader
+    2: ReadOptions read_opts
+}
+struct ListInvitesResponse {
+    1: bool invite_only
+    2: list<Invite> invites         // sorted by code
+}
+
 service CopyTrade {
     // Signals.
     SubmitFillResponse SubmitFill(1: SubmitFillRequest req) throws (1: CopyTradeError err)
@@ -797,4 +837,8 @@ service CopyTrade {
 
     // Admin: activity retention and the consecutive-failure stop, on every group.
     CommandResponse SetActivityConfig(1: SetActivityConfigRequest req) throws (1: CopyTradeError err)
+
+    // A trader's invite-only setting and invite codes (account: its own trader record).
+    CommandResponse TraderInvite(1: TraderInviteRequest req) throws (1: CopyTradeError err)
+    ListInvitesResponse ListInvites(1: ListInvitesRequest req) throws (1: CopyTradeError err)
 }
