@@ -56,6 +56,8 @@ const (
 	ErrorCode_ALLOCATION_RANGE         ErrorCode = 1025
 	ErrorCode_COPIED_ORDER             ErrorCode = 1026
 	ErrorCode_IMPLAUSIBLE_FILL         ErrorCode = 1027
+	ErrorCode_INVITE_REQUIRED          ErrorCode = 1028
+	ErrorCode_INVITE_INVALID           ErrorCode = 1029
 	ErrorCode_NOT_LEADER               ErrorCode = 2001
 	ErrorCode_UNAVAILABLE              ErrorCode = 2002
 	ErrorCode_DEADLINE                 ErrorCode = 2003
@@ -124,6 +126,10 @@ func (p ErrorCode) String() string {
 		return "COPIED_ORDER"
 	case ErrorCode_IMPLAUSIBLE_FILL:
 		return "IMPLAUSIBLE_FILL"
+	case ErrorCode_INVITE_REQUIRED:
+		return "INVITE_REQUIRED"
+	case ErrorCode_INVITE_INVALID:
+		return "INVITE_INVALID"
 	case ErrorCode_NOT_LEADER:
 		return "NOT_LEADER"
 	case ErrorCode_UNAVAILABLE:
@@ -202,6 +208,10 @@ func ErrorCodeFromString(s string) (ErrorCode, error) {
 		return ErrorCode_COPIED_ORDER, nil
 	case "IMPLAUSIBLE_FILL":
 		return ErrorCode_IMPLAUSIBLE_FILL, nil
+	case "INVITE_REQUIRED":
+		return ErrorCode_INVITE_REQUIRED, nil
+	case "INVITE_INVALID":
+		return ErrorCode_INVITE_INVALID, nil
 	case "NOT_LEADER":
 		return ErrorCode_NOT_LEADER, nil
 	case "UNAVAILABLE":
@@ -801,6 +811,48 @@ func (p *FollowStatus) Value() (driver.Value, error) {
 	return int64(*p), nil
 }
 
+type ClosePolicy int64
+
+const (
+	ClosePolicy_COPY_CLOSES     ClosePolicy = 0
+	ClosePolicy_LEAVE_TO_COPIER ClosePolicy = 1
+)
+
+func (p ClosePolicy) String() string {
+	switch p {
+	case ClosePolicy_COPY_CLOSES:
+		return "COPY_CLOSES"
+	case ClosePolicy_LEAVE_TO_COPIER:
+		return "LEAVE_TO_COPIER"
+	}
+	return "<UNSET>"
+}
+
+func ClosePolicyFromString(s string) (ClosePolicy, error) {
+	switch s {
+	case "COPY_CLOSES":
+		return ClosePolicy_COPY_CLOSES, nil
+	case "LEAVE_TO_COPIER":
+		return ClosePolicy_LEAVE_TO_COPIER, nil
+	}
+	return ClosePolicy(0), fmt.Errorf("not a valid ClosePolicy string")
+}
+
+func ClosePolicyPtr(v ClosePolicy) *ClosePolicy { return &v }
+func (p *ClosePolicy) Scan(value interface{}) (err error) {
+	var result sql.NullInt64
+	err = result.Scan(value)
+	*p = ClosePolicy(result.Int64)
+	return
+}
+
+func (p *ClosePolicy) Value() (driver.Value, error) {
+	if p == nil {
+		return nil, nil
+	}
+	return int64(*p), nil
+}
+
 type OrderStatus int64
 
 const (
@@ -1008,6 +1060,58 @@ func (p *LeaderMetric) Scan(value interface{}) (err error) {
 }
 
 func (p *LeaderMetric) Value() (driver.Value, error) {
+	if p == nil {
+		return nil, nil
+	}
+	return int64(*p), nil
+}
+
+type InviteAction int64
+
+const (
+	InviteAction_SET_PRIVATE InviteAction = 1
+	InviteAction_SET_PUBLIC  InviteAction = 2
+	InviteAction_ISSUE       InviteAction = 3
+	InviteAction_REVOKE      InviteAction = 4
+)
+
+func (p InviteAction) String() string {
+	switch p {
+	case InviteAction_SET_PRIVATE:
+		return "SET_PRIVATE"
+	case InviteAction_SET_PUBLIC:
+		return "SET_PUBLIC"
+	case InviteAction_ISSUE:
+		return "ISSUE"
+	case InviteAction_REVOKE:
+		return "REVOKE"
+	}
+	return "<UNSET>"
+}
+
+func InviteActionFromString(s string) (InviteAction, error) {
+	switch s {
+	case "SET_PRIVATE":
+		return InviteAction_SET_PRIVATE, nil
+	case "SET_PUBLIC":
+		return InviteAction_SET_PUBLIC, nil
+	case "ISSUE":
+		return InviteAction_ISSUE, nil
+	case "REVOKE":
+		return InviteAction_REVOKE, nil
+	}
+	return InviteAction(0), fmt.Errorf("not a valid InviteAction string")
+}
+
+func InviteActionPtr(v InviteAction) *InviteAction { return &v }
+func (p *InviteAction) Scan(value interface{}) (err error) {
+	var result sql.NullInt64
+	err = result.Scan(value)
+	*p = InviteAction(result.Int64)
+	return
+}
+
+func (p *InviteAction) Value() (driver.Value, error) {
 	if p == nil {
 		return nil, nil
 	}
@@ -2443,10 +2547,13 @@ var fieldIDToName_FollowSettings = map[int16]string{
 }
 
 type FollowRequest struct {
-	Trader       int64           `thrift:"trader,1" frugal:"1,default,i64" json:"trader"`
-	Copier       int64           `thrift:"copier,2" frugal:"2,default,i64" json:"copier"`
-	CopierParent int64           `thrift:"copier_parent,3" frugal:"3,default,i64" json:"copier_parent"`
-	Settings     *FollowSettings `thrift:"settings,4" frugal:"4,default,FollowSettings" json:"settings"`
+	Trader            int64           `thrift:"trader,1" frugal:"1,default,i64" json:"trader"`
+	Copier            int64           `thrift:"copier,2" frugal:"2,default,i64" json:"copier"`
+	CopierParent      int64           `thrift:"copier_parent,3" frugal:"3,default,i64" json:"copier_parent"`
+	Settings          *FollowSettings `thrift:"settings,4" frugal:"4,default,FollowSettings" json:"settings"`
+	InviteCode        string          `thrift:"invite_code,5" frugal:"5,default,string" json:"invite_code"`
+	ClosePolicy       ClosePolicy     `thrift:"close_policy,6" frugal:"6,default,ClosePolicy" json:"close_policy"`
+	CopyOpenPositions bool            `thrift:"copy_open_positions,7" frugal:"7,default,bool" json:"copy_open_positions"`
 }
 
 func NewFollowRequest() *FollowRequest {
@@ -2476,6 +2583,18 @@ func (p *FollowRequest) GetSettings() (v *FollowSettings) {
 	}
 	return p.Settings
 }
+
+func (p *FollowRequest) GetInviteCode() (v string) {
+	return p.InviteCode
+}
+
+func (p *FollowRequest) GetClosePolicy() (v ClosePolicy) {
+	return p.ClosePolicy
+}
+
+func (p *FollowRequest) GetCopyOpenPositions() (v bool) {
+	return p.CopyOpenPositions
+}
 func (p *FollowRequest) SetTrader(val int64) {
 	p.Trader = val
 }
@@ -2487,6 +2606,15 @@ func (p *FollowRequest) SetCopierParent(val int64) {
 }
 func (p *FollowRequest) SetSettings(val *FollowSettings) {
 	p.Settings = val
+}
+func (p *FollowRequest) SetInviteCode(val string) {
+	p.InviteCode = val
+}
+func (p *FollowRequest) SetClosePolicy(val ClosePolicy) {
+	p.ClosePolicy = val
+}
+func (p *FollowRequest) SetCopyOpenPositions(val bool) {
+	p.CopyOpenPositions = val
 }
 
 func (p *FollowRequest) IsSetSettings() bool {
@@ -2505,6 +2633,9 @@ var fieldIDToName_FollowRequest = map[int16]string{
 	2: "copier",
 	3: "copier_parent",
 	4: "settings",
+	5: "invite_code",
+	6: "close_policy",
+	7: "copy_open_positions",
 }
 
 type UpdateFollowRequest struct {
@@ -3509,18 +3640,19 @@ var fieldIDToName_TraderStats = map[int16]string{
 }
 
 type Trader struct {
-	Trader    int64             `thrift:"trader,1" frugal:"1,default,i64" json:"trader"`
-	Parent    int64             `thrift:"parent,2" frugal:"2,default,i64" json:"parent"`
-	Slot      int32             `thrift:"slot,3" frugal:"3,default,i32" json:"slot"`
-	Status    TraderStatus      `thrift:"status,4" frugal:"4,default,TraderStatus" json:"status"`
-	Reason    string            `thrift:"reason,5" frugal:"5,default,string" json:"reason"`
-	Config    *TraderConfig     `thrift:"config,6" frugal:"6,default,TraderConfig" json:"config"`
-	ShareBps  int64             `thrift:"share_bps,7" frugal:"7,default,i64" json:"share_bps"`
-	Positions []*TraderPosition `thrift:"positions,8" frugal:"8,default,list<TraderPosition>" json:"positions"`
-	Equity    string            `thrift:"equity,9" frugal:"9,default,string" json:"equity"`
-	Followers int32             `thrift:"followers,10" frugal:"10,default,i32" json:"followers"`
-	Signals   int64             `thrift:"signals,11" frugal:"11,default,i64" json:"signals"`
-	Stats     *TraderStats      `thrift:"stats,12" frugal:"12,default,TraderStats" json:"stats"`
+	Trader     int64             `thrift:"trader,1" frugal:"1,default,i64" json:"trader"`
+	Parent     int64             `thrift:"parent,2" frugal:"2,default,i64" json:"parent"`
+	Slot       int32             `thrift:"slot,3" frugal:"3,default,i32" json:"slot"`
+	Status     TraderStatus      `thrift:"status,4" frugal:"4,default,TraderStatus" json:"status"`
+	Reason     string            `thrift:"reason,5" frugal:"5,default,string" json:"reason"`
+	Config     *TraderConfig     `thrift:"config,6" frugal:"6,default,TraderConfig" json:"config"`
+	ShareBps   int64             `thrift:"share_bps,7" frugal:"7,default,i64" json:"share_bps"`
+	Positions  []*TraderPosition `thrift:"positions,8" frugal:"8,default,list<TraderPosition>" json:"positions"`
+	Equity     string            `thrift:"equity,9" frugal:"9,default,string" json:"equity"`
+	Followers  int32             `thrift:"followers,10" frugal:"10,default,i32" json:"followers"`
+	Signals    int64             `thrift:"signals,11" frugal:"11,default,i64" json:"signals"`
+	Stats      *TraderStats      `thrift:"stats,12" frugal:"12,default,TraderStats" json:"stats"`
+	InviteOnly bool              `thrift:"invite_only,13" frugal:"13,default,bool" json:"invite_only"`
 }
 
 func NewTrader() *Trader {
@@ -3587,6 +3719,10 @@ func (p *Trader) GetStats() (v *TraderStats) {
 	}
 	return p.Stats
 }
+
+func (p *Trader) GetInviteOnly() (v bool) {
+	return p.InviteOnly
+}
 func (p *Trader) SetTrader(val int64) {
 	p.Trader = val
 }
@@ -3623,6 +3759,9 @@ func (p *Trader) SetSignals(val int64) {
 func (p *Trader) SetStats(val *TraderStats) {
 	p.Stats = val
 }
+func (p *Trader) SetInviteOnly(val bool) {
+	p.InviteOnly = val
+}
 
 func (p *Trader) IsSetConfig() bool {
 	return p.Config != nil
@@ -3652,6 +3791,7 @@ var fieldIDToName_Trader = map[int16]string{
 	10: "followers",
 	11: "signals",
 	12: "stats",
+	13: "invite_only",
 }
 
 type FollowView struct {
@@ -3670,6 +3810,7 @@ type FollowView struct {
 	Share               *ProfitShare    `thrift:"share,13" frugal:"13,default,ProfitShare" json:"share"`
 	UnrealizedPnl       string          `thrift:"unrealized_pnl,14" frugal:"14,default,string" json:"unrealized_pnl"`
 	ConsecutiveFailures int32           `thrift:"consecutive_failures,15" frugal:"15,default,i32" json:"consecutive_failures"`
+	ClosePolicy         ClosePolicy     `thrift:"close_policy,16" frugal:"16,default,ClosePolicy" json:"close_policy"`
 }
 
 func NewFollowView() *FollowView {
@@ -3748,6 +3889,10 @@ func (p *FollowView) GetUnrealizedPnl() (v string) {
 func (p *FollowView) GetConsecutiveFailures() (v int32) {
 	return p.ConsecutiveFailures
 }
+
+func (p *FollowView) GetClosePolicy() (v ClosePolicy) {
+	return p.ClosePolicy
+}
 func (p *FollowView) SetTrader(val int64) {
 	p.Trader = val
 }
@@ -3793,6 +3938,9 @@ func (p *FollowView) SetUnrealizedPnl(val string) {
 func (p *FollowView) SetConsecutiveFailures(val int32) {
 	p.ConsecutiveFailures = val
 }
+func (p *FollowView) SetClosePolicy(val ClosePolicy) {
+	p.ClosePolicy = val
+}
 
 func (p *FollowView) IsSetSettings() bool {
 	return p.Settings != nil
@@ -3825,6 +3973,7 @@ var fieldIDToName_FollowView = map[int16]string{
 	13: "share",
 	14: "unrealized_pnl",
 	15: "consecutive_failures",
+	16: "close_policy",
 }
 
 type Order struct {
@@ -6087,6 +6236,221 @@ var fieldIDToName_SetActivityConfigRequest = map[int16]string{
 	3: "max_consecutive_failures",
 }
 
+type TraderInviteRequest struct {
+	Trader            int64        `thrift:"trader,1" frugal:"1,default,i64" json:"trader"`
+	Action            InviteAction `thrift:"action,2" frugal:"2,default,InviteAction" json:"action"`
+	Code              string       `thrift:"code,3" frugal:"3,default,string" json:"code"`
+	ExpiresAtUnixNano int64        `thrift:"expires_at_unix_nano,4" frugal:"4,default,i64" json:"expires_at_unix_nano"`
+	MaxUses           int32        `thrift:"max_uses,5" frugal:"5,default,i32" json:"max_uses"`
+}
+
+func NewTraderInviteRequest() *TraderInviteRequest {
+	return &TraderInviteRequest{}
+}
+
+func (p *TraderInviteRequest) InitDefault() {
+}
+
+func (p *TraderInviteRequest) GetTrader() (v int64) {
+	return p.Trader
+}
+
+func (p *TraderInviteRequest) GetAction() (v InviteAction) {
+	return p.Action
+}
+
+func (p *TraderInviteRequest) GetCode() (v string) {
+	return p.Code
+}
+
+func (p *TraderInviteRequest) GetExpiresAtUnixNano() (v int64) {
+	return p.ExpiresAtUnixNano
+}
+
+func (p *TraderInviteRequest) GetMaxUses() (v int32) {
+	return p.MaxUses
+}
+func (p *TraderInviteRequest) SetTrader(val int64) {
+	p.Trader = val
+}
+func (p *TraderInviteRequest) SetAction(val InviteAction) {
+	p.Action = val
+}
+func (p *TraderInviteRequest) SetCode(val string) {
+	p.Code = val
+}
+func (p *TraderInviteRequest) SetExpiresAtUnixNano(val int64) {
+	p.ExpiresAtUnixNano = val
+}
+func (p *TraderInviteRequest) SetMaxUses(val int32) {
+	p.MaxUses = val
+}
+
+func (p *TraderInviteRequest) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("TraderInviteRequest(%+v)", *p)
+}
+
+var fieldIDToName_TraderInviteRequest = map[int16]string{
+	1: "trader",
+	2: "action",
+	3: "code",
+	4: "expires_at_unix_nano",
+	5: "max_uses",
+}
+
+type Invite struct {
+	Code              string `thrift:"code,1" frugal:"1,default,string" json:"code"`
+	ExpiresAtUnixNano int64  `thrift:"expires_at_unix_nano,2" frugal:"2,default,i64" json:"expires_at_unix_nano"`
+	MaxUses           int32  `thrift:"max_uses,3" frugal:"3,default,i32" json:"max_uses"`
+	Used              int32  `thrift:"used,4" frugal:"4,default,i32" json:"used"`
+	Revoked           bool   `thrift:"revoked,5" frugal:"5,default,bool" json:"revoked"`
+}
+
+func NewInvite() *Invite {
+	return &Invite{}
+}
+
+func (p *Invite) InitDefault() {
+}
+
+func (p *Invite) GetCode() (v string) {
+	return p.Code
+}
+
+func (p *Invite) GetExpiresAtUnixNano() (v int64) {
+	return p.ExpiresAtUnixNano
+}
+
+func (p *Invite) GetMaxUses() (v int32) {
+	return p.MaxUses
+}
+
+func (p *Invite) GetUsed() (v int32) {
+	return p.Used
+}
+
+func (p *Invite) GetRevoked() (v bool) {
+	return p.Revoked
+}
+func (p *Invite) SetCode(val string) {
+	p.Code = val
+}
+func (p *Invite) SetExpiresAtUnixNano(val int64) {
+	p.ExpiresAtUnixNano = val
+}
+func (p *Invite) SetMaxUses(val int32) {
+	p.MaxUses = val
+}
+func (p *Invite) SetUsed(val int32) {
+	p.Used = val
+}
+func (p *Invite) SetRevoked(val bool) {
+	p.Revoked = val
+}
+
+func (p *Invite) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("Invite(%+v)", *p)
+}
+
+var fieldIDToName_Invite = map[int16]string{
+	1: "code",
+	2: "expires_at_unix_nano",
+	3: "max_uses",
+	4: "used",
+	5: "revoked",
+}
+
+type ListInvitesRequest struct {
+	Trader   int64        `thrift:"trader,1" frugal:"1,default,i64" json:"trader"`
+	ReadOpts *ReadOptions `thrift:"read_opts,2" frugal:"2,default,ReadOptions" json:"read_opts"`
+}
+
+func NewListInvitesRequest() *ListInvitesRequest {
+	return &ListInvitesRequest{}
+}
+
+func (p *ListInvitesRequest) InitDefault() {
+}
+
+func (p *ListInvitesRequest) GetTrader() (v int64) {
+	return p.Trader
+}
+
+var ListInvitesRequest_ReadOpts_DEFAULT *ReadOptions
+
+func (p *ListInvitesRequest) GetReadOpts() (v *ReadOptions) {
+	if !p.IsSetReadOpts() {
+		return ListInvitesRequest_ReadOpts_DEFAULT
+	}
+	return p.ReadOpts
+}
+func (p *ListInvitesRequest) SetTrader(val int64) {
+	p.Trader = val
+}
+func (p *ListInvitesRequest) SetReadOpts(val *ReadOptions) {
+	p.ReadOpts = val
+}
+
+func (p *ListInvitesRequest) IsSetReadOpts() bool {
+	return p.ReadOpts != nil
+}
+
+func (p *ListInvitesRequest) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("ListInvitesRequest(%+v)", *p)
+}
+
+var fieldIDToName_ListInvitesRequest = map[int16]string{
+	1: "trader",
+	2: "read_opts",
+}
+
+type ListInvitesResponse struct {
+	InviteOnly bool      `thrift:"invite_only,1" frugal:"1,default,bool" json:"invite_only"`
+	Invites    []*Invite `thrift:"invites,2" frugal:"2,default,list<Invite>" json:"invites"`
+}
+
+func NewListInvitesResponse() *ListInvitesResponse {
+	return &ListInvitesResponse{}
+}
+
+func (p *ListInvitesResponse) InitDefault() {
+}
+
+func (p *ListInvitesResponse) GetInviteOnly() (v bool) {
+	return p.InviteOnly
+}
+
+func (p *ListInvitesResponse) GetInvites() (v []*Invite) {
+	return p.Invites
+}
+func (p *ListInvitesResponse) SetInviteOnly(val bool) {
+	p.InviteOnly = val
+}
+func (p *ListInvitesResponse) SetInvites(val []*Invite) {
+	p.Invites = val
+}
+
+func (p *ListInvitesResponse) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("ListInvitesResponse(%+v)", *p)
+}
+
+var fieldIDToName_ListInvitesResponse = map[int16]string{
+	1: "invite_only",
+	2: "invites",
+}
+
 type CopyTradeError struct {
 	Code    ErrorCode         `thrift:"code,1" frugal:"1,default,ErrorCode" json:"code"`
 	Message string            `thrift:"message,2" frugal:"2,default,string" json:"message"`
@@ -6215,6 +6579,10 @@ type CopyTrade interface {
 	ListActivity(ctx context.Context, req *ListActivityRequest) (r *ListActivityResponse, err error)
 
 	SetActivityConfig(ctx context.Context, req *SetActivityConfigRequest) (r *CommandResponse, err error)
+
+	TraderInvite(ctx context.Context, req *TraderInviteRequest) (r *CommandResponse, err error)
+
+	ListInvites(ctx context.Context, req *ListInvitesRequest) (r *ListInvitesResponse, err error)
 }
 
 type CopyTradeSubmitFillArgs struct {
@@ -9879,6 +10247,194 @@ func (p *CopyTradeSetActivityConfigResult) String() string {
 }
 
 var fieldIDToName_CopyTradeSetActivityConfigResult = map[int16]string{
+	0: "success",
+	1: "err",
+}
+
+type CopyTradeTraderInviteArgs struct {
+	Req *TraderInviteRequest `thrift:"req,1" frugal:"1,default,TraderInviteRequest" json:"req"`
+}
+
+func NewCopyTradeTraderInviteArgs() *CopyTradeTraderInviteArgs {
+	return &CopyTradeTraderInviteArgs{}
+}
+
+func (p *CopyTradeTraderInviteArgs) InitDefault() {
+}
+
+var CopyTradeTraderInviteArgs_Req_DEFAULT *TraderInviteRequest
+
+func (p *CopyTradeTraderInviteArgs) GetReq() (v *TraderInviteRequest) {
+	if !p.IsSetReq() {
+		return CopyTradeTraderInviteArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *CopyTradeTraderInviteArgs) SetReq(val *TraderInviteRequest) {
+	p.Req = val
+}
+
+func (p *CopyTradeTraderInviteArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *CopyTradeTraderInviteArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyTradeTraderInviteArgs(%+v)", *p)
+}
+
+var fieldIDToName_CopyTradeTraderInviteArgs = map[int16]string{
+	1: "req",
+}
+
+type CopyTradeTraderInviteResult struct {
+	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
+}
+
+func NewCopyTradeTraderInviteResult() *CopyTradeTraderInviteResult {
+	return &CopyTradeTraderInviteResult{}
+}
+
+func (p *CopyTradeTraderInviteResult) InitDefault() {
+}
+
+var CopyTradeTraderInviteResult_Success_DEFAULT *CommandResponse
+
+func (p *CopyTradeTraderInviteResult) GetSuccess() (v *CommandResponse) {
+	if !p.IsSetSuccess() {
+		return CopyTradeTraderInviteResult_Success_DEFAULT
+	}
+	return p.Success
+}
+
+var CopyTradeTraderInviteResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeTraderInviteResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeTraderInviteResult_Err_DEFAULT
+	}
+	return p.Err
+}
+func (p *CopyTradeTraderInviteResult) SetSuccess(x interface{}) {
+	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeTraderInviteResult) SetErr(val *CopyTradeError) {
+	p.Err = val
+}
+
+func (p *CopyTradeTraderInviteResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *CopyTradeTraderInviteResult) IsSetErr() bool {
+	return p.Err != nil
+}
+
+func (p *CopyTradeTraderInviteResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyTradeTraderInviteResult(%+v)", *p)
+}
+
+var fieldIDToName_CopyTradeTraderInviteResult = map[int16]string{
+	0: "success",
+	1: "err",
+}
+
+type CopyTradeListInvitesArgs struct {
+	Req *ListInvitesRequest `thrift:"req,1" frugal:"1,default,ListInvitesRequest" json:"req"`
+}
+
+func NewCopyTradeListInvitesArgs() *CopyTradeListInvitesArgs {
+	return &CopyTradeListInvitesArgs{}
+}
+
+func (p *CopyTradeListInvitesArgs) InitDefault() {
+}
+
+var CopyTradeListInvitesArgs_Req_DEFAULT *ListInvitesRequest
+
+func (p *CopyTradeListInvitesArgs) GetReq() (v *ListInvitesRequest) {
+	if !p.IsSetReq() {
+		return CopyTradeListInvitesArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *CopyTradeListInvitesArgs) SetReq(val *ListInvitesRequest) {
+	p.Req = val
+}
+
+func (p *CopyTradeListInvitesArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *CopyTradeListInvitesArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyTradeListInvitesArgs(%+v)", *p)
+}
+
+var fieldIDToName_CopyTradeListInvitesArgs = map[int16]string{
+	1: "req",
+}
+
+type CopyTradeListInvitesResult struct {
+	Success *ListInvitesResponse `thrift:"success,0,optional" frugal:"0,optional,ListInvitesResponse" json:"success,omitempty"`
+	Err     *CopyTradeError      `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
+}
+
+func NewCopyTradeListInvitesResult() *CopyTradeListInvitesResult {
+	return &CopyTradeListInvitesResult{}
+}
+
+func (p *CopyTradeListInvitesResult) InitDefault() {
+}
+
+var CopyTradeListInvitesResult_Success_DEFAULT *ListInvitesResponse
+
+func (p *CopyTradeListInvitesResult) GetSuccess() (v *ListInvitesResponse) {
+	if !p.IsSetSuccess() {
+		return CopyTradeListInvitesResult_Success_DEFAULT
+	}
+	return p.Success
+}
+
+var CopyTradeListInvitesResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeListInvitesResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeListInvitesResult_Err_DEFAULT
+	}
+	return p.Err
+}
+func (p *CopyTradeListInvitesResult) SetSuccess(x interface{}) {
+	p.Success = x.(*ListInvitesResponse)
+}
+func (p *CopyTradeListInvitesResult) SetErr(val *CopyTradeError) {
+	p.Err = val
+}
+
+func (p *CopyTradeListInvitesResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *CopyTradeListInvitesResult) IsSetErr() bool {
+	return p.Err != nil
+}
+
+func (p *CopyTradeListInvitesResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyTradeListInvitesResult(%+v)", *p)
+}
+
+var fieldIDToName_CopyTradeListInvitesResult = map[int16]string{
 	0: "success",
 	1: "err",
 }

@@ -50,6 +50,8 @@ type Client interface {
 	SetDrain(ctx context.Context, req *copytrade.SetDrainRequest, callOptions ...callopt.Option) (r *copytrade.MembershipResponse, err error)
 	ListActivity(ctx context.Context, req *copytrade.ListActivityRequest, callOptions ...callopt.Option) (r *copytrade.ListActivityResponse, err error)
 	SetActivityConfig(ctx context.Context, req *copytrade.SetActivityConfigRequest, callOptions ...callopt.Option) (r *copytrade.CommandResponse, err error)
+	TraderInvite(ctx context.Context, req *copytrade.TraderInviteRequest, callOptions ...callopt.Option) (r *copytrade.CommandResponse, err error)
+	ListInvites(ctx context.Context, req *copytrade.ListInvitesRequest, callOptions ...callopt.Option) (r *copytrade.ListInvitesResponse, err error)
 }
 
 // NewClient creates a client for the service defined in IDL.
@@ -274,4 +276,14 @@ func (p *kCopyTradeClient) ListActivity(ctx context.Context, req *copytrade.List
 func (p *kCopyTradeClient) SetActivityConfig(ctx context.Context, req *copytrade.SetActivityConfigRequest, callOptions ...callopt.Option) (r *copytrade.CommandResponse, err error) {
 	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
 	return p.kClient.SetActivityConfig(ctx, req)
+}
+
+func (p *kCopyTradeClient) TraderInvite(ctx context.Context, req *copytrade.TraderInviteRequest, callOptions ...callopt.Option) (r *copytrade.CommandResponse, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.TraderInvite(ctx, req)
+}
+
+func (p *kCopyTradeClient) ListInvites(ctx context.Context, req *copytrade.ListInvitesRequest, callOptions ...callopt.Option) (r *copytrade.ListInvitesResponse, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.ListInvites(ctx, req)
 }

@@ -286,6 +286,20 @@ var serviceMethods = map[string]kitex.MethodInfo{
 		false,
 		kitex.WithStreamingMode(kitex.StreamingNone),
 	),
+	"TraderInvite": kitex.NewMethodInfo(
+		traderInviteHandler,
+		newCopyTradeTraderInviteArgs,
+		newCopyTradeTraderInviteResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
+	"ListInvites": kitex.NewMethodInfo(
+		listInvitesHandler,
+		newCopyTradeListInvitesArgs,
+		newCopyTradeListInvitesResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
 }
 
 var (
@@ -1288,6 +1302,54 @@ func newCopyTradeSetActivityConfigResult() interface{} {
 	return copytrade.NewCopyTradeSetActivityConfigResult()
 }
 
+func traderInviteHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*copytrade.CopyTradeTraderInviteArgs)
+	realResult := result.(*copytrade.CopyTradeTraderInviteResult)
+	success, err := handler.(copytrade.CopyTrade).TraderInvite(ctx, realArg.Req)
+	if err != nil {
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
+	}
+	return nil
+}
+func newCopyTradeTraderInviteArgs() interface{} {
+	return copytrade.NewCopyTradeTraderInviteArgs()
+}
+
+func newCopyTradeTraderInviteResult() interface{} {
+	return copytrade.NewCopyTradeTraderInviteResult()
+}
+
+func listInvitesHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*copytrade.CopyTradeListInvitesArgs)
+	realResult := result.(*copytrade.CopyTradeListInvitesResult)
+	success, err := handler.(copytrade.CopyTrade).ListInvites(ctx, realArg.Req)
+	if err != nil {
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
+	}
+	return nil
+}
+func newCopyTradeListInvitesArgs() interface{} {
+	return copytrade.NewCopyTradeListInvitesArgs()
+}
+
+func newCopyTradeListInvitesResult() interface{} {
+	return copytrade.NewCopyTradeListInvitesResult()
+}
+
 type kClient struct {
 	c client.Client
 }
@@ -1835,6 +1897,34 @@ func (p *kClient) SetActivityConfig(ctx context.Context, req *copytrade.SetActiv
 	_args.Req = req
 	var _result copytrade.CopyTradeSetActivityConfigResult
 	if err = p.c.Call(ctx, "SetActivityConfig", &_args, &_result); err != nil {
+		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) TraderInvite(ctx context.Context, req *copytrade.TraderInviteRequest) (r *copytrade.CommandResponse, err error) {
+	var _args copytrade.CopyTradeTraderInviteArgs
+	_args.Req = req
+	var _result copytrade.CopyTradeTraderInviteResult
+	if err = p.c.Call(ctx, "TraderInvite", &_args, &_result); err != nil {
+		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) ListInvites(ctx context.Context, req *copytrade.ListInvitesRequest) (r *copytrade.ListInvitesResponse, err error) {
+	var _args copytrade.CopyTradeListInvitesArgs
+	_args.Req = req
+	var _result copytrade.CopyTradeListInvitesResult
+	if err = p.c.Call(ctx, "ListInvites", &_args, &_result); err != nil {
 		return
 	}
 	switch {
