@@ -80,3 +80,26 @@ func sortActivity(rs []*ct.ActivityRecord, key func(*ct.ActivityRecord) raftfsm.
 		return cmp.Compare(a.Copier, b.Copier)
 	})
 }
+
+// TraderInvite goes to the trader's group.
+func (h *Handler) TraderInvite(ctx context.Context, req *ct.TraderInviteRequest) (*ct.CommandResponse, error) {
+	_, verr := convert.TraderInvite(req)
+	return h.command(ctx, "TraderInvite", req.GetTrader(), 0, verr, func(ctx context.Context, c copytrade.Client, o ...callopt.Option) (*ct.CommandResponse, error) {
+		return c.TraderInvite(ctx, req, o...)
+	})
+}
+
+// ListInvites goes to the trader's group.
+func (h *Handler) ListInvites(ctx context.Context, req *ct.ListInvitesRequest) (*ct.ListInvitesResponse, error) {
+	if err := positiveID("trader", req.GetTrader()); err != nil {
+		return nil, h.invalid(err)
+	}
+	ctx, cancel := h.r.bounded(ctx, 0)
+	defer cancel()
+	var resp *ct.ListInvitesResponse
+	_, err := h.r.bySlot(ctx, "ListInvites", req.Trader, safe, func(ctx context.Context, c copytrade.Client, o ...callopt.Option) (err error) {
+		resp, err = c.ListInvites(ctx, req, o...)
+		return err
+	})
+	return resp, err
+}

@@ -50,7 +50,7 @@ type ctlCommand struct {
 
 // ctlCommands is the whole command table, by area.
 func ctlCommands() []ctlCommand {
-	return slices.Concat(ctlTraderCommands(), ctlFollowCommands(), ctlAdminCommands(), ctlQueryCommands(), ctlOpsCommands(), ctlFillCommands())
+	return slices.Concat(ctlTraderCommands(), ctlFollowCommands(), ctlAdminCommands(), ctlQueryCommands(), ctlOpsCommands(), ctlFillCommands(), ctlInviteCommands())
 }
 
 // ctlGlobals are the flags every command accepts, before or after its words.

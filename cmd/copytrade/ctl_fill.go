@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"flag"
 	"fmt"
 	"strconv"
@@ -233,4 +234,90 @@ func parseEventTime(v string, now time.Time) (int64, error) {
 		return 0, fmt.Errorf("%q is neither RFC 3339 nor Unix nanoseconds", v)
 	}
 	return t.UnixNano(), nil
+}
+
+// ctlInviteCommands: a trader's invite-only setting and invite codes.
+func ctlInviteCommands() []ctlCommand {
+	act := func(action ct.InviteAction, withCode bool, summary string) func(string) ctlCommand {
+		return func(path string) ctlCommand {
+			args := []string{"trader"}
+			if withCode {
+				args = append(args, "code")
+			}
+			return ctlCommand{path: path, args: args, summary: summary,
+				setup: func(fs *flag.FlagSet) ctlAction {
+					r := &ct.TraderInviteRequest{Action: action}
+					fs.Int64Var(&r.Trader, "trader", 0, "the trader's account ID")
+					if withCode {
+						fs.StringVar(&r.Code, "code", "", "the invite code: 4..32 letters, digits, - or _ (issue: empty makes one)")
+					}
+					var ttl *time.Duration
+					var uses *int
+					if action == ct.InviteAction_ISSUE {
+						ttl = fs.Duration("ttl", 0, "the code expires after this (0: never)")
+						uses = fs.Int("max-uses", 0, "follows the code admits (0: unlimited)")
+					}
+					return func(ctx context.Context, e *ctlEnv) (any, error) {
+						if action == ct.InviteAction_ISSUE {
+							if r.Code == "" {
+								r.Code = newInviteCode()
+							}
+							if *ttl > 0 {
+								r.ExpiresAtUnixNano = time.Now().Add(*ttl).UnixNano()
+							}
+							r.MaxUses = int32(*uses)
+						}
+						c, err := e.client()
+						if err != nil {
+							return nil, err
+						}
+						resp, err := c.TraderInvite(ctx, r)
+						if err != nil {
+							return nil, err
+						}
+						if action == ct.InviteAction_ISSUE {
+							return &issuedInvite{Code: r.Code, ExpiresAtUnixNano: r.ExpiresAtUnixNano, MaxUses: r.MaxUses, Index: resp.GetIndex()}, nil
+						}
+						return resp, nil
+					}
+				}}
+		}
+	}
+	return []ctlCommand{
+		act(ct.InviteAction_SET_PRIVATE, false, "make a trader invite-only: new follows need an invite code")("trader private"),
+		act(ct.InviteAction_SET_PUBLIC, false, "let anyone follow a trader again (codes are kept)")("trader public"),
+		act(ct.InviteAction_ISSUE, true, "issue an invite code (--ttl, --max-uses); prints the code")("trader invite issue"),
+		act(ct.InviteAction_REVOKE, true, "revoke an invite code")("trader invite revoke"),
+		{path: "trader invite list", args: []string{"trader"}, summary: "a trader's invite-only setting and invite codes",
+			setup: func(fs *flag.FlagSet) ctlAction {
+				trader := fs.Int64("trader", 0, "the trader's account ID")
+				return func(ctx context.Context, e *ctlEnv) (any, error) {
+					c, err := e.client()
+					if err != nil {
+						return nil, err
+					}
+					return c.ListInvites(ctx, &ct.ListInvitesRequest{Trader: *trader, ReadOpts: e.readOpts()})
+				}
+			}},
+	}
+}
+
+type issuedInvite struct {
+	Code              string `json:"code"`
+	ExpiresAtUnixNano int64  `json:"expires_at_unix_nano"`
+	MaxUses           int32  `json:"max_uses"`
+	Index             int64  `json:"index"`
+}
+
+// newInviteCode is 16 random base-32 characters.
+func newInviteCode() string {
+	const alphabet = "abcdefghijkmnpqrstuvwxyz23456789"
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b[:])
 }

@@ -153,6 +153,36 @@ func TestCtlFillSubmit(t *testing.T) {
 		t.Errorf("venue positions of an unknown account: exit %d: %s%s", code, out, errOut)
 	}
 
+	// Invite-only: a follow needs a code the trader issued; a used-up code is refused.
+	if code, _, errOut := ctl(admin, "trader", "private", tr); code != 0 {
+		t.Fatalf("trader private: exit %d: %s", code, errOut)
+	}
+	followArgs := []string{"follow", "add", tr, "777001", "--mode", "multiplier", "--multiplier", "0.1", "--allocation", "5000", "--close-policy", "copier"}
+	if code, _, errOut := ctl(admin, followArgs...); code != 1 || !strings.Contains(errOut, "INVITE_REQUIRED (1028)") {
+		t.Errorf("follow of an invite-only trader without a code: exit %d, stderr %q", code, errOut)
+	}
+	code, out, errOut = ctl(admin, "trader", "invite", "issue", tr, "--max-uses", "1", "--ttl", "1h", "--json")
+	var inv issuedInvite
+	if err := sonic.Unmarshal([]byte(out), &inv); code != 0 || err != nil || len(inv.Code) != 16 {
+		t.Fatalf("invite issue: exit %d %v: %s%s", code, err, out, errOut)
+	}
+	if code, _, errOut := ctl(admin, append(followArgs, "--invite-code", inv.Code)...); code != 0 {
+		t.Fatalf("follow with the code: exit %d: %s", code, errOut)
+	}
+	followArgs[3] = "777002"
+	if code, _, errOut := ctl(admin, append(followArgs, "--invite-code", inv.Code)...); code != 1 || !strings.Contains(errOut, "INVITE_INVALID (1029)") {
+		t.Errorf("a used-up code: exit %d, stderr %q", code, errOut)
+	}
+	code, out, _ = ctl(admin, "trader", "invite", "list", tr, "--json")
+	var il ct.ListInvitesResponse
+	if err := sonic.Unmarshal([]byte(out), &il); code != 0 || err != nil || !il.InviteOnly || len(il.Invites) != 1 || il.Invites[0].Used != 1 {
+		t.Errorf("invite list: exit %d %v: %s", code, err, out)
+	}
+	code, out, _ = ctl(admin, "follows", "777001", "--json")
+	if code != 0 || !strings.Contains(out, `"close_policy": 1`) {
+		t.Errorf("follow's close policy: %s", out)
+	}
+
 	// settle guesses no period.
 	if code, _, errOut := ctl(admin, "settle"); code != 2 || !strings.Contains(errOut, "--period is required") || !strings.Contains(errOut, "--yes") {
 		t.Errorf("settle without --period: exit %d, stderr %q", code, errOut)

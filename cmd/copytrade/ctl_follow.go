@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strings"
 
 	ct "github.com/copytrade/copytrade/rpc/kitex_gen/copytrade"
 )
@@ -100,13 +101,26 @@ func ctlFollowCommands() []ctlCommand {
 			setup: func(fs *flag.FlagSet) ctlAction {
 				trader, copier := pairFlags(fs)
 				parent := fs.Int64("copier-parent", 0, "the copier's main account (0: a main account)")
+				invite := fs.String("invite-code", "", "an invite code the trader issued (required when the trader is invite-only)")
+				closes := fs.String("close-policy", "copy", "copy: the trader's closes are copied; copier: leave them to the copier (unfollow --close and stop-loss still close)")
+				copyOpen := fs.Bool("copy-open-positions", false, "open this follow's share of the trader's current positions at the mark")
 				settings := followSettingsFlags(fs)
 				return func(ctx context.Context, e *ctlEnv) (any, error) {
+					var cp ct.ClosePolicy
+					switch strings.ToLower(*closes) {
+					case "copy", "copy_closes":
+						cp = ct.ClosePolicy_COPY_CLOSES
+					case "copier", "leave_to_copier":
+						cp = ct.ClosePolicy_LEAVE_TO_COPIER
+					default:
+						return nil, errUsage("--close-policy: %q is not copy or copier", *closes)
+					}
 					c, err := e.client()
 					if err != nil {
 						return nil, err
 					}
-					return c.Follow(ctx, &ct.FollowRequest{Trader: *trader, Copier: *copier, CopierParent: *parent, Settings: settings(e, nil)})
+					return c.Follow(ctx, &ct.FollowRequest{Trader: *trader, Copier: *copier, CopierParent: *parent, Settings: settings(e, nil),
+						InviteCode: *invite, ClosePolicy: cp, CopyOpenPositions: *copyOpen})
 				}
 			}},
 		{path: "follow update", args: pairArgs, summary: "change a follow's settings (only the flags given; the rest is kept)",

@@ -18,7 +18,8 @@ import (
 //	                   no-op, membership, ListFollowers
 //	cluster reads      GetSlotOwnership, GroupStatus           router
 //	lead-trader set    ListLeadTraders (a Kafka ingest)        router, trading-system
-//	trader settings    ApplyTrader ... ExitTrader              account == trader
+//	trader settings    ApplyTrader ... ExitTrader,             account == trader
+//	                   TraderInvite, ListInvites
 //	                   (ApplyTrader without stats: the venue's are used)
 //	follows            Follow ... Unfollow                     account == copier
 //	own reads          ListCopierFollows, GetPositions         account == copier
@@ -66,6 +67,8 @@ var rules = map[string]rule{
 	"PauseTrader":  ownTrader(func(r *ct.PauseTraderRequest) int64 { return r.GetTrader() }),
 	"ResumeTrader": ownTrader(func(r *ct.ResumeTraderRequest) int64 { return r.GetTrader() }),
 	"ExitTrader":   ownTrader(func(r *ct.ExitTraderRequest) int64 { return r.GetTrader() }),
+	"TraderInvite": ownTrader(func(r *ct.TraderInviteRequest) int64 { return r.GetTrader() }),
+	"ListInvites":  ownTrader(func(r *ct.ListInvitesRequest) int64 { return r.GetTrader() }),
 
 	"Follow":       ownCopier(func(r *ct.FollowRequest) int64 { return r.GetCopier() }),
 	"UpdateFollow": ownCopier(func(r *ct.UpdateFollowRequest) int64 { return r.GetCopier() }),

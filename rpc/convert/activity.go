@@ -117,3 +117,75 @@ func ActivityConfig(req *ct.SetActivityConfigRequest) (raftfsm.ActivityConfig, e
 	return raftfsm.ActivityConfig{KeepNanos: req.KeepSeconds * 1e9, KeepPerFollow: req.KeepPerFollow,
 		MaxConsecutiveFailures: req.MaxConsecutiveFailures}, nil
 }
+
+// FollowEx validates a follow with the options of issue 14.
+func FollowEx(req *ct.FollowRequest) (raftfsm.FollowEx, error) {
+	var out raftfsm.FollowEx
+	f, err := Follow(req)
+	if err != nil {
+		return out, err
+	}
+	out.Follow = f
+	if req.InviteCode != "" && !validInviteCode(req.InviteCode) {
+		return out, fieldErr("invite_code", "must be %d..%d letters, digits, - or _", raftfsm.MinInviteCodeLen, raftfsm.MaxInviteCodeLen)
+	}
+	switch req.ClosePolicy {
+	case ct.ClosePolicy_COPY_CLOSES, ct.ClosePolicy_LEAVE_TO_COPIER:
+	default:
+		return out, fieldErr("close_policy", "must be COPY_CLOSES or LEAVE_TO_COPIER")
+	}
+	out.InviteCode, out.ClosePolicy, out.CopyOpenPositions = req.InviteCode, raftfsm.ClosePolicy(req.ClosePolicy), req.CopyOpenPositions
+	return out, nil
+}
+
+func validInviteCode(c string) bool {
+	if len(c) < raftfsm.MinInviteCodeLen || len(c) > raftfsm.MaxInviteCodeLen {
+		return false
+	}
+	for i := 0; i < len(c); i++ {
+		b := c[i]
+		if !('a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || b == '-' || b == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// TraderInvite validates an invite command.
+func TraderInvite(req *ct.TraderInviteRequest) (raftfsm.TraderInvite, error) {
+	var out raftfsm.TraderInvite
+	if req == nil {
+		return out, fieldErr("req", "is required")
+	}
+	id, err := TraderID(req.Trader)
+	if err != nil {
+		return out, err
+	}
+	out.Trader = id
+	switch req.Action {
+	case ct.InviteAction_SET_PRIVATE, ct.InviteAction_SET_PUBLIC:
+	case ct.InviteAction_ISSUE, ct.InviteAction_REVOKE:
+		if !validInviteCode(req.Code) {
+			return out, fieldErr("code", "must be %d..%d letters, digits, - or _", raftfsm.MinInviteCodeLen, raftfsm.MaxInviteCodeLen)
+		}
+	default:
+		return out, fieldErr("action", "must be SET_PRIVATE, SET_PUBLIC, ISSUE or REVOKE")
+	}
+	if req.ExpiresAtUnixNano < 0 {
+		return out, fieldErr("expires_at_unix_nano", "must be >= 0")
+	}
+	if req.MaxUses < 0 {
+		return out, fieldErr("max_uses", "must be >= 0")
+	}
+	out.Action, out.Code, out.ExpiresAtUnixNano, out.MaxUses = raftfsm.InviteAction(req.Action), req.Code, req.ExpiresAtUnixNano, req.MaxUses
+	return out, nil
+}
+
+// InvitesView is the Thrift form of a trader's invites.
+func InvitesView(t *raftfsm.TraderView) *ct.ListInvitesResponse {
+	out := &ct.ListInvitesResponse{InviteOnly: t.InviteOnly, Invites: make([]*ct.Invite, len(t.Invites))}
+	for i, v := range t.Invites {
+		out.Invites[i] = &ct.Invite{Code: v.Code, ExpiresAtUnixNano: v.ExpiresAt, MaxUses: v.MaxUses, Used: v.Used, Revoked: v.Revoked}
+	}
+	return out
+}
