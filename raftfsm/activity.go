@@ -95,6 +95,7 @@ type ActivityRecord struct {
 	Fee           fixed.Dec
 	Reason        string // venue rejection or quarantine reason
 	ResultTime    int64  // stamp of the entry that applied the final result; 0 while pending
+	VenueTime     int64  // the venue's execution time of the order (OrderResultsTimed); 0 = unknown
 
 	Kind   ActivityKind
 	Origin Op // the command that decided: TradeFill, MarkPrices (stop-loss), Unfollow, TraderExit, OrderResults (owed, orphan, retry), ...
@@ -339,6 +340,7 @@ func (m *Machine) noteResult(o *OrderState, res *OrderResult) {
 	rec.FilledQty, rec.AvgPrice, rec.Fee = res.FilledQty, res.AvgPrice, res.Fee
 	rec.Reason = strings.Clone(res.Reason) // decoded reasons share the entry's buffer
 	rec.ResultTime = m.now
+	rec.VenueTime = max(res.VenueTimeUnixNano, 0)
 }
 
 // noteQuarantine records that an order's report was quarantined.
@@ -494,6 +496,7 @@ func appendActivityRecord(e *encoder, r *ActivityRecord) {
 	e.dec(r.Fee)
 	e.str(r.Reason)
 	e.optTime(r.Time, r.ResultTime)
+	e.optTime(r.Time, r.VenueTime)
 }
 
 // optTime writes t (0 = none) relative to base: 0, or zigzag(t − base) + 1.
@@ -594,6 +597,7 @@ func decodeActivityRecord(d *decoder, r *ActivityRecord) {
 	r.Fee = d.dec("activity.Fee")
 	r.Reason = d.str("activity.Reason", unbounded)
 	r.ResultTime = d.optTime("activity.ResultTime", r.Time)
+	r.VenueTime = d.optTime("activity.VenueTime", r.Time)
 }
 
 func (e *encoder) activityConfig(c *ActivityConfig) {

@@ -202,6 +202,12 @@ func encodeBody(e *encoder, cmd Command) Op {
 	case *TraderInvite:
 		e.traderInvite(orZero(c))
 		return OpTraderInvite
+	case OrderResultsTimed:
+		e.orderResultsTimed(&c)
+		return OpOrderResultsTimed
+	case *OrderResultsTimed:
+		e.orderResultsTimed(orZero(c))
+		return OpOrderResultsTimed
 	default:
 		panic(fmt.Sprintf("raftfsm: Encode of unsupported command type %T", cmd))
 	}
@@ -371,6 +377,8 @@ func decodeBody(d *decoder, op Op) Command {
 		return d.followEx()
 	case OpTraderInvite:
 		return d.traderInvite()
+	case OpOrderResultsTimed:
+		return d.orderResultsTimed()
 	}
 	d.fail("Op", "no body reader") // unreachable: Decode checked op against opNames
 	return nil

@@ -144,6 +144,9 @@ func (m *Machine) ApplyEnvelope(index uint64, env Envelope) *Result {
 		r.Refusal = m.applyFollowEx(c, r) // follow_options.go
 	case *TraderInvite:
 		r.Refusal = m.applyTraderInvite(c)
+	case *OrderResultsTimed:
+		r.Refusal = m.applyOrderResults(&OrderResults{Results: c.Results}, r) // quality.go
+		r.Op = OpOrderResultsTimed
 	default:
 		// A command type this dispatcher does not know is a programming
 		// error (a new op without its apply function), not a refusal.

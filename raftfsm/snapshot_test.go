@@ -94,7 +94,7 @@ func fillMachine(seed int64) *Machine {
 				{ID: uint64(n(70))<<20 | 3, Time: m.now - 5e9, Kind: ActivityOrder, Origin: OpTradeFill, Instrument: "BTC-USDT",
 					Effect: EffectOpen, Side: Buy, TradeID: n(9_000_000_010), SignalTime: m.now - 6e9, SignalPrice: gdec(64_000_00000000),
 					ClientOrderID: "c1-2", Qty: gdec(5e5), LimitPrice: gdec(64_100_00000000), Status: ActRejected,
-					FilledQty: gdec(1e5), AvgPrice: gdec(64_050_00000000), Fee: gdec(3e5), Reason: "INSUFFICIENT_MARGIN", ResultTime: m.now - 4e9},
+					FilledQty: gdec(1e5), AvgPrice: gdec(64_050_00000000), Fee: gdec(3e5), Reason: "INSUFFICIENT_MARGIN", ResultTime: m.now - 4e9, VenueTime: m.now - 4e9 - 5e6},
 				{ID: uint64(n(71)) << 20, Time: m.now - 3e9, Kind: ActivitySkip, Origin: OpTradeFill, Instrument: "ETH-USDT",
 					Effect: EffectOpen, Side: Sell, TradeID: n(9_000_000_011), SignalTime: m.now - 3e9 - 7, SignalPrice: gdec(3_000_00000000),
 					Skip: SkipAllocationExhausted, Cap: CapAllocation},
