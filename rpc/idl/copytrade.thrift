@@ -623,6 +623,7 @@ struct LeaderRow {
     10: i32 copiers
     11: string assets_under_copy
     12: string copier_pnl
+    13: CopyQuality quality     // how closely copies of this trader tracked it over window_days (at most 30)
 }
 
 // Admin: the venue's true result for a QUARANTINED order (see ListOrders quarantined_only),
@@ -767,6 +768,37 @@ struct ListInvitesResponse {
     2: list<Invite> invites         // sorted by code
 }
 
+// ---- Copy quality (appended; see raftfsm/quality.go) --------------------------------
+
+// How closely copies tracked the trader, over copied orders of signals with a final result:
+// latency from the trader's venue fill time to the copier order's venue execution time, and
+// slippage of the copier's average price against the trader's fill price (signed: worse for
+// the copier is positive).
+struct CopyQuality {
+    1: i32 window_days
+    2: i64 copier                   // 0: every copier of the trader
+    3: i32 orders                   // copied orders with a final result
+    4: i32 filled                   // of which filled something
+    5: i32 latency_samples          // of which the venue reported a time
+    6: i64 latency_p50_us
+    7: i64 latency_p99_us
+    8: string slippage_mean_bps     // decimal, 2 places
+    9: string slippage_p90_bps
+    10: i64 fill_ratio_bps          // filled qty / ordered qty
+}
+
+// A trader's copy quality (any caller), or one copier's copies of it (the copier's own).
+struct GetCopyQualityRequest {
+    1: i64 trader
+    2: i64 copier                   // 0: the trader's whole; > 0: this copier's follow
+    3: i32 window_days              // 7 or 30; 0 = 30
+    4: ReadOptions read_opts
+}
+struct GetCopyQualityResponse {
+    1: i64 trader
+    2: CopyQuality quality
+}
+
 service CopyTrade {
     // Signals.
     SubmitFillResponse SubmitFill(1: SubmitFillRequest req) throws (1: CopyTradeError err)
@@ -841,4 +873,7 @@ service CopyTrade {
     // A trader's invite-only setting and invite codes (account: its own trader record).
     CommandResponse TraderInvite(1: TraderInviteRequest req) throws (1: CopyTradeError err)
     ListInvitesResponse ListInvites(1: ListInvitesRequest req) throws (1: CopyTradeError err)
+
+    // How closely copies of a trader track it (any caller), or one copier's (its own).
+    GetCopyQualityResponse GetCopyQuality(1: GetCopyQualityRequest req) throws (1: CopyTradeError err)
 }
