@@ -5452,18 +5452,19 @@ var fieldIDToName_LeaderboardRequest = map[int16]string{
 }
 
 type LeaderRow struct {
-	Rank            int32  `thrift:"rank,1" frugal:"1,default,i32" json:"rank"`
-	Trader          int64  `thrift:"trader,2" frugal:"2,default,i64" json:"trader"`
-	WindowDays      int32  `thrift:"window_days,3" frugal:"3,default,i32" json:"window_days"`
-	RoiBps          int64  `thrift:"roi_bps,4" frugal:"4,default,i64" json:"roi_bps"`
-	Pnl             string `thrift:"pnl,5" frugal:"5,default,string" json:"pnl"`
-	WinRateBps      int64  `thrift:"win_rate_bps,6" frugal:"6,default,i64" json:"win_rate_bps"`
-	Wins            int64  `thrift:"wins,7" frugal:"7,default,i64" json:"wins"`
-	Losses          int64  `thrift:"losses,8" frugal:"8,default,i64" json:"losses"`
-	MaxDrawdownBps  int64  `thrift:"max_drawdown_bps,9" frugal:"9,default,i64" json:"max_drawdown_bps"`
-	Copiers         int32  `thrift:"copiers,10" frugal:"10,default,i32" json:"copiers"`
-	AssetsUnderCopy string `thrift:"assets_under_copy,11" frugal:"11,default,string" json:"assets_under_copy"`
-	CopierPnl       string `thrift:"copier_pnl,12" frugal:"12,default,string" json:"copier_pnl"`
+	Rank            int32        `thrift:"rank,1" frugal:"1,default,i32" json:"rank"`
+	Trader          int64        `thrift:"trader,2" frugal:"2,default,i64" json:"trader"`
+	WindowDays      int32        `thrift:"window_days,3" frugal:"3,default,i32" json:"window_days"`
+	RoiBps          int64        `thrift:"roi_bps,4" frugal:"4,default,i64" json:"roi_bps"`
+	Pnl             string       `thrift:"pnl,5" frugal:"5,default,string" json:"pnl"`
+	WinRateBps      int64        `thrift:"win_rate_bps,6" frugal:"6,default,i64" json:"win_rate_bps"`
+	Wins            int64        `thrift:"wins,7" frugal:"7,default,i64" json:"wins"`
+	Losses          int64        `thrift:"losses,8" frugal:"8,default,i64" json:"losses"`
+	MaxDrawdownBps  int64        `thrift:"max_drawdown_bps,9" frugal:"9,default,i64" json:"max_drawdown_bps"`
+	Copiers         int32        `thrift:"copiers,10" frugal:"10,default,i32" json:"copiers"`
+	AssetsUnderCopy string       `thrift:"assets_under_copy,11" frugal:"11,default,string" json:"assets_under_copy"`
+	CopierPnl       string       `thrift:"copier_pnl,12" frugal:"12,default,string" json:"copier_pnl"`
+	Quality         *CopyQuality `thrift:"quality,13" frugal:"13,default,CopyQuality" json:"quality"`
 }
 
 func NewLeaderRow() *LeaderRow {
@@ -5520,6 +5521,15 @@ func (p *LeaderRow) GetAssetsUnderCopy() (v string) {
 func (p *LeaderRow) GetCopierPnl() (v string) {
 	return p.CopierPnl
 }
+
+var LeaderRow_Quality_DEFAULT *CopyQuality
+
+func (p *LeaderRow) GetQuality() (v *CopyQuality) {
+	if !p.IsSetQuality() {
+		return LeaderRow_Quality_DEFAULT
+	}
+	return p.Quality
+}
 func (p *LeaderRow) SetRank(val int32) {
 	p.Rank = val
 }
@@ -5556,6 +5566,13 @@ func (p *LeaderRow) SetAssetsUnderCopy(val string) {
 func (p *LeaderRow) SetCopierPnl(val string) {
 	p.CopierPnl = val
 }
+func (p *LeaderRow) SetQuality(val *CopyQuality) {
+	p.Quality = val
+}
+
+func (p *LeaderRow) IsSetQuality() bool {
+	return p.Quality != nil
+}
 
 func (p *LeaderRow) String() string {
 	if p == nil {
@@ -5577,6 +5594,7 @@ var fieldIDToName_LeaderRow = map[int16]string{
 	10: "copiers",
 	11: "assets_under_copy",
 	12: "copier_pnl",
+	13: "quality",
 }
 
 type ResolveOrderRequest struct {
@@ -6451,6 +6469,228 @@ var fieldIDToName_ListInvitesResponse = map[int16]string{
 	2: "invites",
 }
 
+type CopyQuality struct {
+	WindowDays      int32  `thrift:"window_days,1" frugal:"1,default,i32" json:"window_days"`
+	Copier          int64  `thrift:"copier,2" frugal:"2,default,i64" json:"copier"`
+	Orders          int32  `thrift:"orders,3" frugal:"3,default,i32" json:"orders"`
+	Filled          int32  `thrift:"filled,4" frugal:"4,default,i32" json:"filled"`
+	LatencySamples  int32  `thrift:"latency_samples,5" frugal:"5,default,i32" json:"latency_samples"`
+	LatencyP50Us    int64  `thrift:"latency_p50_us,6" frugal:"6,default,i64" json:"latency_p50_us"`
+	LatencyP99Us    int64  `thrift:"latency_p99_us,7" frugal:"7,default,i64" json:"latency_p99_us"`
+	SlippageMeanBps string `thrift:"slippage_mean_bps,8" frugal:"8,default,string" json:"slippage_mean_bps"`
+	SlippageP90Bps  string `thrift:"slippage_p90_bps,9" frugal:"9,default,string" json:"slippage_p90_bps"`
+	FillRatioBps    int64  `thrift:"fill_ratio_bps,10" frugal:"10,default,i64" json:"fill_ratio_bps"`
+}
+
+func NewCopyQuality() *CopyQuality {
+	return &CopyQuality{}
+}
+
+func (p *CopyQuality) InitDefault() {
+}
+
+func (p *CopyQuality) GetWindowDays() (v int32) {
+	return p.WindowDays
+}
+
+func (p *CopyQuality) GetCopier() (v int64) {
+	return p.Copier
+}
+
+func (p *CopyQuality) GetOrders() (v int32) {
+	return p.Orders
+}
+
+func (p *CopyQuality) GetFilled() (v int32) {
+	return p.Filled
+}
+
+func (p *CopyQuality) GetLatencySamples() (v int32) {
+	return p.LatencySamples
+}
+
+func (p *CopyQuality) GetLatencyP50Us() (v int64) {
+	return p.LatencyP50Us
+}
+
+func (p *CopyQuality) GetLatencyP99Us() (v int64) {
+	return p.LatencyP99Us
+}
+
+func (p *CopyQuality) GetSlippageMeanBps() (v string) {
+	return p.SlippageMeanBps
+}
+
+func (p *CopyQuality) GetSlippageP90Bps() (v string) {
+	return p.SlippageP90Bps
+}
+
+func (p *CopyQuality) GetFillRatioBps() (v int64) {
+	return p.FillRatioBps
+}
+func (p *CopyQuality) SetWindowDays(val int32) {
+	p.WindowDays = val
+}
+func (p *CopyQuality) SetCopier(val int64) {
+	p.Copier = val
+}
+func (p *CopyQuality) SetOrders(val int32) {
+	p.Orders = val
+}
+func (p *CopyQuality) SetFilled(val int32) {
+	p.Filled = val
+}
+func (p *CopyQuality) SetLatencySamples(val int32) {
+	p.LatencySamples = val
+}
+func (p *CopyQuality) SetLatencyP50Us(val int64) {
+	p.LatencyP50Us = val
+}
+func (p *CopyQuality) SetLatencyP99Us(val int64) {
+	p.LatencyP99Us = val
+}
+func (p *CopyQuality) SetSlippageMeanBps(val string) {
+	p.SlippageMeanBps = val
+}
+func (p *CopyQuality) SetSlippageP90Bps(val string) {
+	p.SlippageP90Bps = val
+}
+func (p *CopyQuality) SetFillRatioBps(val int64) {
+	p.FillRatioBps = val
+}
+
+func (p *CopyQuality) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyQuality(%+v)", *p)
+}
+
+var fieldIDToName_CopyQuality = map[int16]string{
+	1:  "window_days",
+	2:  "copier",
+	3:  "orders",
+	4:  "filled",
+	5:  "latency_samples",
+	6:  "latency_p50_us",
+	7:  "latency_p99_us",
+	8:  "slippage_mean_bps",
+	9:  "slippage_p90_bps",
+	10: "fill_ratio_bps",
+}
+
+type GetCopyQualityRequest struct {
+	Trader     int64        `thrift:"trader,1" frugal:"1,default,i64" json:"trader"`
+	Copier     int64        `thrift:"copier,2" frugal:"2,default,i64" json:"copier"`
+	WindowDays int32        `thrift:"window_days,3" frugal:"3,default,i32" json:"window_days"`
+	ReadOpts   *ReadOptions `thrift:"read_opts,4" frugal:"4,default,ReadOptions" json:"read_opts"`
+}
+
+func NewGetCopyQualityRequest() *GetCopyQualityRequest {
+	return &GetCopyQualityRequest{}
+}
+
+func (p *GetCopyQualityRequest) InitDefault() {
+}
+
+func (p *GetCopyQualityRequest) GetTrader() (v int64) {
+	return p.Trader
+}
+
+func (p *GetCopyQualityRequest) GetCopier() (v int64) {
+	return p.Copier
+}
+
+func (p *GetCopyQualityRequest) GetWindowDays() (v int32) {
+	return p.WindowDays
+}
+
+var GetCopyQualityRequest_ReadOpts_DEFAULT *ReadOptions
+
+func (p *GetCopyQualityRequest) GetReadOpts() (v *ReadOptions) {
+	if !p.IsSetReadOpts() {
+		return GetCopyQualityRequest_ReadOpts_DEFAULT
+	}
+	return p.ReadOpts
+}
+func (p *GetCopyQualityRequest) SetTrader(val int64) {
+	p.Trader = val
+}
+func (p *GetCopyQualityRequest) SetCopier(val int64) {
+	p.Copier = val
+}
+func (p *GetCopyQualityRequest) SetWindowDays(val int32) {
+	p.WindowDays = val
+}
+func (p *GetCopyQualityRequest) SetReadOpts(val *ReadOptions) {
+	p.ReadOpts = val
+}
+
+func (p *GetCopyQualityRequest) IsSetReadOpts() bool {
+	return p.ReadOpts != nil
+}
+
+func (p *GetCopyQualityRequest) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("GetCopyQualityRequest(%+v)", *p)
+}
+
+var fieldIDToName_GetCopyQualityRequest = map[int16]string{
+	1: "trader",
+	2: "copier",
+	3: "window_days",
+	4: "read_opts",
+}
+
+type GetCopyQualityResponse struct {
+	Trader  int64        `thrift:"trader,1" frugal:"1,default,i64" json:"trader"`
+	Quality *CopyQuality `thrift:"quality,2" frugal:"2,default,CopyQuality" json:"quality"`
+}
+
+func NewGetCopyQualityResponse() *GetCopyQualityResponse {
+	return &GetCopyQualityResponse{}
+}
+
+func (p *GetCopyQualityResponse) InitDefault() {
+}
+
+func (p *GetCopyQualityResponse) GetTrader() (v int64) {
+	return p.Trader
+}
+
+var GetCopyQualityResponse_Quality_DEFAULT *CopyQuality
+
+func (p *GetCopyQualityResponse) GetQuality() (v *CopyQuality) {
+	if !p.IsSetQuality() {
+		return GetCopyQualityResponse_Quality_DEFAULT
+	}
+	return p.Quality
+}
+func (p *GetCopyQualityResponse) SetTrader(val int64) {
+	p.Trader = val
+}
+func (p *GetCopyQualityResponse) SetQuality(val *CopyQuality) {
+	p.Quality = val
+}
+
+func (p *GetCopyQualityResponse) IsSetQuality() bool {
+	return p.Quality != nil
+}
+
+func (p *GetCopyQualityResponse) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("GetCopyQualityResponse(%+v)", *p)
+}
+
+var fieldIDToName_GetCopyQualityResponse = map[int16]string{
+	1: "trader",
+	2: "quality",
+}
+
 type CopyTradeError struct {
 	Code    ErrorCode         `thrift:"code,1" frugal:"1,default,ErrorCode" json:"code"`
 	Message string            `thrift:"message,2" frugal:"2,default,string" json:"message"`
@@ -6583,6 +6823,8 @@ type CopyTrade interface {
 	TraderInvite(ctx context.Context, req *TraderInviteRequest) (r *CommandResponse, err error)
 
 	ListInvites(ctx context.Context, req *ListInvitesRequest) (r *ListInvitesResponse, err error)
+
+	GetCopyQuality(ctx context.Context, req *GetCopyQualityRequest) (r *GetCopyQualityResponse, err error)
 }
 
 type CopyTradeSubmitFillArgs struct {
@@ -10435,6 +10677,100 @@ func (p *CopyTradeListInvitesResult) String() string {
 }
 
 var fieldIDToName_CopyTradeListInvitesResult = map[int16]string{
+	0: "success",
+	1: "err",
+}
+
+type CopyTradeGetCopyQualityArgs struct {
+	Req *GetCopyQualityRequest `thrift:"req,1" frugal:"1,default,GetCopyQualityRequest" json:"req"`
+}
+
+func NewCopyTradeGetCopyQualityArgs() *CopyTradeGetCopyQualityArgs {
+	return &CopyTradeGetCopyQualityArgs{}
+}
+
+func (p *CopyTradeGetCopyQualityArgs) InitDefault() {
+}
+
+var CopyTradeGetCopyQualityArgs_Req_DEFAULT *GetCopyQualityRequest
+
+func (p *CopyTradeGetCopyQualityArgs) GetReq() (v *GetCopyQualityRequest) {
+	if !p.IsSetReq() {
+		return CopyTradeGetCopyQualityArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *CopyTradeGetCopyQualityArgs) SetReq(val *GetCopyQualityRequest) {
+	p.Req = val
+}
+
+func (p *CopyTradeGetCopyQualityArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *CopyTradeGetCopyQualityArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyTradeGetCopyQualityArgs(%+v)", *p)
+}
+
+var fieldIDToName_CopyTradeGetCopyQualityArgs = map[int16]string{
+	1: "req",
+}
+
+type CopyTradeGetCopyQualityResult struct {
+	Success *GetCopyQualityResponse `thrift:"success,0,optional" frugal:"0,optional,GetCopyQualityResponse" json:"success,omitempty"`
+	Err     *CopyTradeError         `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
+}
+
+func NewCopyTradeGetCopyQualityResult() *CopyTradeGetCopyQualityResult {
+	return &CopyTradeGetCopyQualityResult{}
+}
+
+func (p *CopyTradeGetCopyQualityResult) InitDefault() {
+}
+
+var CopyTradeGetCopyQualityResult_Success_DEFAULT *GetCopyQualityResponse
+
+func (p *CopyTradeGetCopyQualityResult) GetSuccess() (v *GetCopyQualityResponse) {
+	if !p.IsSetSuccess() {
+		return CopyTradeGetCopyQualityResult_Success_DEFAULT
+	}
+	return p.Success
+}
+
+var CopyTradeGetCopyQualityResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeGetCopyQualityResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeGetCopyQualityResult_Err_DEFAULT
+	}
+	return p.Err
+}
+func (p *CopyTradeGetCopyQualityResult) SetSuccess(x interface{}) {
+	p.Success = x.(*GetCopyQualityResponse)
+}
+func (p *CopyTradeGetCopyQualityResult) SetErr(val *CopyTradeError) {
+	p.Err = val
+}
+
+func (p *CopyTradeGetCopyQualityResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *CopyTradeGetCopyQualityResult) IsSetErr() bool {
+	return p.Err != nil
+}
+
+func (p *CopyTradeGetCopyQualityResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyTradeGetCopyQualityResult(%+v)", *p)
+}
+
+var fieldIDToName_CopyTradeGetCopyQualityResult = map[int16]string{
 	0: "success",
 	1: "err",
 }

@@ -52,6 +52,7 @@ type Client interface {
 	SetActivityConfig(ctx context.Context, req *copytrade.SetActivityConfigRequest, callOptions ...callopt.Option) (r *copytrade.CommandResponse, err error)
 	TraderInvite(ctx context.Context, req *copytrade.TraderInviteRequest, callOptions ...callopt.Option) (r *copytrade.CommandResponse, err error)
 	ListInvites(ctx context.Context, req *copytrade.ListInvitesRequest, callOptions ...callopt.Option) (r *copytrade.ListInvitesResponse, err error)
+	GetCopyQuality(ctx context.Context, req *copytrade.GetCopyQualityRequest, callOptions ...callopt.Option) (r *copytrade.GetCopyQualityResponse, err error)
 }
 
 // NewClient creates a client for the service defined in IDL.
@@ -286,4 +287,9 @@ func (p *kCopyTradeClient) TraderInvite(ctx context.Context, req *copytrade.Trad
 func (p *kCopyTradeClient) ListInvites(ctx context.Context, req *copytrade.ListInvitesRequest, callOptions ...callopt.Option) (r *copytrade.ListInvitesResponse, err error) {
 	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
 	return p.kClient.ListInvites(ctx, req)
+}
+
+func (p *kCopyTradeClient) GetCopyQuality(ctx context.Context, req *copytrade.GetCopyQualityRequest, callOptions ...callopt.Option) (r *copytrade.GetCopyQualityResponse, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.GetCopyQuality(ctx, req)
 }

@@ -300,6 +300,13 @@ var serviceMethods = map[string]kitex.MethodInfo{
 		false,
 		kitex.WithStreamingMode(kitex.StreamingNone),
 	),
+	"GetCopyQuality": kitex.NewMethodInfo(
+		getCopyQualityHandler,
+		newCopyTradeGetCopyQualityArgs,
+		newCopyTradeGetCopyQualityResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
 }
 
 var (
@@ -1350,6 +1357,30 @@ func newCopyTradeListInvitesResult() interface{} {
 	return copytrade.NewCopyTradeListInvitesResult()
 }
 
+func getCopyQualityHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*copytrade.CopyTradeGetCopyQualityArgs)
+	realResult := result.(*copytrade.CopyTradeGetCopyQualityResult)
+	success, err := handler.(copytrade.CopyTrade).GetCopyQuality(ctx, realArg.Req)
+	if err != nil {
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
+	}
+	return nil
+}
+func newCopyTradeGetCopyQualityArgs() interface{} {
+	return copytrade.NewCopyTradeGetCopyQualityArgs()
+}
+
+func newCopyTradeGetCopyQualityResult() interface{} {
+	return copytrade.NewCopyTradeGetCopyQualityResult()
+}
+
 type kClient struct {
 	c client.Client
 }
@@ -1925,6 +1956,20 @@ func (p *kClient) ListInvites(ctx context.Context, req *copytrade.ListInvitesReq
 	_args.Req = req
 	var _result copytrade.CopyTradeListInvitesResult
 	if err = p.c.Call(ctx, "ListInvites", &_args, &_result); err != nil {
+		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) GetCopyQuality(ctx context.Context, req *copytrade.GetCopyQualityRequest) (r *copytrade.GetCopyQualityResponse, err error) {
+	var _args copytrade.CopyTradeGetCopyQualityArgs
+	_args.Req = req
+	var _result copytrade.CopyTradeGetCopyQualityResult
+	if err = p.c.Call(ctx, "GetCopyQuality", &_args, &_result); err != nil {
 		return
 	}
 	switch {
