@@ -158,3 +158,32 @@ func (d *decoder) orderResultsTimed() *OrderResultsTimed {
 	}
 	return &OrderResultsTimed{Results: rs.Results}
 }
+
+// CopyQualities is CopyQuality's whole-trader figure for several traders in one
+// pass over the history (the leaderboard's rows).
+func (m *Machine) CopyQualities(traders []AccountID, windowNanos int64) map[AccountID]Quality {
+	since := max(m.now-windowNanos, m.now-m.keepNanos())
+	acc := make(map[AccountID]*Quality, len(traders))
+	for _, t := range traders {
+		acc[t] = &Quality{}
+	}
+	for _, byTrader := range m.activity {
+		for t, l := range byTrader {
+			q := acc[t]
+			if q == nil {
+				continue
+			}
+			for i := range l.Records {
+				if r := &l.Records[i]; r.Time >= since {
+					q.add(r)
+				}
+			}
+		}
+	}
+	out := make(map[AccountID]Quality, len(acc))
+	for t, q := range acc {
+		q.finish()
+		out[t] = *q
+	}
+	return out
+}

@@ -81,6 +81,24 @@ func sortActivity(rs []*ct.ActivityRecord, key func(*ct.ActivityRecord) raftfsm.
 	})
 }
 
+// GetCopyQuality goes to the trader's group.
+func (h *Handler) GetCopyQuality(ctx context.Context, req *ct.GetCopyQualityRequest) (*ct.GetCopyQualityResponse, error) {
+	if err := positiveID("trader", req.GetTrader()); err != nil {
+		return nil, h.invalid(err)
+	}
+	if _, _, err := convert.QualityWindow(req.GetWindowDays()); err != nil {
+		return nil, h.invalid(err)
+	}
+	ctx, cancel := h.r.bounded(ctx, 0)
+	defer cancel()
+	var resp *ct.GetCopyQualityResponse
+	_, err := h.r.bySlot(ctx, "GetCopyQuality", req.Trader, safe, func(ctx context.Context, c copytrade.Client, o ...callopt.Option) (err error) {
+		resp, err = c.GetCopyQuality(ctx, req, o...)
+		return err
+	})
+	return resp, err
+}
+
 // TraderInvite goes to the trader's group.
 func (h *Handler) TraderInvite(ctx context.Context, req *ct.TraderInviteRequest) (*ct.CommandResponse, error) {
 	_, verr := convert.TraderInvite(req)

@@ -78,3 +78,37 @@ func (h *Handler) ListInvites(ctx context.Context, req *ct.ListInvitesRequest) (
 	}
 	return out, nil
 }
+
+// GetCopyQuality answers how closely copies of a trader (or one copier's) tracked it.
+func (h *Handler) GetCopyQuality(ctx context.Context, req *ct.GetCopyQualityRequest) (*ct.GetCopyQualityResponse, error) {
+	id, err := convert.TraderID(req.GetTrader())
+	if err != nil {
+		return nil, bizErr(err)
+	}
+	if req.GetCopier() < 0 {
+		return nil, bizErr(&convert.FieldError{Field: "copier", Problem: "must be >= 0"})
+	}
+	days, window, err := convert.QualityWindow(req.GetWindowDays())
+	if err != nil {
+		return nil, bizErr(err)
+	}
+	opts := req.GetReadOpts()
+	if opts == nil {
+		opts = &ct.ReadOptions{}
+	}
+	out := &ct.GetCopyQualityResponse{Trader: int64(id)}
+	var ref *raftfsm.Refusal
+	if err := h.read(ctx, opts, func(m *raftfsm.Machine) {
+		if ref = slotRefusal(m, id); ref != nil {
+			return
+		}
+		q, _ := m.CopyQuality(id, raftfsm.AccountID(req.GetCopier()), window)
+		out.Quality = convert.QualityView(&q, days, raftfsm.AccountID(req.GetCopier()))
+	}); err != nil {
+		return nil, err
+	}
+	if ref != nil {
+		return nil, convert.RefusalError(ref)
+	}
+	return out, nil
+}

@@ -139,6 +139,21 @@ func ctlQueryCommands() []ctlCommand {
 					}
 				}
 			}},
+		{path: "quality", args: []string{"trader"}, summary: "how closely copies of a trader track it: latency P50/P99, slippage mean/P90, fill ratio (--copier: one follow)",
+			setup: func(fs *flag.FlagSet) ctlAction {
+				r := &ct.GetCopyQualityRequest{}
+				fs.Int64Var(&r.Trader, "trader", 0, "the trader's account ID")
+				fs.Int64Var(&r.Copier, "copier", 0, "only this copier's copies (its own token)")
+				window := fs.Int("window", 30, "days: 7 or 30")
+				return func(ctx context.Context, e *ctlEnv) (any, error) {
+					c, err := e.client()
+					if err != nil {
+						return nil, err
+					}
+					r.WindowDays, r.ReadOpts = int32(*window), e.readOpts()
+					return c.GetCopyQuality(ctx, r)
+				}
+			}},
 		{path: "settlements", summary: "profit-share settlement entries (--trader, --period, --unpaid)",
 			setup: func(fs *flag.FlagSet) ctlAction {
 				r := &ct.ListSettlementsRequest{}

@@ -28,6 +28,7 @@ import (
 //	                                                           a trader's across copiers: admin)
 //	                   ListSettlements                         account == trader (trader > 0)
 //	public reads       GetTrader, Leaderboard                  any authenticated caller
+//	                   GetCopyQuality (copier 0)               any; copier > 0: account == copier
 //
 // ListFollowers lists other accounts' follows (their settings and positions), so it is
 // admin-only: an account reads only its own data; a trader sees its follower count in
@@ -82,8 +83,9 @@ var rules = map[string]rule{
 	"ListSettlements":   ownTrader(func(r *ct.ListSettlementsRequest) int64 { return r.GetTrader() }),
 	"ListActivity":      ownCopier(func(r *ct.ListActivityRequest) int64 { return r.GetCopier() }),
 
-	"GetTrader":   anyone,
-	"Leaderboard": anyone,
+	"GetTrader":      anyone,
+	"GetCopyQuality": copyQuality,
+	"Leaderboard":    anyone,
 }
 
 // Authorize checks that c may call method with req (the method's request struct).
@@ -154,4 +156,13 @@ func applyTrader(c Claims, req any) error {
 		return fmt.Errorf("%w: applicant statistics come from the trading system; an account may not state its own (leave stats unset)", ErrForbidden)
 	}
 	return nil
+}
+
+// copyQuality: a trader's whole copy quality is public (a copier choosing a trader sees
+// how well copies of it track); one copier's is that copier's own.
+func copyQuality(c Claims, req any) error {
+	if r, ok := req.(*ct.GetCopyQualityRequest); ok && r.GetCopier() == 0 {
+		return nil
+	}
+	return ownCopier(func(r *ct.GetCopyQualityRequest) int64 { return r.GetCopier() })(c, req)
 }

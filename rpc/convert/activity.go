@@ -189,3 +189,33 @@ func InvitesView(t *raftfsm.TraderView) *ct.ListInvitesResponse {
 	}
 	return out
 }
+
+// QualityView is the Thrift form of a copy quality.
+func QualityView(q *raftfsm.Quality, windowDays int, copier raftfsm.AccountID) *ct.CopyQuality {
+	return &ct.CopyQuality{
+		WindowDays: int32(windowDays), Copier: int64(copier), Orders: int32(q.Orders), Filled: int32(q.Filled),
+		LatencySamples: int32(q.Timed), LatencyP50Us: q.LatencyP50 / 1000, LatencyP99Us: q.LatencyP99 / 1000,
+		SlippageMeanBps: centiBps(q.SlippageMean), SlippageP90Bps: centiBps(q.SlippageP90), FillRatioBps: q.FillRatioBps,
+	}
+}
+
+// centiBps formats hundredths of a bp as a decimal with two places ("-1.05").
+func centiBps(v int64) string {
+	sign := ""
+	if v < 0 {
+		sign, v = "-", -v
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, v/100, v%100)
+}
+
+// QualityWindow validates window_days (7 or 30; 0 = 30) into nanoseconds.
+func QualityWindow(days int32) (int, int64, error) {
+	switch days {
+	case 0:
+		days = 30
+	case 7, 30:
+	default:
+		return 0, 0, fieldErr("window_days", "must be 7 or 30; got %d", days)
+	}
+	return int(days), int64(days) * 24 * 3600 * 1e9, nil
+}
