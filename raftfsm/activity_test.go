@@ -2,8 +2,10 @@ package raftfsm
 
 import (
 	"encoding/hex"
+	"os"
 	"reflect"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/copytrade/copytrade/raftfsm/fixed"
@@ -254,5 +256,35 @@ func BenchmarkActivityBytesPerFollow(b *testing.B) {
 		b.ReportMetric(float64(snapWith-snapWithout)/float64(nf), "snapshot-bytes/follow")
 		b.ReportMetric(float64(snapWith-snapWithout)/float64(nr), "snapshot-bytes/record")
 		runtime.KeepAlive(r)
+	}
+}
+
+// TestRestoresSnapshotVersion3: a snapshot written by the build before version 4
+// (testdata/golden/snapshot_v3.hex: a trader, two follows with a filled open) restores
+// with the fields added since at zero, and the next snapshot is version 4.
+func TestRestoresSnapshotVersion3(t *testing.T) {
+	b, err := os.ReadFile("testdata/golden/snapshot_v3.hex")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || data[0] != 3 {
+		t.Fatalf("golden: %v, version %d", err, data[0])
+	}
+	m := New()
+	if err := m.Restore(data); err != nil {
+		t.Fatal(err)
+	}
+	tr := m.traders[1]
+	if tr == nil || len(tr.Follows) != 2 || tr.Follows[0].Positions[0].Qty != fixed.One || tr.InviteOnly || tr.Follows[1].Failures != 0 || m.activity != nil {
+		t.Fatalf("restored %+v", tr)
+	}
+	now := m.Snapshot()
+	if now[0] != snapshotVersion {
+		t.Fatalf("re-snapshot is version %d", now[0])
+	}
+	m2 := New()
+	if err := m2.Restore(now); err != nil || m2.Hash() != m.Hash() {
+		t.Fatalf("version 4 round trip: %v", err)
 	}
 }
