@@ -72,7 +72,8 @@ func positionRows(r *ct.GetPositionsResponse) []positionRow {
 // "#name" is the length of a list field, "a.b" a nested field.
 var tableColumns = map[reflect.Type][]string{
 	reflect.TypeFor[ct.FollowView](): {"trader", "copier", "status", "settings.mode", "settings.allocation",
-		"settings.position_mode", "margin_in_use", "realized_pnl", "unrealized_pnl", "fees", "pending_orders", "#positions", "stop_reason"},
+		"settings.position_mode", "margin_in_use", "realized_pnl", "unrealized_pnl", "fees", "pending_orders", "#positions", "stop_reason",
+		"consecutive_failures", "close_policy"},
 	reflect.TypeFor[ct.LeaderRow](): {"rank", "trader", "window_days", "roi_bps", "pnl", "win_rate_bps", "wins", "losses",
 		"max_drawdown_bps", "copiers", "assets_under_copy", "copier_pnl", "quality.orders", "quality.latency_p50_us",
 		"quality.latency_p99_us", "quality.slippage_mean_bps", "quality.slippage_p90_bps", "quality.fill_ratio_bps"},
