@@ -72,3 +72,46 @@ func TestCopyQuality(t *testing.T) {
 		t.Fatalf("leaderboard: %+v, %v", lb.GetRows(), err)
 	}
 }
+
+// TestConsecutiveFailuresStopAgainstVenue: copiers whose venue accounts cannot margin any
+// order are paused with CONSECUTIVE_FAILURES after the group's limit of rejected opens,
+// while funded copiers keep copying; the reason of every rejection is in the history.
+func TestConsecutiveFailuresStopAgainstVenue(t *testing.T) {
+	c := newCluster(t, clusterOpts{mode: exchsim.Strict})
+	copiers := c.seed(testTrader, 6, 9_200_000)
+	broke := []raftfsm.AccountID{9_300_001, 9_300_002}
+	for _, id := range broke {
+		if _, _, err := c.sim.CreateAccount(int64(id), dec("1"), exchsim.Hedge); err != nil {
+			t.Fatal(err)
+		}
+		if r := c.cmd(&raftfsm.Follow{Copier: id, Trader: testTrader, Settings: raftfsm.FollowSettings{Mode: raftfsm.Multiplier,
+			Multiplier: dec("0.1"), Allocation: dec("20000"), LeveragePolicy: raftfsm.LeverageFollowTrader,
+			MarginPolicy: raftfsm.MarginFollowTrader, PositionMode: raftfsm.Hedge}}); r.Refusal != nil {
+			t.Fatal(r.Refusal)
+		}
+	}
+	if r := c.cmd(&raftfsm.ActivityConfig{MaxConsecutiveFailures: 3}); r.Refusal != nil {
+		t.Fatal(r.Refusal)
+	}
+	for i := int64(1); i <= 4; i++ {
+		c.fill(testTrader, i, raftfsm.Buy, raftfsm.Long, "0.1")
+		c.settled(20 * time.Second)
+	}
+	c.leaderNode().Read(func(m *raftfsm.Machine) {
+		for _, id := range broke {
+			f, ok := m.Follow(id, testTrader)
+			if !ok || f.Status != raftfsm.FollowPaused || f.StopReason != "CONSECUTIVE_FAILURES" || f.Failures != 3 {
+				t.Errorf("copier %d: %+v", id, f)
+			}
+			recs, _ := m.Activity(raftfsm.ActivityQuery{Copier: id})
+			if len(recs) != 4 || recs[0].Status != raftfsm.ActRejected || recs[0].Reason == "" || recs[3].Skip != raftfsm.SkipPaused {
+				t.Errorf("copier %d history: %+v", id, recs)
+			}
+		}
+		for _, id := range copiers {
+			if f, _ := m.Follow(id, testTrader); f.Status != raftfsm.FollowActive || f.Failures != 0 {
+				t.Errorf("funded copier %d: %+v", id, f)
+			}
+		}
+	})
+}
