@@ -290,22 +290,34 @@ func (m *Machine) noteDecisions(index uint64, cmd Command, r *Result) {
 		}
 		m.actLog(o.Copier, o.Trader).add(rec, keep, floor)
 	}
-	if fill == nil {
+	trader, inst := AccountID(0), ""
+	switch c := cmd.(type) {
+	case *TradeFill:
+		trader, inst = c.Trader, c.Instrument
+	case *FollowEx: // copy-open's skips name their instrument
+		trader = c.Trader
+	default:
 		return
 	}
 	for i := range r.Skips {
 		s := &r.Skips[i]
+		sym := inst
+		if s.Instrument != "" {
+			sym = s.Instrument
+		}
 		side := openSideOf(s.AttrSide)
 		if s.Effect == EffectClose {
 			side = closeSideOf(s.AttrSide)
 		}
 		rec := ActivityRecord{
-			ID: next(), Time: m.now, Kind: ActivitySkip, Origin: OpTradeFill,
-			Instrument: m.canonicalSymbol(fill.Instrument), Effect: s.Effect, Side: side,
-			TradeID: fill.TradeID, SignalTime: fill.EventTimeUnixNano, SignalPrice: fill.Price,
+			ID: next(), Time: m.now, Kind: ActivitySkip, Origin: cmd.Op(),
+			Instrument: m.canonicalSymbol(sym), Effect: s.Effect, Side: side,
 			Skip: s.Reason, Cap: s.Cap,
 		}
-		m.actLog(s.Copier, fill.Trader).add(rec, keep, floor)
+		if fill != nil {
+			rec.TradeID, rec.SignalTime, rec.SignalPrice = fill.TradeID, fill.EventTimeUnixNano, fill.Price
+		}
+		m.actLog(s.Copier, trader).add(rec, keep, floor)
 	}
 }
 

@@ -218,7 +218,11 @@ func (m *Machine) copyOpenPositions(t *TraderState, f *FollowState, res *Result)
 		}
 		fill := &TradeFill{Trader: t.ID, Instrument: tp.Instrument, Price: price, Leverage: 1, PositionAfter: tp.Qty}
 		s := &signal{fill: fill, inst: in, growSide: tp.Side, growQ: tp.Qty}
+		skips := len(res.Skips)
 		m.growFollow(t, f, s, res)
+		for j := skips; j < len(res.Skips); j++ {
+			res.Skips[j].Instrument = in.Symbol
+		}
 	}
 }
 

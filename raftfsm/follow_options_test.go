@@ -196,6 +196,16 @@ func TestCopyOpenPositionsOnFollow(t *testing.T) {
 	if len(acts) != 1 || acts[0].Origin != OpFollowEx || acts[0].TradeID != 0 {
 		t.Fatalf("activity %+v", acts)
 	}
+	// A follow too small to copy the position records why.
+	small := optionsFollow(12)
+	small.Settings.MaxOrderNotional = fixed.One
+	if r := h.apply(&FollowEx{Follow: small, CopyOpenPositions: true}); len(r.Orders) != 0 {
+		t.Fatalf("a capped copy-open placed %+v", r.Orders)
+	}
+	acts, _ = h.m.Activity(ActivityQuery{Copier: 12})
+	if len(acts) != 1 || acts[0].Kind != ActivitySkip || acts[0].Skip != SkipNotionalCap || acts[0].Cap != CapOrderNotional || acts[0].Instrument != "BTC" {
+		t.Fatalf("capped copy-open's record: %+v", acts)
+	}
 	h.apply(h.fillAll(51_000*fixed.One, 0))
 	// The copy then follows the trader's closes like any other.
 	r = h.apply(&TradeFill{Trader: 1, TradeID: 2, Instrument: "BTC", Side: Sell, PosSide: Long, Qty: fixed.MustParse("2"),

@@ -136,6 +136,9 @@ type Skip struct {
 	Effect   OrderEffect // the leg: open (growth) or close (shrink)
 	AttrSide PosSide     // the attributed side the leg would have changed
 	Cap      Cap         // the cap that bound when one decided the skip
+	// Instrument: set by copy-open on follow (the position skipped); a
+	// signal's skips are of the signal's instrument.
+	Instrument string
 }
 
 // Cap names the sizing cap that decided a skip (ActivityRecord.Cap). Stable

@@ -183,6 +183,14 @@ func TestCtlFillSubmit(t *testing.T) {
 		t.Errorf("follow's close policy: %s", out)
 	}
 
+	// Copy quality of the trader, public, from the venue's times and prices.
+	code, out, errOut = ctl(acct, "quality", tr, "--window", "7", "--json")
+	var cq ct.GetCopyQualityResponse
+	if err := sonic.Unmarshal([]byte(out), &cq); code != 0 || err != nil || cq.Quality.GetOrders() != int32(len(ordered)) ||
+		(len(ordered) > 0 && cq.Quality.GetLatencySamples() == 0) {
+		t.Errorf("quality: exit %d %v: %s%s", code, err, out, errOut)
+	}
+
 	// settle guesses no period.
 	if code, _, errOut := ctl(admin, "settle"); code != 2 || !strings.Contains(errOut, "--period is required") || !strings.Contains(errOut, "--yes") {
 		t.Errorf("settle without --period: exit %d, stderr %q", code, errOut)
