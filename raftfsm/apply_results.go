@@ -32,7 +32,10 @@ type applied struct {
 	oldPnL fixed.Dec
 	oldFee fixed.Dec
 	filled fixed.Dec
-	share  shareUndo // profit-share account and copier-PnL stat (settle.go)
+	// refusedForGood: the venue rejected this order for a reason repeating it cannot
+	// change (owed.go, dustReasons).
+	refusedForGood bool
+	share          shareUndo // profit-share account and copier-PnL stat (settle.go)
 }
 
 // checkResult validates what the leader encodes (the venue's figures are
@@ -94,7 +97,7 @@ func (m *Machine) applyOrderResults(c *OrderResults, res *Result) *Refusal {
 // applyResult is phase 1 for one result: quantities and money, in place,
 // all or nothing.
 func (m *Machine) applyResult(i int, r *OrderResult, o *OrderState) (applied, *Refusal) {
-	a := applied{o: o, filled: r.FilledQty}
+	a := applied{o: o, filled: r.FilledQty, refusedForGood: r.Status == OrderRejected && dustReasons[r.Reason]}
 	where := "Results[" + strconv.Itoa(i) + "]"
 	a.t = m.traders[o.Trader]
 	if a.t != nil {
@@ -200,13 +203,14 @@ func (m *Machine) settleResult(a *applied, res *Result) {
 			p.Target = 0 // the copy wants none of it
 		}
 		if q := p.Qty - p.PendingClose; act && q > 0 {
-			if pol == LiqDetach {
+			giveUp := o.Effect == EffectClose && (a.refusedForGood || o.Retry >= maxCloseRetries)
+			if pol == LiqDetach || giveUp { // giveUp: dust, or the venue keeps refusing (owed.go)
 				f.detach(p, q)
-			} else {
-				m.planClose(t, f, p, q, 0, res)
+			} else if c := m.planClose(t, f, p, q, 0, res); o.Effect == EffectClose {
+				c.Retry = o.Retry + 1
 			}
 		} else if !act {
-			m.settleOwed(t, f, p, o, res) // owed.go
+			m.settleOwed(t, f, p, o, a.refusedForGood, res) // owed.go
 		}
 	}
 	f.prune()

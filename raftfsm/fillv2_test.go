@@ -600,3 +600,75 @@ func TestTraderPnLNetOfFee(t *testing.T) {
 		t.Fatalf("realised %s, wins %d, losses %d: want 100 − 6 + 50 − 60 = 84, one win (94), one loss (−10)", pnl, tv.Stats.Wins, tv.Stats.Losses)
 	}
 }
+
+// TestDustCloseDetachedWhenTraderFlat: a close the venue refuses because the
+// quantity is below its minimums fails the same way every time. With the trader
+// flat, the remainder is detached to the copier (its own, shown by queries)
+// instead of being re-planned after every rejection; while the trader is still
+// open, it stays attributed for the trader's next shrink; and a copier who
+// unfollowed gets the same treatment. Before, each rejection planned the same
+// close again — an unbounded loop once the follow had ended.
+func TestDustCloseDetachedWhenTraderFlat(t *testing.T) {
+	rejectDust := func(v *v2, id string) *Result {
+		v.t.Helper()
+		r := v.h.apply(&OrderResults{Results: []OrderResult{{ClientOrderID: id, Status: OrderRejected, Reason: "BELOW_MIN_NOTIONAL"}}})
+		if r.Refusal != nil || r.ResultsApplied != 1 {
+			v.t.Fatalf("result %s: %v", id, r.Refusal)
+		}
+		return r
+	}
+	detached := func(v *v2, copier AccountID) fixed.Dec {
+		f, _ := v.h.m.Follow(copier, 1)
+		var q fixed.Dec
+		for _, p := range f.Detached {
+			q += p.Qty
+		}
+		return q
+	}
+
+	t.Run("trader flat", func(t *testing.T) {
+		v := newV2(t, 0, map[AccountID]FollowSettings{101: mult("0.5")})
+		v.must(Buy, "1", "60000", "1")
+		v.fillAll("60000")
+		cl := v.must(Sell, "1", "60000", "0").Orders[0]
+		if r := rejectDust(v, cl.ClientOrderID); len(r.Orders) != 0 {
+			t.Fatalf("dust close re-planned: %+v", r.Orders)
+		}
+		v.wantQty(101, "0")
+		if got := detached(v, 101); got != mp("0.5") {
+			t.Fatalf("detached %s, want the 0.5 the venue would not close", got)
+		}
+	})
+	t.Run("trader still open", func(t *testing.T) {
+		v := newV2(t, 0, map[AccountID]FollowSettings{101: mult("0.5")})
+		v.must(Buy, "1", "60000", "1")
+		v.fillAll("60000")
+		cl := v.must(Sell, "0.5", "60000", "0.5").Orders[0]
+		if r := rejectDust(v, cl.ClientOrderID); len(r.Orders) != 0 {
+			t.Fatalf("dust close re-planned: %+v", r.Orders)
+		}
+		v.wantQty(101, "0.5") // above its 0.25 target: the next shrink closes it
+		if got := detached(v, 101); got != 0 {
+			t.Fatalf("detached %s while the trader is open, want 0", got)
+		}
+		r := v.must(Sell, "0.5", "60000", "0")
+		if len(r.Orders) != 1 || r.Orders[0].Qty != mp("0.5") {
+			t.Fatalf("the trader's close: orders %+v, want all 0.5", r.Orders)
+		}
+	})
+	t.Run("follow ended", func(t *testing.T) {
+		v := newV2(t, 0, map[AccountID]FollowSettings{101: mult("0.5")})
+		v.must(Buy, "1", "60000", "1")
+		v.fillAll("60000")
+		r := v.h.apply(&Unfollow{Copier: 101, Trader: 1, ClosePositions: true})
+		if r.Refusal != nil || len(r.Orders) != 1 {
+			t.Fatalf("unfollow: %v orders %+v", r.Refusal, r.Orders)
+		}
+		if r := rejectDust(v, r.Orders[0].ClientOrderID); len(r.Orders) != 0 {
+			t.Fatalf("dust close of an ended follow re-planned: %+v", r.Orders)
+		}
+		if got := detached(v, 101); got != mp("0.5") {
+			t.Fatalf("detached %s, want 0.5", got)
+		}
+	})
+}

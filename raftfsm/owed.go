@@ -30,10 +30,21 @@ import "github.com/copytrade/copytrade/raftfsm/fixed"
 //     to maxCloseRetries times per original close (the venue's answers bound
 //     it). Stopped and ended follows re-close whatever turns up
 //     (settleResult).
+//
+// Dust. A close the venue refuses because the quantity is below the
+// instrument's minimums (a remainder partial fills and netting left, say 0.001
+// ETH under a 5 USDT minimum notional) fails the same way every time: it is not
+// repeated. If the trader is still open on that side, the remainder stays above
+// the target and the trader's next shrink closes it with its share; if the
+// trader is flat, nothing ever will, so it is detached to the copier (Detached:
+// the copier's own, shown by queries, closable by hand) instead of staying
+// attributed to a trader that holds nothing — the venue would never let the
+// machine close it, and retrying it forever is what design §3 forbids.
 
 // maxCloseRetries bounds how often one close is repeated after the venue
 // rejects it. What is still attributed after that stays in the ledger above
-// the target: the trader's next shrink closes it with its share.
+// the target: the trader's next shrink closes it with its share, or, when the
+// trader is already flat on that side, it is detached to the copier (as dust is).
 const maxCloseRetries = 16
 
 // owePendingOpens records a shrink of q out of the trader's before while p
@@ -79,15 +90,22 @@ func excess(p *Position, in *Instrument) fixed.Dec {
 	return p.Qty - p.PendingClose - want
 }
 
+// dustReasons are the venue's reject reasons for a quantity below the
+// instrument's minimums: repeating the order cannot change them.
+var dustReasons = map[string]bool{"BELOW_MIN_NOTIONAL": true, "BELOW_MIN_QTY": true}
+
 // settleOwed is phase 2's owed-close step for one result of a live follow
 // (active or paused) that did not leave the position orphaned: whatever the
 // position holds beyond its target is closed — what shrinks owed a filled
 // open, or the rest of a close the venue did not fill.
-func (m *Machine) settleOwed(t *TraderState, f *FollowState, p *Position, o *OrderState, res *Result) {
-	if o.Effect == EffectClose && o.Retry >= maxCloseRetries {
+func (m *Machine) settleOwed(t *TraderState, f *FollowState, p *Position, o *OrderState, refusedForGood bool, res *Result) {
+	in := m.instruments[o.Instrument]
+	if o.Effect == EffectClose && (refusedForGood || o.Retry >= maxCloseRetries) {
+		if t.traderQty(o.Instrument, o.AttrSide) == 0 {
+			f.detach(p, min(max(excess(p, in), 0), p.Qty-p.PendingClose))
+		}
 		return
 	}
-	in := m.instruments[o.Instrument]
 	q := excess(p, in)
 	closable := p.Qty - p.PendingClose
 	if q <= 0 || (q < in.MinQty && q < closable) {

@@ -41,8 +41,12 @@ func TestRouterReadiness(t *testing.T) {
 		code, body := readyz()
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "group 2")
 	})
-	if err := c.Router.Ready(); err == nil || strings.Contains(err.Error(), "group 1") {
-		t.Fatalf("Ready: %v (group 1 is up)", err)
-	}
+	// Group 1 is up: Ready names only group 2. Each probe has a 300 ms budget, which a
+	// starved CI machine can miss for a live group too, so the claim is that it settles
+	// there, not that every single probe makes it.
+	testcluster.WaitFor(t, 10*time.Second, 50*time.Millisecond, "Ready names group 2 and not group 1", func() bool {
+		err := c.Router.Ready()
+		return err != nil && strings.Contains(err.Error(), "group 2") && !strings.Contains(err.Error(), "group 1")
+	})
 	_ = c.Router.Close(context.Background())
 }

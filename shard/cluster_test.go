@@ -140,9 +140,9 @@ func newCluster(t testing.TB, o clusterOpts) *cluster {
 		cfg.RPCAddr = members[i].RPCAddr
 		cfg.Members = members
 		cfg.Bootstrap = true
-		cfg.HeartbeatTimeout = 100 * time.Millisecond
-		cfg.ElectionTimeout = 100 * time.Millisecond
-		cfg.LeaderLeaseTimeout = 50 * time.Millisecond
+		cfg.HeartbeatTimeout = 300 * time.Millisecond
+		cfg.ElectionTimeout = 300 * time.Millisecond
+		cfg.LeaderLeaseTimeout = 150 * time.Millisecond
 		cfg.DispatchTimeout = 400 * time.Millisecond
 		cfg.FenceMargin = 100 * time.Millisecond
 		cfg.ReconcileInterval = 50 * time.Millisecond

@@ -70,23 +70,27 @@ func (n *Node) finish(fo *fanout) {
 // has landed or failed. fo may be nil (reconciler).
 func (n *Node) place(ls *leaderState, batch []raftfsm.OrderIntent, fo *fanout) {
 	ids := make([]string, len(batch))
-	sent := n.clock()
-	req := &gateway.PlaceOrdersRequest{Orders: orderRequests(batch)}
-	// Design §4.6: the venue refuses (EXPIRED) an order that would execute after the
-	// sender's deadline, so nothing from this request executes after the fence of a
-	// leader that replaces this one.
-	expiry := sent.Add(n.cfg.DispatchTimeout).UnixNano()
 	for i := range batch {
 		ids[i] = batch[i].ClientOrderID
-		req.Orders[i].ExpiryUnixNano, req.Orders[i].SenderTerm = expiry, int64(ls.term)
 	}
+	sent := n.clock()
 	due := sent.Add(n.cfg.DispatchTimeout + n.cfg.FenceMargin)
-	if ls.ctx.Err() != nil { // the term ended: the next leader owns these orders
+	// Design §4.6: the venue refuses (EXPIRED) an order that would execute after the
+	// request's expiry. The expiry counts from the term's lease, not from now: a leader
+	// paused after its last commit wakes up with an old lease, cannot renew it once
+	// deposed, and so sends nothing that could execute after a later leader's fence.
+	base, err := n.leaseBase(ls, sent)
+	if ls.ctx.Err() != nil || err != nil { // the term ended: the next leader owns these orders
 		ls.markFailed(ids, due)
 		if fo != nil {
 			fo.failed.Add(int32(len(batch)))
 		}
 		return
+	}
+	req := &gateway.PlaceOrdersRequest{Orders: orderRequests(batch)}
+	expiry := base.Add(n.cfg.DispatchTimeout).UnixNano()
+	for i := range req.Orders {
+		req.Orders[i].ExpiryUnixNano, req.Orders[i].SenderTerm = expiry, int64(ls.term)
 	}
 	ctx, cancel := context.WithTimeout(ls.ctx, n.cfg.DispatchTimeout)
 	resp, err := n.gw.PlaceOrders(ctx, req)

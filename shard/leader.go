@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/copytrade/copytrade/raftfsm"
@@ -20,6 +21,13 @@ type leaderState struct {
 	// fenceUntil: before it, an order pending from an earlier term may still be in
 	// flight from a deposed leader, so the reconciler does not query it yet.
 	fenceUntil time.Time
+	// lease (unix nanos, this node's clock) is the latest instant t0 such that a quorum
+	// acknowledged this term after t0: a command proposed at t0 committed, or a
+	// VerifyLeader started at t0 succeeded. No later term's leader was elected before
+	// it, so an order request whose expiry is at most lease + DispatchTimeout cannot
+	// execute after a later leader's fence — however long this process was paused
+	// between deciding to send and sending (design §4.6, DESIGN.md "The fence").
+	lease      atomic.Int64
 	ready      chan struct{}              // closed once Barrier has applied every earlier entry
 	results    chan []raftfsm.OrderResult // answered results, a request's worth at a time
 	kick       chan struct{}
@@ -92,8 +100,10 @@ func (n *Node) stepDown(why string) {
 func (n *Node) takeOver(ls *leaderState) {
 	defer ls.wg.Done()
 	for {
+		t0 := n.clock()
 		err := n.raft.Barrier(n.cfg.RequestTimeout).Error()
 		if err == nil {
+			ls.renewLease(t0)
 			break
 		}
 		if ls.ctx.Err() != nil {
@@ -197,6 +207,7 @@ func (n *Node) apply(ctx context.Context, cmd raftfsm.Command) outcome {
 	// Stamp and enqueue under one lock, so the log's order is the stamps' order and
 	// the machine's clock never goes back between two entries of this leader.
 	start := time.Now()
+	t0 := n.clock() // the lease this commit renews starts before the proposal exists
 	n.stampMu.Lock()
 	data := raftfsm.Encode(raftfsm.Envelope{TimeUnixNano: n.now(), Cmd: cmd})
 	if n.testBeforeApply != nil {
@@ -212,6 +223,7 @@ func (n *Node) apply(ctx context.Context, cmd raftfsm.Command) outcome {
 		if err != nil {
 			o.err = n.raftErr("apply "+opName(cmd.Op()), err)
 		} else {
+			ls.renewLease(t0)
 			res, ok := f.Response().(*raftfsm.Result)
 			if !ok || res == nil {
 				o.err = fmt.Errorf("shard: apply %s: no result from the machine", opName(cmd.Op()))
@@ -298,6 +310,62 @@ func (ls *leaderState) answer(rs []raftfsm.OrderResult, due time.Time) bool {
 	case <-ls.ctx.Done():
 		return false
 	}
+}
+
+// renewLease records that a quorum acknowledged this term after t0.
+func (ls *leaderState) renewLease(t0 time.Time) {
+	v := t0.UnixNano()
+	for {
+		old := ls.lease.Load()
+		if v <= old || ls.lease.CompareAndSwap(old, v) {
+			return
+		}
+	}
+}
+
+// leaseBase is the instant an order request sent at now counts its expiry from: the
+// term's lease when it is recent (a commit within DispatchTimeout/2, the common case
+// under load), else a fresh one from a VerifyLeader round started now. A deposed
+// leader — one that was paused, or partitioned, since its last commit — cannot renew
+// it, so it sends nothing a later leader's fence does not cover.
+func (n *Node) leaseBase(ls *leaderState, now time.Time) (time.Time, error) {
+	base := time.Unix(0, ls.lease.Load())
+	if now.Sub(base) < n.cfg.DispatchTimeout/2 {
+		return minTime(base, now), nil
+	}
+	t0 := n.clock()
+	if err := n.confirm(ls); err != nil {
+		return time.Time{}, err
+	}
+	ls.renewLease(t0)
+	return minTime(t0, now), nil
+}
+
+// confirmRaft is production's Node.confirm: a VerifyLeader round (a quorum answers
+// in this term), bounded by DispatchTimeout and by the term's end.
+func (n *Node) confirmRaft(ls *leaderState) error {
+	done := make(chan error, 1)
+	go func() { done <- n.raft.VerifyLeader().Error() }()
+	t := time.NewTimer(n.cfg.DispatchTimeout)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			return n.raftErr("renew the dispatch lease", err)
+		}
+		return nil
+	case <-ls.ctx.Done():
+		return fmt.Errorf("shard: renew the dispatch lease: %w", ErrNotLeader)
+	case <-t.C:
+		return fmt.Errorf("shard: renew the dispatch lease: %w", ErrDeadline)
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 func (ls *leaderState) kickSettlement() {

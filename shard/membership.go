@@ -105,6 +105,7 @@ func (n *Node) handOffDrained(ls *leaderState) {
 		if ls.ctx.Err() != nil {
 			return
 		}
+		n.drainHandoffs.Add(1)
 		n.log.Info("drained: handing leadership over")
 		if err := n.raft.LeadershipTransfer().Error(); err != nil && ls.ctx.Err() == nil {
 			n.log.Warn("drained node could not hand leadership over", "err", err)

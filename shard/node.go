@@ -27,7 +27,7 @@ type Node struct {
 	fsm     *fsm
 	raft    *raft.Raft
 	raftRef atomic.Pointer[raft.Raft] // raft for the transport's peer check (set once started)
-	trans   *raft.NetworkTransport
+	trans   *gatedTransport
 	store   *raftboltdb.BoltStore
 	gw      Gateway
 	metrics *Metrics
@@ -39,6 +39,8 @@ type Node struct {
 	marks    marks                       // latest gateway marks (leader)
 	// recovered counts orders found pending at takeovers (tests, logs).
 	recovered atomic.Int64
+	// drainHandoffs counts leadership handed over because this node is drained.
+	drainHandoffs atomic.Int64
 	// testBeforeApply, when set (tests only), runs in apply between taking the term's
 	// state and raft.Apply: the window in which leadership may be lost and regained.
 	testBeforeApply func(raftfsm.Command)
@@ -47,6 +49,9 @@ type Node struct {
 	// in-process log). The leader logic reaches time and the log only through them.
 	clock   func() time.Time
 	propose func(ctx context.Context, cmd raftfsm.Command) outcome
+	// confirm checks that a quorum still acknowledges the term (confirmRaft; the
+	// simulation's log) to renew the dispatch lease.
+	confirm func(ls *leaderState) error
 
 	mu      sync.Mutex
 	rpcAddr map[raft.ServerID]string // member → CopyTrade RPC address
@@ -88,6 +93,7 @@ func New(cfg Config, gw Gateway) (*Node, error) {
 	}
 	n.fsm.observe = n.metrics.observeApply
 	n.propose = n.apply
+	n.confirm = n.confirmRaft
 	for _, m := range cfg.Members {
 		n.rpcAddr[raft.ServerID(m.ID)] = m.RPCAddr
 	}
@@ -145,7 +151,7 @@ func (n *Node) openRaft() error {
 	if err != nil {
 		return fmt.Errorf("shard: raft transport on %s: %w", cfg.RaftBindAddr, err)
 	}
-	n.trans = trans
+	n.trans = &gatedTransport{NetworkTransport: trans}
 
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(cfg.NodeID)
@@ -176,7 +182,7 @@ func (n *Node) openRaft() error {
 					Suffrage: raft.Voter, ID: raft.ServerID(m.ID), Address: raft.ServerAddress(m.RaftAddr),
 				})
 			}
-			if err := raft.BootstrapCluster(rc, logs, stable, snaps, trans, conf); err != nil {
+			if err := raft.BootstrapCluster(rc, logs, stable, snaps, n.trans, conf); err != nil {
 				return fmt.Errorf("shard: bootstrap group %d: %w", cfg.Group, err)
 			}
 			n.log.Info("bootstrapped raft group", "members", len(conf.Servers))
@@ -184,7 +190,7 @@ func (n *Node) openRaft() error {
 			n.log.Info("bootstrap skipped: the data dir already holds this node's raft state (the group exists; -members is only a fallback for addresses the group has not stored)")
 		}
 	}
-	r, err := raft.NewRaft(rc, n.fsm, logs, stable, snaps, trans)
+	r, err := raft.NewRaft(rc, n.fsm, logs, stable, snaps, n.trans)
 	if err != nil {
 		return fmt.Errorf("shard: start raft: %w", err)
 	}
@@ -402,6 +408,7 @@ func (n *Node) close(ctx context.Context) error {
 
 func (n *Node) closeStores() {
 	if n.trans != nil {
+		n.trans.closeHeartbeats() // raft answers heartbeats outside its goroutines
 		_ = n.trans.Close()
 	}
 	if n.store != nil {

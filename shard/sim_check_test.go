@@ -11,7 +11,6 @@ import (
 // checkEnd runs the quiescence checks; each failure counts a divergence (or a
 // duplicate execution) and leaves a note.
 func (w *simWorld) checkEnd() {
-	m := w.machine()
 	bad := func(format string, args ...any) {
 		w.stats.divergences++
 		if len(w.stats.notes) < 12 {
@@ -19,23 +18,27 @@ func (w *simWorld) checkEnd() {
 		}
 	}
 	// Replicas agree.
-	h0 := w.nodes[0].fsm.m.Hash()
-	for i, n := range w.nodes[1:] {
-		if n.fsm.m.Hash() != h0 {
-			bad("replica %d's state differs from replica 0's", i+1)
+	for _, g := range w.groups {
+		h0 := g.nodes[0].fsm.m.Hash()
+		for i, n := range g.nodes[1:] {
+			if n.fsm.m.Hash() != h0 {
+				bad("group %d: replica %d's state differs from replica 0's", g.id, i+1)
+			}
 		}
 	}
 	// Every copier's attributed positions equal its venue positions (hedge: per side;
 	// one-way: the net).
 	for _, c := range w.copiers {
 		attr := map[string]*[3]fixed.Dec{}
-		for _, f := range m.FollowsOfCopier(c.id) {
-			for _, ps := range [][]raftfsm.Position{f.Positions, f.Detached} {
-				for _, p := range ps {
-					if attr[p.Instrument] == nil {
-						attr[p.Instrument] = &[3]fixed.Dec{}
+		for _, g := range w.groups { // a copier's follows live in their traders' groups
+			for _, f := range g.machine().FollowsOfCopier(c.id) {
+				for _, ps := range [][]raftfsm.Position{f.Positions, f.Detached} {
+					for _, p := range ps {
+						if attr[p.Instrument] == nil {
+							attr[p.Instrument] = &[3]fixed.Dec{}
+						}
+						attr[p.Instrument][p.Side] += p.Qty
 					}
-					attr[p.Instrument][p.Side] += p.Qty
 				}
 			}
 		}
@@ -67,7 +70,7 @@ func (w *simWorld) checkEnd() {
 					continue
 				}
 				for _, c := range w.copiers {
-					f, ok := m.Follow(c.id, t)
+					f, ok := w.groupOf(t).machine().Follow(c.id, t)
 					if !ok {
 						continue
 					}
@@ -107,8 +110,10 @@ func (w *simWorld) checkEnd() {
 		bad("venue balances %s, want deposits + PnL − fees = %s", sum, want)
 	}
 	recs := map[string]raftfsm.SettlementRecord{}
-	for _, r := range m.Settlements(0, 0, 0) {
-		recs[r.SettlementID] = r
+	for _, g := range w.groups {
+		for _, r := range g.machine().Settlements(0, 0, 0) {
+			recs[r.SettlementID] = r
+		}
 	}
 	for id, e := range w.settled {
 		n := w.venue.TransferCount(id)

@@ -28,14 +28,14 @@ import (
 // the invariants.
 
 var (
-	simSeeds       = flag.Int("sim.seeds", 4, "seeds TestSimulation runs (make sim SEEDS=N)")
+	simSeeds       = flag.Int("sim.seeds", 6, "seeds TestSimulation runs (make sim SEEDS=N)")
 	simFirst       = flag.Uint64("sim.first", 1, "first seed")
 	simSeed        = flag.Uint64("sim.seed", 0, "replay one seed (overrides -sim.seeds)")
-	simSteps       = flag.Int("sim.steps", 1200, "steps per seed")
+	simSteps       = flag.Int("sim.steps", 2000, "steps per seed")
 	simTradeIDs    = flag.String("sim.tradeids", "global", "venue trade IDs: global, per-instrument or scrambled")
 	simPartial     = flag.Float64("sim.partial", 0.1, "share of venue fills that are partial")
-	simCloseFaults = flag.Bool("sim.close-faults", false, "injected rejects and partial fills hit copier closes too (issue 10's owed closes)")
-	simNetting     = flag.Bool("sim.netting", false, "one-way copiers net several attributions (a trader on both sides, several traders): closes may then open at the venue (issue 10)")
+	simCloseFaults = flag.Bool("sim.close-faults", true, "injected rejects and partial fills hit copier closes too (owed closes); false spares closes")
+	simNetting     = flag.Bool("sim.netting", true, "one-way copiers net several attributions (a trader on both sides, several traders): closes may then open at the venue, and dust below the minimums is left")
 )
 
 func TestSimulation(t *testing.T) {
@@ -52,8 +52,8 @@ func TestSimulation(t *testing.T) {
 		st, err := runSimulation(seed, *simSteps)
 		total.add(st)
 		if err != nil || st.bad() {
-			t.Errorf("seed %d failed: %v (%s)\nreplay: go test ./shard/ -run 'TestSimulation$' -count=1 -v -args -sim.seed=%d -sim.steps=%d -sim.tradeids=%s",
-				seed, err, st.line(1), seed, *simSteps, *simTradeIDs)
+			t.Errorf("seed %d failed: %v (%s)\nreplay: go test ./shard/ -run 'TestSimulation$' -count=1 -v -args -sim.seed=%d -sim.steps=%d -sim.tradeids=%s -sim.partial=%g -sim.close-faults=%t -sim.netting=%t",
+				seed, err, st.line(1), seed, *simSteps, *simTradeIDs, *simPartial, *simCloseFaults, *simNetting)
 		}
 	}
 	t.Log(total.line(len(seeds)))
@@ -61,13 +61,17 @@ func TestSimulation(t *testing.T) {
 }
 
 type simStats struct {
-	steps, leaderChanges, venueFaults, divergences, dupExecutions, stranded, quarantined int
-	notes                                                                                []string
+	steps, leaderChanges, pauses, exits, slotMoves, slotAborts, venueFaults, divergences, dupExecutions, stranded, quarantined int
+	notes                                                                                                                      []string
 }
 
 func (s *simStats) add(o simStats) {
 	s.steps += o.steps
 	s.leaderChanges += o.leaderChanges
+	s.pauses += o.pauses
+	s.exits += o.exits
+	s.slotMoves += o.slotMoves
+	s.slotAborts += o.slotAborts
 	s.venueFaults += o.venueFaults
 	s.divergences += o.divergences
 	s.dupExecutions += o.dupExecutions
@@ -78,8 +82,8 @@ func (s *simStats) add(o simStats) {
 func (s *simStats) bad() bool { return s.divergences > 0 || s.dupExecutions > 0 || s.stranded > 0 }
 
 func (s *simStats) line(seeds int) string {
-	l := fmt.Sprintf("sim: seeds=%d steps=%d leader_changes=%d venue_faults=%d divergences=%d dup_executions=%d stranded=%d quarantined=%d",
-		seeds, s.steps, s.leaderChanges, s.venueFaults, s.divergences, s.dupExecutions, s.stranded, s.quarantined)
+	l := fmt.Sprintf("sim: seeds=%d steps=%d leader_changes=%d venue_faults=%d divergences=%d dup_executions=%d stranded=%d quarantined=%d paused_leaders=%d trader_exits=%d slot_moves=%d slot_aborts=%d",
+		seeds, s.steps, s.leaderChanges, s.venueFaults, s.divergences, s.dupExecutions, s.stranded, s.quarantined, s.pauses, s.exits, s.slotMoves, s.slotAborts)
 	if len(s.notes) > 0 {
 		l += "\n  " + strings.Join(s.notes, "\n  ")
 	}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/cloudwego/kitex/pkg/klog"
 
+	"github.com/copytrade/copytrade/rpc/kitexlog"
 	"github.com/copytrade/copytrade/tools/devcluster"
 )
 
@@ -103,8 +104,11 @@ func dev(ctx context.Context, f *devFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	klog.SetOutput(stderr)
-	klog.SetLevel(klog.LevelWarn) // Kitex's own "server listen at" lines are noise here
+	// Kitex's lines through the same slog logger (one writer for stderr: two loggers
+	// writing one buffer each under its own lock raced), at warn and above — its own
+	// "server listen at" lines are noise here.
+	kitexlog.Use(log)
+	klog.SetLevel(klog.LevelWarn)
 
 	opts := devcluster.DefaultOptions()
 	opts.DataDir, opts.Groups, opts.NodesPerGroup, opts.Seed = f.data, f.groups, f.nodes, f.seed

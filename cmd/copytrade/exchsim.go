@@ -99,6 +99,7 @@ func runExchsim(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 1
 	}
 	m := newExchsimMetrics()
+	m.countStats(sim)
 	store, err := loadTLS()
 	if err != nil {
 		fmt.Fprintf(stderr, "exchsim: %v\n", err)
@@ -163,6 +164,26 @@ func newExchsimMetrics() *exchsimMetrics {
 		}, []string{"method"})}
 	m.reg.MustRegister(m.calls, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
+}
+
+// countStats exposes the simulator's counters (what a hostile venue did: faults
+// injected, expired orders, contract-breaking reports), read when scraped.
+func (m *exchsimMetrics) countStats(sim *exchsim.Sim) {
+	for name, c := range map[string]struct {
+		help string
+		get  func(exchsim.Stats) int64
+	}{
+		"orders_created":          {"orders executed, rejected ones included; duplicates excluded", func(s exchsim.Stats) int64 { return s.OrdersCreated }},
+		"orders_rejected":         {"orders rejected", func(s exchsim.Stats) int64 { return s.OrdersRejected }},
+		"orders_expired":          {"orders refused EXPIRED (never executed, never recorded)", func(s exchsim.Stats) int64 { return s.OrdersExpired }},
+		"faults_injected":         {"venue faults injected (--venue-faults)", func(s exchsim.Stats) int64 { return s.FaultsInjected }},
+		"bad_reports":             {"contract-breaking reports sent (--venue-faults)", func(s exchsim.Stats) int64 { return s.BadReports }},
+		"orders_partially_filled": {"orders partially filled", func(s exchsim.Stats) int64 { return s.OrdersPartiallyFilled }},
+	} {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "copytrade_exchsim_" + name + "_total", Help: "exchsim: " + c.help + ".",
+		}, func() float64 { return float64(c.get(sim.Stats())) }))
+	}
 }
 
 func (m *exchsimMetrics) middleware(next endpoint.Endpoint) endpoint.Endpoint {

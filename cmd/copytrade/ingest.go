@@ -11,8 +11,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/copytrade/copytrade/ingest"
 	"github.com/copytrade/copytrade/router"
@@ -37,7 +42,9 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.StringVar(&cfg.DeadLetterTopic, "dlq", cfg.DeadLetterTopic, "dead-letter topic for malformed records")
 	topoPath := fs.String("topology", "", "topology file (the router's: groups and members)")
 	keyFile := fs.String("keys", "", "key file; the active key signs the ingest's trading-system token")
-	insecure := fs.Bool("insecure", false, "call the groups without a token (development only)")
+	insecure := fs.Bool("insecure", false, "call the groups without a token or TLS certificate (development only)")
+	loadTLS := tlsFlags(fs) // mutual TLS to the groups; a trading-system certificate needs no --keys
+	kafkaTLS := kafkaTLSFlags(fs)
 	httpAddr := fs.String("http", "", "host:port serving /metrics and /debug/pprof/ (empty: off)")
 	wait := fs.String("wait", "commit", "what a forwarded batch waits for: commit or acked")
 	fs.IntVar(&cfg.MaxBatch, "max-batch", cfg.MaxBatch, "fills per forwarded batch (<= 1000)")
@@ -79,8 +86,25 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, "ingest:", err)
 		return 1
 	}
+	if rc.TLS, err = loadTLS(); err != nil {
+		fmt.Fprintln(stderr, "ingest:", err)
+		return 2
+	}
+	var kopts []ingest.Option
+	if tc, err := kafkaTLS(); err != nil {
+		fmt.Fprintln(stderr, "ingest:", err)
+		return 2
+	} else if tc != nil {
+		kopts = append(kopts, ingest.WithKafkaOpts(kgo.DialTLSConfig(tc)))
+	}
 	backend := &ingest.RouterBackend{}
 	switch {
+	case rc.TLS != nil && *keyFile == "":
+		if id := rc.TLS.Identity(); auth.Role(id.Role) != auth.RoleTradingSystem {
+			fmt.Fprintf(stderr, "ingest: without --keys the TLS certificate must name the trading-system role (copytrade://role/trading-system/<name>), not %s\n", id)
+			return 2
+		}
+		log.Info("calling the groups as the certificate's trading-system identity", "identity", rc.TLS.Identity().String())
 	case *keyFile != "":
 		ks, err := auth.LoadKeys(*keyFile)
 		if err != nil {
@@ -100,7 +124,7 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return 1
 	}
 	defer backend.R.Close(context.Background())
-	in, err := ingest.New(cfg, backend, backend)
+	in, err := ingest.New(cfg, backend, backend, kopts...)
 	if err != nil {
 		fmt.Fprintln(stderr, "ingest:", err)
 		if errors.Is(err, ingest.ErrInvalidConfig) {
@@ -120,7 +144,19 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	fmt.Fprintf(stdout, "ingest: consuming %s from %s as group %s (%s), forwarding to %d groups\n",
 		strings.Join(cfg.Topics, ","), strings.Join(cfg.Brokers, ","), cfg.Group, cfg.Format, len(topo.Groups))
-	err = in.Run(ctx)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	runErr := make(chan error, 1)
+	go func() { runErr <- in.Run(ctx) }()
+	for loop := true; loop; {
+		select {
+		case err = <-runErr:
+			loop = false
+		case <-hup:
+			reloadTLS(rc.TLS, log) // the certificate the groups see; Kafka's is read at start
+		}
+	}
 	in.Close()
 	st := in.Stats()
 	fmt.Fprintf(stdout, "ingest: stopped: records=%d filtered=%d forwarded=%d dead_letters=%d lag_max=%d\n",

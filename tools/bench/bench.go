@@ -135,6 +135,11 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer) (rep *Report, err er
 			return rep, errWithLogs(err, cl, nil)
 		}
 	}
+	if cfg.VenueFaults {
+		if rep.Venue, err = r.venueOutcome(ctx, rep.Cluster.Groups); err != nil {
+			return rep, err
+		}
+	}
 	rep.ElapsedSec = r3(time.Since(t0).Seconds())
 	rep.MetricsMissing = dedup(r.missing)
 	rep.finish()

@@ -235,6 +235,7 @@ type Report struct {
 	Copiers    *CopiersResult    `json:"copiers,omitempty"`
 	Failover   *FailoverResult   `json:"failover,omitempty"`
 	Kafka      *KafkaResult      `json:"kafka,omitempty"`
+	Venue      *VenueResult      `json:"venue,omitempty"` // --venue-faults only
 	Summary    Summary           `json:"summary"`
 	// Pids are the processes the bench started (all stopped when it returns).
 	Pids []int `json:"pids,omitempty"`
@@ -414,6 +415,9 @@ func (r *Report) WriteTable(w io.Writer) {
 		for _, s := range l.Scraped {
 			fmt.Fprintf(w, "  %-42s %8d  %7.2f / %7.2f\n", s.Metric, s.Count, s.P50, s.P99)
 		}
+	}
+	if r.Venue != nil {
+		r.Venue.write(w)
 	}
 	if len(r.MetricsMissing) > 0 {
 		fmt.Fprintf(w, "missing from /metrics: %s\n", strings.Join(r.MetricsMissing, ", "))

@@ -102,8 +102,9 @@ func TestNewPlanDeterministicAndMixed(t *testing.T) {
 	}
 }
 
-// The sink's counters keep copier_orders = placed + rejected + skipped + pending, and
-// count a refusal (which has a raft index too) as refused, not as a signal.
+// The sink's counters keep copier_orders = placed + rejected + skipped + pending, count
+// a refusal (which has a raft index too) as refused, not as a signal, and a
+// DUPLICATE_FILL (a resend of an applied fill) as replayed, neither.
 func TestRouterSinkAccounting(t *testing.T) {
 	s := NewRouterSink(nil, "", time.Second)
 	for _, o := range []*ct.FillOutcome{
@@ -116,13 +117,13 @@ func TestRouterSinkAccounting(t *testing.T) {
 		s.record(o, time.Millisecond)
 	}
 	c, errs, samples := s.Snapshot()
-	if c.Signals != 2 || c.Refused != 3 || len(samples) != 2 {
-		t.Fatalf("signals=%d refused=%d samples=%d", c.Signals, c.Refused, len(samples))
+	if c.Signals != 2 || c.Refused != 2 || c.Replayed != 1 || len(samples) != 2 {
+		t.Fatalf("signals=%d refused=%d replayed=%d samples=%d", c.Signals, c.Refused, c.Replayed, len(samples))
 	}
 	if c.CopierOrders != 11 || c.CopierOrders != c.Placed+c.Rejected+c.Skipped+c.Pending {
 		t.Fatalf("counts %+v break the identity", c)
 	}
-	if errs["DUPLICATE_FILL"] != 1 || errs["DEADLINE"] != 1 || errs["UNAVAILABLE"] != 1 {
+	if errs["DUPLICATE_FILL"] != 0 || errs["DEADLINE"] != 1 || errs["UNAVAILABLE"] != 1 {
 		t.Fatalf("refusals by code: %v", errs)
 	}
 }

@@ -36,6 +36,10 @@ type Counts struct {
 	Skipped      int64 // follows that got no order (below minimum, filtered, capped, ...)
 	Pending      int64 // orders unanswered when the router replied
 	Refused      int64 // fills not applied (Errors has them by code)
+	// Replayed: fills answered DUPLICATE_FILL — a resend (the activity's retry of a
+	// failed call, or the ingest's of a transient answer) of a fill an earlier attempt
+	// applied; its figures were in the answer that was lost, so they are not counted.
+	Replayed int64
 	CallErrors   int64 // SubmitFills calls that failed as a whole
 }
 
@@ -108,6 +112,10 @@ func (s *RouterSink) record(o *ct.FillOutcome, lat time.Duration) {
 	code := o.GetCode()
 	applied := code == ct.ErrorCode_OK || o.GetIndex() > 0 && (code == ct.ErrorCode_NOT_LEADER ||
 		code == ct.ErrorCode_UNAVAILABLE || code == ct.ErrorCode_DEADLINE)
+	if code == ct.ErrorCode_DUPLICATE_FILL {
+		s.counts.Replayed++
+		return
+	}
 	if code != ct.ErrorCode_OK {
 		s.errors[code.String()]++
 	}
@@ -174,8 +182,8 @@ func (s Summary) Line() string {
 func (s Summary) Details() []string {
 	secs := max(s.Elapsed.Seconds(), 1e-9)
 	lines := []string{
-		fmt.Sprintf("fills: submitted=%d applied=%d refused=%d failed_calls=%d lost=%d (%.1f fills/s)",
-			s.Submitted, s.Signals, s.Refused, s.CallErrors, s.Activity.Lost, float64(s.Signals)/secs),
+		fmt.Sprintf("fills: submitted=%d applied=%d replayed=%d refused=%d failed_calls=%d lost=%d (%.1f fills/s)",
+			s.Submitted, s.Signals, s.Replayed, s.Refused, s.CallErrors, s.Activity.Lost, float64(s.Signals)/secs),
 		fmt.Sprintf("copier orders: %d decisions = %d placed + %d rejected + %d skipped + %d pending (%.0f orders/s)",
 			s.CopierOrders, s.Placed, s.Rejected, s.Skipped, s.Pending, float64(s.Placed+s.Rejected)/secs),
 		fmt.Sprintf("latency per fill (submit → all copier orders acknowledged): p50=%.2fms p99=%.2fms p999=%.2fms max=%.2fms",
