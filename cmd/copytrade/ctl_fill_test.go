@@ -90,14 +90,21 @@ func TestCtlFillSubmit(t *testing.T) {
 		t.Errorf("an account submitting a fill: exit %d, stderr %q", code, errOut)
 	}
 
-	// Every follow's decision for trade 9001, once each, through the router.
-	code, out, errOut = ctl(admin, "activity", "--trader", tr, "--json")
-	if code != 0 {
-		t.Fatalf("activity --trader: exit %d: %s", code, errOut)
-	}
+	// Every follow's decision for trade 9001, once each, through the router. ACKED means
+	// the gateway answered every order; the results' command commits a moment later.
 	var act ct.ListActivityResponse
-	if err := sonic.Unmarshal([]byte(out), &act); err != nil || len(act.Records) != len(pop.Plan.Follows) {
-		t.Fatalf("activity: %v, %d records for %d follows\n%s", err, len(act.Records), len(pop.Plan.Follows), out)
+	for try := 0; ; try++ {
+		code, out, errOut = ctl(admin, "activity", "--trader", tr, "--json")
+		if code != 0 {
+			t.Fatalf("activity --trader: exit %d: %s", code, errOut)
+		}
+		if err := sonic.Unmarshal([]byte(out), &act); err != nil || len(act.Records) != len(pop.Plan.Follows) {
+			t.Fatalf("activity: %v, %d records for %d follows\n%s", err, len(act.Records), len(pop.Plan.Follows), out)
+		}
+		if !strings.Contains(out, `"status": "PENDING"`) || try == 50 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	var ordered []string
 	for _, r := range act.Records {
@@ -107,7 +114,7 @@ func TestCtlFillSubmit(t *testing.T) {
 		switch r.Kind {
 		case "ORDER":
 			if r.Status == "PENDING" {
-				t.Errorf("ACKED fill left %s pending", r.ClientOrderId)
+				t.Errorf("%s still pending 5 s after an ACKED fill", r.ClientOrderId)
 			}
 			ordered = append(ordered, r.ClientOrderId)
 		case "SKIP":
