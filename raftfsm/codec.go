@@ -79,6 +79,7 @@ var opNames = [...]string{
 	OpFollowEx:          "FollowEx",
 	OpTraderInvite:      "TraderInvite",
 	OpOrderResultsTimed: "OrderResultsTimed",
+	OpFollowClosePolicy: "FollowClosePolicy",
 }
 
 // opName is op's name, or "Op(n)" for an op this build does not know.

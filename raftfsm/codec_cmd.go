@@ -208,6 +208,12 @@ func encodeBody(e *encoder, cmd Command) Op {
 	case *OrderResultsTimed:
 		e.orderResultsTimed(orZero(c))
 		return OpOrderResultsTimed
+	case FollowClosePolicy:
+		e.followClosePolicy(&c)
+		return OpFollowClosePolicy
+	case *FollowClosePolicy:
+		e.followClosePolicy(orZero(c))
+		return OpFollowClosePolicy
 	default:
 		panic(fmt.Sprintf("raftfsm: Encode of unsupported command type %T", cmd))
 	}
@@ -379,6 +385,8 @@ func decodeBody(d *decoder, op Op) Command {
 		return d.traderInvite()
 	case OpOrderResultsTimed:
 		return d.orderResultsTimed()
+	case OpFollowClosePolicy:
+		return d.followClosePolicy()
 	}
 	d.fail("Op", "no body reader") // unreachable: Decode checked op against opNames
 	return nil

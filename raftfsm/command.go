@@ -42,7 +42,8 @@ const (
 	OpFollowEx          Op = 29 // Follow with an invite code, a close policy, copy of open positions (follow_options.go)
 	OpTraderInvite      Op = 30 // a trader's invite-only setting and invite codes (follow_options.go)
 	OpOrderResultsTimed Op = 31 // OrderResults with each result's venue time (copy quality, quality.go)
-	opEnd               Op = 32 // one past the last valid op; keep last
+	OpFollowClosePolicy Op = 32 // a follow's close policy, changed after the follow (follow_options.go)
+	opEnd               Op = 33 // one past the last valid op; keep last
 )
 
 // LogVersion is the first byte of every encoded command.

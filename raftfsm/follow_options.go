@@ -265,3 +265,35 @@ func (d *decoder) traderInvite() *TraderInvite {
 		MaxUses:           d.int32("MaxUses"),
 	}
 }
+
+// FollowClosePolicy changes a live follow's close policy. Positions stay as
+// they are: from now on the trader's shrinks are copied (their share of what
+// the follow holds) or left to the copier.
+type FollowClosePolicy struct {
+	Copier, Trader AccountID
+	ClosePolicy    ClosePolicy
+}
+
+func (FollowClosePolicy) Op() Op { return OpFollowClosePolicy }
+
+func (m *Machine) applyFollowClosePolicy(c *FollowClosePolicy) *Refusal {
+	if c.ClosePolicy > CloseLeaveToCopier {
+		return invalid("ClosePolicy", "want CopyCloses or LeaveToCopier")
+	}
+	_, f, r := m.liveFollow(c.Copier, c.Trader)
+	if r != nil {
+		return r
+	}
+	f.ClosePolicy = c.ClosePolicy
+	return nil
+}
+
+func (e *encoder) followClosePolicy(c *FollowClosePolicy) {
+	e.account(c.Copier)
+	e.account(c.Trader)
+	e.u8(uint8(c.ClosePolicy))
+}
+
+func (d *decoder) followClosePolicy() *FollowClosePolicy {
+	return &FollowClosePolicy{Copier: d.account("Copier"), Trader: d.account("Trader"), ClosePolicy: ClosePolicy(d.u8("ClosePolicy"))}
+}

@@ -11,24 +11,27 @@ import (
 func init() {
 	separateGolden[OpFollowEx] = "TestFollowOptionsGolden"
 	separateGolden[OpTraderInvite] = "TestFollowOptionsGolden"
+	separateGolden[OpFollowClosePolicy] = "TestFollowOptionsGolden"
 }
 
 var (
 	goldenFollowEx = FollowEx{Follow: Follow{Copier: 2002, CopierParent: 2000, Trader: 1001, Settings: goldenFollowSettings},
 		InviteCode: "vip-2026", ClosePolicy: CloseLeaveToCopier, CopyOpenPositions: true}
-	goldenTraderInvite = TraderInvite{Trader: 1001, Action: InviteIssue, Code: "vip-2026", ExpiresAtUnixNano: 1767225600_000000000, MaxUses: 50}
+	goldenFollowClosePolicy = FollowClosePolicy{Copier: 2002, Trader: 1001, ClosePolicy: CloseLeaveToCopier}
+	goldenTraderInvite      = TraderInvite{Trader: 1001, Action: InviteIssue, Code: "vip-2026", ExpiresAtUnixNano: 1767225600_000000000, MaxUses: 50}
 )
 
 const (
-	goldenFollowExHex     = "021d8cc88980e6adb4a62fa41fa01fd20f0380c8afa02580c6868f0180c0a8ca9a3a021403010202084254432d55534454084554482d5553445480a094a58d1d80c0caf384a3023c9f1f904e02087669702d323032360101"
-	goldenTraderInviteHex = "021e8cc88980e6adb4a62fd20f03087669702d323032368080d0dfbd94b9863164"
+	goldenFollowClosePolicyHex = "02208cc88980e6adb4a62fa41fd20f01"
+	goldenFollowExHex          = "021d8cc88980e6adb4a62fa41fa01fd20f0380c8afa02580c6868f0180c0a8ca9a3a021403010202084254432d55534454084554482d5553445480a094a58d1d80c0caf384a3023c9f1f904e02087669702d323032360101"
+	goldenTraderInviteHex      = "021e8cc88980e6adb4a62fd20f03087669702d323032368080d0dfbd94b9863164"
 )
 
 func TestFollowOptionsGolden(t *testing.T) {
 	for _, g := range []struct {
 		cmd Command
 		hex string
-	}{{&goldenFollowEx, goldenFollowExHex}, {&goldenTraderInvite, goldenTraderInviteHex}} {
+	}{{&goldenFollowEx, goldenFollowExHex}, {&goldenTraderInvite, goldenTraderInviteHex}, {&goldenFollowClosePolicy, goldenFollowClosePolicyHex}} {
 		got := hex.EncodeToString(Encode(Envelope{TimeUnixNano: goldenTime, Cmd: g.cmd}))
 		if got != g.hex {
 			t.Errorf("%s encoding changed (old logs would not replay)\n got: %s\nwant: %s", opName(g.cmd.Op()), got, g.hex)
@@ -152,6 +155,14 @@ func TestCloseFollowPolicy(t *testing.T) {
 	if f10 := h.m.traders[1].findFollow(10); f10 != nil && len(f10.Positions) != 0 {
 		t.Fatalf("copier 10 still holds %+v", f10.Positions)
 	}
+	// Switched back to copying closes: the trader's next shrink is copied.
+	if r := h.apply(&FollowClosePolicy{Copier: 11, Trader: 1, ClosePolicy: CloseCopy}); r.Refusal != nil {
+		t.Fatal(r.Refusal)
+	}
+	if r := h.apply(&FollowClosePolicy{Copier: 99, Trader: 1}); r.Refusal == nil || r.Refusal.Code != CodeUnknownFollow {
+		t.Fatalf("policy of no follow: %v", r.Refusal)
+	}
+	h.apply(&FollowClosePolicy{Copier: 11, Trader: 1, ClosePolicy: CloseLeaveToCopier})
 	// Unfollow with close still closes.
 	r = h.apply(&Unfollow{Copier: 11, Trader: 1, ClosePositions: true})
 	if len(r.Orders) != 1 || r.Orders[0].Copier != 11 || r.Orders[0].Qty != fixed.One || r.Orders[0].Effect != EffectClose {

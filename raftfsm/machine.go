@@ -144,6 +144,8 @@ func (m *Machine) ApplyEnvelope(index uint64, env Envelope) *Result {
 		r.Refusal = m.applyFollowEx(c, r) // follow_options.go
 	case *TraderInvite:
 		r.Refusal = m.applyTraderInvite(c)
+	case *FollowClosePolicy:
+		r.Refusal = m.applyFollowClosePolicy(c) // follow_options.go
 	case *OrderResultsTimed:
 		r.Refusal = m.applyOrderResults(&OrderResults{Results: c.Results}, r) // quality.go
 		r.Op = OpOrderResultsTimed
