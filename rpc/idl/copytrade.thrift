@@ -799,6 +799,15 @@ struct GetCopyQualityResponse {
     2: CopyQuality quality
 }
 
+// ---- Close policy of a live follow (appended) ---------------------------------------
+
+// Changes how a follow copies the trader's closes (the copier's own follow).
+struct SetClosePolicyRequest {
+    1: i64 trader
+    2: i64 copier
+    3: ClosePolicy close_policy
+}
+
 service CopyTrade {
     // Signals.
     SubmitFillResponse SubmitFill(1: SubmitFillRequest req) throws (1: CopyTradeError err)
@@ -876,4 +885,7 @@ service CopyTrade {
 
     // How closely copies of a trader track it (any caller), or one copier's (its own).
     GetCopyQualityResponse GetCopyQuality(1: GetCopyQualityRequest req) throws (1: CopyTradeError err)
+
+    // A follow's close policy, after the follow (the copier's own).
+    CommandResponse SetClosePolicy(1: SetClosePolicyRequest req) throws (1: CopyTradeError err)
 }
