@@ -6691,6 +6691,53 @@ var fieldIDToName_GetCopyQualityResponse = map[int16]string{
 	2: "quality",
 }
 
+type SetClosePolicyRequest struct {
+	Trader      int64       `thrift:"trader,1" frugal:"1,default,i64" json:"trader"`
+	Copier      int64       `thrift:"copier,2" frugal:"2,default,i64" json:"copier"`
+	ClosePolicy ClosePolicy `thrift:"close_policy,3" frugal:"3,default,ClosePolicy" json:"close_policy"`
+}
+
+func NewSetClosePolicyRequest() *SetClosePolicyRequest {
+	return &SetClosePolicyRequest{}
+}
+
+func (p *SetClosePolicyRequest) InitDefault() {
+}
+
+func (p *SetClosePolicyRequest) GetTrader() (v int64) {
+	return p.Trader
+}
+
+func (p *SetClosePolicyRequest) GetCopier() (v int64) {
+	return p.Copier
+}
+
+func (p *SetClosePolicyRequest) GetClosePolicy() (v ClosePolicy) {
+	return p.ClosePolicy
+}
+func (p *SetClosePolicyRequest) SetTrader(val int64) {
+	p.Trader = val
+}
+func (p *SetClosePolicyRequest) SetCopier(val int64) {
+	p.Copier = val
+}
+func (p *SetClosePolicyRequest) SetClosePolicy(val ClosePolicy) {
+	p.ClosePolicy = val
+}
+
+func (p *SetClosePolicyRequest) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("SetClosePolicyRequest(%+v)", *p)
+}
+
+var fieldIDToName_SetClosePolicyRequest = map[int16]string{
+	1: "trader",
+	2: "copier",
+	3: "close_policy",
+}
+
 type CopyTradeError struct {
 	Code    ErrorCode         `thrift:"code,1" frugal:"1,default,ErrorCode" json:"code"`
 	Message string            `thrift:"message,2" frugal:"2,default,string" json:"message"`
@@ -6825,6 +6872,8 @@ type CopyTrade interface {
 	ListInvites(ctx context.Context, req *ListInvitesRequest) (r *ListInvitesResponse, err error)
 
 	GetCopyQuality(ctx context.Context, req *GetCopyQualityRequest) (r *GetCopyQualityResponse, err error)
+
+	SetClosePolicy(ctx context.Context, req *SetClosePolicyRequest) (r *CommandResponse, err error)
 }
 
 type CopyTradeSubmitFillArgs struct {
@@ -10771,6 +10820,100 @@ func (p *CopyTradeGetCopyQualityResult) String() string {
 }
 
 var fieldIDToName_CopyTradeGetCopyQualityResult = map[int16]string{
+	0: "success",
+	1: "err",
+}
+
+type CopyTradeSetClosePolicyArgs struct {
+	Req *SetClosePolicyRequest `thrift:"req,1" frugal:"1,default,SetClosePolicyRequest" json:"req"`
+}
+
+func NewCopyTradeSetClosePolicyArgs() *CopyTradeSetClosePolicyArgs {
+	return &CopyTradeSetClosePolicyArgs{}
+}
+
+func (p *CopyTradeSetClosePolicyArgs) InitDefault() {
+}
+
+var CopyTradeSetClosePolicyArgs_Req_DEFAULT *SetClosePolicyRequest
+
+func (p *CopyTradeSetClosePolicyArgs) GetReq() (v *SetClosePolicyRequest) {
+	if !p.IsSetReq() {
+		return CopyTradeSetClosePolicyArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *CopyTradeSetClosePolicyArgs) SetReq(val *SetClosePolicyRequest) {
+	p.Req = val
+}
+
+func (p *CopyTradeSetClosePolicyArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *CopyTradeSetClosePolicyArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyTradeSetClosePolicyArgs(%+v)", *p)
+}
+
+var fieldIDToName_CopyTradeSetClosePolicyArgs = map[int16]string{
+	1: "req",
+}
+
+type CopyTradeSetClosePolicyResult struct {
+	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
+}
+
+func NewCopyTradeSetClosePolicyResult() *CopyTradeSetClosePolicyResult {
+	return &CopyTradeSetClosePolicyResult{}
+}
+
+func (p *CopyTradeSetClosePolicyResult) InitDefault() {
+}
+
+var CopyTradeSetClosePolicyResult_Success_DEFAULT *CommandResponse
+
+func (p *CopyTradeSetClosePolicyResult) GetSuccess() (v *CommandResponse) {
+	if !p.IsSetSuccess() {
+		return CopyTradeSetClosePolicyResult_Success_DEFAULT
+	}
+	return p.Success
+}
+
+var CopyTradeSetClosePolicyResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeSetClosePolicyResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeSetClosePolicyResult_Err_DEFAULT
+	}
+	return p.Err
+}
+func (p *CopyTradeSetClosePolicyResult) SetSuccess(x interface{}) {
+	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeSetClosePolicyResult) SetErr(val *CopyTradeError) {
+	p.Err = val
+}
+
+func (p *CopyTradeSetClosePolicyResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *CopyTradeSetClosePolicyResult) IsSetErr() bool {
+	return p.Err != nil
+}
+
+func (p *CopyTradeSetClosePolicyResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyTradeSetClosePolicyResult(%+v)", *p)
+}
+
+var fieldIDToName_CopyTradeSetClosePolicyResult = map[int16]string{
 	0: "success",
 	1: "err",
 }

@@ -53,6 +53,7 @@ type Client interface {
 	TraderInvite(ctx context.Context, req *copytrade.TraderInviteRequest, callOptions ...callopt.Option) (r *copytrade.CommandResponse, err error)
 	ListInvites(ctx context.Context, req *copytrade.ListInvitesRequest, callOptions ...callopt.Option) (r *copytrade.ListInvitesResponse, err error)
 	GetCopyQuality(ctx context.Context, req *copytrade.GetCopyQualityRequest, callOptions ...callopt.Option) (r *copytrade.GetCopyQualityResponse, err error)
+	SetClosePolicy(ctx context.Context, req *copytrade.SetClosePolicyRequest, callOptions ...callopt.Option) (r *copytrade.CommandResponse, err error)
 }
 
 // NewClient creates a client for the service defined in IDL.
@@ -292,4 +293,9 @@ func (p *kCopyTradeClient) ListInvites(ctx context.Context, req *copytrade.ListI
 func (p *kCopyTradeClient) GetCopyQuality(ctx context.Context, req *copytrade.GetCopyQualityRequest, callOptions ...callopt.Option) (r *copytrade.GetCopyQualityResponse, err error) {
 	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
 	return p.kClient.GetCopyQuality(ctx, req)
+}
+
+func (p *kCopyTradeClient) SetClosePolicy(ctx context.Context, req *copytrade.SetClosePolicyRequest, callOptions ...callopt.Option) (r *copytrade.CommandResponse, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.SetClosePolicy(ctx, req)
 }

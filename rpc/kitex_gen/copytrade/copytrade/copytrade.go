@@ -307,6 +307,13 @@ var serviceMethods = map[string]kitex.MethodInfo{
 		false,
 		kitex.WithStreamingMode(kitex.StreamingNone),
 	),
+	"SetClosePolicy": kitex.NewMethodInfo(
+		setClosePolicyHandler,
+		newCopyTradeSetClosePolicyArgs,
+		newCopyTradeSetClosePolicyResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
 }
 
 var (
@@ -1381,6 +1388,30 @@ func newCopyTradeGetCopyQualityResult() interface{} {
 	return copytrade.NewCopyTradeGetCopyQualityResult()
 }
 
+func setClosePolicyHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*copytrade.CopyTradeSetClosePolicyArgs)
+	realResult := result.(*copytrade.CopyTradeSetClosePolicyResult)
+	success, err := handler.(copytrade.CopyTrade).SetClosePolicy(ctx, realArg.Req)
+	if err != nil {
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
+	}
+	return nil
+}
+func newCopyTradeSetClosePolicyArgs() interface{} {
+	return copytrade.NewCopyTradeSetClosePolicyArgs()
+}
+
+func newCopyTradeSetClosePolicyResult() interface{} {
+	return copytrade.NewCopyTradeSetClosePolicyResult()
+}
+
 type kClient struct {
 	c client.Client
 }
@@ -1970,6 +2001,20 @@ func (p *kClient) GetCopyQuality(ctx context.Context, req *copytrade.GetCopyQual
 	_args.Req = req
 	var _result copytrade.CopyTradeGetCopyQualityResult
 	if err = p.c.Call(ctx, "GetCopyQuality", &_args, &_result); err != nil {
+		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) SetClosePolicy(ctx context.Context, req *copytrade.SetClosePolicyRequest) (r *copytrade.CommandResponse, err error) {
+	var _args copytrade.CopyTradeSetClosePolicyArgs
+	_args.Req = req
+	var _result copytrade.CopyTradeSetClosePolicyResult
+	if err = p.c.Call(ctx, "SetClosePolicy", &_args, &_result); err != nil {
 		return
 	}
 	switch {
