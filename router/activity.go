@@ -99,6 +99,14 @@ func (h *Handler) GetCopyQuality(ctx context.Context, req *ct.GetCopyQualityRequ
 	return resp, err
 }
 
+// SetClosePolicy goes to the trader's group.
+func (h *Handler) SetClosePolicy(ctx context.Context, req *ct.SetClosePolicyRequest) (*ct.CommandResponse, error) {
+	_, verr := convert.ClosePolicy(req)
+	return h.command(ctx, "SetClosePolicy", req.GetTrader(), 0, verr, func(ctx context.Context, c copytrade.Client, o ...callopt.Option) (*ct.CommandResponse, error) {
+		return c.SetClosePolicy(ctx, req, o...)
+	})
+}
+
 // TraderInvite goes to the trader's group.
 func (h *Handler) TraderInvite(ctx context.Context, req *ct.TraderInviteRequest) (*ct.CommandResponse, error) {
 	_, verr := convert.TraderInvite(req)

@@ -112,3 +112,9 @@ func (h *Handler) GetCopyQuality(ctx context.Context, req *ct.GetCopyQualityRequ
 	}
 	return out, nil
 }
+
+// SetClosePolicy changes a live follow's close policy.
+func (h *Handler) SetClosePolicy(ctx context.Context, req *ct.SetClosePolicyRequest) (*ct.CommandResponse, error) {
+	c, err := convert.ClosePolicy(req)
+	return h.command(ctx, &c, err, 0, 0)
+}

@@ -189,6 +189,12 @@ func TestCtlFillSubmit(t *testing.T) {
 	if code != 0 || !strings.Contains(out, `"close_policy": 1`) {
 		t.Errorf("follow's close policy: %s", out)
 	}
+	if code, _, errOut := ctl(admin, "follow", "close-policy", tr, "777001", "--policy", "copy"); code != 0 {
+		t.Errorf("follow close-policy: exit %d: %s", code, errOut)
+	}
+	if code, out, _ = ctl(admin, "follows", "777001", "--json"); code != 0 || !strings.Contains(out, `"close_policy": 0`) {
+		t.Errorf("close policy after the change: %s", out)
+	}
 
 	// Copy quality of the trader, public, from the venue's times and prices.
 	code, out, errOut = ctl(acct, "quality", tr, "--window", "7", "--json")

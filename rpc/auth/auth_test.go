@@ -146,6 +146,8 @@ func TestAuthorizeTable(t *testing.T) {
 		{admin, "NoSuchMethod", nil, false},
 		{acct, "Follow", &ct.UnfollowRequest{Copier: 7}, false}, // wrong type: refused
 		{acct, "ListActivity", &ct.ListActivityRequest{Copier: 7}, true},
+		{acct, "SetClosePolicy", &ct.SetClosePolicyRequest{Trader: 1, Copier: 7}, true},
+		{acct, "SetClosePolicy", &ct.SetClosePolicyRequest{Trader: 1, Copier: 8}, false},
 		{acct, "ListActivity", &ct.ListActivityRequest{Copier: 8}, false},
 		{acct, "ListActivity", &ct.ListActivityRequest{Trader: 7}, false}, // a trader's across copiers: admin
 		{admin, "ListActivity", &ct.ListActivityRequest{Trader: 7}, true},

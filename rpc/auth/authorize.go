@@ -71,11 +71,12 @@ var rules = map[string]rule{
 	"TraderInvite": ownTrader(func(r *ct.TraderInviteRequest) int64 { return r.GetTrader() }),
 	"ListInvites":  ownTrader(func(r *ct.ListInvitesRequest) int64 { return r.GetTrader() }),
 
-	"Follow":       ownCopier(func(r *ct.FollowRequest) int64 { return r.GetCopier() }),
-	"UpdateFollow": ownCopier(func(r *ct.UpdateFollowRequest) int64 { return r.GetCopier() }),
-	"PauseFollow":  ownCopier(func(r *ct.PauseFollowRequest) int64 { return r.GetCopier() }),
-	"ResumeFollow": ownCopier(func(r *ct.ResumeFollowRequest) int64 { return r.GetCopier() }),
-	"Unfollow":     ownCopier(func(r *ct.UnfollowRequest) int64 { return r.GetCopier() }),
+	"Follow":         ownCopier(func(r *ct.FollowRequest) int64 { return r.GetCopier() }),
+	"UpdateFollow":   ownCopier(func(r *ct.UpdateFollowRequest) int64 { return r.GetCopier() }),
+	"PauseFollow":    ownCopier(func(r *ct.PauseFollowRequest) int64 { return r.GetCopier() }),
+	"ResumeFollow":   ownCopier(func(r *ct.ResumeFollowRequest) int64 { return r.GetCopier() }),
+	"Unfollow":       ownCopier(func(r *ct.UnfollowRequest) int64 { return r.GetCopier() }),
+	"SetClosePolicy": ownCopier(func(r *ct.SetClosePolicyRequest) int64 { return r.GetCopier() }),
 
 	"ListCopierFollows": ownCopier(func(r *ct.ListCopierFollowsRequest) int64 { return r.GetCopier() }),
 	"GetPositions":      ownCopier(func(r *ct.GetPositionsRequest) int64 { return r.GetCopier() }),

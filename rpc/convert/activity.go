@@ -219,3 +219,22 @@ func QualityWindow(days int32) (int, int64, error) {
 	}
 	return int(days), int64(days) * 24 * 3600 * 1e9, nil
 }
+
+// ClosePolicy validates SetClosePolicy.
+func ClosePolicy(req *ct.SetClosePolicyRequest) (raftfsm.FollowClosePolicy, error) {
+	var out raftfsm.FollowClosePolicy
+	if req == nil {
+		return out, fieldErr("req", "is required")
+	}
+	var err error
+	if out.Trader, out.Copier, err = pair(req.Trader, req.Copier); err != nil {
+		return out, err
+	}
+	switch req.ClosePolicy {
+	case ct.ClosePolicy_COPY_CLOSES, ct.ClosePolicy_LEAVE_TO_COPIER:
+	default:
+		return out, fieldErr("close_policy", "must be COPY_CLOSES or LEAVE_TO_COPIER")
+	}
+	out.ClosePolicy = raftfsm.ClosePolicy(req.ClosePolicy)
+	return out, nil
+}
