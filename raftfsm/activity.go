@@ -204,7 +204,7 @@ func (m *Machine) actLog(copier, trader AccountID) *activityLog {
 func (l *activityLog) add(r ActivityRecord, keep int, floor int64) {
 	slack := max(keep/16, 1)
 	if len(l.Records) == cap(l.Records) { // grow to at most what retention lets it hold
-		rs := make([]ActivityRecord, len(l.Records), min(max(2*cap(l.Records), 4), keep+slack+1))
+		rs := make([]ActivityRecord, len(l.Records), max(min(max(2*cap(l.Records), 4), keep+slack+1), len(l.Records)+1))
 		copy(rs, l.Records)
 		l.Records = rs
 	}
