@@ -77,7 +77,7 @@ func (s ActivityStatus) String() string {
 }
 
 // ActivityRecord is one copy decision for one (copier, trader). Fields are
-// ordered for size (144 bytes: the one-byte codes share a word); the
+// ordered for size (152 bytes: the one-byte codes share a word); the
 // snapshot writes them in its own fixed order (appendActivityRecord).
 type ActivityRecord struct {
 	ID          uint64    // entry index << 20 | ordinal: unique in the group, ascending in apply order
