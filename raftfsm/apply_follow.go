@@ -95,7 +95,11 @@ func (t *TraderState) liveFollows() int {
 // versa: they are separate accounts). A copier whose previous follow of
 // this trader ended with detached positions gets a fresh follow that keeps
 // the detached record.
-func (m *Machine) applyFollow(c *Follow) *Refusal {
+func (m *Machine) applyFollow(c *Follow) *Refusal { return m.followWithInvite(c, "") }
+
+// followWithInvite is applyFollow with an invite code for an invite-only
+// trader (follow_options.go).
+func (m *Machine) followWithInvite(c *Follow, invite string) *Refusal {
 	if !validAccount(c.Copier) {
 		return invalid("Copier", "must be > 0")
 	}
@@ -119,6 +123,9 @@ func (m *Machine) applyFollow(c *Follow) *Refusal {
 		return newRefusal(CodeTraderPaused, "trader accepts no new followers")
 	case t.Status != TraderActive:
 		return newRefusal(CodeNotLeadTrader, "trader does not lead")
+	}
+	if r := m.checkInvite(t, invite); r != nil {
+		return r
 	}
 	if r := m.checkSettings(t, &c.Settings); r != nil {
 		return r
@@ -211,6 +218,7 @@ func (m *Machine) applyFollowPause(copier, trader AccountID, pause bool) *Refusa
 	case !pause:
 		f.Status = FollowActive
 		f.StopReason = ""
+		f.Failures = 0
 	}
 	return nil
 }

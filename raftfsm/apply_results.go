@@ -74,13 +74,16 @@ func (m *Machine) applyOrderResults(c *OrderResults, res *Result) *Refusal {
 		}
 		if why := breach(r, o); why != "" {
 			m.quarantineOrder(o, why, res)
+			m.noteQuarantine(o, why) // activity.go
 			continue
 		}
 		a, ref := m.applyResult(i, r, o)
 		if ref != nil { // applyResult changed nothing
 			m.quarantineOrder(o, ref.Error(), res)
+			m.noteQuarantine(o, ref.Error())
 			continue
 		}
+		m.noteResult(o, r)
 		delete(m.orders, o.ClientOrderID) // final: a repeat in this batch is ignored
 		done = append(done, a)
 	}
@@ -183,6 +186,9 @@ func (m *Machine) applyResult(i int, r *OrderResult, o *OrderState) (applied, *R
 func (m *Machine) settleResult(a *applied, res *Result) {
 	o, t, f := a.o, a.t, a.f
 	f.Pending--
+	if o.Effect == EffectOpen {
+		m.countFailure(f, a.filled > 0)
+	}
 	i := posIndex(f.Positions, o.Instrument, o.AttrSide)
 	if i >= 0 {
 		p := &f.Positions[i]
@@ -190,7 +196,7 @@ func (m *Machine) settleResult(a *applied, res *Result) {
 		switch {
 		case f.Status == FollowEnded || f.Status == FollowStopped:
 			pol, act = f.leftoverPolicy(), true
-		case o.Effect == EffectOpen && a.filled > 0 && t.traderQty(o.Instrument, o.AttrSide) == 0:
+		case o.Effect == EffectOpen && a.filled > 0 && t.traderQty(o.Instrument, o.AttrSide) == 0 && f.ClosePolicy == CloseCopy:
 			act = true
 		}
 		if act {

@@ -47,34 +47,39 @@ const maxSettlementIDLen = 64
 // Decode accepts exactly the ops named here (TestGoldenCoversEveryOp checks
 // that they are OpInvalid+1 .. opEnd-1).
 var opNames = [...]string{
-	OpInvalid:          "Invalid",
-	OpNoop:             "Noop",
-	OpBootstrap:        "Bootstrap",
-	OpInstrumentUpsert: "InstrumentUpsert",
-	OpRulesSet:         "RulesSet",
-	OpTraderApply:      "TraderApply",
-	OpTraderUpdate:     "TraderUpdate",
-	OpTraderPause:      "TraderPause",
-	OpTraderResume:     "TraderResume",
-	OpTraderExit:       "TraderExit",
-	OpFollow:           "Follow",
-	OpFollowUpdate:     "FollowUpdate",
-	OpFollowPause:      "FollowPause",
-	OpFollowResume:     "FollowResume",
-	OpUnfollow:         "Unfollow",
-	OpTradeFill:        "TradeFill",
-	OpOrderResults:     "OrderResults",
-	OpMarkPrices:       "MarkPrices",
-	OpSettle:           "Settle",
-	OpSettlementPaid:   "SettlementPaid",
-	OpSlotFreeze:       "SlotFreeze",
-	OpSlotExport:       "SlotExport",
-	OpSlotImport:       "SlotImport",
-	OpSlotRelease:      "SlotRelease",
-	OpSlotAbort:        "SlotAbort",
-	OpSlotUnfreeze:     "SlotUnfreeze",
-	OpOrderResolve:     "OrderResolve",
-	OpMemberUpdate:     "MemberUpdate",
+	OpInvalid:           "Invalid",
+	OpNoop:              "Noop",
+	OpBootstrap:         "Bootstrap",
+	OpInstrumentUpsert:  "InstrumentUpsert",
+	OpRulesSet:          "RulesSet",
+	OpTraderApply:       "TraderApply",
+	OpTraderUpdate:      "TraderUpdate",
+	OpTraderPause:       "TraderPause",
+	OpTraderResume:      "TraderResume",
+	OpTraderExit:        "TraderExit",
+	OpFollow:            "Follow",
+	OpFollowUpdate:      "FollowUpdate",
+	OpFollowPause:       "FollowPause",
+	OpFollowResume:      "FollowResume",
+	OpUnfollow:          "Unfollow",
+	OpTradeFill:         "TradeFill",
+	OpOrderResults:      "OrderResults",
+	OpMarkPrices:        "MarkPrices",
+	OpSettle:            "Settle",
+	OpSettlementPaid:    "SettlementPaid",
+	OpSlotFreeze:        "SlotFreeze",
+	OpSlotExport:        "SlotExport",
+	OpSlotImport:        "SlotImport",
+	OpSlotRelease:       "SlotRelease",
+	OpSlotAbort:         "SlotAbort",
+	OpSlotUnfreeze:      "SlotUnfreeze",
+	OpOrderResolve:      "OrderResolve",
+	OpMemberUpdate:      "MemberUpdate",
+	OpActivityConfig:    "ActivityConfig",
+	OpFollowEx:          "FollowEx",
+	OpTraderInvite:      "TraderInvite",
+	OpOrderResultsTimed: "OrderResultsTimed",
+	OpFollowClosePolicy: "FollowClosePolicy",
 }
 
 // opName is op's name, or "Op(n)" for an op this build does not know.
@@ -207,6 +212,10 @@ type decoder struct {
 	// syms, when non-nil, interns strings read with sym (instrument symbols
 	// in state: thousands of positions share a few symbols).
 	syms map[string]string
+
+	// legacy: decoding a snapshot of oldestSnapshotVersion (fields added
+	// since are absent).
+	legacy bool
 }
 
 // maxInterned bounds d.syms: past it, sym allocates like str.

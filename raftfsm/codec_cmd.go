@@ -184,6 +184,36 @@ func encodeBody(e *encoder, cmd Command) Op {
 	case *MemberUpdate:
 		e.memberUpdate(orZero(c))
 		return OpMemberUpdate
+	case ActivityConfig:
+		e.activityConfig(&c)
+		return OpActivityConfig
+	case *ActivityConfig:
+		e.activityConfig(orZero(c))
+		return OpActivityConfig
+	case FollowEx:
+		e.followEx(&c)
+		return OpFollowEx
+	case *FollowEx:
+		e.followEx(orZero(c))
+		return OpFollowEx
+	case TraderInvite:
+		e.traderInvite(&c)
+		return OpTraderInvite
+	case *TraderInvite:
+		e.traderInvite(orZero(c))
+		return OpTraderInvite
+	case OrderResultsTimed:
+		e.orderResultsTimed(&c)
+		return OpOrderResultsTimed
+	case *OrderResultsTimed:
+		e.orderResultsTimed(orZero(c))
+		return OpOrderResultsTimed
+	case FollowClosePolicy:
+		e.followClosePolicy(&c)
+		return OpFollowClosePolicy
+	case *FollowClosePolicy:
+		e.followClosePolicy(orZero(c))
+		return OpFollowClosePolicy
 	default:
 		panic(fmt.Sprintf("raftfsm: Encode of unsupported command type %T", cmd))
 	}
@@ -347,6 +377,16 @@ func decodeBody(d *decoder, op Op) Command {
 		return &OrderResolve{Result: r}
 	case OpMemberUpdate:
 		return d.memberUpdate()
+	case OpActivityConfig:
+		return d.activityConfig()
+	case OpFollowEx:
+		return d.followEx()
+	case OpTraderInvite:
+		return d.traderInvite()
+	case OpOrderResultsTimed:
+		return d.orderResultsTimed()
+	case OpFollowClosePolicy:
+		return d.followClosePolicy()
 	}
 	d.fail("Op", "no body reader") // unreachable: Decode checked op against opNames
 	return nil

@@ -10,35 +10,40 @@ import "github.com/copytrade/copytrade/raftfsm/fixed"
 type Op uint8
 
 const (
-	OpInvalid          Op = 0
-	OpNoop             Op = 1  // measures the Raft floor; changes nothing but the applied index
-	OpBootstrap        Op = 2  // first entry of a new group: its ID and the slots it owns
-	OpInstrumentUpsert Op = 3  // admin
-	OpRulesSet         Op = 4  // admin: eligibility rules
-	OpTraderApply      Op = 5  // account applies to lead
-	OpTraderUpdate     Op = 6  // trader changes its config
-	OpTraderPause      Op = 7  // no new followers
-	OpTraderResume     Op = 8  //
-	OpTraderExit       Op = 9  // stop leading; follows end by policy
-	OpFollow           Op = 10 // copier follows trader
-	OpFollowUpdate     Op = 11 //
-	OpFollowPause      Op = 12 //
-	OpFollowResume     Op = 13 //
-	OpUnfollow         Op = 14 //
-	OpTradeFill        Op = 15 // the signal: one fill of a lead trader
-	OpOrderResults     Op = 16 // batched venue results of copier orders
-	OpMarkPrices       Op = 17 // batched mark prices: unrealised PnL, stop-loss / take-profit
-	OpSettle           Op = 18 // profit share for one period
-	OpSettlementPaid   Op = 19 // outcomes of the transfers that pay settlement entries
-	OpSlotFreeze       Op = 20 // source: start a migration; the slot answers Moving
-	OpSlotExport       Op = 21 // source: the slots' whole state at this index, with a checksum
-	OpSlotImport       Op = 22 // target: the commit point of a migration
-	OpSlotRelease      Op = 23 // source: slots now answer Moved{target, epoch}
-	OpSlotAbort        Op = 24 // target: the migration is abandoned, forever
-	OpSlotUnfreeze     Op = 25 // source: serve the slots again after the target's abort
-	OpOrderResolve     Op = 26 // admin: a corrected result for a quarantined order
-	OpMemberUpdate     Op = 27 // stored membership: a member's addresses, removal, drain (members.go)
-	opEnd              Op = 28 // one past the last valid op; keep last
+	OpInvalid           Op = 0
+	OpNoop              Op = 1  // measures the Raft floor; changes nothing but the applied index
+	OpBootstrap         Op = 2  // first entry of a new group: its ID and the slots it owns
+	OpInstrumentUpsert  Op = 3  // admin
+	OpRulesSet          Op = 4  // admin: eligibility rules
+	OpTraderApply       Op = 5  // account applies to lead
+	OpTraderUpdate      Op = 6  // trader changes its config
+	OpTraderPause       Op = 7  // no new followers
+	OpTraderResume      Op = 8  //
+	OpTraderExit        Op = 9  // stop leading; follows end by policy
+	OpFollow            Op = 10 // copier follows trader
+	OpFollowUpdate      Op = 11 //
+	OpFollowPause       Op = 12 //
+	OpFollowResume      Op = 13 //
+	OpUnfollow          Op = 14 //
+	OpTradeFill         Op = 15 // the signal: one fill of a lead trader
+	OpOrderResults      Op = 16 // batched venue results of copier orders
+	OpMarkPrices        Op = 17 // batched mark prices: unrealised PnL, stop-loss / take-profit
+	OpSettle            Op = 18 // profit share for one period
+	OpSettlementPaid    Op = 19 // outcomes of the transfers that pay settlement entries
+	OpSlotFreeze        Op = 20 // source: start a migration; the slot answers Moving
+	OpSlotExport        Op = 21 // source: the slots' whole state at this index, with a checksum
+	OpSlotImport        Op = 22 // target: the commit point of a migration
+	OpSlotRelease       Op = 23 // source: slots now answer Moved{target, epoch}
+	OpSlotAbort         Op = 24 // target: the migration is abandoned, forever
+	OpSlotUnfreeze      Op = 25 // source: serve the slots again after the target's abort
+	OpOrderResolve      Op = 26 // admin: a corrected result for a quarantined order
+	OpMemberUpdate      Op = 27 // stored membership: a member's addresses, removal, drain (members.go)
+	OpActivityConfig    Op = 28 // admin: activity history retention and the consecutive-failure stop (activity.go)
+	OpFollowEx          Op = 29 // Follow with an invite code, a close policy, copy of open positions (follow_options.go)
+	OpTraderInvite      Op = 30 // a trader's invite-only setting and invite codes (follow_options.go)
+	OpOrderResultsTimed Op = 31 // OrderResults with each result's venue time (copy quality, quality.go)
+	OpFollowClosePolicy Op = 32 // a follow's close policy, changed after the follow (follow_options.go)
+	opEnd               Op = 33 // one past the last valid op; keep last
 )
 
 // LogVersion is the first byte of every encoded command.
@@ -244,6 +249,10 @@ type OrderResult struct {
 	AvgPrice      fixed.Dec
 	Fee           fixed.Dec // >= 0, in the settlement currency
 	Reason        string    // venue reason code for rejections
+	// VenueTimeUnixNano is when the venue executed the order (copy latency,
+	// quality.go). Carried only by OrderResultsTimed: OrderResults' and
+	// OrderResolve's encodings leave it out (0 = unknown).
+	VenueTimeUnixNano int64
 }
 
 // OrderResults is a batch of results (the leader batches ≈1 ms of them).

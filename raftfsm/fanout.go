@@ -212,7 +212,7 @@ func (m *Machine) planCloseFrom(slab *orderSlab, t *TraderState, f *FollowState,
 func (m *Machine) shrinkFollow(t *TraderState, f *FollowState, s *signal, res *Result) {
 	i := posIndex(f.Positions, s.inst.Symbol, s.shrinkSide)
 	if i < 0 {
-		res.Skips = append(res.Skips, Skip{Copier: f.Copier, Reason: SkipNoPosition})
+		res.Skips = append(res.Skips, Skip{Copier: f.Copier, Reason: SkipNoPosition, Effect: EffectClose, AttrSide: s.shrinkSide})
 		return
 	}
 	p := &f.Positions[i]
@@ -227,7 +227,7 @@ func (m *Machine) shrinkFollow(t *TraderState, f *FollowState, s *signal, res *R
 		if owed {
 			why = SkipCloseOwed
 		}
-		res.Skips = append(res.Skips, Skip{Copier: f.Copier, Reason: why})
+		res.Skips = append(res.Skips, Skip{Copier: f.Copier, Reason: why, Effect: EffectClose, AttrSide: s.shrinkSide})
 		return
 	}
 	// What the position holds beyond its scaled target (owed.go); the
@@ -239,7 +239,7 @@ func (m *Machine) shrinkFollow(t *TraderState, f *FollowState, s *signal, res *R
 	// A partial close below the venue's minimum is skipped (the next close
 	// catches up); closing everything is always allowed.
 	if q <= 0 || (q < s.inst.MinQty && q < closable) {
-		res.Skips = append(res.Skips, Skip{Copier: f.Copier, Reason: SkipBelowMinQty})
+		res.Skips = append(res.Skips, Skip{Copier: f.Copier, Reason: SkipBelowMinQty, Effect: EffectClose, AttrSide: s.shrinkSide})
 		return
 	}
 	m.planCloseFrom(&s.slab, t, f, p, q, s.fill.TradeID, res)
@@ -258,22 +258,22 @@ func (m *Machine) liquidateFollow(t *TraderState, f *FollowState, s *signal, res
 		f.StopReason = reasonLiquidation + detachSuffix
 	}
 	m.dispose(t, f, LiqDetach, s.fill.TradeID, res)
-	res.Skips = append(res.Skips, Skip{Copier: f.Copier, Reason: SkipDetached})
+	res.Skips = append(res.Skips, Skip{Copier: f.Copier, Reason: SkipDetached, Effect: EffectClose, AttrSide: s.shrinkSide})
 }
 
 // growFollow sizes and plans an open for one follow, or records why not.
 func (m *Machine) growFollow(t *TraderState, f *FollowState, s *signal, res *Result) {
 	if f.Status != FollowActive {
-		res.Skips = append(res.Skips, Skip{Copier: f.Copier, Reason: SkipPaused})
+		res.Skips = append(res.Skips, Skip{Copier: f.Copier, Reason: SkipPaused, Effect: EffectOpen, AttrSide: s.growSide})
 		return
 	}
 	if s.stale {
-		res.Skips = append(res.Skips, Skip{Copier: f.Copier, Reason: SkipSignalStale})
+		res.Skips = append(res.Skips, Skip{Copier: f.Copier, Reason: SkipSignalStale, Effect: EffectOpen, AttrSide: s.growSide})
 		return
 	}
-	op, why := m.sizeOpen(t, f, s)
+	op, why, bound := m.sizeOpen(t, f, s)
 	if why != SkipNone {
-		res.Skips = append(res.Skips, Skip{Copier: f.Copier, Reason: why})
+		res.Skips = append(res.Skips, Skip{Copier: f.Copier, Reason: why, Effect: EffectOpen, AttrSide: s.growSide, Cap: bound})
 		return
 	}
 	o := s.slab.get()
@@ -330,6 +330,8 @@ func (m *Machine) fanOut(t *TraderState, s *signal, res *Result) {
 		if s.shrinkSide != 0 {
 			if s.fill.Liquidation {
 				m.liquidateFollow(t, f, s, res)
+			} else if f.ClosePolicy == CloseLeaveToCopier {
+				res.Skips = append(res.Skips, Skip{Copier: f.Copier, Reason: SkipLeftToCopier, Effect: EffectClose, AttrSide: s.shrinkSide})
 			} else {
 				m.shrinkFollow(t, f, s, res)
 			}

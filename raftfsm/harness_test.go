@@ -57,6 +57,8 @@ func (h *harness) apply(cmd Command) *Result {
 	switch c := cmd.(type) {
 	case *OrderResults:
 		results = c.Results
+	case *OrderResultsTimed:
+		results = c.Results
 	case *OrderResolve:
 		results = []OrderResult{c.Result}
 	}

@@ -117,6 +117,9 @@ func (m *Machine) ApplyEnvelope(index uint64, env Envelope) *Result {
 		r.Refusal = m.applyMarkPrices(c, r) // marks.go
 	case *Settle:
 		r.Settlements, r.Refusal = m.applySettle(c) // settle.go
+		if r.Refusal == nil {
+			m.pruneActivity() // daily: idle follows' records age out (activity.go)
+		}
 	case *SettlementPaid:
 		r.Refusal = m.applySettlementPaid(c)
 	case *SlotFreeze: // slot moves: migrate.go
@@ -135,10 +138,24 @@ func (m *Machine) ApplyEnvelope(index uint64, env Envelope) *Result {
 		r.Refusal = m.applyOrderResolve(c, r) // quarantine.go
 	case *MemberUpdate:
 		r.Refusal = m.applyMemberUpdate(c) // members.go
+	case *ActivityConfig:
+		r.Refusal = m.applyActivityConfig(c) // activity.go
+	case *FollowEx:
+		r.Refusal = m.applyFollowEx(c, r) // follow_options.go
+	case *TraderInvite:
+		r.Refusal = m.applyTraderInvite(c)
+	case *FollowClosePolicy:
+		r.Refusal = m.applyFollowClosePolicy(c) // follow_options.go
+	case *OrderResultsTimed:
+		r.Refusal = m.applyOrderResults(&OrderResults{Results: c.Results}, r) // quality.go
+		r.Op = OpOrderResultsTimed
 	default:
 		// A command type this dispatcher does not know is a programming
 		// error (a new op without its apply function), not a refusal.
 		panic(fmt.Sprintf("raftfsm: index %d: no apply for command %T", index, env.Cmd))
+	}
+	if r.Refusal == nil && (len(r.Orders) > 0 || len(r.Skips) > 0) {
+		m.noteDecisions(index, env.Cmd, r) // activity.go
 	}
 	return r
 }

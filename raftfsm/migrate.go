@@ -46,7 +46,9 @@ func phaseName(p uint8) string {
 }
 
 // exportVersion is the first byte of SlotExportData.Data.
-const exportVersion byte = 2 // 2: fill contract v2 (the trader and order layouts of snapshot version 2)
+// 2: fill contract v2 (the trader and order layouts of snapshot version 2);
+// 3: follows' consecutive-failure count (snapshot version 4).
+const exportVersion byte = 3
 
 // slotSet is a set of slots: 2 KiB, no allocation per lookup.
 type slotSet [NumSlots / 64]uint64

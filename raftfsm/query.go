@@ -28,6 +28,9 @@ type TraderView struct {
 	OrderSeq  uint64 // last client order sequence used
 	SignalSeq uint64 // fills applied
 	Stats     TraderStats
+	// InviteOnly: new follows need one of Invites (follow_options.go).
+	InviteOnly bool
+	Invites    []Invite
 	// Mismatches: fills whose venue position before differed from the
 	// tracked one (the venue's figure was used).
 	Mismatches uint64
@@ -44,6 +47,7 @@ func (m *Machine) Trader(id AccountID) (TraderView, bool) {
 		Config: cloneConfig(t.Config), ShareBps: t.ShareBps,
 		Positions: slices.Clone(t.Positions), Equity: t.Equity,
 		Followers: t.liveFollows(), OrderSeq: t.OrderSeq, SignalSeq: t.SignalSeq, Mismatches: t.Mismatches,
+		InviteOnly: t.InviteOnly, Invites: slices.Clone(t.Invites),
 		Stats: TraderStats{
 			Days: slices.Clone(t.Stats.Days), Wins: t.Stats.Wins, Losses: t.Stats.Losses,
 			PeakEquity: t.Stats.PeakEquity, MaxDrawdownBps: t.Stats.MaxDrawdownBps,

@@ -40,6 +40,8 @@ const (
 	CodeAllocationRange   Code = 25 // allocation outside the trader's min/max copy amount
 	CodeCopiedOrder       Code = 26 // the fill's client order ID is one copytrade generated: never a signal
 	CodeImplausibleFill   Code = 27 // price outside the band around the mark, qty above the maximum, an overflowing figure; Msg names the field
+	CodeInviteRequired    Code = 28 // the trader is invite-only and the follow carries no invite code
+	CodeInviteInvalid     Code = 29 // the invite code is unknown, revoked, expired or used up
 )
 
 var codeNames = [...]string{
@@ -48,7 +50,7 @@ var codeNames = [...]string{
 	"COPIER_CAP_REACHED", "TRADER_PAUSED", "DUPLICATE_FILL", "FILL_TOO_OLD", "NOT_OWNED",
 	"MOVED", "MOVING", "PERIOD_SETTLED", "PERIOD_OUT_OF_ORDER", "MIGRATION_STATE",
 	"MIGRATION_ABORTED", "STALE_EPOCH", "CHECKSUM", "OVERFLOW", "BOOTSTRAPPED",
-	"ALLOCATION_RANGE", "COPIED_ORDER", "IMPLAUSIBLE_FILL",
+	"ALLOCATION_RANGE", "COPIED_ORDER", "IMPLAUSIBLE_FILL", "INVITE_REQUIRED", "INVITE_INVALID",
 }
 
 func (c Code) String() string {
@@ -92,12 +94,13 @@ const (
 	SkipInvalidPrice                     // no usable price (zero price, zero equity for Proportional)
 	SkipSignalStale                      // the fill's venue time is older than the trader's signal age limit: no open
 	SkipCloseOwed                        // a shrink while the copier's open is pending: closed when its result arrives (owed.go)
+	SkipLeftToCopier                     // the follow leaves the trader's closes to the copier (ClosePolicy)
 )
 
 var skipNames = [...]string{
 	"NONE", "PAUSED", "INSTRUMENT_NOT_FOLLOWED", "BELOW_MIN_QTY", "BELOW_MIN_NOTIONAL",
 	"ALLOCATION_EXHAUSTED", "NOTIONAL_CAP", "NO_POSITION", "OVERFLOW", "DETACHED", "INVALID_PRICE",
-	"SIGNAL_STALE", "CLOSE_OWED",
+	"SIGNAL_STALE", "CLOSE_OWED", "LEFT_TO_COPIER",
 }
 
 func (s SkipReason) String() string {
@@ -128,8 +131,34 @@ type OrderIntent struct {
 
 // Skip is a follow that got no order for a signal, and why.
 type Skip struct {
-	Copier AccountID
-	Reason SkipReason
+	Copier   AccountID
+	Reason   SkipReason
+	Effect   OrderEffect // the leg: open (growth) or close (shrink)
+	AttrSide PosSide     // the attributed side the leg would have changed
+	Cap      Cap         // the cap that bound when one decided the skip
+	// Instrument: set by copy-open on follow (the position skipped); a
+	// signal's skips are of the signal's instrument.
+	Instrument string
+}
+
+// Cap names the sizing cap that decided a skip (ActivityRecord.Cap). Stable
+// codes: ONLY ADD TO THE END.
+type Cap uint8
+
+const (
+	CapNone           Cap = iota
+	CapOrderNotional      // FollowSettings.MaxOrderNotional
+	CapFollowNotional     // FollowSettings.MaxFollowNotional
+	CapAllocation         // FollowSettings.Allocation (margin budget)
+)
+
+var capNames = [...]string{"NONE", "MAX_ORDER_NOTIONAL", "MAX_FOLLOW_NOTIONAL", "ALLOCATION"}
+
+func (c Cap) String() string {
+	if int(c) < len(capNames) {
+		return capNames[c]
+	}
+	return fmt.Sprintf("CAP_%d", uint8(c))
 }
 
 // Result is what Apply returns for one log entry. Refusal == nil means the

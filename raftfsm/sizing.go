@@ -32,15 +32,26 @@ func levDec(l int32) fixed.Dec { return fixed.Dec(l) * fixed.One }
 
 // sizeOpen sizes the follow's copy of s's growth leg. It changes nothing:
 // the caller commits the plan. Any overflow is SkipOverflow for this copier.
-func (m *Machine) sizeOpen(t *TraderState, f *FollowState, s *signal) (openPlan, SkipReason) {
+func (m *Machine) sizeOpen(t *TraderState, f *FollowState, s *signal) (openPlan, SkipReason, Cap) {
+	op, why, c := m.sizeOpenCap(t, f, s)
+	if why != SkipNotionalCap && why != SkipAllocationExhausted {
+		c = CapNone
+	}
+	return op, why, c
+}
+
+// sizeOpenCap is sizeOpen; the Cap names the cap that bound last (meaningful
+// only with a skip).
+func (m *Machine) sizeOpenCap(t *TraderState, f *FollowState, s *signal) (openPlan, SkipReason, Cap) {
 	var op openPlan
+	var capv Cap
 	in, fl, st := s.inst, s.fill, &f.Settings
 	if !t.leads(in.Symbol) {
-		return op, SkipInstrumentNotFollowed
+		return op, SkipInstrumentNotFollowed, capv
 	}
 	if len(st.Instruments) > 0 {
 		if _, ok := slices.BinarySearch(st.Instruments, in.Symbol); !ok {
-			return op, SkipInstrumentNotFollowed
+			return op, SkipInstrumentNotFollowed, capv
 		}
 	}
 
@@ -63,12 +74,12 @@ func (m *Machine) sizeOpen(t *TraderState, f *FollowState, s *signal) (openPlan,
 		qty, err = fixed.Mul(s.growQ, st.Multiplier, fixed.Down)
 	case Proportional:
 		if t.Equity <= 0 {
-			return op, SkipInvalidPrice
+			return op, SkipInvalidPrice, capv
 		}
 		qty, err = fixed.MulDiv(s.growQ, st.Allocation, t.Equity, fixed.Down)
 	}
 	if err != nil {
-		return op, SkipOverflow
+		return op, SkipOverflow, capv
 	}
 
 	// Slippage band: buy limit = p×(1+bps) down to the tick, sell limit =
@@ -86,38 +97,38 @@ func (m *Machine) sizeOpen(t *TraderState, f *FollowState, s *signal) (openPlan,
 			op.limit = op.limit.RoundTo(in.TickSize, fixed.Up)
 		}
 		if err != nil {
-			return op, SkipOverflow
+			return op, SkipOverflow, capv
 		}
 		if op.limit <= 0 {
-			return op, SkipInvalidPrice
+			return op, SkipInvalidPrice, capv
 		}
 	}
 
-	bound := SkipNone // the cap that bound last
+	bound := SkipNone // the cap that bound last (capv: which one)
 	if st.MaxOrderNotional > 0 {
 		c, err := fixed.Div(st.MaxOrderNotional, wp, fixed.Down)
 		if err != nil {
-			return op, SkipOverflow
+			return op, SkipOverflow, capv
 		}
 		if c < qty {
-			qty, bound = c, SkipNotionalCap
+			qty, bound, capv = c, SkipNotionalCap, CapOrderNotional
 		}
 	}
 	if st.MaxFollowNotional > 0 {
 		open, err := m.followNotional(f, in.Symbol, p)
 		if err != nil {
-			return op, SkipOverflow
+			return op, SkipOverflow, capv
 		}
 		room := st.MaxFollowNotional - open // both >= 0: cannot overflow
 		if room <= 0 {
-			return op, SkipNotionalCap
+			return op, SkipNotionalCap, CapFollowNotional
 		}
 		c, err := fixed.Div(room, wp, fixed.Down)
 		if err != nil {
-			return op, SkipOverflow
+			return op, SkipOverflow, capv
 		}
 		if c < qty {
-			qty, bound = c, SkipNotionalCap
+			qty, bound, capv = c, SkipNotionalCap, CapFollowNotional
 		}
 	}
 
@@ -125,37 +136,37 @@ func (m *Machine) sizeOpen(t *TraderState, f *FollowState, s *signal) (openPlan,
 	// pending opens must stay within the allocation.
 	avail := st.Allocation - f.MarginInUse // both in [0, maxAllocation]
 	if avail <= 0 {
-		return op, SkipAllocationExhausted
+		return op, SkipAllocationExhausted, CapAllocation
 	}
 	need, err := fixed.MulDiv(qty, wp, lev, fixed.Up)
 	if err != nil || need > avail {
 		c, err := fixed.MulDiv(avail, lev, wp, fixed.Down)
 		if err != nil {
-			return op, SkipOverflow
+			return op, SkipOverflow, capv
 		}
 		if c < qty {
-			qty, bound = c, SkipAllocationExhausted
+			qty, bound, capv = c, SkipAllocationExhausted, CapAllocation
 		}
 	}
 
 	qty = qty.RoundDownTo(in.LotStep)
 	if qty < in.MinQty {
-		return op, orBound(bound, SkipBelowMinQty)
+		return op, orBound(bound, SkipBelowMinQty), capv
 	}
 	notional, err := fixed.Mul(qty, p, fixed.Down)
 	if err != nil {
-		return op, SkipOverflow
+		return op, SkipOverflow, capv
 	}
 	if notional < in.MinNotional {
-		return op, orBound(bound, SkipBelowMinNotional)
+		return op, orBound(bound, SkipBelowMinNotional), capv
 	}
 
 	op.qty = qty
 	if op.reserve, err = fixed.MulDiv(qty, wp, lev, fixed.Up); err != nil {
-		return op, SkipOverflow
+		return op, SkipOverflow, capv
 	}
 	if op.marginInUse, err = fixed.Add(f.MarginInUse, op.reserve); err != nil {
-		return op, SkipOverflow
+		return op, SkipOverflow, capv
 	}
 	// Invariant: a follow's margin in use never exceeds its allocation at
 	// the moment an order is planned. qty <= avail×lev/wp (rounded down) so
@@ -168,10 +179,10 @@ func (m *Machine) sizeOpen(t *TraderState, f *FollowState, s *signal) (openPlan,
 	op.pendingOpen = qty
 	if i := posIndex(f.Positions, in.Symbol, s.growSide); i >= 0 {
 		if op.pendingOpen, err = fixed.Add(f.Positions[i].PendingOpen, qty); err != nil {
-			return op, SkipOverflow
+			return op, SkipOverflow, capv
 		}
 	}
-	return op, SkipNone
+	return op, SkipNone, capv
 }
 
 // orBound names a below-minimum skip after the cap that caused it, if any.

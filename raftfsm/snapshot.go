@@ -27,6 +27,7 @@ import (
 //	[settlements: count, record...]       ascending SettlementID
 //	[quarantine: count, (id, reason)...]  ascending ClientOrderID (count may be 0)
 //	[members: count, member...]           ascending ID (members.go)
+//	[activity: settings, logs...]         copier, trader ascending (activity.go; version 4 on)
 //	[checksum: 8 bytes big-endian, hashBytes of everything before]
 //
 // Primitives and struct layouts are the log codec's (codec.go); a state
@@ -45,8 +46,13 @@ import (
 // owed-close state, the time-bounded dedup window, position mismatches).
 // Version 3: the quarantine section (always present, possibly empty), stored
 // membership and migrations' freeze time.
-// Like the log, only the current version is read.
-const snapshotVersion byte = 3
+// Version 4: follows' consecutive-failure count and the activity section
+// (activity.go). Restore also reads version 3 (no count, no activity), so a
+// node upgraded in place restores what the older build wrote.
+const snapshotVersion byte = 4
+
+// oldestSnapshotVersion is the oldest version Restore reads.
+const oldestSnapshotVersion byte = 3
 
 // checksumLen is the snapshot trailer's length.
 const checksumLen = 8
@@ -138,6 +144,7 @@ func (m *Machine) Snapshot() []byte {
 	m.appendQuarantine(&e)
 
 	appendMembers(&e, m.members)
+	m.appendActivity(&e)
 
 	e.buf = binary.BigEndian.AppendUint64(e.buf, hashBytes(e.buf))
 	return e.buf
@@ -155,7 +162,7 @@ func (m *Machine) Restore(data []byte) error {
 	if len(data) < 1+checksumLen {
 		return fmt.Errorf("%w: snapshot: %d bytes, too short", ErrDecode, len(data))
 	}
-	if data[0] != snapshotVersion {
+	if data[0] != snapshotVersion && data[0] != oldestSnapshotVersion {
 		return fmt.Errorf("%w: %w: snapshot version %d, this build reads %d", ErrDecode, ErrVersion, data[0], snapshotVersion)
 	}
 	body := data[:len(data)-checksumLen]
@@ -177,6 +184,7 @@ func (m *Machine) Restore(data []byte) error {
 	m.migrations, m.marks, m.lastSettled, m.settlements = f.migrations, f.marks, f.lastSettled, f.settlements
 	m.quarantine = f.quarantine
 	m.members = f.members
+	m.actCfg, m.activity = f.actCfg, f.activity
 	return nil
 }
 
@@ -198,6 +206,8 @@ type restored struct {
 	settlements map[string]*SettlementRecord
 	quarantine  map[string]string
 	members     map[string]*GroupMember
+	actCfg      ActivityConfig
+	activity    map[AccountID]map[AccountID]*activityLog
 }
 
 type slotEntry struct {
@@ -210,6 +220,7 @@ type slotEntry struct {
 func decodeSnapshot(body []byte) (*restored, error) {
 	d := decoder{buf: body, where: "Snapshot", syms: make(map[string]string)}
 	version := d.u8("Version")
+	d.legacy = version < snapshotVersion
 	f := &restored{
 		instruments: make(map[string]*Instrument),
 		traders:     make(map[AccountID]*TraderState),
@@ -297,7 +308,7 @@ func decodeSnapshot(body []byte) (*restored, error) {
 			Role:   d.u8("migrations.Role"),
 			Phase:  d.u8("migrations.Phase"),
 		}
-		if version >= snapshotVersion {
+		if version >= 3 {
 			g.FrozenAt = d.varint("migrations.FrozenAt")
 		}
 		if i > 0 && d.err == nil && g.ID <= prevMig {
@@ -333,10 +344,13 @@ func decodeSnapshot(body []byte) (*restored, error) {
 	}
 	f.quarantine = decodeQuarantine(&d, f.orders)
 
-	if version >= snapshotVersion {
+	if version >= 3 {
 		f.members = decodeMembers(&d)
 	} else {
 		f.members = make(map[string]*GroupMember)
+	}
+	if version >= 4 {
+		f.actCfg, f.activity = decodeActivity(&d)
 	}
 
 	if err := d.finish(); err != nil {
@@ -400,6 +414,15 @@ func appendTrader(e *encoder, t *TraderState) {
 	e.varint(s.MaxDrawdownBps)
 	e.dec(s.CopierPnL)
 	e.uvarint(t.Mismatches)
+	e.bool(t.InviteOnly) // snapshot version 4, export version 3
+	e.uvarint(uint64(len(t.Invites)))
+	for _, v := range t.Invites {
+		e.str(v.Code)
+		e.varint(v.ExpiresAt)
+		e.varint(int64(v.MaxUses))
+		e.varint(int64(v.Used))
+		e.bool(v.Revoked)
+	}
 }
 
 // decodeTrader reads what appendTrader wrote, with fresh pointers for every
@@ -485,6 +508,18 @@ func decodeTrader(d *decoder) *TraderState {
 	s.MaxDrawdownBps = d.varint("trader.Stats.MaxDrawdownBps")
 	s.CopierPnL = d.dec("trader.Stats.CopierPnL")
 	t.Mismatches = d.uvarint("trader.Mismatches")
+	if !d.legacy {
+		t.InviteOnly = d.bool("trader.InviteOnly")
+		n := d.count("trader.Invites", MaxInvitesPerTrader, 5)
+		for i := 0; i < n && d.err == nil; i++ {
+			v := Invite{Code: d.str("trader.Invites.Code", MaxInviteCodeLen), ExpiresAt: d.varint("trader.Invites.ExpiresAt"),
+				MaxUses: d.int32("trader.Invites.MaxUses"), Used: d.int32("trader.Invites.Used"), Revoked: d.bool("trader.Invites.Revoked")}
+			if i > 0 && d.err == nil && v.Code <= t.Invites[i-1].Code {
+				d.fail("trader.Invites", "not in ascending Code order")
+			}
+			t.Invites = append(t.Invites, v)
+		}
+	}
 	return t
 }
 
@@ -509,6 +544,8 @@ func appendFollow(e *encoder, f *FollowState) {
 	e.dec(f.Share.Accrued)
 	e.dec(f.Share.Settled)
 	e.dec(f.UnrealizedPnL)
+	e.varint(int64(f.Failures)) // snapshot version 4, export version 3
+	e.u8(uint8(f.ClosePolicy))
 }
 
 func decodeFollow(d *decoder) *FollowState {
@@ -530,6 +567,10 @@ func decodeFollow(d *decoder) *FollowState {
 	f.Share.Accrued = d.dec("follow.Share.Accrued")
 	f.Share.Settled = d.dec("follow.Share.Settled")
 	f.UnrealizedPnL = d.dec("follow.UnrealizedPnL")
+	if !d.legacy {
+		f.Failures = d.int32("follow.Failures")
+		f.ClosePolicy = ClosePolicy(d.u8("follow.ClosePolicy"))
+	}
 	return f
 }
 

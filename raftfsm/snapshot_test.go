@@ -39,8 +39,9 @@ func fillMachine(seed int64) *Machine {
 			Equity:    gdec(n(25_000_00000000)),
 			Dedup: DedupWindow{Syms: []string{"BTC-USDT", "ETH-USDT"}, IDs: []int64{n(9_000_000_005), n(9_000_000_003), -4, n(9_000_000_010)},
 				Times: []int64{n(1e15), n(1e15) + 7, n(1e15) + 7, n(2e15)}, SymOf: []uint16{0, 1, 0, 0}, Floor: n(1e15) - 3},
-			Mismatches: uint64(n(3)),
-			OrderSeq:   uint64(n(41)), SignalSeq: uint64(n(12)),
+			Mismatches: uint64(n(3)), InviteOnly: true,
+			Invites:  []Invite{{Code: "ab12", ExpiresAt: n(2e18), MaxUses: 3, Used: 1}, {Code: "zz-top", Revoked: true}},
+			OrderSeq: uint64(n(41)), SignalSeq: uint64(n(12)),
 			Stats: TraderStats{
 				Days: []DayStat{{Day: 19723, RealizedPnL: gdec(-n(5e8)), Equity: gdec(n(2e12))}, {Day: 19724, RealizedPnL: gdec(7e8), Equity: gdec(2e12)}},
 				Wins: 11, Losses: 4, PeakEquity: gdec(n(3e12)), MaxDrawdownBps: 1250, CopierPnL: gdec(-n(123456)),
@@ -58,7 +59,7 @@ func fillMachine(seed int64) *Machine {
 				Detached:    []Position{{Instrument: "ETH-USDT", Side: Long, Qty: gdec(1e7), AvgEntry: gdec(2_900_00000000), Margin: gdec(58e8), Leverage: 5}},
 				MarginInUse: gdec(n(70e8)), RealizedPnL: gdec(-n(12e8)), Fees: gdec(n(3e6)), Pending: 1,
 				Share:         ProfitShare{CumNetPnL: gdec(n(5e9)), HWM: gdec(4e9), Accrued: gdec(n(4e8)), Settled: gdec(3e8)},
-				UnrealizedPnL: gdec(-n(2e8)),
+				UnrealizedPnL: gdec(-n(2e8)), Failures: int32(3 + ci), ClosePolicy: CloseLeaveToCopier,
 			})
 		}
 		m.traders[id] = t
@@ -86,6 +87,24 @@ func fillMachine(seed int64) *Machine {
 		m.settlements[r.SettlementID] = r
 	}
 	m.quarantine = map[string]string{sortedKeys(m.orders)[0]: "fee -0.01 is negative"}
+	m.actCfg = ActivityConfig{KeepNanos: n(86400e9), KeepPerFollow: 50, MaxConsecutiveFailures: 7}
+	m.activity = map[AccountID]map[AccountID]*activityLog{
+		AccountID(n(2000)): {
+			AccountID(n(100)): {Records: []ActivityRecord{
+				{ID: uint64(n(70))<<20 | 3, Time: m.now - 5e9, Kind: ActivityOrder, Origin: OpTradeFill, Instrument: "BTC-USDT",
+					Effect: EffectOpen, Side: Buy, TradeID: n(9_000_000_010), SignalTime: m.now - 6e9, SignalPrice: gdec(64_000_00000000),
+					ClientOrderID: "c1-2", Qty: gdec(5e5), LimitPrice: gdec(64_100_00000000), Status: ActRejected,
+					FilledQty: gdec(1e5), AvgPrice: gdec(64_050_00000000), Fee: gdec(3e5), Reason: "INSUFFICIENT_MARGIN", ResultTime: m.now - 4e9, VenueTime: m.now - 4e9 - 5e6},
+				{ID: uint64(n(71)) << 20, Time: m.now - 3e9, Kind: ActivitySkip, Origin: OpTradeFill, Instrument: "ETH-USDT",
+					Effect: EffectOpen, Side: Sell, TradeID: n(9_000_000_011), SignalTime: m.now - 3e9 - 7, SignalPrice: gdec(3_000_00000000),
+					Skip: SkipAllocationExhausted, Cap: CapAllocation},
+			}},
+			AccountID(n(101)): {Records: []ActivityRecord{{ID: uint64(n(72)) << 20, Time: m.now, Kind: ActivityOrder, Origin: OpMarkPrices,
+				Instrument: "BTC-USDT", Effect: EffectClose, Side: Sell, ClientOrderID: "c2-9", Qty: gdec(1e5), Status: ActPending}}},
+		},
+		AccountID(n(2001)): {AccountID(n(100)): {Records: []ActivityRecord{{ID: uint64(n(70))<<20 | 4, Time: m.now - 5e9, Kind: ActivitySkip,
+			Origin: OpTradeFill, Instrument: "BTC-USDT", Effect: EffectClose, Side: Sell, TradeID: n(9_000_000_010), Skip: SkipNoPosition}}}},
+	}
 	return m
 }
 

@@ -76,6 +76,13 @@ type FollowState struct {
 	Pending       int32     // pending orders of this follow. Invariant: matches Machine.orders
 	Share         ProfitShare
 	UnrealizedPnL fixed.Dec // at the latest mark prices (issue 3)
+	// Failures counts the follow's opens in a row that filled nothing
+	// (rejected by the venue, or an IOC outside the band); a fill resets it.
+	// At the group's MaxConsecutiveFailures the follow is paused with
+	// StopReason CONSECUTIVE_FAILURES (activity.go).
+	Failures int32
+	// ClosePolicy: whether the trader's closes are copied (follow_options.go).
+	ClosePolicy ClosePolicy
 }
 
 // TraderState is one lead trader and everything its slot owns about it.
@@ -100,6 +107,9 @@ type TraderState struct {
 	// (PositionAfter ∓ Qty) differed from the machine's tracked position:
 	// the venue's figure was used (design §3).
 	Mismatches uint64
+	// InviteOnly: new follows need one of Invites (follow_options.go).
+	InviteOnly bool
+	Invites    []Invite // sorted by Code, at most MaxInvitesPerTrader
 }
 
 // TraderStats feed the leaderboard (issue 3 fills them in).
@@ -183,4 +193,10 @@ type Machine struct {
 
 	quarantine map[string]string       // pending orders held for an admin, by client order ID → reason (quarantine.go); nil when empty
 	members    map[string]*GroupMember // stored membership by member ID (members.go)
+
+	// Activity history (activity.go): a read model derived from applied
+	// entries, in the snapshot so every replica and every restart answers
+	// alike. copier → trader → records; nil when empty.
+	actCfg   ActivityConfig
+	activity map[AccountID]map[AccountID]*activityLog
 }

@@ -82,7 +82,7 @@ func (h *Handler) ExitTrader(ctx context.Context, req *ct.ExitTraderRequest) (*c
 // ── follows ──
 
 func (h *Handler) Follow(ctx context.Context, req *ct.FollowRequest) (*ct.CommandResponse, error) {
-	_, verr := convert.Follow(req)
+	_, verr := convert.FollowEx(req)
 	return h.command(ctx, "Follow", req.GetTrader(), 0, verr, func(ctx context.Context, c copytrade.Client, o ...callopt.Option) (*ct.CommandResponse, error) {
 		return c.Follow(ctx, req, o...)
 	})

@@ -80,7 +80,14 @@ func (n *Node) proposeResults(ls *leaderState, batch []raftfsm.OrderResult) {
 	n.metrics.resultsBatch.Observe(float64(len(batch)))
 	ctx, cancel := context.WithTimeout(ls.ctx, n.cfg.RequestTimeout)
 	defer cancel()
-	o := n.propose(ctx, &raftfsm.OrderResults{Results: batch})
+	var cmd raftfsm.Command = &raftfsm.OrderResults{Results: batch}
+	for i := range batch {
+		if batch[i].VenueTimeUnixNano > 0 { // the copy latency needs the venue's times (raftfsm/quality.go)
+			cmd = &raftfsm.OrderResultsTimed{Results: batch}
+			break
+		}
+	}
+	o := n.propose(ctx, cmd)
 	if o.err != nil {
 		if ls.ctx.Err() == nil {
 			n.log.Warn("OrderResults not committed; the reconciler will queue them again", "results", len(batch), "err", o.err)

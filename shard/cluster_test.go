@@ -142,6 +142,7 @@ type clusterOpts struct {
 	mode   exchsim.Mode
 	mutate func(*Config)
 	faults exchsim.Faults // exchsim misbehaves (venueFaults is the usual set)
+	sim    func(*exchsim.Config)
 }
 
 func newCluster(t testing.TB, o clusterOpts) *cluster {
@@ -151,6 +152,9 @@ func newCluster(t testing.TB, o clusterOpts) *cluster {
 	sc.MarkStepInterval = 0
 	sc.Faults = o.faults
 	sc.Logger = testLogger()
+	if o.sim != nil {
+		o.sim(&sc)
+	}
 	sim, err := exchsim.New(sc)
 	if err != nil {
 		t.Fatal(err)

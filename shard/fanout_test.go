@@ -108,7 +108,7 @@ func TestRefusedFillNeverReachesTheLog(t *testing.T) {
 		f    raftfsm.TradeFill
 		code string
 	}{
-		{raftfsm.TradeFill{Trader: testTrader, TradeID: 2, Qty: dec("0.0001")}, "REFUSED_INVALID_ARGUMENT"},
+		{raftfsm.TradeFill{Trader: testTrader, TradeID: 2, Qty: dec("0.0001")}, "INVALID_ARGUMENT"}, // one shape with the edge's field refusals
 		{raftfsm.TradeFill{Trader: testTrader, TradeID: 1, Qty: dec("1")}, "DUPLICATE_FILL"},
 		{raftfsm.TradeFill{Trader: 999, TradeID: 1, Qty: dec("1")}, "UNKNOWN_TRADER"},
 		// A copier who also leads: its copy of trade 1 comes back as its own fill.

@@ -132,7 +132,7 @@ func orderRequests(batch []raftfsm.OrderIntent) []*gateway.OrderRequest {
 // orderResult converts a gateway report into the machine's result. A report that does
 // not parse is an error: the order is then treated as unknown and queried again.
 func orderResult(r *gateway.OrderReport) (raftfsm.OrderResult, error) {
-	out := raftfsm.OrderResult{ClientOrderID: r.ClientOrderId}
+	out := raftfsm.OrderResult{ClientOrderID: r.ClientOrderId, VenueTimeUnixNano: max(r.TimeUnixNano, 0)}
 	switch r.Status {
 	case gateway.OrderStatus_FILLED:
 		out.Status = raftfsm.OrderFilled

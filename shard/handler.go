@@ -151,8 +151,14 @@ func (h *Handler) ExitTrader(ctx context.Context, req *ct.ExitTraderRequest) (*c
 	return h.command(ctx, &c, err, req.GetWait(), req.GetTimeoutMs())
 }
 
+// Follow commits a Follow, or a FollowEx when the request uses an option of issue 14
+// (invite code, close policy, copy of open positions), so a plain follow stays the
+// command every older replica reads.
 func (h *Handler) Follow(ctx context.Context, req *ct.FollowRequest) (*ct.CommandResponse, error) {
-	c, err := convert.Follow(req)
+	c, err := convert.FollowEx(req)
+	if err == nil && c.InviteCode == "" && c.ClosePolicy == raftfsm.CloseCopy && !c.CopyOpenPositions {
+		return h.command(ctx, &c.Follow, nil, 0, 0)
+	}
 	return h.command(ctx, &c, err, 0, 0)
 }
 

@@ -16,10 +16,22 @@ func (h *Handler) Leaderboard(ctx context.Context, req *ct.LeaderboardRequest) (
 		return nil, bizErr(err)
 	}
 	var rows []raftfsm.LeaderRow
+	var quality map[raftfsm.AccountID]raftfsm.Quality
+	qdays := min(window, 30) // copy quality's windows are 7 and 30 days
 	if err := h.read(ctx, req.GetReadOpts(), func(m *raftfsm.Machine) {
 		rows = m.Leaderboard(metric, window, k)
+		ids := make([]raftfsm.AccountID, len(rows))
+		for i := range rows {
+			ids[i] = rows[i].Trader
+		}
+		quality = m.CopyQualities(ids, int64(qdays)*24*3600*1e9)
 	}); err != nil {
 		return nil, err
 	}
-	return &ct.LeaderboardResponse{Rows: convert.LeaderRowsView(rows)}, nil
+	out := convert.LeaderRowsView(rows)
+	for _, r := range out {
+		q := quality[raftfsm.AccountID(r.Trader)]
+		r.Quality = convert.QualityView(&q, qdays, 0)
+	}
+	return &ct.LeaderboardResponse{Rows: out}, nil
 }

@@ -117,7 +117,7 @@ func newLabeledMetrics(labels prometheus.Labels) *Metrics {
 	for _, code := range []ct.ErrorCode{ct.ErrorCode_OK, ct.ErrorCode_DUPLICATE_FILL, ct.ErrorCode_FILL_TOO_OLD,
 		ct.ErrorCode_MOVING, ct.ErrorCode_MOVED, ct.ErrorCode_NOT_OWNED, ct.ErrorCode_NOT_LEADER,
 		ct.ErrorCode_UNKNOWN_TRADER, ct.ErrorCode_NOT_LEAD_TRADER, ct.ErrorCode_UNKNOWN_INSTRUMENT,
-		ct.ErrorCode_REFUSED_INVALID_ARGUMENT, ct.ErrorCode_UNAVAILABLE, ct.ErrorCode_DEADLINE, ct.ErrorCode_COPIED_ORDER, ct.ErrorCode_IMPLAUSIBLE_FILL} {
+		ct.ErrorCode_INVALID_ARGUMENT, ct.ErrorCode_UNAVAILABLE, ct.ErrorCode_DEADLINE, ct.ErrorCode_COPIED_ORDER, ct.ErrorCode_IMPLAUSIBLE_FILL} {
 		m.fills.WithLabelValues(code.String())
 	}
 	return m

@@ -2,7 +2,6 @@ package shard
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/copytrade/copytrade/raftfsm"
 )
@@ -45,7 +44,7 @@ func opName(op raftfsm.Op) string {
 	if int(op) < len(opNames) {
 		return opNames[op]
 	}
-	return fmt.Sprintf("Op%d", uint8(op))
+	return op.String() // ops appended since (raftfsm's names)
 }
 
 // slotRefusal is the machine's answer for a trader whose slot is not served here.

@@ -50,7 +50,7 @@ type ctlCommand struct {
 
 // ctlCommands is the whole command table, by area.
 func ctlCommands() []ctlCommand {
-	return slices.Concat(ctlTraderCommands(), ctlFollowCommands(), ctlAdminCommands(), ctlQueryCommands(), ctlOpsCommands())
+	return slices.Concat(ctlTraderCommands(), ctlFollowCommands(), ctlAdminCommands(), ctlQueryCommands(), ctlOpsCommands(), ctlFillCommands(), ctlInviteCommands())
 }
 
 // ctlGlobals are the flags every command accepts, before or after its words.
@@ -62,6 +62,7 @@ type ctlGlobals struct {
 	topology         string
 	allowStale       bool
 	group            uint
+	venue            string
 	tls              tlsconf.Files
 }
 
@@ -77,6 +78,7 @@ func (g *ctlGlobals) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.tls.CA, "tls-ca", os.Getenv("COPYTRADE_TLS_CA"), "mutual TLS: the deployment's CA bundle (env COPYTRADE_TLS_CA)")
 	fs.StringVar(&g.tls.Cert, "tls-cert", os.Getenv("COPYTRADE_TLS_CERT"), "mutual TLS: this tool's certificate; role admin identifies the caller without a token (env COPYTRADE_TLS_CERT)")
 	fs.StringVar(&g.tls.Key, "tls-key", os.Getenv("COPYTRADE_TLS_KEY"), "mutual TLS: the certificate's key, mode 0600 (env COPYTRADE_TLS_KEY)")
+	fs.StringVar(&g.venue, "venue", os.Getenv("COPYTRADE_VENUE"), "exchsim's address host:port for venue commands (env COPYTRADE_VENUE)")
 	fs.UintVar(&g.group, "group", 0, "through a router: the group a group call (slots, group, noop, slot *, member *, leader *) goes to")
 }
 

@@ -70,15 +70,40 @@ func ctlAdminCommands() []ctlCommand {
 					return c.SetRules(ctx, &ct.SetRulesRequest{Rules: r})
 				}
 			}},
-		{path: "settle", summary: "settle profit share for a period now (idempotent per period)",
+		{path: "settle", summary: "settle profit share for --period now (idempotent per period; a period settled refuses every lower one)",
 			setup: func(fs *flag.FlagSet) ctlAction {
-				period := fs.Int64("period", time.Now().UTC().Unix()/86400-1, "period number: days (daily) or weeks (weekly) since the Unix epoch; default yesterday's day")
+				period := fs.Int64("period", 0, "period number: days (daily) or weeks (weekly) since the Unix epoch, UTC; required unless --yes")
+				yes := fs.Bool("yes", false, "without --period: settle the last completed daily period (yesterday, UTC)")
 				return func(ctx context.Context, e *ctlEnv) (any, error) {
+					if *period == 0 {
+						day := time.Now().UTC().Unix()/86400 - 1
+						if !*yes {
+							return nil, errUsage("settle: --period is required: the last completed daily period is %d (%s, UTC), the last weekly one %d; "+
+								"settling a period refuses every lower one forever. Pass --period N, or --yes to settle day %d",
+								day, time.Unix(day*86400, 0).UTC().Format("2006-01-02"), time.Now().UTC().Unix()/(7*86400)-1, day)
+						}
+						*period = day
+					}
 					c, err := e.client()
 					if err != nil {
 						return nil, err
 					}
 					return c.Settle(ctx, &ct.SettleRequest{Period: *period})
+				}
+			}},
+		{path: "activity config", summary: "activity history retention and the consecutive-failure stop, on every group (0 = default)",
+			setup: func(fs *flag.FlagSet) ctlAction {
+				r := &ct.SetActivityConfigRequest{}
+				keep := fs.Duration("keep", 0, "keep decisions this long (0: 30 days; at most 400 days)")
+				perFollow := fs.Int("keep-per-follow", 0, "newest decisions kept per copier and trader (0: 200)")
+				failures := fs.Int("max-consecutive-failures", 0, "failed opens in a row that pause a follow with CONSECUTIVE_FAILURES (0: 20)")
+				return func(ctx context.Context, e *ctlEnv) (any, error) {
+					r.KeepSeconds, r.KeepPerFollow, r.MaxConsecutiveFailures = int64(keep.Seconds()), int32(*perFollow), int32(*failures)
+					c, err := e.client()
+					if err != nil {
+						return nil, err
+					}
+					return c.SetActivityConfig(ctx, r)
 				}
 			}},
 		{path: "orders resolve", summary: "apply the venue's true result to a QUARANTINED order (see orders --quarantined)",

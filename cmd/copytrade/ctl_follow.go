@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strings"
 
 	ct "github.com/copytrade/copytrade/rpc/kitex_gen/copytrade"
 )
@@ -100,13 +101,21 @@ func ctlFollowCommands() []ctlCommand {
 			setup: func(fs *flag.FlagSet) ctlAction {
 				trader, copier := pairFlags(fs)
 				parent := fs.Int64("copier-parent", 0, "the copier's main account (0: a main account)")
+				invite := fs.String("invite-code", "", "an invite code the trader issued (required when the trader is invite-only)")
+				closes := fs.String("close-policy", "copy", "copy: the trader's closes are copied; copier: leave them to the copier (unfollow --close and stop-loss still close)")
+				copyOpen := fs.Bool("copy-open-positions", false, "open this follow's share of the trader's current positions at the mark")
 				settings := followSettingsFlags(fs)
 				return func(ctx context.Context, e *ctlEnv) (any, error) {
+					cp, err := parseClosePolicy(*closes)
+					if err != nil {
+						return nil, err
+					}
 					c, err := e.client()
 					if err != nil {
 						return nil, err
 					}
-					return c.Follow(ctx, &ct.FollowRequest{Trader: *trader, Copier: *copier, CopierParent: *parent, Settings: settings(e, nil)})
+					return c.Follow(ctx, &ct.FollowRequest{Trader: *trader, Copier: *copier, CopierParent: *parent, Settings: settings(e, nil),
+						InviteCode: *invite, ClosePolicy: cp, CopyOpenPositions: *copyOpen})
 				}
 			}},
 		{path: "follow update", args: pairArgs, summary: "change a follow's settings (only the flags given; the rest is kept)",
@@ -123,6 +132,22 @@ func ctlFollowCommands() []ctlCommand {
 						return nil, err
 					}
 					return c.UpdateFollow(ctx, &ct.UpdateFollowRequest{Trader: *trader, Copier: *copier, Settings: settings(e, cur.GetSettings())})
+				}
+			}},
+		{path: "follow close-policy", args: pairArgs, summary: "how this follow copies the trader's closes: --policy copy (default) or copier (left to the copier)",
+			setup: func(fs *flag.FlagSet) ctlAction {
+				trader, copier := pairFlags(fs)
+				policy := fs.String("policy", "", "copy or copier (required)")
+				return func(ctx context.Context, e *ctlEnv) (any, error) {
+					cp, err := parseClosePolicy(*policy)
+					if err != nil {
+						return nil, err
+					}
+					c, err := e.client()
+					if err != nil {
+						return nil, err
+					}
+					return c.SetClosePolicy(ctx, &ct.SetClosePolicyRequest{Trader: *trader, Copier: *copier, ClosePolicy: cp})
 				}
 			}},
 		{path: "follow pause", args: pairArgs, summary: "stop copying for this follow (positions stay)",
@@ -180,4 +205,15 @@ func findFollow(ctx context.Context, e *ctlEnv, trader, copier int64) (*ct.Follo
 		}
 	}
 	return nil, fmt.Errorf("copier %d does not follow trader %d", copier, trader)
+}
+
+// parseClosePolicy reads copy (the trader's closes are copied) or copier (left to it).
+func parseClosePolicy(v string) (ct.ClosePolicy, error) {
+	switch strings.ToLower(v) {
+	case "copy", "copy_closes":
+		return ct.ClosePolicy_COPY_CLOSES, nil
+	case "copier", "leave_to_copier":
+		return ct.ClosePolicy_LEAVE_TO_COPIER, nil
+	}
+	return 0, errUsage("close policy: %q is not copy or copier", v)
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/copytrade/copytrade/router"
 	"github.com/copytrade/copytrade/rpc/convert"
@@ -96,6 +97,61 @@ func ctlQueryCommands() []ctlCommand {
 					}
 					r.Limit, r.ReadOpts = int32(*limit), e.readOpts()
 					return c.ListOrders(ctx, r)
+				}
+			}},
+		{path: "activity", args: []string{"copier"}, summary: "a copier's copy decisions: orders with their result, skips with reason and cap (--trader, --since, --all)",
+			setup: func(fs *flag.FlagSet) ctlAction {
+				r := &ct.ListActivityRequest{}
+				fs.Int64Var(&r.Copier, "copier", 0, "the copier (0 with --trader: every copier of the trader, admin)")
+				fs.Int64Var(&r.Trader, "trader", 0, "only decisions for this trader")
+				since := fs.String("since", "", "only decisions at or after this: RFC 3339 time or a duration back from now (24h)")
+				fs.StringVar(&r.After, "after", "", "page cursor (next_after of the previous page)")
+				limit := fs.Int("limit", 100, "page size (1..1000)")
+				all := fs.Bool("all", false, "fetch every page")
+				return func(ctx context.Context, e *ctlEnv) (any, error) {
+					if r.Copier == 0 && r.Trader == 0 {
+						return nil, errUsage("activity: --copier is required (or --trader, admin)")
+					}
+					if *since != "" {
+						t, err := parseSince(*since, time.Now())
+						if err != nil {
+							return nil, errUsage("--since: %v", err)
+						}
+						r.SinceUnixNano = t.UnixNano()
+					}
+					c, err := e.client()
+					if err != nil {
+						return nil, err
+					}
+					r.Limit, r.ReadOpts = int32(*limit), e.readOpts()
+					out := &ct.ListActivityResponse{Records: []*ct.ActivityRecord{}}
+					for {
+						resp, err := c.ListActivity(ctx, r)
+						if err != nil {
+							return nil, err
+						}
+						out.Records = append(out.Records, resp.GetRecords()...)
+						out.NextAfter = resp.GetNextAfter()
+						if !*all || out.NextAfter == "" {
+							return out, nil
+						}
+						r.After = out.NextAfter
+					}
+				}
+			}},
+		{path: "quality", args: []string{"trader"}, summary: "how closely copies of a trader track it: latency P50/P99, slippage mean/P90, fill ratio (--copier: one follow)",
+			setup: func(fs *flag.FlagSet) ctlAction {
+				r := &ct.GetCopyQualityRequest{}
+				fs.Int64Var(&r.Trader, "trader", 0, "the trader's account ID")
+				fs.Int64Var(&r.Copier, "copier", 0, "only this copier's copies (its own token)")
+				window := fs.Int("window", 30, "days: 7 or 30")
+				return func(ctx context.Context, e *ctlEnv) (any, error) {
+					c, err := e.client()
+					if err != nil {
+						return nil, err
+					}
+					r.WindowDays, r.ReadOpts = int32(*window), e.readOpts()
+					return c.GetCopyQuality(ctx, r)
 				}
 			}},
 		{path: "settlements", summary: "profit-share settlement entries (--trader, --period, --unpaid)",
@@ -398,4 +454,19 @@ func statusSeeds(ctx context.Context, e *ctlEnv) ([]statusSeed, error) {
 		return nil, fmt.Errorf("the router at %s reported no groups", strings.Join(addrs, ","))
 	}
 	return out, nil
+}
+
+// parseSince reads --since: an RFC 3339 time, or a duration back from now.
+func parseSince(v string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(v); err == nil {
+		if d < 0 {
+			return time.Time{}, fmt.Errorf("%q: a duration back from now must be positive", v)
+		}
+		return now.Add(-d), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time nor a duration (24h)", v)
+	}
+	return t, nil
 }

@@ -18,6 +18,7 @@ import (
 // structs as tables after them. Field names are the JSON names, so both forms agree.
 func render(w io.Writer, v any, asJSON bool) error {
 	if asJSON {
+		v = emptyLists(v)
 		b, err := sonic.ConfigStd.MarshalIndent(v, "", "  ")
 		if err != nil {
 			return fmt.Errorf("encode JSON: %w", err)
@@ -71,14 +72,20 @@ func positionRows(r *ct.GetPositionsResponse) []positionRow {
 // "#name" is the length of a list field, "a.b" a nested field.
 var tableColumns = map[reflect.Type][]string{
 	reflect.TypeFor[ct.FollowView](): {"trader", "copier", "status", "settings.mode", "settings.allocation",
-		"settings.position_mode", "margin_in_use", "realized_pnl", "unrealized_pnl", "fees", "pending_orders", "#positions", "stop_reason"},
+		"settings.position_mode", "margin_in_use", "realized_pnl", "unrealized_pnl", "fees", "pending_orders", "#positions", "stop_reason",
+		"consecutive_failures", "close_policy"},
+	reflect.TypeFor[ct.LeaderRow](): {"rank", "trader", "window_days", "roi_bps", "pnl", "win_rate_bps", "wins", "losses",
+		"max_drawdown_bps", "copiers", "assets_under_copy", "copier_pnl", "quality.orders", "quality.latency_p50_us",
+		"quality.latency_p99_us", "quality.slippage_mean_bps", "quality.slippage_p90_bps", "quality.fill_ratio_bps"},
+	reflect.TypeFor[ct.ActivityRecord](): {"id", "trader", "copier", "kind", "origin", "instrument", "effect", "side", "trade_id",
+		"skip_reason", "cap", "client_order_id", "qty", "status", "filled_qty", "avg_price", "fee", "reason"},
 	reflect.TypeFor[ct.Order](): {"client_order_id", "copier", "trader", "instrument", "side", "position_side", "qty",
 		"limit_price", "reduce_only", "leverage", "effect", "status", "signal", "quarantine_reason"},
 }
 
 func renderHuman(w io.Writer, v any) error {
 	rv := deref(reflect.ValueOf(v))
-	if !rv.IsValid() {
+	if !rv.IsValid() || isEmptyResult(rv) {
 		_, err := fmt.Fprintln(w, "(none)")
 		return err
 	}
@@ -343,4 +350,75 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// Empty results print one way in every command: "(none)" for a human (a bare empty
+// list, or a response whose lists are all empty and whose other fields are zero, such
+// as an empty page without a cursor), and [] in JSON (never null).
+
+// isEmptyResult: a struct with at least one list, every list empty and every other field zero.
+func isEmptyResult(rv reflect.Value) bool {
+	if rv.Kind() != reflect.Struct {
+		return false
+	}
+	lists := 0
+	for i := 0; i < rv.NumField(); i++ {
+		if fieldName(rv.Type().Field(i)) == "" {
+			continue
+		}
+		f := rv.Field(i)
+		if f.Kind() == reflect.Slice && isStructSlice(f.Type()) {
+			if f.Len() > 0 {
+				return false
+			}
+			lists++
+			continue
+		}
+		if !f.IsZero() {
+			return false
+		}
+	}
+	return lists > 0
+}
+
+// emptyLists returns v with every nil list (at any depth of exported struct fields)
+// made empty, so JSON says [] rather than null.
+func emptyLists(v any) any {
+	rv := reflect.ValueOf(v)
+	if !rv.IsValid() {
+		return []struct{}{}
+	}
+	if rv.Kind() == reflect.Slice && rv.IsNil() {
+		return reflect.MakeSlice(rv.Type(), 0, 0).Interface()
+	}
+	fillLists(rv, 0)
+	return v
+}
+
+func fillLists(rv reflect.Value, depth int) {
+	if depth > 16 {
+		return
+	}
+	switch rv.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !rv.IsNil() {
+			fillLists(rv.Elem(), depth+1)
+		}
+	case reflect.Slice:
+		for i := 0; i < rv.Len(); i++ {
+			fillLists(rv.Index(i), depth+1)
+		}
+	case reflect.Struct:
+		for i := 0; i < rv.NumField(); i++ {
+			f := rv.Field(i)
+			if !rv.Type().Field(i).IsExported() {
+				continue
+			}
+			if f.Kind() == reflect.Slice && f.IsNil() && f.CanSet() {
+				f.Set(reflect.MakeSlice(f.Type(), 0, 0))
+				continue
+			}
+			fillLists(f, depth+1)
+		}
+	}
 }

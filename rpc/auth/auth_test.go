@@ -145,6 +145,19 @@ func TestAuthorizeTable(t *testing.T) {
 		{acct, "GetSlotOwnership", &ct.GetSlotOwnershipRequest{}, false},
 		{admin, "NoSuchMethod", nil, false},
 		{acct, "Follow", &ct.UnfollowRequest{Copier: 7}, false}, // wrong type: refused
+		{acct, "ListActivity", &ct.ListActivityRequest{Copier: 7}, true},
+		{acct, "SetClosePolicy", &ct.SetClosePolicyRequest{Trader: 1, Copier: 7}, true},
+		{acct, "SetClosePolicy", &ct.SetClosePolicyRequest{Trader: 1, Copier: 8}, false},
+		{acct, "ListActivity", &ct.ListActivityRequest{Copier: 8}, false},
+		{acct, "ListActivity", &ct.ListActivityRequest{Trader: 7}, false}, // a trader's across copiers: admin
+		{admin, "ListActivity", &ct.ListActivityRequest{Trader: 7}, true},
+		{acct, "SetActivityConfig", &ct.SetActivityConfigRequest{}, false},
+		{acct, "TraderInvite", &ct.TraderInviteRequest{Trader: 7}, true},
+		{acct, "TraderInvite", &ct.TraderInviteRequest{Trader: 8}, false},
+		{acct, "ListInvites", &ct.ListInvitesRequest{Trader: 8}, false},
+		{acct, "GetCopyQuality", &ct.GetCopyQualityRequest{Trader: 8}, true},
+		{acct, "GetCopyQuality", &ct.GetCopyQualityRequest{Trader: 8, Copier: 7}, true},
+		{acct, "GetCopyQuality", &ct.GetCopyQualityRequest{Trader: 8, Copier: 9}, false},
 	}
 	for _, tc := range cases {
 		err := Authorize(tc.c, tc.method, tc.req)

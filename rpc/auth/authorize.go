@@ -18,13 +18,17 @@ import (
 //	                   no-op, membership, ListFollowers
 //	cluster reads      GetSlotOwnership, GroupStatus           router
 //	lead-trader set    ListLeadTraders (a Kafka ingest)        router, trading-system
-//	trader settings    ApplyTrader ... ExitTrader              account == trader
+//	trader settings    ApplyTrader ... ExitTrader,             account == trader
+//	                   TraderInvite, ListInvites
 //	                   (ApplyTrader without stats: the venue's are used)
 //	follows            Follow ... Unfollow                     account == copier
 //	own reads          ListCopierFollows, GetPositions         account == copier
 //	                   ListOrders                              account == copier (copier > 0)
+//	                   ListActivity                            account == copier (copier > 0;
+//	                                                           a trader's across copiers: admin)
 //	                   ListSettlements                         account == trader (trader > 0)
 //	public reads       GetTrader, Leaderboard                  any authenticated caller
+//	                   GetCopyQuality (copier 0)               any; copier > 0: account == copier
 //
 // ListFollowers lists other accounts' follows (their settings and positions), so it is
 // admin-only: an account reads only its own data; a trader sees its follower count in
@@ -53,6 +57,7 @@ var rules = map[string]rule{
 	"SetDrain":           adminOnly,
 	"ListFollowers":      adminOnly,
 	"ResolveOrder":       adminOnly,
+	"SetActivityConfig":  adminOnly,
 
 	"GetSlotOwnership": roles(RoleRouter),
 	"GroupStatus":      roles(RoleRouter),
@@ -63,20 +68,25 @@ var rules = map[string]rule{
 	"PauseTrader":  ownTrader(func(r *ct.PauseTraderRequest) int64 { return r.GetTrader() }),
 	"ResumeTrader": ownTrader(func(r *ct.ResumeTraderRequest) int64 { return r.GetTrader() }),
 	"ExitTrader":   ownTrader(func(r *ct.ExitTraderRequest) int64 { return r.GetTrader() }),
+	"TraderInvite": ownTrader(func(r *ct.TraderInviteRequest) int64 { return r.GetTrader() }),
+	"ListInvites":  ownTrader(func(r *ct.ListInvitesRequest) int64 { return r.GetTrader() }),
 
-	"Follow":       ownCopier(func(r *ct.FollowRequest) int64 { return r.GetCopier() }),
-	"UpdateFollow": ownCopier(func(r *ct.UpdateFollowRequest) int64 { return r.GetCopier() }),
-	"PauseFollow":  ownCopier(func(r *ct.PauseFollowRequest) int64 { return r.GetCopier() }),
-	"ResumeFollow": ownCopier(func(r *ct.ResumeFollowRequest) int64 { return r.GetCopier() }),
-	"Unfollow":     ownCopier(func(r *ct.UnfollowRequest) int64 { return r.GetCopier() }),
+	"Follow":         ownCopier(func(r *ct.FollowRequest) int64 { return r.GetCopier() }),
+	"UpdateFollow":   ownCopier(func(r *ct.UpdateFollowRequest) int64 { return r.GetCopier() }),
+	"PauseFollow":    ownCopier(func(r *ct.PauseFollowRequest) int64 { return r.GetCopier() }),
+	"ResumeFollow":   ownCopier(func(r *ct.ResumeFollowRequest) int64 { return r.GetCopier() }),
+	"Unfollow":       ownCopier(func(r *ct.UnfollowRequest) int64 { return r.GetCopier() }),
+	"SetClosePolicy": ownCopier(func(r *ct.SetClosePolicyRequest) int64 { return r.GetCopier() }),
 
 	"ListCopierFollows": ownCopier(func(r *ct.ListCopierFollowsRequest) int64 { return r.GetCopier() }),
 	"GetPositions":      ownCopier(func(r *ct.GetPositionsRequest) int64 { return r.GetCopier() }),
 	"ListOrders":        ownCopier(func(r *ct.ListOrdersRequest) int64 { return r.GetCopier() }),
 	"ListSettlements":   ownTrader(func(r *ct.ListSettlementsRequest) int64 { return r.GetTrader() }),
+	"ListActivity":      ownCopier(func(r *ct.ListActivityRequest) int64 { return r.GetCopier() }),
 
-	"GetTrader":   anyone,
-	"Leaderboard": anyone,
+	"GetTrader":      anyone,
+	"GetCopyQuality": copyQuality,
+	"Leaderboard":    anyone,
 }
 
 // Authorize checks that c may call method with req (the method's request struct).
@@ -147,4 +157,13 @@ func applyTrader(c Claims, req any) error {
 		return fmt.Errorf("%w: applicant statistics come from the trading system; an account may not state its own (leave stats unset)", ErrForbidden)
 	}
 	return nil
+}
+
+// copyQuality: a trader's whole copy quality is public (a copier choosing a trader sees
+// how well copies of it track); one copier's is that copier's own.
+func copyQuality(c Claims, req any) error {
+	if r, ok := req.(*ct.GetCopyQualityRequest); ok && r.GetCopier() == 0 {
+		return nil
+	}
+	return ownCopier(func(r *ct.GetCopyQualityRequest) int64 { return r.GetCopier() })(c, req)
 }

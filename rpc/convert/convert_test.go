@@ -266,7 +266,7 @@ func TestEnumValuesMatchRaftfsm(t *testing.T) {
 		}
 	}
 	for c := raftfsm.Code(1); c <= raftfsm.CodeAllocationRange; c++ {
-		if got := RefusalCode(c).String(); got != c.String() && !(c == raftfsm.CodeInvalidArgument && got == "REFUSED_INVALID_ARGUMENT") {
+		if got := RefusalCode(c).String(); got != c.String() {
 			t.Errorf("code %d: IDL name %s, raftfsm name %s", c, got, c)
 		}
 	}
@@ -302,5 +302,29 @@ func TestSlotRanges(t *testing.T) {
 	r := SlotRanges(&slots)
 	if len(r) != 4 || r[0].To != 49 || r[1].MovedTo != 2 || r[2].First != 51 || r[2].To != 99 || r[3].First != 200 {
 		t.Fatalf("ranges: %v", r)
+	}
+}
+
+// TestOneErrorShape: a field refused by the machine has the edge's code and field naming,
+// and no refusal repeats its code name in the message.
+func TestOneErrorShape(t *testing.T) {
+	edge, _ := EdgeError(fieldErr("settings.multiplier", "must be > 0 in MULTIPLIER mode"))
+	machine := RefusalError(&raftfsm.Refusal{Code: raftfsm.CodeInvalidArgument, Msg: "Settings.Multiplier: must be 0 in PROPORTIONAL mode"})
+	a, _ := StatusOf(edge)
+	b, _ := StatusOf(machine)
+	if a.Code != ct.ErrorCode_INVALID_ARGUMENT || b.Code != a.Code || !strings.HasPrefix(b.Msg, "settings.multiplier: ") {
+		t.Fatalf("edge %+v, machine %+v", a, b)
+	}
+	u, _ := StatusOf(RefusalError(&raftfsm.Refusal{Code: raftfsm.CodeUnknownTrader, Msg: "trader 9 is unknown in this group"}))
+	if u.Code != ct.ErrorCode_UNKNOWN_TRADER || strings.Contains(u.Msg, "UNKNOWN_TRADER") {
+		t.Fatalf("unknown trader: %+v", u)
+	}
+	for in, want := range map[string]string{
+		"Settings.MaxOrderNotional": "settings.max_order_notional", "Results[3].FilledQty": "results[3].filled_qty",
+		"Result.ClientOrderID": "result.client_order_id", "KeepPerFollow": "keep_per_follow", "Fill.PositionAfter": "fill.position_after",
+	} {
+		if got := SnakePath(in); got != want {
+			t.Errorf("SnakePath(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/cloudwego/kitex/pkg/kerrors"
 
@@ -32,8 +33,53 @@ func fieldErr(field, format string, args ...any) *FieldError {
 	return &FieldError{Field: field, Problem: fmt.Sprintf(format, args...)}
 }
 
-// RefusalCode is the ErrorCode of a machine refusal code: 1000 + code.
-func RefusalCode(c raftfsm.Code) ct.ErrorCode { return ct.ErrorCode(RefusalBase + int64(c)) }
+// RefusalCode is the ErrorCode of a machine refusal code: 1000 + code, except that a
+// field the machine refuses is INVALID_ARGUMENT (2004) like a field the edge refuses: one
+// shape for one kind of refusal (REFUSED_INVALID_ARGUMENT, 1001, is no longer sent).
+func RefusalCode(c raftfsm.Code) ct.ErrorCode {
+	if c == raftfsm.CodeInvalidArgument {
+		return ct.ErrorCode_INVALID_ARGUMENT
+	}
+	return ct.ErrorCode(RefusalBase + int64(c))
+}
+
+// RefusalMessage is a refusal's message as the RPC edge sends it: without the code's
+// name (the code travels beside it), a refused field named as the edge names fields
+// ("settings.multiplier", not "Settings.Multiplier"), MOVED with its owner.
+func RefusalMessage(r *raftfsm.Refusal) string {
+	switch r.Code {
+	case raftfsm.CodeInvalidArgument:
+		if i := strings.Index(r.Msg, ": "); i > 0 {
+			return SnakePath(r.Msg[:i]) + r.Msg[i:]
+		}
+	case raftfsm.CodeMoved:
+		return fmt.Sprintf("%s (group %d, epoch %d)", r.Msg, r.Group, r.Epoch)
+	}
+	return r.Msg
+}
+
+// SnakePath turns the machine's Go field path ("Settings.MaxOrderNotional",
+// "Results[3].FilledQty") into the IDL's ("settings.max_order_notional",
+// "results[3].filled_qty"). Words of capitals stay one word ("ClientOrderID" →
+// "client_order_id").
+func SnakePath(p string) string {
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if 'A' <= c && c <= 'Z' {
+			prevLower := i > 0 && ('a' <= p[i-1] && p[i-1] <= 'z' || '0' <= p[i-1] && p[i-1] <= '9')
+			nextLower := i+1 < len(p) && 'a' <= p[i+1] && p[i+1] <= 'z'
+			prevUpper := i > 0 && 'A' <= p[i-1] && p[i-1] <= 'Z'
+			if prevLower || (prevUpper && nextLower) {
+				b.WriteByte('_')
+			}
+			b.WriteByte(c + 'a' - 'A')
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
 
 // BizError builds the Kitex business status error for code.
 func BizError(code ct.ErrorCode, msg string, extra map[string]string) error {
@@ -47,12 +93,12 @@ func BizError(code ct.ErrorCode, msg string, extra map[string]string) error {
 // group and epoch as extras.
 func RefusalError(r *raftfsm.Refusal) error {
 	if r.Code == raftfsm.CodeMoved {
-		return BizError(RefusalCode(r.Code), r.Error(), map[string]string{
+		return BizError(RefusalCode(r.Code), RefusalMessage(r), map[string]string{
 			ct.EXTRA_GROUP: strconv.FormatUint(uint64(r.Group), 10),
 			ct.EXTRA_EPOCH: strconv.FormatUint(r.Epoch, 10),
 		})
 	}
-	return BizError(RefusalCode(r.Code), r.Error(), nil)
+	return BizError(RefusalCode(r.Code), RefusalMessage(r), nil)
 }
 
 // NotLeaderError is NOT_LEADER with the leader's RPC address (empty when unknown).

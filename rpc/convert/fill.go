@@ -153,7 +153,7 @@ func Outcome(f *ct.Fill, code ct.ErrorCode, msg string) *ct.FillOutcome {
 // RefusalOutcome fills in code, message and the MOVED extras of a machine refusal.
 func RefusalOutcome(o *ct.FillOutcome, r *raftfsm.Refusal) {
 	o.Code = RefusalCode(r.Code)
-	o.Message = r.Error()
+	o.Message = RefusalMessage(r)
 	if r.Code == raftfsm.CodeMoved {
 		o.Group = int32(r.Group)
 		o.Epoch = int64(r.Epoch)

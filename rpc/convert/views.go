@@ -28,12 +28,13 @@ func TraderView(t *raftfsm.TraderView) *ct.Trader {
 	out := &ct.Trader{
 		Trader: int64(t.ID), Parent: int64(t.Parent), Slot: int32(t.Slot),
 		Status: ct.TraderStatus(t.Status), Reason: t.Reason,
-		Config:    TraderConfigView(&t.Config),
-		ShareBps:  t.ShareBps,
-		Positions: make([]*ct.TraderPosition, len(t.Positions)),
-		Equity:    s(t.Equity),
-		Followers: int32(t.Followers),
-		Signals:   int64(t.SignalSeq),
+		Config:     TraderConfigView(&t.Config),
+		ShareBps:   t.ShareBps,
+		Positions:  make([]*ct.TraderPosition, len(t.Positions)),
+		Equity:     s(t.Equity),
+		Followers:  int32(t.Followers),
+		Signals:    int64(t.SignalSeq),
+		InviteOnly: t.InviteOnly,
 		Stats: &ct.TraderStats{
 			Days: make([]*ct.DayStat, len(t.Stats.Days)), Wins: t.Stats.Wins, Losses: t.Stats.Losses,
 			PeakEquity: s(t.Stats.PeakEquity), MaxDrawdownBps: t.Stats.MaxDrawdownBps,
@@ -89,7 +90,9 @@ func FollowView(f *raftfsm.FollowState) *ct.FollowView {
 			CumNetPnl: s(f.Share.CumNetPnL), Hwm: s(f.Share.HWM),
 			Accrued: s(f.Share.Accrued), Settled: s(f.Share.Settled),
 		},
-		UnrealizedPnl: s(f.UnrealizedPnL),
+		UnrealizedPnl:       s(f.UnrealizedPnL),
+		ConsecutiveFailures: f.Failures,
+		ClosePolicy:         ct.ClosePolicy(f.ClosePolicy),
 	}
 }
 

@@ -62,6 +62,8 @@ enum ErrorCode {
     ALLOCATION_RANGE        = 1025
     COPIED_ORDER            = 1026  // the fill's client order ID is one copytrade generated: never a signal
     IMPLAUSIBLE_FILL        = 1027  // price outside the instrument's band around the mark, qty above its maximum, or a figure that would overflow (message names the field)
+    INVITE_REQUIRED         = 1028  // the trader is invite-only: the follow needs an invite code
+    INVITE_INVALID          = 1029  // the invite code is unknown, revoked, expired or used up
 
     NOT_LEADER              = 2001  // extra: leader_addr (the leader's RPC address; empty if unknown), leader_id
     UNAVAILABLE             = 2002  // no quorum, gateway down, shutting down: retry later; message says which
@@ -121,6 +123,8 @@ enum MarginPolicy { FOLLOW_TRADER = 1, FORCE_CROSS = 2, FORCE_ISOLATED = 3 }
 enum LiqPolicy { INHERIT = 0, CLOSE = 1, DETACH = 2 }
 enum TraderStatus { NONE = 0, ACTIVE = 1, PAUSED = 2, EXITED = 3, REJECTED = 4 }
 enum FollowStatus { NONE = 0, ACTIVE = 1, PAUSED = 2, STOPPED = 3, ENDED = 4 }
+// How a follow copies the trader's closes (unfollow with close, stop-loss and liquidation close in both).
+enum ClosePolicy { COPY_CLOSES = 0, LEAVE_TO_COPIER = 1 }
 enum OrderStatus { PENDING = 1, FILLED = 2, PARTIALLY_FILLED = 3, REJECTED = 4, QUARANTINED = 5 }
 enum OrderEffect { OPEN = 1, CLOSE = 2 }
 enum SlotState { NOT_OWNED = 0, OWNED = 1, FROZEN = 2, RELEASED = 3 }
@@ -282,6 +286,9 @@ struct FollowRequest {
     2: i64 copier
     3: i64 copier_parent            // 0 for a main account
     4: FollowSettings settings
+    5: string invite_code           // required when the trader is invite-only (one use is consumed)
+    6: ClosePolicy close_policy     // how the trader's closes are followed; COPY_CLOSES by default
+    7: bool copy_open_positions     // open the follow's share of the trader's current positions at the mark (slippage band applied)
 }
 
 struct UpdateFollowRequest {
@@ -411,6 +418,7 @@ struct Trader {
     10: i32 followers               // follows kept (any status)
     11: i64 signals                 // fills applied
     12: TraderStats stats
+    13: bool invite_only            // new follows need an invite code
 }
 
 struct FollowView {
@@ -428,6 +436,8 @@ struct FollowView {
     12: i32 pending_orders
     13: ProfitShare share
     14: string unrealized_pnl
+    15: i32 consecutive_failures    // opens in a row that filled nothing; at the group's limit the follow pauses (CONSECUTIVE_FAILURES)
+    16: ClosePolicy close_policy
 }
 
 struct Order {
@@ -613,6 +623,7 @@ struct LeaderRow {
     10: i32 copiers
     11: string assets_under_copy
     12: string copier_pnl
+    13: CopyQuality quality     // how closely copies of this trader tracked it over window_days (at most 30)
 }
 
 // Admin: the venue's true result for a QUARANTINED order (see ListOrders quarantined_only),
@@ -670,6 +681,131 @@ const i32 MAX_LEAD_TRADERS_PAGE = 10000
 struct SetDrainRequest {
     1: string id
     2: bool drained
+}
+
+// ---- Activity history (appended; see raftfsm/activity.go) ---------------------------
+
+// One copy decision for a (copier, trader): an order with its final result, or a skip with
+// its reason code and the cap that decided it. Kept per follow, bounded by age and count
+// (SetActivityConfig), the same on every replica and across restarts.
+struct ActivityRecord {
+    1: i64 copier
+    2: i64 trader
+    3: i64 id                       // unique in the trader's group, ascending in apply order
+    4: i64 time_unix_nano           // the deciding entry's stamp (the leader's clock)
+    5: string kind                  // ORDER or SKIP
+    6: string origin                // the deciding command: TradeFill, MarkPrices (stop-loss), Unfollow, TraderExit, OrderResults (owed, orphan, retry)
+    7: string instrument
+    8: OrderEffect effect           // OPEN or CLOSE (for a skip: the leg that was skipped)
+    9: Side side
+    10: i64 trade_id                // the signal; 0 when none caused it
+    11: i64 signal_time_unix_nano   // the signal's venue time; 0 when none
+    12: string signal_price         // the trader's fill price; "0" when none
+    13: string skip_reason          // SKIP: the reason code (ALLOCATION_EXHAUSTED, SIGNAL_STALE, ...)
+    14: string cap                  // SKIP: the cap that decided it (MAX_ORDER_NOTIONAL, MAX_FOLLOW_NOTIONAL, ALLOCATION); "" when none did
+    15: string client_order_id      // ORDER
+    16: string qty
+    17: string limit_price          // "0" = market
+    18: string status               // ORDER: PENDING, FILLED, PARTIALLY_FILLED, REJECTED, QUARANTINED
+    19: string filled_qty
+    20: string avg_price
+    21: string fee
+    22: string reason               // REJECTED: the venue's reason; QUARANTINED: why
+    23: i64 result_time_unix_nano   // when the final result applied; 0 while pending
+}
+
+// A copier's decisions (optionally for one trader), or, admin only, a trader's across its
+// copiers. Accounts read only their own copier's records.
+struct ListActivityRequest {
+    1: i64 trader                   // > 0: this trader only (its group); 0: every trader (copier required)
+    2: i64 copier                   // > 0: this copier only; 0: every copier of trader (admin)
+    3: i64 since_unix_nano          // records decided at or after this time; 0 = all kept
+    4: string after                 // page cursor: next_after of the previous page; "" = from the start
+    5: i32 limit                    // 1..MAX_ACTIVITY_PAGE; 0 = 100
+    6: ReadOptions read_opts
+}
+struct ListActivityResponse {
+    1: list<ActivityRecord> records // ascending (time, trader, id)
+    2: string next_after            // "" = no more
+}
+const i32 MAX_ACTIVITY_PAGE = 1000
+
+// Admin, every group: activity retention and the consecutive-failure stop. 0 = default.
+struct SetActivityConfigRequest {
+    1: i64 keep_seconds             // default 30 days, at most 400 days
+    2: i32 keep_per_follow          // records kept per (copier, trader); default 200, at most 10000
+    3: i32 max_consecutive_failures // failed opens in a row that pause a follow; default 20
+}
+
+// ---- Invite-only traders (appended; see raftfsm/follow_options.go) -----------------
+
+enum InviteAction { SET_PRIVATE = 1, SET_PUBLIC = 2, ISSUE = 3, REVOKE = 4 }
+
+// A trader makes itself invite-only (or public again), issues or revokes an invite code.
+// The account may act only on its own trader record.
+struct TraderInviteRequest {
+    1: i64 trader
+    2: InviteAction action
+    3: string code                  // ISSUE, REVOKE: 4..32 of [A-Za-z0-9_-]
+    4: i64 expires_at_unix_nano     // ISSUE: 0 = never
+    5: i32 max_uses                 // ISSUE: 0 = unlimited
+}
+
+struct Invite {
+    1: string code
+    2: i64 expires_at_unix_nano
+    3: i32 max_uses
+    4: i32 used
+    5: bool revoked
+}
+
+struct ListInvitesRequest {
+    1: i64 trader
+    2: ReadOptions read_opts
+}
+struct ListInvitesResponse {
+    1: bool invite_only
+    2: list<Invite> invites         // sorted by code
+}
+
+// ---- Copy quality (appended; see raftfsm/quality.go) --------------------------------
+
+// How closely copies tracked the trader, over copied orders of signals with a final result:
+// latency from the trader's venue fill time to the copier order's venue execution time, and
+// slippage of the copier's average price against the trader's fill price (signed: worse for
+// the copier is positive).
+struct CopyQuality {
+    1: i32 window_days
+    2: i64 copier                   // 0: every copier of the trader
+    3: i32 orders                   // copied orders with a final result
+    4: i32 filled                   // of which filled something
+    5: i32 latency_samples          // of which the venue reported a time
+    6: i64 latency_p50_us
+    7: i64 latency_p99_us
+    8: string slippage_mean_bps     // decimal, 2 places
+    9: string slippage_p90_bps
+    10: i64 fill_ratio_bps          // filled qty / ordered qty
+}
+
+// A trader's copy quality (any caller), or one copier's copies of it (the copier's own).
+struct GetCopyQualityRequest {
+    1: i64 trader
+    2: i64 copier                   // 0: the trader's whole; > 0: this copier's follow
+    3: i32 window_days              // 7 or 30; 0 = 30
+    4: ReadOptions read_opts
+}
+struct GetCopyQualityResponse {
+    1: i64 trader
+    2: CopyQuality quality
+}
+
+// ---- Close policy of a live follow (appended) ---------------------------------------
+
+// Changes how a follow copies the trader's closes (the copier's own follow).
+struct SetClosePolicyRequest {
+    1: i64 trader
+    2: i64 copier
+    3: ClosePolicy close_policy
 }
 
 service CopyTrade {
@@ -736,4 +872,20 @@ service CopyTrade {
 
     // Admin: drain or undrain a member (leadership moves away and is not retaken).
     MembershipResponse SetDrain(1: SetDrainRequest req) throws (1: CopyTradeError err)
+
+    // A copier's copy decisions (account: its own), or a trader's (admin).
+    ListActivityResponse ListActivity(1: ListActivityRequest req) throws (1: CopyTradeError err)
+
+    // Admin: activity retention and the consecutive-failure stop, on every group.
+    CommandResponse SetActivityConfig(1: SetActivityConfigRequest req) throws (1: CopyTradeError err)
+
+    // A trader's invite-only setting and invite codes (account: its own trader record).
+    CommandResponse TraderInvite(1: TraderInviteRequest req) throws (1: CopyTradeError err)
+    ListInvitesResponse ListInvites(1: ListInvitesRequest req) throws (1: CopyTradeError err)
+
+    // How closely copies of a trader track it (any caller), or one copier's (its own).
+    GetCopyQualityResponse GetCopyQuality(1: GetCopyQualityRequest req) throws (1: CopyTradeError err)
+
+    // A follow's close policy, after the follow (the copier's own).
+    CommandResponse SetClosePolicy(1: SetClosePolicyRequest req) throws (1: CopyTradeError err)
 }

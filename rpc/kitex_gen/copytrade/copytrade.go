@@ -21,6 +21,8 @@ const (
 	MAX_LEADERBOARD_K = 1000
 
 	MAX_LEAD_TRADERS_PAGE = 10000
+
+	MAX_ACTIVITY_PAGE = 1000
 )
 
 type ErrorCode int64
@@ -54,6 +56,8 @@ const (
 	ErrorCode_ALLOCATION_RANGE         ErrorCode = 1025
 	ErrorCode_COPIED_ORDER             ErrorCode = 1026
 	ErrorCode_IMPLAUSIBLE_FILL         ErrorCode = 1027
+	ErrorCode_INVITE_REQUIRED          ErrorCode = 1028
+	ErrorCode_INVITE_INVALID           ErrorCode = 1029
 	ErrorCode_NOT_LEADER               ErrorCode = 2001
 	ErrorCode_UNAVAILABLE              ErrorCode = 2002
 	ErrorCode_DEADLINE                 ErrorCode = 2003
@@ -122,6 +126,10 @@ func (p ErrorCode) String() string {
 		return "COPIED_ORDER"
 	case ErrorCode_IMPLAUSIBLE_FILL:
 		return "IMPLAUSIBLE_FILL"
+	case ErrorCode_INVITE_REQUIRED:
+		return "INVITE_REQUIRED"
+	case ErrorCode_INVITE_INVALID:
+		return "INVITE_INVALID"
 	case ErrorCode_NOT_LEADER:
 		return "NOT_LEADER"
 	case ErrorCode_UNAVAILABLE:
@@ -200,6 +208,10 @@ func ErrorCodeFromString(s string) (ErrorCode, error) {
 		return ErrorCode_COPIED_ORDER, nil
 	case "IMPLAUSIBLE_FILL":
 		return ErrorCode_IMPLAUSIBLE_FILL, nil
+	case "INVITE_REQUIRED":
+		return ErrorCode_INVITE_REQUIRED, nil
+	case "INVITE_INVALID":
+		return ErrorCode_INVITE_INVALID, nil
 	case "NOT_LEADER":
 		return ErrorCode_NOT_LEADER, nil
 	case "UNAVAILABLE":
@@ -799,6 +811,48 @@ func (p *FollowStatus) Value() (driver.Value, error) {
 	return int64(*p), nil
 }
 
+type ClosePolicy int64
+
+const (
+	ClosePolicy_COPY_CLOSES     ClosePolicy = 0
+	ClosePolicy_LEAVE_TO_COPIER ClosePolicy = 1
+)
+
+func (p ClosePolicy) String() string {
+	switch p {
+	case ClosePolicy_COPY_CLOSES:
+		return "COPY_CLOSES"
+	case ClosePolicy_LEAVE_TO_COPIER:
+		return "LEAVE_TO_COPIER"
+	}
+	return "<UNSET>"
+}
+
+func ClosePolicyFromString(s string) (ClosePolicy, error) {
+	switch s {
+	case "COPY_CLOSES":
+		return ClosePolicy_COPY_CLOSES, nil
+	case "LEAVE_TO_COPIER":
+		return ClosePolicy_LEAVE_TO_COPIER, nil
+	}
+	return ClosePolicy(0), fmt.Errorf("not a valid ClosePolicy string")
+}
+
+func ClosePolicyPtr(v ClosePolicy) *ClosePolicy { return &v }
+func (p *ClosePolicy) Scan(value interface{}) (err error) {
+	var result sql.NullInt64
+	err = result.Scan(value)
+	*p = ClosePolicy(result.Int64)
+	return
+}
+
+func (p *ClosePolicy) Value() (driver.Value, error) {
+	if p == nil {
+		return nil, nil
+	}
+	return int64(*p), nil
+}
+
 type OrderStatus int64
 
 const (
@@ -1006,6 +1060,58 @@ func (p *LeaderMetric) Scan(value interface{}) (err error) {
 }
 
 func (p *LeaderMetric) Value() (driver.Value, error) {
+	if p == nil {
+		return nil, nil
+	}
+	return int64(*p), nil
+}
+
+type InviteAction int64
+
+const (
+	InviteAction_SET_PRIVATE InviteAction = 1
+	InviteAction_SET_PUBLIC  InviteAction = 2
+	InviteAction_ISSUE       InviteAction = 3
+	InviteAction_REVOKE      InviteAction = 4
+)
+
+func (p InviteAction) String() string {
+	switch p {
+	case InviteAction_SET_PRIVATE:
+		return "SET_PRIVATE"
+	case InviteAction_SET_PUBLIC:
+		return "SET_PUBLIC"
+	case InviteAction_ISSUE:
+		return "ISSUE"
+	case InviteAction_REVOKE:
+		return "REVOKE"
+	}
+	return "<UNSET>"
+}
+
+func InviteActionFromString(s string) (InviteAction, error) {
+	switch s {
+	case "SET_PRIVATE":
+		return InviteAction_SET_PRIVATE, nil
+	case "SET_PUBLIC":
+		return InviteAction_SET_PUBLIC, nil
+	case "ISSUE":
+		return InviteAction_ISSUE, nil
+	case "REVOKE":
+		return InviteAction_REVOKE, nil
+	}
+	return InviteAction(0), fmt.Errorf("not a valid InviteAction string")
+}
+
+func InviteActionPtr(v InviteAction) *InviteAction { return &v }
+func (p *InviteAction) Scan(value interface{}) (err error) {
+	var result sql.NullInt64
+	err = result.Scan(value)
+	*p = InviteAction(result.Int64)
+	return
+}
+
+func (p *InviteAction) Value() (driver.Value, error) {
 	if p == nil {
 		return nil, nil
 	}
@@ -2441,10 +2547,13 @@ var fieldIDToName_FollowSettings = map[int16]string{
 }
 
 type FollowRequest struct {
-	Trader       int64           `thrift:"trader,1" frugal:"1,default,i64" json:"trader"`
-	Copier       int64           `thrift:"copier,2" frugal:"2,default,i64" json:"copier"`
-	CopierParent int64           `thrift:"copier_parent,3" frugal:"3,default,i64" json:"copier_parent"`
-	Settings     *FollowSettings `thrift:"settings,4" frugal:"4,default,FollowSettings" json:"settings"`
+	Trader            int64           `thrift:"trader,1" frugal:"1,default,i64" json:"trader"`
+	Copier            int64           `thrift:"copier,2" frugal:"2,default,i64" json:"copier"`
+	CopierParent      int64           `thrift:"copier_parent,3" frugal:"3,default,i64" json:"copier_parent"`
+	Settings          *FollowSettings `thrift:"settings,4" frugal:"4,default,FollowSettings" json:"settings"`
+	InviteCode        string          `thrift:"invite_code,5" frugal:"5,default,string" json:"invite_code"`
+	ClosePolicy       ClosePolicy     `thrift:"close_policy,6" frugal:"6,default,ClosePolicy" json:"close_policy"`
+	CopyOpenPositions bool            `thrift:"copy_open_positions,7" frugal:"7,default,bool" json:"copy_open_positions"`
 }
 
 func NewFollowRequest() *FollowRequest {
@@ -2474,6 +2583,18 @@ func (p *FollowRequest) GetSettings() (v *FollowSettings) {
 	}
 	return p.Settings
 }
+
+func (p *FollowRequest) GetInviteCode() (v string) {
+	return p.InviteCode
+}
+
+func (p *FollowRequest) GetClosePolicy() (v ClosePolicy) {
+	return p.ClosePolicy
+}
+
+func (p *FollowRequest) GetCopyOpenPositions() (v bool) {
+	return p.CopyOpenPositions
+}
 func (p *FollowRequest) SetTrader(val int64) {
 	p.Trader = val
 }
@@ -2485,6 +2606,15 @@ func (p *FollowRequest) SetCopierParent(val int64) {
 }
 func (p *FollowRequest) SetSettings(val *FollowSettings) {
 	p.Settings = val
+}
+func (p *FollowRequest) SetInviteCode(val string) {
+	p.InviteCode = val
+}
+func (p *FollowRequest) SetClosePolicy(val ClosePolicy) {
+	p.ClosePolicy = val
+}
+func (p *FollowRequest) SetCopyOpenPositions(val bool) {
+	p.CopyOpenPositions = val
 }
 
 func (p *FollowRequest) IsSetSettings() bool {
@@ -2503,6 +2633,9 @@ var fieldIDToName_FollowRequest = map[int16]string{
 	2: "copier",
 	3: "copier_parent",
 	4: "settings",
+	5: "invite_code",
+	6: "close_policy",
+	7: "copy_open_positions",
 }
 
 type UpdateFollowRequest struct {
@@ -3507,18 +3640,19 @@ var fieldIDToName_TraderStats = map[int16]string{
 }
 
 type Trader struct {
-	Trader    int64             `thrift:"trader,1" frugal:"1,default,i64" json:"trader"`
-	Parent    int64             `thrift:"parent,2" frugal:"2,default,i64" json:"parent"`
-	Slot      int32             `thrift:"slot,3" frugal:"3,default,i32" json:"slot"`
-	Status    TraderStatus      `thrift:"status,4" frugal:"4,default,TraderStatus" json:"status"`
-	Reason    string            `thrift:"reason,5" frugal:"5,default,string" json:"reason"`
-	Config    *TraderConfig     `thrift:"config,6" frugal:"6,default,TraderConfig" json:"config"`
-	ShareBps  int64             `thrift:"share_bps,7" frugal:"7,default,i64" json:"share_bps"`
-	Positions []*TraderPosition `thrift:"positions,8" frugal:"8,default,list<TraderPosition>" json:"positions"`
-	Equity    string            `thrift:"equity,9" frugal:"9,default,string" json:"equity"`
-	Followers int32             `thrift:"followers,10" frugal:"10,default,i32" json:"followers"`
-	Signals   int64             `thrift:"signals,11" frugal:"11,default,i64" json:"signals"`
-	Stats     *TraderStats      `thrift:"stats,12" frugal:"12,default,TraderStats" json:"stats"`
+	Trader     int64             `thrift:"trader,1" frugal:"1,default,i64" json:"trader"`
+	Parent     int64             `thrift:"parent,2" frugal:"2,default,i64" json:"parent"`
+	Slot       int32             `thrift:"slot,3" frugal:"3,default,i32" json:"slot"`
+	Status     TraderStatus      `thrift:"status,4" frugal:"4,default,TraderStatus" json:"status"`
+	Reason     string            `thrift:"reason,5" frugal:"5,default,string" json:"reason"`
+	Config     *TraderConfig     `thrift:"config,6" frugal:"6,default,TraderConfig" json:"config"`
+	ShareBps   int64             `thrift:"share_bps,7" frugal:"7,default,i64" json:"share_bps"`
+	Positions  []*TraderPosition `thrift:"positions,8" frugal:"8,default,list<TraderPosition>" json:"positions"`
+	Equity     string            `thrift:"equity,9" frugal:"9,default,string" json:"equity"`
+	Followers  int32             `thrift:"followers,10" frugal:"10,default,i32" json:"followers"`
+	Signals    int64             `thrift:"signals,11" frugal:"11,default,i64" json:"signals"`
+	Stats      *TraderStats      `thrift:"stats,12" frugal:"12,default,TraderStats" json:"stats"`
+	InviteOnly bool              `thrift:"invite_only,13" frugal:"13,default,bool" json:"invite_only"`
 }
 
 func NewTrader() *Trader {
@@ -3585,6 +3719,10 @@ func (p *Trader) GetStats() (v *TraderStats) {
 	}
 	return p.Stats
 }
+
+func (p *Trader) GetInviteOnly() (v bool) {
+	return p.InviteOnly
+}
 func (p *Trader) SetTrader(val int64) {
 	p.Trader = val
 }
@@ -3621,6 +3759,9 @@ func (p *Trader) SetSignals(val int64) {
 func (p *Trader) SetStats(val *TraderStats) {
 	p.Stats = val
 }
+func (p *Trader) SetInviteOnly(val bool) {
+	p.InviteOnly = val
+}
 
 func (p *Trader) IsSetConfig() bool {
 	return p.Config != nil
@@ -3650,23 +3791,26 @@ var fieldIDToName_Trader = map[int16]string{
 	10: "followers",
 	11: "signals",
 	12: "stats",
+	13: "invite_only",
 }
 
 type FollowView struct {
-	Trader        int64           `thrift:"trader,1" frugal:"1,default,i64" json:"trader"`
-	Copier        int64           `thrift:"copier,2" frugal:"2,default,i64" json:"copier"`
-	CopierParent  int64           `thrift:"copier_parent,3" frugal:"3,default,i64" json:"copier_parent"`
-	Status        FollowStatus    `thrift:"status,4" frugal:"4,default,FollowStatus" json:"status"`
-	StopReason    string          `thrift:"stop_reason,5" frugal:"5,default,string" json:"stop_reason"`
-	Settings      *FollowSettings `thrift:"settings,6" frugal:"6,default,FollowSettings" json:"settings"`
-	Positions     []*Position     `thrift:"positions,7" frugal:"7,default,list<Position>" json:"positions"`
-	Detached      []*Position     `thrift:"detached,8" frugal:"8,default,list<Position>" json:"detached"`
-	MarginInUse   string          `thrift:"margin_in_use,9" frugal:"9,default,string" json:"margin_in_use"`
-	RealizedPnl   string          `thrift:"realized_pnl,10" frugal:"10,default,string" json:"realized_pnl"`
-	Fees          string          `thrift:"fees,11" frugal:"11,default,string" json:"fees"`
-	PendingOrders int32           `thrift:"pending_orders,12" frugal:"12,default,i32" json:"pending_orders"`
-	Share         *ProfitShare    `thrift:"share,13" frugal:"13,default,ProfitShare" json:"share"`
-	UnrealizedPnl string          `thrift:"unrealized_pnl,14" frugal:"14,default,string" json:"unrealized_pnl"`
+	Trader              int64           `thrift:"trader,1" frugal:"1,default,i64" json:"trader"`
+	Copier              int64           `thrift:"copier,2" frugal:"2,default,i64" json:"copier"`
+	CopierParent        int64           `thrift:"copier_parent,3" frugal:"3,default,i64" json:"copier_parent"`
+	Status              FollowStatus    `thrift:"status,4" frugal:"4,default,FollowStatus" json:"status"`
+	StopReason          string          `thrift:"stop_reason,5" frugal:"5,default,string" json:"stop_reason"`
+	Settings            *FollowSettings `thrift:"settings,6" frugal:"6,default,FollowSettings" json:"settings"`
+	Positions           []*Position     `thrift:"positions,7" frugal:"7,default,list<Position>" json:"positions"`
+	Detached            []*Position     `thrift:"detached,8" frugal:"8,default,list<Position>" json:"detached"`
+	MarginInUse         string          `thrift:"margin_in_use,9" frugal:"9,default,string" json:"margin_in_use"`
+	RealizedPnl         string          `thrift:"realized_pnl,10" frugal:"10,default,string" json:"realized_pnl"`
+	Fees                string          `thrift:"fees,11" frugal:"11,default,string" json:"fees"`
+	PendingOrders       int32           `thrift:"pending_orders,12" frugal:"12,default,i32" json:"pending_orders"`
+	Share               *ProfitShare    `thrift:"share,13" frugal:"13,default,ProfitShare" json:"share"`
+	UnrealizedPnl       string          `thrift:"unrealized_pnl,14" frugal:"14,default,string" json:"unrealized_pnl"`
+	ConsecutiveFailures int32           `thrift:"consecutive_failures,15" frugal:"15,default,i32" json:"consecutive_failures"`
+	ClosePolicy         ClosePolicy     `thrift:"close_policy,16" frugal:"16,default,ClosePolicy" json:"close_policy"`
 }
 
 func NewFollowView() *FollowView {
@@ -3741,6 +3885,14 @@ func (p *FollowView) GetShare() (v *ProfitShare) {
 func (p *FollowView) GetUnrealizedPnl() (v string) {
 	return p.UnrealizedPnl
 }
+
+func (p *FollowView) GetConsecutiveFailures() (v int32) {
+	return p.ConsecutiveFailures
+}
+
+func (p *FollowView) GetClosePolicy() (v ClosePolicy) {
+	return p.ClosePolicy
+}
 func (p *FollowView) SetTrader(val int64) {
 	p.Trader = val
 }
@@ -3783,6 +3935,12 @@ func (p *FollowView) SetShare(val *ProfitShare) {
 func (p *FollowView) SetUnrealizedPnl(val string) {
 	p.UnrealizedPnl = val
 }
+func (p *FollowView) SetConsecutiveFailures(val int32) {
+	p.ConsecutiveFailures = val
+}
+func (p *FollowView) SetClosePolicy(val ClosePolicy) {
+	p.ClosePolicy = val
+}
 
 func (p *FollowView) IsSetSettings() bool {
 	return p.Settings != nil
@@ -3814,6 +3972,8 @@ var fieldIDToName_FollowView = map[int16]string{
 	12: "pending_orders",
 	13: "share",
 	14: "unrealized_pnl",
+	15: "consecutive_failures",
+	16: "close_policy",
 }
 
 type Order struct {
@@ -5292,18 +5452,19 @@ var fieldIDToName_LeaderboardRequest = map[int16]string{
 }
 
 type LeaderRow struct {
-	Rank            int32  `thrift:"rank,1" frugal:"1,default,i32" json:"rank"`
-	Trader          int64  `thrift:"trader,2" frugal:"2,default,i64" json:"trader"`
-	WindowDays      int32  `thrift:"window_days,3" frugal:"3,default,i32" json:"window_days"`
-	RoiBps          int64  `thrift:"roi_bps,4" frugal:"4,default,i64" json:"roi_bps"`
-	Pnl             string `thrift:"pnl,5" frugal:"5,default,string" json:"pnl"`
-	WinRateBps      int64  `thrift:"win_rate_bps,6" frugal:"6,default,i64" json:"win_rate_bps"`
-	Wins            int64  `thrift:"wins,7" frugal:"7,default,i64" json:"wins"`
-	Losses          int64  `thrift:"losses,8" frugal:"8,default,i64" json:"losses"`
-	MaxDrawdownBps  int64  `thrift:"max_drawdown_bps,9" frugal:"9,default,i64" json:"max_drawdown_bps"`
-	Copiers         int32  `thrift:"copiers,10" frugal:"10,default,i32" json:"copiers"`
-	AssetsUnderCopy string `thrift:"assets_under_copy,11" frugal:"11,default,string" json:"assets_under_copy"`
-	CopierPnl       string `thrift:"copier_pnl,12" frugal:"12,default,string" json:"copier_pnl"`
+	Rank            int32        `thrift:"rank,1" frugal:"1,default,i32" json:"rank"`
+	Trader          int64        `thrift:"trader,2" frugal:"2,default,i64" json:"trader"`
+	WindowDays      int32        `thrift:"window_days,3" frugal:"3,default,i32" json:"window_days"`
+	RoiBps          int64        `thrift:"roi_bps,4" frugal:"4,default,i64" json:"roi_bps"`
+	Pnl             string       `thrift:"pnl,5" frugal:"5,default,string" json:"pnl"`
+	WinRateBps      int64        `thrift:"win_rate_bps,6" frugal:"6,default,i64" json:"win_rate_bps"`
+	Wins            int64        `thrift:"wins,7" frugal:"7,default,i64" json:"wins"`
+	Losses          int64        `thrift:"losses,8" frugal:"8,default,i64" json:"losses"`
+	MaxDrawdownBps  int64        `thrift:"max_drawdown_bps,9" frugal:"9,default,i64" json:"max_drawdown_bps"`
+	Copiers         int32        `thrift:"copiers,10" frugal:"10,default,i32" json:"copiers"`
+	AssetsUnderCopy string       `thrift:"assets_under_copy,11" frugal:"11,default,string" json:"assets_under_copy"`
+	CopierPnl       string       `thrift:"copier_pnl,12" frugal:"12,default,string" json:"copier_pnl"`
+	Quality         *CopyQuality `thrift:"quality,13" frugal:"13,default,CopyQuality" json:"quality"`
 }
 
 func NewLeaderRow() *LeaderRow {
@@ -5360,6 +5521,15 @@ func (p *LeaderRow) GetAssetsUnderCopy() (v string) {
 func (p *LeaderRow) GetCopierPnl() (v string) {
 	return p.CopierPnl
 }
+
+var LeaderRow_Quality_DEFAULT *CopyQuality
+
+func (p *LeaderRow) GetQuality() (v *CopyQuality) {
+	if !p.IsSetQuality() {
+		return LeaderRow_Quality_DEFAULT
+	}
+	return p.Quality
+}
 func (p *LeaderRow) SetRank(val int32) {
 	p.Rank = val
 }
@@ -5396,6 +5566,13 @@ func (p *LeaderRow) SetAssetsUnderCopy(val string) {
 func (p *LeaderRow) SetCopierPnl(val string) {
 	p.CopierPnl = val
 }
+func (p *LeaderRow) SetQuality(val *CopyQuality) {
+	p.Quality = val
+}
+
+func (p *LeaderRow) IsSetQuality() bool {
+	return p.Quality != nil
+}
 
 func (p *LeaderRow) String() string {
 	if p == nil {
@@ -5417,6 +5594,7 @@ var fieldIDToName_LeaderRow = map[int16]string{
 	10: "copiers",
 	11: "assets_under_copy",
 	12: "copier_pnl",
+	13: "quality",
 }
 
 type ResolveOrderRequest struct {
@@ -5681,6 +5859,885 @@ var fieldIDToName_SetDrainRequest = map[int16]string{
 	2: "drained",
 }
 
+type ActivityRecord struct {
+	Copier             int64       `thrift:"copier,1" frugal:"1,default,i64" json:"copier"`
+	Trader             int64       `thrift:"trader,2" frugal:"2,default,i64" json:"trader"`
+	Id                 int64       `thrift:"id,3" frugal:"3,default,i64" json:"id"`
+	TimeUnixNano       int64       `thrift:"time_unix_nano,4" frugal:"4,default,i64" json:"time_unix_nano"`
+	Kind               string      `thrift:"kind,5" frugal:"5,default,string" json:"kind"`
+	Origin             string      `thrift:"origin,6" frugal:"6,default,string" json:"origin"`
+	Instrument         string      `thrift:"instrument,7" frugal:"7,default,string" json:"instrument"`
+	Effect             OrderEffect `thrift:"effect,8" frugal:"8,default,OrderEffect" json:"effect"`
+	Side               Side        `thrift:"side,9" frugal:"9,default,Side" json:"side"`
+	TradeId            int64       `thrift:"trade_id,10" frugal:"10,default,i64" json:"trade_id"`
+	SignalTimeUnixNano int64       `thrift:"signal_time_unix_nano,11" frugal:"11,default,i64" json:"signal_time_unix_nano"`
+	SignalPrice        string      `thrift:"signal_price,12" frugal:"12,default,string" json:"signal_price"`
+	SkipReason         string      `thrift:"skip_reason,13" frugal:"13,default,string" json:"skip_reason"`
+	Cap                string      `thrift:"cap,14" frugal:"14,default,string" json:"cap"`
+	ClientOrderId      string      `thrift:"client_order_id,15" frugal:"15,default,string" json:"client_order_id"`
+	Qty                string      `thrift:"qty,16" frugal:"16,default,string" json:"qty"`
+	LimitPrice         string      `thrift:"limit_price,17" frugal:"17,default,string" json:"limit_price"`
+	Status             string      `thrift:"status,18" frugal:"18,default,string" json:"status"`
+	FilledQty          string      `thrift:"filled_qty,19" frugal:"19,default,string" json:"filled_qty"`
+	AvgPrice           string      `thrift:"avg_price,20" frugal:"20,default,string" json:"avg_price"`
+	Fee                string      `thrift:"fee,21" frugal:"21,default,string" json:"fee"`
+	Reason             string      `thrift:"reason,22" frugal:"22,default,string" json:"reason"`
+	ResultTimeUnixNano int64       `thrift:"result_time_unix_nano,23" frugal:"23,default,i64" json:"result_time_unix_nano"`
+}
+
+func NewActivityRecord() *ActivityRecord {
+	return &ActivityRecord{}
+}
+
+func (p *ActivityRecord) InitDefault() {
+}
+
+func (p *ActivityRecord) GetCopier() (v int64) {
+	return p.Copier
+}
+
+func (p *ActivityRecord) GetTrader() (v int64) {
+	return p.Trader
+}
+
+func (p *ActivityRecord) GetId() (v int64) {
+	return p.Id
+}
+
+func (p *ActivityRecord) GetTimeUnixNano() (v int64) {
+	return p.TimeUnixNano
+}
+
+func (p *ActivityRecord) GetKind() (v string) {
+	return p.Kind
+}
+
+func (p *ActivityRecord) GetOrigin() (v string) {
+	return p.Origin
+}
+
+func (p *ActivityRecord) GetInstrument() (v string) {
+	return p.Instrument
+}
+
+func (p *ActivityRecord) GetEffect() (v OrderEffect) {
+	return p.Effect
+}
+
+func (p *ActivityRecord) GetSide() (v Side) {
+	return p.Side
+}
+
+func (p *ActivityRecord) GetTradeId() (v int64) {
+	return p.TradeId
+}
+
+func (p *ActivityRecord) GetSignalTimeUnixNano() (v int64) {
+	return p.SignalTimeUnixNano
+}
+
+func (p *ActivityRecord) GetSignalPrice() (v string) {
+	return p.SignalPrice
+}
+
+func (p *ActivityRecord) GetSkipReason() (v string) {
+	return p.SkipReason
+}
+
+func (p *ActivityRecord) GetCap() (v string) {
+	return p.Cap
+}
+
+func (p *ActivityRecord) GetClientOrderId() (v string) {
+	return p.ClientOrderId
+}
+
+func (p *ActivityRecord) GetQty() (v string) {
+	return p.Qty
+}
+
+func (p *ActivityRecord) GetLimitPrice() (v string) {
+	return p.LimitPrice
+}
+
+func (p *ActivityRecord) GetStatus() (v string) {
+	return p.Status
+}
+
+func (p *ActivityRecord) GetFilledQty() (v string) {
+	return p.FilledQty
+}
+
+func (p *ActivityRecord) GetAvgPrice() (v string) {
+	return p.AvgPrice
+}
+
+func (p *ActivityRecord) GetFee() (v string) {
+	return p.Fee
+}
+
+func (p *ActivityRecord) GetReason() (v string) {
+	return p.Reason
+}
+
+func (p *ActivityRecord) GetResultTimeUnixNano() (v int64) {
+	return p.ResultTimeUnixNano
+}
+func (p *ActivityRecord) SetCopier(val int64) {
+	p.Copier = val
+}
+func (p *ActivityRecord) SetTrader(val int64) {
+	p.Trader = val
+}
+func (p *ActivityRecord) SetId(val int64) {
+	p.Id = val
+}
+func (p *ActivityRecord) SetTimeUnixNano(val int64) {
+	p.TimeUnixNano = val
+}
+func (p *ActivityRecord) SetKind(val string) {
+	p.Kind = val
+}
+func (p *ActivityRecord) SetOrigin(val string) {
+	p.Origin = val
+}
+func (p *ActivityRecord) SetInstrument(val string) {
+	p.Instrument = val
+}
+func (p *ActivityRecord) SetEffect(val OrderEffect) {
+	p.Effect = val
+}
+func (p *ActivityRecord) SetSide(val Side) {
+	p.Side = val
+}
+func (p *ActivityRecord) SetTradeId(val int64) {
+	p.TradeId = val
+}
+func (p *ActivityRecord) SetSignalTimeUnixNano(val int64) {
+	p.SignalTimeUnixNano = val
+}
+func (p *ActivityRecord) SetSignalPrice(val string) {
+	p.SignalPrice = val
+}
+func (p *ActivityRecord) SetSkipReason(val string) {
+	p.SkipReason = val
+}
+func (p *ActivityRecord) SetCap(val string) {
+	p.Cap = val
+}
+func (p *ActivityRecord) SetClientOrderId(val string) {
+	p.ClientOrderId = val
+}
+func (p *ActivityRecord) SetQty(val string) {
+	p.Qty = val
+}
+func (p *ActivityRecord) SetLimitPrice(val string) {
+	p.LimitPrice = val
+}
+func (p *ActivityRecord) SetStatus(val string) {
+	p.Status = val
+}
+func (p *ActivityRecord) SetFilledQty(val string) {
+	p.FilledQty = val
+}
+func (p *ActivityRecord) SetAvgPrice(val string) {
+	p.AvgPrice = val
+}
+func (p *ActivityRecord) SetFee(val string) {
+	p.Fee = val
+}
+func (p *ActivityRecord) SetReason(val string) {
+	p.Reason = val
+}
+func (p *ActivityRecord) SetResultTimeUnixNano(val int64) {
+	p.ResultTimeUnixNano = val
+}
+
+func (p *ActivityRecord) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("ActivityRecord(%+v)", *p)
+}
+
+var fieldIDToName_ActivityRecord = map[int16]string{
+	1:  "copier",
+	2:  "trader",
+	3:  "id",
+	4:  "time_unix_nano",
+	5:  "kind",
+	6:  "origin",
+	7:  "instrument",
+	8:  "effect",
+	9:  "side",
+	10: "trade_id",
+	11: "signal_time_unix_nano",
+	12: "signal_price",
+	13: "skip_reason",
+	14: "cap",
+	15: "client_order_id",
+	16: "qty",
+	17: "limit_price",
+	18: "status",
+	19: "filled_qty",
+	20: "avg_price",
+	21: "fee",
+	22: "reason",
+	23: "result_time_unix_nano",
+}
+
+type ListActivityRequest struct {
+	Trader        int64        `thrift:"trader,1" frugal:"1,default,i64" json:"trader"`
+	Copier        int64        `thrift:"copier,2" frugal:"2,default,i64" json:"copier"`
+	SinceUnixNano int64        `thrift:"since_unix_nano,3" frugal:"3,default,i64" json:"since_unix_nano"`
+	After         string       `thrift:"after,4" frugal:"4,default,string" json:"after"`
+	Limit         int32        `thrift:"limit,5" frugal:"5,default,i32" json:"limit"`
+	ReadOpts      *ReadOptions `thrift:"read_opts,6" frugal:"6,default,ReadOptions" json:"read_opts"`
+}
+
+func NewListActivityRequest() *ListActivityRequest {
+	return &ListActivityRequest{}
+}
+
+func (p *ListActivityRequest) InitDefault() {
+}
+
+func (p *ListActivityRequest) GetTrader() (v int64) {
+	return p.Trader
+}
+
+func (p *ListActivityRequest) GetCopier() (v int64) {
+	return p.Copier
+}
+
+func (p *ListActivityRequest) GetSinceUnixNano() (v int64) {
+	return p.SinceUnixNano
+}
+
+func (p *ListActivityRequest) GetAfter() (v string) {
+	return p.After
+}
+
+func (p *ListActivityRequest) GetLimit() (v int32) {
+	return p.Limit
+}
+
+var ListActivityRequest_ReadOpts_DEFAULT *ReadOptions
+
+func (p *ListActivityRequest) GetReadOpts() (v *ReadOptions) {
+	if !p.IsSetReadOpts() {
+		return ListActivityRequest_ReadOpts_DEFAULT
+	}
+	return p.ReadOpts
+}
+func (p *ListActivityRequest) SetTrader(val int64) {
+	p.Trader = val
+}
+func (p *ListActivityRequest) SetCopier(val int64) {
+	p.Copier = val
+}
+func (p *ListActivityRequest) SetSinceUnixNano(val int64) {
+	p.SinceUnixNano = val
+}
+func (p *ListActivityRequest) SetAfter(val string) {
+	p.After = val
+}
+func (p *ListActivityRequest) SetLimit(val int32) {
+	p.Limit = val
+}
+func (p *ListActivityRequest) SetReadOpts(val *ReadOptions) {
+	p.ReadOpts = val
+}
+
+func (p *ListActivityRequest) IsSetReadOpts() bool {
+	return p.ReadOpts != nil
+}
+
+func (p *ListActivityRequest) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("ListActivityRequest(%+v)", *p)
+}
+
+var fieldIDToName_ListActivityRequest = map[int16]string{
+	1: "trader",
+	2: "copier",
+	3: "since_unix_nano",
+	4: "after",
+	5: "limit",
+	6: "read_opts",
+}
+
+type ListActivityResponse struct {
+	Records   []*ActivityRecord `thrift:"records,1" frugal:"1,default,list<ActivityRecord>" json:"records"`
+	NextAfter string            `thrift:"next_after,2" frugal:"2,default,string" json:"next_after"`
+}
+
+func NewListActivityResponse() *ListActivityResponse {
+	return &ListActivityResponse{}
+}
+
+func (p *ListActivityResponse) InitDefault() {
+}
+
+func (p *ListActivityResponse) GetRecords() (v []*ActivityRecord) {
+	return p.Records
+}
+
+func (p *ListActivityResponse) GetNextAfter() (v string) {
+	return p.NextAfter
+}
+func (p *ListActivityResponse) SetRecords(val []*ActivityRecord) {
+	p.Records = val
+}
+func (p *ListActivityResponse) SetNextAfter(val string) {
+	p.NextAfter = val
+}
+
+func (p *ListActivityResponse) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("ListActivityResponse(%+v)", *p)
+}
+
+var fieldIDToName_ListActivityResponse = map[int16]string{
+	1: "records",
+	2: "next_after",
+}
+
+type SetActivityConfigRequest struct {
+	KeepSeconds            int64 `thrift:"keep_seconds,1" frugal:"1,default,i64" json:"keep_seconds"`
+	KeepPerFollow          int32 `thrift:"keep_per_follow,2" frugal:"2,default,i32" json:"keep_per_follow"`
+	MaxConsecutiveFailures int32 `thrift:"max_consecutive_failures,3" frugal:"3,default,i32" json:"max_consecutive_failures"`
+}
+
+func NewSetActivityConfigRequest() *SetActivityConfigRequest {
+	return &SetActivityConfigRequest{}
+}
+
+func (p *SetActivityConfigRequest) InitDefault() {
+}
+
+func (p *SetActivityConfigRequest) GetKeepSeconds() (v int64) {
+	return p.KeepSeconds
+}
+
+func (p *SetActivityConfigRequest) GetKeepPerFollow() (v int32) {
+	return p.KeepPerFollow
+}
+
+func (p *SetActivityConfigRequest) GetMaxConsecutiveFailures() (v int32) {
+	return p.MaxConsecutiveFailures
+}
+func (p *SetActivityConfigRequest) SetKeepSeconds(val int64) {
+	p.KeepSeconds = val
+}
+func (p *SetActivityConfigRequest) SetKeepPerFollow(val int32) {
+	p.KeepPerFollow = val
+}
+func (p *SetActivityConfigRequest) SetMaxConsecutiveFailures(val int32) {
+	p.MaxConsecutiveFailures = val
+}
+
+func (p *SetActivityConfigRequest) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("SetActivityConfigRequest(%+v)", *p)
+}
+
+var fieldIDToName_SetActivityConfigRequest = map[int16]string{
+	1: "keep_seconds",
+	2: "keep_per_follow",
+	3: "max_consecutive_failures",
+}
+
+type TraderInviteRequest struct {
+	Trader            int64        `thrift:"trader,1" frugal:"1,default,i64" json:"trader"`
+	Action            InviteAction `thrift:"action,2" frugal:"2,default,InviteAction" json:"action"`
+	Code              string       `thrift:"code,3" frugal:"3,default,string" json:"code"`
+	ExpiresAtUnixNano int64        `thrift:"expires_at_unix_nano,4" frugal:"4,default,i64" json:"expires_at_unix_nano"`
+	MaxUses           int32        `thrift:"max_uses,5" frugal:"5,default,i32" json:"max_uses"`
+}
+
+func NewTraderInviteRequest() *TraderInviteRequest {
+	return &TraderInviteRequest{}
+}
+
+func (p *TraderInviteRequest) InitDefault() {
+}
+
+func (p *TraderInviteRequest) GetTrader() (v int64) {
+	return p.Trader
+}
+
+func (p *TraderInviteRequest) GetAction() (v InviteAction) {
+	return p.Action
+}
+
+func (p *TraderInviteRequest) GetCode() (v string) {
+	return p.Code
+}
+
+func (p *TraderInviteRequest) GetExpiresAtUnixNano() (v int64) {
+	return p.ExpiresAtUnixNano
+}
+
+func (p *TraderInviteRequest) GetMaxUses() (v int32) {
+	return p.MaxUses
+}
+func (p *TraderInviteRequest) SetTrader(val int64) {
+	p.Trader = val
+}
+func (p *TraderInviteRequest) SetAction(val InviteAction) {
+	p.Action = val
+}
+func (p *TraderInviteRequest) SetCode(val string) {
+	p.Code = val
+}
+func (p *TraderInviteRequest) SetExpiresAtUnixNano(val int64) {
+	p.ExpiresAtUnixNano = val
+}
+func (p *TraderInviteRequest) SetMaxUses(val int32) {
+	p.MaxUses = val
+}
+
+func (p *TraderInviteRequest) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("TraderInviteRequest(%+v)", *p)
+}
+
+var fieldIDToName_TraderInviteRequest = map[int16]string{
+	1: "trader",
+	2: "action",
+	3: "code",
+	4: "expires_at_unix_nano",
+	5: "max_uses",
+}
+
+type Invite struct {
+	Code              string `thrift:"code,1" frugal:"1,default,string" json:"code"`
+	ExpiresAtUnixNano int64  `thrift:"expires_at_unix_nano,2" frugal:"2,default,i64" json:"expires_at_unix_nano"`
+	MaxUses           int32  `thrift:"max_uses,3" frugal:"3,default,i32" json:"max_uses"`
+	Used              int32  `thrift:"used,4" frugal:"4,default,i32" json:"used"`
+	Revoked           bool   `thrift:"revoked,5" frugal:"5,default,bool" json:"revoked"`
+}
+
+func NewInvite() *Invite {
+	return &Invite{}
+}
+
+func (p *Invite) InitDefault() {
+}
+
+func (p *Invite) GetCode() (v string) {
+	return p.Code
+}
+
+func (p *Invite) GetExpiresAtUnixNano() (v int64) {
+	return p.ExpiresAtUnixNano
+}
+
+func (p *Invite) GetMaxUses() (v int32) {
+	return p.MaxUses
+}
+
+func (p *Invite) GetUsed() (v int32) {
+	return p.Used
+}
+
+func (p *Invite) GetRevoked() (v bool) {
+	return p.Revoked
+}
+func (p *Invite) SetCode(val string) {
+	p.Code = val
+}
+func (p *Invite) SetExpiresAtUnixNano(val int64) {
+	p.ExpiresAtUnixNano = val
+}
+func (p *Invite) SetMaxUses(val int32) {
+	p.MaxUses = val
+}
+func (p *Invite) SetUsed(val int32) {
+	p.Used = val
+}
+func (p *Invite) SetRevoked(val bool) {
+	p.Revoked = val
+}
+
+func (p *Invite) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("Invite(%+v)", *p)
+}
+
+var fieldIDToName_Invite = map[int16]string{
+	1: "code",
+	2: "expires_at_unix_nano",
+	3: "max_uses",
+	4: "used",
+	5: "revoked",
+}
+
+type ListInvitesRequest struct {
+	Trader   int64        `thrift:"trader,1" frugal:"1,default,i64" json:"trader"`
+	ReadOpts *ReadOptions `thrift:"read_opts,2" frugal:"2,default,ReadOptions" json:"read_opts"`
+}
+
+func NewListInvitesRequest() *ListInvitesRequest {
+	return &ListInvitesRequest{}
+}
+
+func (p *ListInvitesRequest) InitDefault() {
+}
+
+func (p *ListInvitesRequest) GetTrader() (v int64) {
+	return p.Trader
+}
+
+var ListInvitesRequest_ReadOpts_DEFAULT *ReadOptions
+
+func (p *ListInvitesRequest) GetReadOpts() (v *ReadOptions) {
+	if !p.IsSetReadOpts() {
+		return ListInvitesRequest_ReadOpts_DEFAULT
+	}
+	return p.ReadOpts
+}
+func (p *ListInvitesRequest) SetTrader(val int64) {
+	p.Trader = val
+}
+func (p *ListInvitesRequest) SetReadOpts(val *ReadOptions) {
+	p.ReadOpts = val
+}
+
+func (p *ListInvitesRequest) IsSetReadOpts() bool {
+	return p.ReadOpts != nil
+}
+
+func (p *ListInvitesRequest) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("ListInvitesRequest(%+v)", *p)
+}
+
+var fieldIDToName_ListInvitesRequest = map[int16]string{
+	1: "trader",
+	2: "read_opts",
+}
+
+type ListInvitesResponse struct {
+	InviteOnly bool      `thrift:"invite_only,1" frugal:"1,default,bool" json:"invite_only"`
+	Invites    []*Invite `thrift:"invites,2" frugal:"2,default,list<Invite>" json:"invites"`
+}
+
+func NewListInvitesResponse() *ListInvitesResponse {
+	return &ListInvitesResponse{}
+}
+
+func (p *ListInvitesResponse) InitDefault() {
+}
+
+func (p *ListInvitesResponse) GetInviteOnly() (v bool) {
+	return p.InviteOnly
+}
+
+func (p *ListInvitesResponse) GetInvites() (v []*Invite) {
+	return p.Invites
+}
+func (p *ListInvitesResponse) SetInviteOnly(val bool) {
+	p.InviteOnly = val
+}
+func (p *ListInvitesResponse) SetInvites(val []*Invite) {
+	p.Invites = val
+}
+
+func (p *ListInvitesResponse) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("ListInvitesResponse(%+v)", *p)
+}
+
+var fieldIDToName_ListInvitesResponse = map[int16]string{
+	1: "invite_only",
+	2: "invites",
+}
+
+type CopyQuality struct {
+	WindowDays      int32  `thrift:"window_days,1" frugal:"1,default,i32" json:"window_days"`
+	Copier          int64  `thrift:"copier,2" frugal:"2,default,i64" json:"copier"`
+	Orders          int32  `thrift:"orders,3" frugal:"3,default,i32" json:"orders"`
+	Filled          int32  `thrift:"filled,4" frugal:"4,default,i32" json:"filled"`
+	LatencySamples  int32  `thrift:"latency_samples,5" frugal:"5,default,i32" json:"latency_samples"`
+	LatencyP50Us    int64  `thrift:"latency_p50_us,6" frugal:"6,default,i64" json:"latency_p50_us"`
+	LatencyP99Us    int64  `thrift:"latency_p99_us,7" frugal:"7,default,i64" json:"latency_p99_us"`
+	SlippageMeanBps string `thrift:"slippage_mean_bps,8" frugal:"8,default,string" json:"slippage_mean_bps"`
+	SlippageP90Bps  string `thrift:"slippage_p90_bps,9" frugal:"9,default,string" json:"slippage_p90_bps"`
+	FillRatioBps    int64  `thrift:"fill_ratio_bps,10" frugal:"10,default,i64" json:"fill_ratio_bps"`
+}
+
+func NewCopyQuality() *CopyQuality {
+	return &CopyQuality{}
+}
+
+func (p *CopyQuality) InitDefault() {
+}
+
+func (p *CopyQuality) GetWindowDays() (v int32) {
+	return p.WindowDays
+}
+
+func (p *CopyQuality) GetCopier() (v int64) {
+	return p.Copier
+}
+
+func (p *CopyQuality) GetOrders() (v int32) {
+	return p.Orders
+}
+
+func (p *CopyQuality) GetFilled() (v int32) {
+	return p.Filled
+}
+
+func (p *CopyQuality) GetLatencySamples() (v int32) {
+	return p.LatencySamples
+}
+
+func (p *CopyQuality) GetLatencyP50Us() (v int64) {
+	return p.LatencyP50Us
+}
+
+func (p *CopyQuality) GetLatencyP99Us() (v int64) {
+	return p.LatencyP99Us
+}
+
+func (p *CopyQuality) GetSlippageMeanBps() (v string) {
+	return p.SlippageMeanBps
+}
+
+func (p *CopyQuality) GetSlippageP90Bps() (v string) {
+	return p.SlippageP90Bps
+}
+
+func (p *CopyQuality) GetFillRatioBps() (v int64) {
+	return p.FillRatioBps
+}
+func (p *CopyQuality) SetWindowDays(val int32) {
+	p.WindowDays = val
+}
+func (p *CopyQuality) SetCopier(val int64) {
+	p.Copier = val
+}
+func (p *CopyQuality) SetOrders(val int32) {
+	p.Orders = val
+}
+func (p *CopyQuality) SetFilled(val int32) {
+	p.Filled = val
+}
+func (p *CopyQuality) SetLatencySamples(val int32) {
+	p.LatencySamples = val
+}
+func (p *CopyQuality) SetLatencyP50Us(val int64) {
+	p.LatencyP50Us = val
+}
+func (p *CopyQuality) SetLatencyP99Us(val int64) {
+	p.LatencyP99Us = val
+}
+func (p *CopyQuality) SetSlippageMeanBps(val string) {
+	p.SlippageMeanBps = val
+}
+func (p *CopyQuality) SetSlippageP90Bps(val string) {
+	p.SlippageP90Bps = val
+}
+func (p *CopyQuality) SetFillRatioBps(val int64) {
+	p.FillRatioBps = val
+}
+
+func (p *CopyQuality) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyQuality(%+v)", *p)
+}
+
+var fieldIDToName_CopyQuality = map[int16]string{
+	1:  "window_days",
+	2:  "copier",
+	3:  "orders",
+	4:  "filled",
+	5:  "latency_samples",
+	6:  "latency_p50_us",
+	7:  "latency_p99_us",
+	8:  "slippage_mean_bps",
+	9:  "slippage_p90_bps",
+	10: "fill_ratio_bps",
+}
+
+type GetCopyQualityRequest struct {
+	Trader     int64        `thrift:"trader,1" frugal:"1,default,i64" json:"trader"`
+	Copier     int64        `thrift:"copier,2" frugal:"2,default,i64" json:"copier"`
+	WindowDays int32        `thrift:"window_days,3" frugal:"3,default,i32" json:"window_days"`
+	ReadOpts   *ReadOptions `thrift:"read_opts,4" frugal:"4,default,ReadOptions" json:"read_opts"`
+}
+
+func NewGetCopyQualityRequest() *GetCopyQualityRequest {
+	return &GetCopyQualityRequest{}
+}
+
+func (p *GetCopyQualityRequest) InitDefault() {
+}
+
+func (p *GetCopyQualityRequest) GetTrader() (v int64) {
+	return p.Trader
+}
+
+func (p *GetCopyQualityRequest) GetCopier() (v int64) {
+	return p.Copier
+}
+
+func (p *GetCopyQualityRequest) GetWindowDays() (v int32) {
+	return p.WindowDays
+}
+
+var GetCopyQualityRequest_ReadOpts_DEFAULT *ReadOptions
+
+func (p *GetCopyQualityRequest) GetReadOpts() (v *ReadOptions) {
+	if !p.IsSetReadOpts() {
+		return GetCopyQualityRequest_ReadOpts_DEFAULT
+	}
+	return p.ReadOpts
+}
+func (p *GetCopyQualityRequest) SetTrader(val int64) {
+	p.Trader = val
+}
+func (p *GetCopyQualityRequest) SetCopier(val int64) {
+	p.Copier = val
+}
+func (p *GetCopyQualityRequest) SetWindowDays(val int32) {
+	p.WindowDays = val
+}
+func (p *GetCopyQualityRequest) SetReadOpts(val *ReadOptions) {
+	p.ReadOpts = val
+}
+
+func (p *GetCopyQualityRequest) IsSetReadOpts() bool {
+	return p.ReadOpts != nil
+}
+
+func (p *GetCopyQualityRequest) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("GetCopyQualityRequest(%+v)", *p)
+}
+
+var fieldIDToName_GetCopyQualityRequest = map[int16]string{
+	1: "trader",
+	2: "copier",
+	3: "window_days",
+	4: "read_opts",
+}
+
+type GetCopyQualityResponse struct {
+	Trader  int64        `thrift:"trader,1" frugal:"1,default,i64" json:"trader"`
+	Quality *CopyQuality `thrift:"quality,2" frugal:"2,default,CopyQuality" json:"quality"`
+}
+
+func NewGetCopyQualityResponse() *GetCopyQualityResponse {
+	return &GetCopyQualityResponse{}
+}
+
+func (p *GetCopyQualityResponse) InitDefault() {
+}
+
+func (p *GetCopyQualityResponse) GetTrader() (v int64) {
+	return p.Trader
+}
+
+var GetCopyQualityResponse_Quality_DEFAULT *CopyQuality
+
+func (p *GetCopyQualityResponse) GetQuality() (v *CopyQuality) {
+	if !p.IsSetQuality() {
+		return GetCopyQualityResponse_Quality_DEFAULT
+	}
+	return p.Quality
+}
+func (p *GetCopyQualityResponse) SetTrader(val int64) {
+	p.Trader = val
+}
+func (p *GetCopyQualityResponse) SetQuality(val *CopyQuality) {
+	p.Quality = val
+}
+
+func (p *GetCopyQualityResponse) IsSetQuality() bool {
+	return p.Quality != nil
+}
+
+func (p *GetCopyQualityResponse) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("GetCopyQualityResponse(%+v)", *p)
+}
+
+var fieldIDToName_GetCopyQualityResponse = map[int16]string{
+	1: "trader",
+	2: "quality",
+}
+
+type SetClosePolicyRequest struct {
+	Trader      int64       `thrift:"trader,1" frugal:"1,default,i64" json:"trader"`
+	Copier      int64       `thrift:"copier,2" frugal:"2,default,i64" json:"copier"`
+	ClosePolicy ClosePolicy `thrift:"close_policy,3" frugal:"3,default,ClosePolicy" json:"close_policy"`
+}
+
+func NewSetClosePolicyRequest() *SetClosePolicyRequest {
+	return &SetClosePolicyRequest{}
+}
+
+func (p *SetClosePolicyRequest) InitDefault() {
+}
+
+func (p *SetClosePolicyRequest) GetTrader() (v int64) {
+	return p.Trader
+}
+
+func (p *SetClosePolicyRequest) GetCopier() (v int64) {
+	return p.Copier
+}
+
+func (p *SetClosePolicyRequest) GetClosePolicy() (v ClosePolicy) {
+	return p.ClosePolicy
+}
+func (p *SetClosePolicyRequest) SetTrader(val int64) {
+	p.Trader = val
+}
+func (p *SetClosePolicyRequest) SetCopier(val int64) {
+	p.Copier = val
+}
+func (p *SetClosePolicyRequest) SetClosePolicy(val ClosePolicy) {
+	p.ClosePolicy = val
+}
+
+func (p *SetClosePolicyRequest) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("SetClosePolicyRequest(%+v)", *p)
+}
+
+var fieldIDToName_SetClosePolicyRequest = map[int16]string{
+	1: "trader",
+	2: "copier",
+	3: "close_policy",
+}
+
 type CopyTradeError struct {
 	Code    ErrorCode         `thrift:"code,1" frugal:"1,default,ErrorCode" json:"code"`
 	Message string            `thrift:"message,2" frugal:"2,default,string" json:"message"`
@@ -5805,6 +6862,18 @@ type CopyTrade interface {
 	ListLeadTraders(ctx context.Context, req *ListLeadTradersRequest) (r *ListLeadTradersResponse, err error)
 
 	SetDrain(ctx context.Context, req *SetDrainRequest) (r *MembershipResponse, err error)
+
+	ListActivity(ctx context.Context, req *ListActivityRequest) (r *ListActivityResponse, err error)
+
+	SetActivityConfig(ctx context.Context, req *SetActivityConfigRequest) (r *CommandResponse, err error)
+
+	TraderInvite(ctx context.Context, req *TraderInviteRequest) (r *CommandResponse, err error)
+
+	ListInvites(ctx context.Context, req *ListInvitesRequest) (r *ListInvitesResponse, err error)
+
+	GetCopyQuality(ctx context.Context, req *GetCopyQualityRequest) (r *GetCopyQualityResponse, err error)
+
+	SetClosePolicy(ctx context.Context, req *SetClosePolicyRequest) (r *CommandResponse, err error)
 }
 
 type CopyTradeSubmitFillArgs struct {
@@ -9281,6 +10350,570 @@ func (p *CopyTradeSetDrainResult) String() string {
 }
 
 var fieldIDToName_CopyTradeSetDrainResult = map[int16]string{
+	0: "success",
+	1: "err",
+}
+
+type CopyTradeListActivityArgs struct {
+	Req *ListActivityRequest `thrift:"req,1" frugal:"1,default,ListActivityRequest" json:"req"`
+}
+
+func NewCopyTradeListActivityArgs() *CopyTradeListActivityArgs {
+	return &CopyTradeListActivityArgs{}
+}
+
+func (p *CopyTradeListActivityArgs) InitDefault() {
+}
+
+var CopyTradeListActivityArgs_Req_DEFAULT *ListActivityRequest
+
+func (p *CopyTradeListActivityArgs) GetReq() (v *ListActivityRequest) {
+	if !p.IsSetReq() {
+		return CopyTradeListActivityArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *CopyTradeListActivityArgs) SetReq(val *ListActivityRequest) {
+	p.Req = val
+}
+
+func (p *CopyTradeListActivityArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *CopyTradeListActivityArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyTradeListActivityArgs(%+v)", *p)
+}
+
+var fieldIDToName_CopyTradeListActivityArgs = map[int16]string{
+	1: "req",
+}
+
+type CopyTradeListActivityResult struct {
+	Success *ListActivityResponse `thrift:"success,0,optional" frugal:"0,optional,ListActivityResponse" json:"success,omitempty"`
+	Err     *CopyTradeError       `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
+}
+
+func NewCopyTradeListActivityResult() *CopyTradeListActivityResult {
+	return &CopyTradeListActivityResult{}
+}
+
+func (p *CopyTradeListActivityResult) InitDefault() {
+}
+
+var CopyTradeListActivityResult_Success_DEFAULT *ListActivityResponse
+
+func (p *CopyTradeListActivityResult) GetSuccess() (v *ListActivityResponse) {
+	if !p.IsSetSuccess() {
+		return CopyTradeListActivityResult_Success_DEFAULT
+	}
+	return p.Success
+}
+
+var CopyTradeListActivityResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeListActivityResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeListActivityResult_Err_DEFAULT
+	}
+	return p.Err
+}
+func (p *CopyTradeListActivityResult) SetSuccess(x interface{}) {
+	p.Success = x.(*ListActivityResponse)
+}
+func (p *CopyTradeListActivityResult) SetErr(val *CopyTradeError) {
+	p.Err = val
+}
+
+func (p *CopyTradeListActivityResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *CopyTradeListActivityResult) IsSetErr() bool {
+	return p.Err != nil
+}
+
+func (p *CopyTradeListActivityResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyTradeListActivityResult(%+v)", *p)
+}
+
+var fieldIDToName_CopyTradeListActivityResult = map[int16]string{
+	0: "success",
+	1: "err",
+}
+
+type CopyTradeSetActivityConfigArgs struct {
+	Req *SetActivityConfigRequest `thrift:"req,1" frugal:"1,default,SetActivityConfigRequest" json:"req"`
+}
+
+func NewCopyTradeSetActivityConfigArgs() *CopyTradeSetActivityConfigArgs {
+	return &CopyTradeSetActivityConfigArgs{}
+}
+
+func (p *CopyTradeSetActivityConfigArgs) InitDefault() {
+}
+
+var CopyTradeSetActivityConfigArgs_Req_DEFAULT *SetActivityConfigRequest
+
+func (p *CopyTradeSetActivityConfigArgs) GetReq() (v *SetActivityConfigRequest) {
+	if !p.IsSetReq() {
+		return CopyTradeSetActivityConfigArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *CopyTradeSetActivityConfigArgs) SetReq(val *SetActivityConfigRequest) {
+	p.Req = val
+}
+
+func (p *CopyTradeSetActivityConfigArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *CopyTradeSetActivityConfigArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyTradeSetActivityConfigArgs(%+v)", *p)
+}
+
+var fieldIDToName_CopyTradeSetActivityConfigArgs = map[int16]string{
+	1: "req",
+}
+
+type CopyTradeSetActivityConfigResult struct {
+	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
+}
+
+func NewCopyTradeSetActivityConfigResult() *CopyTradeSetActivityConfigResult {
+	return &CopyTradeSetActivityConfigResult{}
+}
+
+func (p *CopyTradeSetActivityConfigResult) InitDefault() {
+}
+
+var CopyTradeSetActivityConfigResult_Success_DEFAULT *CommandResponse
+
+func (p *CopyTradeSetActivityConfigResult) GetSuccess() (v *CommandResponse) {
+	if !p.IsSetSuccess() {
+		return CopyTradeSetActivityConfigResult_Success_DEFAULT
+	}
+	return p.Success
+}
+
+var CopyTradeSetActivityConfigResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeSetActivityConfigResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeSetActivityConfigResult_Err_DEFAULT
+	}
+	return p.Err
+}
+func (p *CopyTradeSetActivityConfigResult) SetSuccess(x interface{}) {
+	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeSetActivityConfigResult) SetErr(val *CopyTradeError) {
+	p.Err = val
+}
+
+func (p *CopyTradeSetActivityConfigResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *CopyTradeSetActivityConfigResult) IsSetErr() bool {
+	return p.Err != nil
+}
+
+func (p *CopyTradeSetActivityConfigResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyTradeSetActivityConfigResult(%+v)", *p)
+}
+
+var fieldIDToName_CopyTradeSetActivityConfigResult = map[int16]string{
+	0: "success",
+	1: "err",
+}
+
+type CopyTradeTraderInviteArgs struct {
+	Req *TraderInviteRequest `thrift:"req,1" frugal:"1,default,TraderInviteRequest" json:"req"`
+}
+
+func NewCopyTradeTraderInviteArgs() *CopyTradeTraderInviteArgs {
+	return &CopyTradeTraderInviteArgs{}
+}
+
+func (p *CopyTradeTraderInviteArgs) InitDefault() {
+}
+
+var CopyTradeTraderInviteArgs_Req_DEFAULT *TraderInviteRequest
+
+func (p *CopyTradeTraderInviteArgs) GetReq() (v *TraderInviteRequest) {
+	if !p.IsSetReq() {
+		return CopyTradeTraderInviteArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *CopyTradeTraderInviteArgs) SetReq(val *TraderInviteRequest) {
+	p.Req = val
+}
+
+func (p *CopyTradeTraderInviteArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *CopyTradeTraderInviteArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyTradeTraderInviteArgs(%+v)", *p)
+}
+
+var fieldIDToName_CopyTradeTraderInviteArgs = map[int16]string{
+	1: "req",
+}
+
+type CopyTradeTraderInviteResult struct {
+	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
+}
+
+func NewCopyTradeTraderInviteResult() *CopyTradeTraderInviteResult {
+	return &CopyTradeTraderInviteResult{}
+}
+
+func (p *CopyTradeTraderInviteResult) InitDefault() {
+}
+
+var CopyTradeTraderInviteResult_Success_DEFAULT *CommandResponse
+
+func (p *CopyTradeTraderInviteResult) GetSuccess() (v *CommandResponse) {
+	if !p.IsSetSuccess() {
+		return CopyTradeTraderInviteResult_Success_DEFAULT
+	}
+	return p.Success
+}
+
+var CopyTradeTraderInviteResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeTraderInviteResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeTraderInviteResult_Err_DEFAULT
+	}
+	return p.Err
+}
+func (p *CopyTradeTraderInviteResult) SetSuccess(x interface{}) {
+	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeTraderInviteResult) SetErr(val *CopyTradeError) {
+	p.Err = val
+}
+
+func (p *CopyTradeTraderInviteResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *CopyTradeTraderInviteResult) IsSetErr() bool {
+	return p.Err != nil
+}
+
+func (p *CopyTradeTraderInviteResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyTradeTraderInviteResult(%+v)", *p)
+}
+
+var fieldIDToName_CopyTradeTraderInviteResult = map[int16]string{
+	0: "success",
+	1: "err",
+}
+
+type CopyTradeListInvitesArgs struct {
+	Req *ListInvitesRequest `thrift:"req,1" frugal:"1,default,ListInvitesRequest" json:"req"`
+}
+
+func NewCopyTradeListInvitesArgs() *CopyTradeListInvitesArgs {
+	return &CopyTradeListInvitesArgs{}
+}
+
+func (p *CopyTradeListInvitesArgs) InitDefault() {
+}
+
+var CopyTradeListInvitesArgs_Req_DEFAULT *ListInvitesRequest
+
+func (p *CopyTradeListInvitesArgs) GetReq() (v *ListInvitesRequest) {
+	if !p.IsSetReq() {
+		return CopyTradeListInvitesArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *CopyTradeListInvitesArgs) SetReq(val *ListInvitesRequest) {
+	p.Req = val
+}
+
+func (p *CopyTradeListInvitesArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *CopyTradeListInvitesArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyTradeListInvitesArgs(%+v)", *p)
+}
+
+var fieldIDToName_CopyTradeListInvitesArgs = map[int16]string{
+	1: "req",
+}
+
+type CopyTradeListInvitesResult struct {
+	Success *ListInvitesResponse `thrift:"success,0,optional" frugal:"0,optional,ListInvitesResponse" json:"success,omitempty"`
+	Err     *CopyTradeError      `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
+}
+
+func NewCopyTradeListInvitesResult() *CopyTradeListInvitesResult {
+	return &CopyTradeListInvitesResult{}
+}
+
+func (p *CopyTradeListInvitesResult) InitDefault() {
+}
+
+var CopyTradeListInvitesResult_Success_DEFAULT *ListInvitesResponse
+
+func (p *CopyTradeListInvitesResult) GetSuccess() (v *ListInvitesResponse) {
+	if !p.IsSetSuccess() {
+		return CopyTradeListInvitesResult_Success_DEFAULT
+	}
+	return p.Success
+}
+
+var CopyTradeListInvitesResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeListInvitesResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeListInvitesResult_Err_DEFAULT
+	}
+	return p.Err
+}
+func (p *CopyTradeListInvitesResult) SetSuccess(x interface{}) {
+	p.Success = x.(*ListInvitesResponse)
+}
+func (p *CopyTradeListInvitesResult) SetErr(val *CopyTradeError) {
+	p.Err = val
+}
+
+func (p *CopyTradeListInvitesResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *CopyTradeListInvitesResult) IsSetErr() bool {
+	return p.Err != nil
+}
+
+func (p *CopyTradeListInvitesResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyTradeListInvitesResult(%+v)", *p)
+}
+
+var fieldIDToName_CopyTradeListInvitesResult = map[int16]string{
+	0: "success",
+	1: "err",
+}
+
+type CopyTradeGetCopyQualityArgs struct {
+	Req *GetCopyQualityRequest `thrift:"req,1" frugal:"1,default,GetCopyQualityRequest" json:"req"`
+}
+
+func NewCopyTradeGetCopyQualityArgs() *CopyTradeGetCopyQualityArgs {
+	return &CopyTradeGetCopyQualityArgs{}
+}
+
+func (p *CopyTradeGetCopyQualityArgs) InitDefault() {
+}
+
+var CopyTradeGetCopyQualityArgs_Req_DEFAULT *GetCopyQualityRequest
+
+func (p *CopyTradeGetCopyQualityArgs) GetReq() (v *GetCopyQualityRequest) {
+	if !p.IsSetReq() {
+		return CopyTradeGetCopyQualityArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *CopyTradeGetCopyQualityArgs) SetReq(val *GetCopyQualityRequest) {
+	p.Req = val
+}
+
+func (p *CopyTradeGetCopyQualityArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *CopyTradeGetCopyQualityArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyTradeGetCopyQualityArgs(%+v)", *p)
+}
+
+var fieldIDToName_CopyTradeGetCopyQualityArgs = map[int16]string{
+	1: "req",
+}
+
+type CopyTradeGetCopyQualityResult struct {
+	Success *GetCopyQualityResponse `thrift:"success,0,optional" frugal:"0,optional,GetCopyQualityResponse" json:"success,omitempty"`
+	Err     *CopyTradeError         `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
+}
+
+func NewCopyTradeGetCopyQualityResult() *CopyTradeGetCopyQualityResult {
+	return &CopyTradeGetCopyQualityResult{}
+}
+
+func (p *CopyTradeGetCopyQualityResult) InitDefault() {
+}
+
+var CopyTradeGetCopyQualityResult_Success_DEFAULT *GetCopyQualityResponse
+
+func (p *CopyTradeGetCopyQualityResult) GetSuccess() (v *GetCopyQualityResponse) {
+	if !p.IsSetSuccess() {
+		return CopyTradeGetCopyQualityResult_Success_DEFAULT
+	}
+	return p.Success
+}
+
+var CopyTradeGetCopyQualityResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeGetCopyQualityResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeGetCopyQualityResult_Err_DEFAULT
+	}
+	return p.Err
+}
+func (p *CopyTradeGetCopyQualityResult) SetSuccess(x interface{}) {
+	p.Success = x.(*GetCopyQualityResponse)
+}
+func (p *CopyTradeGetCopyQualityResult) SetErr(val *CopyTradeError) {
+	p.Err = val
+}
+
+func (p *CopyTradeGetCopyQualityResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *CopyTradeGetCopyQualityResult) IsSetErr() bool {
+	return p.Err != nil
+}
+
+func (p *CopyTradeGetCopyQualityResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyTradeGetCopyQualityResult(%+v)", *p)
+}
+
+var fieldIDToName_CopyTradeGetCopyQualityResult = map[int16]string{
+	0: "success",
+	1: "err",
+}
+
+type CopyTradeSetClosePolicyArgs struct {
+	Req *SetClosePolicyRequest `thrift:"req,1" frugal:"1,default,SetClosePolicyRequest" json:"req"`
+}
+
+func NewCopyTradeSetClosePolicyArgs() *CopyTradeSetClosePolicyArgs {
+	return &CopyTradeSetClosePolicyArgs{}
+}
+
+func (p *CopyTradeSetClosePolicyArgs) InitDefault() {
+}
+
+var CopyTradeSetClosePolicyArgs_Req_DEFAULT *SetClosePolicyRequest
+
+func (p *CopyTradeSetClosePolicyArgs) GetReq() (v *SetClosePolicyRequest) {
+	if !p.IsSetReq() {
+		return CopyTradeSetClosePolicyArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *CopyTradeSetClosePolicyArgs) SetReq(val *SetClosePolicyRequest) {
+	p.Req = val
+}
+
+func (p *CopyTradeSetClosePolicyArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *CopyTradeSetClosePolicyArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyTradeSetClosePolicyArgs(%+v)", *p)
+}
+
+var fieldIDToName_CopyTradeSetClosePolicyArgs = map[int16]string{
+	1: "req",
+}
+
+type CopyTradeSetClosePolicyResult struct {
+	Success *CommandResponse `thrift:"success,0,optional" frugal:"0,optional,CommandResponse" json:"success,omitempty"`
+	Err     *CopyTradeError  `thrift:"err,1,optional" frugal:"1,optional,CopyTradeError" json:"err,omitempty"`
+}
+
+func NewCopyTradeSetClosePolicyResult() *CopyTradeSetClosePolicyResult {
+	return &CopyTradeSetClosePolicyResult{}
+}
+
+func (p *CopyTradeSetClosePolicyResult) InitDefault() {
+}
+
+var CopyTradeSetClosePolicyResult_Success_DEFAULT *CommandResponse
+
+func (p *CopyTradeSetClosePolicyResult) GetSuccess() (v *CommandResponse) {
+	if !p.IsSetSuccess() {
+		return CopyTradeSetClosePolicyResult_Success_DEFAULT
+	}
+	return p.Success
+}
+
+var CopyTradeSetClosePolicyResult_Err_DEFAULT *CopyTradeError
+
+func (p *CopyTradeSetClosePolicyResult) GetErr() (v *CopyTradeError) {
+	if !p.IsSetErr() {
+		return CopyTradeSetClosePolicyResult_Err_DEFAULT
+	}
+	return p.Err
+}
+func (p *CopyTradeSetClosePolicyResult) SetSuccess(x interface{}) {
+	p.Success = x.(*CommandResponse)
+}
+func (p *CopyTradeSetClosePolicyResult) SetErr(val *CopyTradeError) {
+	p.Err = val
+}
+
+func (p *CopyTradeSetClosePolicyResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *CopyTradeSetClosePolicyResult) IsSetErr() bool {
+	return p.Err != nil
+}
+
+func (p *CopyTradeSetClosePolicyResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("CopyTradeSetClosePolicyResult(%+v)", *p)
+}
+
+var fieldIDToName_CopyTradeSetClosePolicyResult = map[int16]string{
 	0: "success",
 	1: "err",
 }

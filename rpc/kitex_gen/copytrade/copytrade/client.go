@@ -48,6 +48,12 @@ type Client interface {
 	ResolveOrder(ctx context.Context, req *copytrade.ResolveOrderRequest, callOptions ...callopt.Option) (r *copytrade.CommandResponse, err error)
 	ListLeadTraders(ctx context.Context, req *copytrade.ListLeadTradersRequest, callOptions ...callopt.Option) (r *copytrade.ListLeadTradersResponse, err error)
 	SetDrain(ctx context.Context, req *copytrade.SetDrainRequest, callOptions ...callopt.Option) (r *copytrade.MembershipResponse, err error)
+	ListActivity(ctx context.Context, req *copytrade.ListActivityRequest, callOptions ...callopt.Option) (r *copytrade.ListActivityResponse, err error)
+	SetActivityConfig(ctx context.Context, req *copytrade.SetActivityConfigRequest, callOptions ...callopt.Option) (r *copytrade.CommandResponse, err error)
+	TraderInvite(ctx context.Context, req *copytrade.TraderInviteRequest, callOptions ...callopt.Option) (r *copytrade.CommandResponse, err error)
+	ListInvites(ctx context.Context, req *copytrade.ListInvitesRequest, callOptions ...callopt.Option) (r *copytrade.ListInvitesResponse, err error)
+	GetCopyQuality(ctx context.Context, req *copytrade.GetCopyQualityRequest, callOptions ...callopt.Option) (r *copytrade.GetCopyQualityResponse, err error)
+	SetClosePolicy(ctx context.Context, req *copytrade.SetClosePolicyRequest, callOptions ...callopt.Option) (r *copytrade.CommandResponse, err error)
 }
 
 // NewClient creates a client for the service defined in IDL.
@@ -262,4 +268,34 @@ func (p *kCopyTradeClient) ListLeadTraders(ctx context.Context, req *copytrade.L
 func (p *kCopyTradeClient) SetDrain(ctx context.Context, req *copytrade.SetDrainRequest, callOptions ...callopt.Option) (r *copytrade.MembershipResponse, err error) {
 	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
 	return p.kClient.SetDrain(ctx, req)
+}
+
+func (p *kCopyTradeClient) ListActivity(ctx context.Context, req *copytrade.ListActivityRequest, callOptions ...callopt.Option) (r *copytrade.ListActivityResponse, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.ListActivity(ctx, req)
+}
+
+func (p *kCopyTradeClient) SetActivityConfig(ctx context.Context, req *copytrade.SetActivityConfigRequest, callOptions ...callopt.Option) (r *copytrade.CommandResponse, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.SetActivityConfig(ctx, req)
+}
+
+func (p *kCopyTradeClient) TraderInvite(ctx context.Context, req *copytrade.TraderInviteRequest, callOptions ...callopt.Option) (r *copytrade.CommandResponse, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.TraderInvite(ctx, req)
+}
+
+func (p *kCopyTradeClient) ListInvites(ctx context.Context, req *copytrade.ListInvitesRequest, callOptions ...callopt.Option) (r *copytrade.ListInvitesResponse, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.ListInvites(ctx, req)
+}
+
+func (p *kCopyTradeClient) GetCopyQuality(ctx context.Context, req *copytrade.GetCopyQualityRequest, callOptions ...callopt.Option) (r *copytrade.GetCopyQualityResponse, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.GetCopyQuality(ctx, req)
+}
+
+func (p *kCopyTradeClient) SetClosePolicy(ctx context.Context, req *copytrade.SetClosePolicyRequest, callOptions ...callopt.Option) (r *copytrade.CommandResponse, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.SetClosePolicy(ctx, req)
 }

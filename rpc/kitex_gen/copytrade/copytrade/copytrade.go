@@ -272,6 +272,48 @@ var serviceMethods = map[string]kitex.MethodInfo{
 		false,
 		kitex.WithStreamingMode(kitex.StreamingNone),
 	),
+	"ListActivity": kitex.NewMethodInfo(
+		listActivityHandler,
+		newCopyTradeListActivityArgs,
+		newCopyTradeListActivityResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
+	"SetActivityConfig": kitex.NewMethodInfo(
+		setActivityConfigHandler,
+		newCopyTradeSetActivityConfigArgs,
+		newCopyTradeSetActivityConfigResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
+	"TraderInvite": kitex.NewMethodInfo(
+		traderInviteHandler,
+		newCopyTradeTraderInviteArgs,
+		newCopyTradeTraderInviteResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
+	"ListInvites": kitex.NewMethodInfo(
+		listInvitesHandler,
+		newCopyTradeListInvitesArgs,
+		newCopyTradeListInvitesResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
+	"GetCopyQuality": kitex.NewMethodInfo(
+		getCopyQualityHandler,
+		newCopyTradeGetCopyQualityArgs,
+		newCopyTradeGetCopyQualityResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
+	"SetClosePolicy": kitex.NewMethodInfo(
+		setClosePolicyHandler,
+		newCopyTradeSetClosePolicyArgs,
+		newCopyTradeSetClosePolicyResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
 }
 
 var (
@@ -1226,6 +1268,150 @@ func newCopyTradeSetDrainResult() interface{} {
 	return copytrade.NewCopyTradeSetDrainResult()
 }
 
+func listActivityHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*copytrade.CopyTradeListActivityArgs)
+	realResult := result.(*copytrade.CopyTradeListActivityResult)
+	success, err := handler.(copytrade.CopyTrade).ListActivity(ctx, realArg.Req)
+	if err != nil {
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
+	}
+	return nil
+}
+func newCopyTradeListActivityArgs() interface{} {
+	return copytrade.NewCopyTradeListActivityArgs()
+}
+
+func newCopyTradeListActivityResult() interface{} {
+	return copytrade.NewCopyTradeListActivityResult()
+}
+
+func setActivityConfigHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*copytrade.CopyTradeSetActivityConfigArgs)
+	realResult := result.(*copytrade.CopyTradeSetActivityConfigResult)
+	success, err := handler.(copytrade.CopyTrade).SetActivityConfig(ctx, realArg.Req)
+	if err != nil {
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
+	}
+	return nil
+}
+func newCopyTradeSetActivityConfigArgs() interface{} {
+	return copytrade.NewCopyTradeSetActivityConfigArgs()
+}
+
+func newCopyTradeSetActivityConfigResult() interface{} {
+	return copytrade.NewCopyTradeSetActivityConfigResult()
+}
+
+func traderInviteHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*copytrade.CopyTradeTraderInviteArgs)
+	realResult := result.(*copytrade.CopyTradeTraderInviteResult)
+	success, err := handler.(copytrade.CopyTrade).TraderInvite(ctx, realArg.Req)
+	if err != nil {
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
+	}
+	return nil
+}
+func newCopyTradeTraderInviteArgs() interface{} {
+	return copytrade.NewCopyTradeTraderInviteArgs()
+}
+
+func newCopyTradeTraderInviteResult() interface{} {
+	return copytrade.NewCopyTradeTraderInviteResult()
+}
+
+func listInvitesHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*copytrade.CopyTradeListInvitesArgs)
+	realResult := result.(*copytrade.CopyTradeListInvitesResult)
+	success, err := handler.(copytrade.CopyTrade).ListInvites(ctx, realArg.Req)
+	if err != nil {
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
+	}
+	return nil
+}
+func newCopyTradeListInvitesArgs() interface{} {
+	return copytrade.NewCopyTradeListInvitesArgs()
+}
+
+func newCopyTradeListInvitesResult() interface{} {
+	return copytrade.NewCopyTradeListInvitesResult()
+}
+
+func getCopyQualityHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*copytrade.CopyTradeGetCopyQualityArgs)
+	realResult := result.(*copytrade.CopyTradeGetCopyQualityResult)
+	success, err := handler.(copytrade.CopyTrade).GetCopyQuality(ctx, realArg.Req)
+	if err != nil {
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
+	}
+	return nil
+}
+func newCopyTradeGetCopyQualityArgs() interface{} {
+	return copytrade.NewCopyTradeGetCopyQualityArgs()
+}
+
+func newCopyTradeGetCopyQualityResult() interface{} {
+	return copytrade.NewCopyTradeGetCopyQualityResult()
+}
+
+func setClosePolicyHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*copytrade.CopyTradeSetClosePolicyArgs)
+	realResult := result.(*copytrade.CopyTradeSetClosePolicyResult)
+	success, err := handler.(copytrade.CopyTrade).SetClosePolicy(ctx, realArg.Req)
+	if err != nil {
+		switch v := err.(type) {
+		case *copytrade.CopyTradeError:
+			realResult.Err = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
+	}
+	return nil
+}
+func newCopyTradeSetClosePolicyArgs() interface{} {
+	return copytrade.NewCopyTradeSetClosePolicyArgs()
+}
+
+func newCopyTradeSetClosePolicyResult() interface{} {
+	return copytrade.NewCopyTradeSetClosePolicyResult()
+}
+
 type kClient struct {
 	c client.Client
 }
@@ -1745,6 +1931,90 @@ func (p *kClient) SetDrain(ctx context.Context, req *copytrade.SetDrainRequest) 
 	_args.Req = req
 	var _result copytrade.CopyTradeSetDrainResult
 	if err = p.c.Call(ctx, "SetDrain", &_args, &_result); err != nil {
+		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) ListActivity(ctx context.Context, req *copytrade.ListActivityRequest) (r *copytrade.ListActivityResponse, err error) {
+	var _args copytrade.CopyTradeListActivityArgs
+	_args.Req = req
+	var _result copytrade.CopyTradeListActivityResult
+	if err = p.c.Call(ctx, "ListActivity", &_args, &_result); err != nil {
+		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) SetActivityConfig(ctx context.Context, req *copytrade.SetActivityConfigRequest) (r *copytrade.CommandResponse, err error) {
+	var _args copytrade.CopyTradeSetActivityConfigArgs
+	_args.Req = req
+	var _result copytrade.CopyTradeSetActivityConfigResult
+	if err = p.c.Call(ctx, "SetActivityConfig", &_args, &_result); err != nil {
+		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) TraderInvite(ctx context.Context, req *copytrade.TraderInviteRequest) (r *copytrade.CommandResponse, err error) {
+	var _args copytrade.CopyTradeTraderInviteArgs
+	_args.Req = req
+	var _result copytrade.CopyTradeTraderInviteResult
+	if err = p.c.Call(ctx, "TraderInvite", &_args, &_result); err != nil {
+		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) ListInvites(ctx context.Context, req *copytrade.ListInvitesRequest) (r *copytrade.ListInvitesResponse, err error) {
+	var _args copytrade.CopyTradeListInvitesArgs
+	_args.Req = req
+	var _result copytrade.CopyTradeListInvitesResult
+	if err = p.c.Call(ctx, "ListInvites", &_args, &_result); err != nil {
+		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) GetCopyQuality(ctx context.Context, req *copytrade.GetCopyQualityRequest) (r *copytrade.GetCopyQualityResponse, err error) {
+	var _args copytrade.CopyTradeGetCopyQualityArgs
+	_args.Req = req
+	var _result copytrade.CopyTradeGetCopyQualityResult
+	if err = p.c.Call(ctx, "GetCopyQuality", &_args, &_result); err != nil {
+		return
+	}
+	switch {
+	case _result.Err != nil:
+		return r, _result.Err
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) SetClosePolicy(ctx context.Context, req *copytrade.SetClosePolicyRequest) (r *copytrade.CommandResponse, err error) {
+	var _args copytrade.CopyTradeSetClosePolicyArgs
+	_args.Req = req
+	var _result copytrade.CopyTradeSetClosePolicyResult
+	if err = p.c.Call(ctx, "SetClosePolicy", &_args, &_result); err != nil {
 		return
 	}
 	switch {
