@@ -1,6 +1,7 @@
 package shard
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -10,7 +11,12 @@ import (
 // The follow registry as porcupine sees it: per copier (of one trader), absent or
 // following with a fixed margin. Operations made through the router during faults are
 // recorded with their call and return times; an operation whose outcome is unknown
-// (timeout, UNAVAILABLE) may or may not have taken effect, at any time after its call.
+// (timeout, UNAVAILABLE) may or may not have taken effect, at any time after its call:
+// it is recorded as never returning (Jepsen's :info), since a write the client gave up
+// on can still be applied after the client's deadline.
+
+// opNeverReturned is the return time of an operation whose outcome is unknown.
+const opNeverReturned = math.MaxInt64
 
 type followOpKind uint8
 
@@ -115,5 +121,16 @@ func TestFollowModelCatchesStaleRead(t *testing.T) {
 	}
 	if checkFollowHistory(doubled) {
 		t.Fatal("two acknowledged Follows of one copier without an Unfollow were accepted")
+	}
+	// An Unfollow that timed out is applied after its client gave up, between two
+	// acknowledged Follows (seen in make chaos: a paused leader's request applied late).
+	late := []porcupine.Operation{
+		op(0, 10, followIn{kind: opFollow, copier: 3, margin: 100}, followOut{ok: true}),
+		op(20, opNeverReturned, followIn{kind: opUnfollow, copier: 3}, followOut{unknown: true}),
+		op(40, 50, followIn{kind: opGet, copier: 3}, followOut{ok: true, margin: 100}),
+		op(60, 70, followIn{kind: opFollow, copier: 3, margin: 200}, followOut{ok: true}),
+	}
+	if !checkFollowHistory(late) {
+		t.Fatal("a timed-out Unfollow applied after its deadline was rejected")
 	}
 }

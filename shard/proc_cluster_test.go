@@ -479,11 +479,16 @@ func (c *procCluster) fill(stop <-chan struct{}) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// record appends one follow-registry operation to the history.
+// record appends one follow-registry operation to the history. An operation whose
+// outcome is unknown never returns (opNeverReturned): the client gave up, but its write
+// may still be applied later (the router or an old leader still holds it).
 func (c *procCluster) record(call time.Time, in followIn, out followOut) {
+	ret := int64(time.Since(c.t0))
+	if out.unknown {
+		ret = opNeverReturned
+	}
 	c.histMu.Lock()
-	c.hist = append(c.hist, porcupine.Operation{Input: in, Output: out,
-		Call: int64(call.Sub(c.t0)), Return: int64(time.Since(c.t0))})
+	c.hist = append(c.hist, porcupine.Operation{Input: in, Output: out, Call: int64(call.Sub(c.t0)), Return: ret})
 	c.histMu.Unlock()
 }
 
@@ -645,7 +650,11 @@ func (c *procCluster) check(r *procResult) {
 		for _, part := range followModel.Partition(hist) {
 			if !checkFollowHistory(part) {
 				for _, op := range part {
-					c.t.Logf("  [%d,%d] %+v -> %+v", op.Call/1e6, op.Return/1e6, op.Input, op.Output)
+					ret := "never" // outcome unknown
+					if op.Return != opNeverReturned {
+						ret = strconv.FormatInt(op.Return/1e6, 10)
+					}
+					c.t.Logf("  [%d ms, %s] %+v -> %+v", op.Call/1e6, ret, op.Input, op.Output)
 				}
 				break
 			}
