@@ -42,7 +42,6 @@ func init() {
 // summary counts every scenario's losses and duplicates.
 func TestChaosFaultScenarios(t *testing.T) {
 	c := newProcCluster(t, 50)
-	c.pauseMidDispatch = true
 	pauses := 0
 	deadline := time.Now().Add(*chaosDuration)
 	for round := 0; time.Now().Before(deadline) || pauses < 30; round++ {

@@ -61,13 +61,8 @@ type procCluster struct {
 	cli    copytrade.Client
 
 	copiers []int64
-	// pauseMidDispatch: pause-leader stops the leader while its orders are in flight
-	// (make chaos). Without it the leader is stopped between fills, with nothing in
-	// flight (make test): see DESIGN.md, "Pause".
-	pauseMidDispatch bool
-	gate             sync.RWMutex // fill attempts hold it shared; a quiet pause holds it
-	nextID           atomic.Int64 // trade IDs
-	acked            atomic.Int64 // fills acknowledged (every submitted fill is retried until acked)
+	nextID  atomic.Int64 // trade IDs
+	acked   atomic.Int64 // fills acknowledged (every submitted fill is retried until acked)
 
 	dupSeen map[string]int64 // order ID → extra executions already reported
 	lastErr atomic.Value     // the last error a fill or follow call got (string), for stall reports
@@ -449,11 +444,9 @@ func (c *procCluster) fill(stop <-chan struct{}) (time.Time, bool) {
 		PositionAfter: fmt.Sprintf("%d.%d", (2*((id+1)/2)-id/2)/10, (2*((id+1)/2)-id/2)%10), EventTimeNs: time.Now().UnixNano()}
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
-		c.gate.RLock()
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		resp, err := c.cli.SubmitFill(ctx, &ct.SubmitFillRequest{Trader: procTrader, Fill: f, Wait: ct.WaitFor_ACKED, TimeoutMs: 2500})
 		cancel()
-		c.gate.RUnlock()
 		if err != nil {
 			c.lastErr.Store("fill: " + err.Error())
 			if be, ok := kerrors.FromBizStatusError(err); ok && be.BizStatusCode() == int32(ct.ErrorCode_DUPLICATE_FILL) {

@@ -21,9 +21,6 @@ import (
 type procScenario struct {
 	name string
 	run  func(c *procCluster, hold time.Duration) int
-	// chaosOnly: a scenario that fails on today's code because of a known open bug
-	// (named in its comment); `make chaos` runs it, `make test` does not.
-	chaosOnly bool
 }
 
 // otherThan is the member indexes other than i.
@@ -138,21 +135,10 @@ var procScenarios = []procScenario{
 	}},
 	{name: "pause-leader", run: func(c *procCluster, hold time.Duration) int {
 		l := c.leader()
-		if c.pauseMidDispatch {
-			c.gwPx[l].SetDelay(100*time.Millisecond, 100*time.Millisecond) // its dispatches are in flight
-			time.Sleep(150 * time.Millisecond)
-			c.logf("pause-leader: SIGSTOP %s mid-dispatch", c.specs[l].NodeID)
-			c.signal(l, syscall.SIGSTOP)
-		} else {
-			c.gate.Lock() // no fill in flight, and every order of the leader answered
-			waitFor(c.t, 30*time.Second, 10*time.Millisecond, func() bool {
-				st, err := c.state(l)
-				return err == nil && st.Pending == 0
-			})
-			c.logf("pause-leader: SIGSTOP %s between fills", c.specs[l].NodeID)
-			c.signal(l, syscall.SIGSTOP)
-			c.gate.Unlock()
-		}
+		c.gwPx[l].SetDelay(100*time.Millisecond, 100*time.Millisecond) // its dispatches are in flight
+		time.Sleep(150 * time.Millisecond)
+		c.logf("pause-leader: SIGSTOP %s mid-dispatch", c.specs[l].NodeID)
+		c.signal(l, syscall.SIGSTOP)
 		waitFor(c.t, 30*time.Second, 20*time.Millisecond, func() bool {
 			for _, j := range otherThan(l) {
 				if st, err := c.state(j); err == nil && st.Leader {
@@ -171,11 +157,10 @@ var procScenarios = []procScenario{
 	}},
 	// late-gateway-request: the deposed leader's PlaceOrders land at the venue after
 	// the new leader's fence has passed and it re-placed them (the gateway link delays
-	// 2.5 s > lease + dispatch timeout + margin). DESIGN.md's fence assumes the venue
-	// never executes a request that late; exchsim does not enforce it yet, so this is a
-	// deterministic duplicate today. Issue 11's request expiry (checked by the venue)
-	// is what makes it pass.
-	{name: "late-gateway-request", chaosOnly: true, run: func(c *procCluster, hold time.Duration) int {
+	// 2.5 s > lease + dispatch timeout + margin). The venue refuses a request past its
+	// expiry (exchsim checks it as a real venue does), and the expiry counts from the
+	// old term's lease, so the late request executes nothing twice.
+	{name: "late-gateway-request", run: func(c *procCluster, hold time.Duration) int {
 		l := c.leader()
 		c.gwPx[l].SetDelay(2500*time.Millisecond, 0)
 		time.Sleep(300 * time.Millisecond) // fills are dispatched into the delay
@@ -402,9 +387,6 @@ func TestProcFaultScenarios(t *testing.T) {
 	c := newProcCluster(t, 20)
 	var rs []procResult
 	for _, s := range procScenarios {
-		if s.chaosOnly {
-			continue // fails today on a known open bug; see the scenario's comment
-		}
 		r := runProcScenario(t, c, s, 800*time.Millisecond)
 		t.Log(r.line())
 		rs = append(rs, r)
