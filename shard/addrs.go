@@ -3,11 +3,10 @@ package shard
 import (
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/bytedance/sonic"
+	"github.com/google/renameio/v2"
 	"github.com/hashicorp/raft"
 )
 
@@ -81,23 +80,7 @@ func WriteAddrFile(path string, v any) error {
 	if err != nil {
 		return fmt.Errorf("shard: addr file: %w", err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("shard: addr file: %w", err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(append(b, '\n'))
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
+	if err := renameio.WriteFile(path, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("shard: addr file %s: %w", path, err)
 	}
 	return nil

@@ -4,12 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 
 	"github.com/bytedance/sonic"
-
 	"github.com/copytrade/copytrade/raftfsm/fixed"
+	"github.com/google/renameio/v2"
 )
 
 // The venue's state on disk (Config.StateFile): instruments with their marks,
@@ -126,19 +125,7 @@ func (s *Sim) Save() error {
 	if err != nil {
 		return fmt.Errorf("exchsim: encode state: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(s.cfg.StateFile), ".exchsim-state-*")
-	if err != nil {
-		return fmt.Errorf("exchsim: save state: %w", err)
-	}
-	_, werr := tmp.Write(data)
-	serr := tmp.Sync()
-	cerr := tmp.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("exchsim: save state: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), s.cfg.StateFile); err != nil {
-		os.Remove(tmp.Name())
+	if err := renameio.WriteFile(s.cfg.StateFile, data, 0o600); err != nil {
 		return fmt.Errorf("exchsim: save state: %w", err)
 	}
 	s.log.Info("venue state saved", "file", s.cfg.StateFile, "accounts", len(st.Accounts), "orders", len(st.Orders), "transfers", len(st.Transfers))
