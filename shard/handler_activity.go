@@ -2,7 +2,6 @@ package shard
 
 import (
 	"context"
-	"strconv"
 
 	"github.com/copytrade/copytrade/raftfsm"
 	"github.com/copytrade/copytrade/rpc/convert"
@@ -50,31 +49,9 @@ func (h *Handler) TraderInvite(ctx context.Context, req *ct.TraderInviteRequest)
 
 // ListInvites answers a trader's invite-only setting and codes.
 func (h *Handler) ListInvites(ctx context.Context, req *ct.ListInvitesRequest) (*ct.ListInvitesResponse, error) {
-	id, err := convert.TraderID(req.GetTrader())
-	if err != nil {
-		return nil, bizErr(err)
-	}
-	opts := req.GetReadOpts()
-	if opts == nil {
-		opts = &ct.ReadOptions{}
-	}
 	var out *ct.ListInvitesResponse
-	var ref *raftfsm.Refusal
-	if err := h.read(ctx, opts, func(m *raftfsm.Machine) {
-		if ref = slotRefusal(m, id); ref != nil {
-			return
-		}
-		if t, ok := m.Trader(id); ok {
-			out = convert.InvitesView(&t)
-		}
-	}); err != nil {
+	if err := h.readTrader(ctx, req.GetTrader(), req.GetReadOpts(), func(t *raftfsm.TraderView) { out = convert.InvitesView(t) }); err != nil {
 		return nil, err
-	}
-	if ref != nil {
-		return nil, convert.RefusalError(ref)
-	}
-	if out == nil {
-		return nil, convert.RefusalError(&raftfsm.Refusal{Code: raftfsm.CodeUnknownTrader, Msg: "trader " + strconv.FormatInt(int64(id), 10) + " is unknown in this group"})
 	}
 	return out, nil
 }

@@ -26,29 +26,40 @@ func (h *Handler) read(ctx context.Context, opts *ct.ReadOptions, fn func(m *raf
 }
 
 func (h *Handler) GetTrader(ctx context.Context, req *ct.GetTraderRequest) (*ct.GetTraderResponse, error) {
-	id, err := convert.TraderID(req.GetTrader())
-	if err != nil {
-		return nil, bizErr(err)
-	}
 	var out *ct.Trader
+	if err := h.readTrader(ctx, req.GetTrader(), req.GetReadOpts(), func(t *raftfsm.TraderView) { out = convert.TraderView(t) }); err != nil {
+		return nil, err
+	}
+	return &ct.GetTraderResponse{Trader: out}, nil
+}
+
+// readTrader reads one trader of this group under h.read: the slot's refusal when this
+// group does not serve it, UNKNOWN_TRADER when the group has no such trader.
+func (h *Handler) readTrader(ctx context.Context, trader int64, opts *ct.ReadOptions, fn func(t *raftfsm.TraderView)) error {
+	id, err := convert.TraderID(trader)
+	if err != nil {
+		return bizErr(err)
+	}
 	var ref *raftfsm.Refusal
-	if err := h.read(ctx, req.GetReadOpts(), func(m *raftfsm.Machine) {
+	found := false
+	if err := h.read(ctx, opts, func(m *raftfsm.Machine) {
 		if ref = slotRefusal(m, id); ref != nil {
 			return
 		}
 		if t, ok := m.Trader(id); ok {
-			out = convert.TraderView(&t)
+			found = true
+			fn(&t)
 		}
 	}); err != nil {
-		return nil, err
+		return err
 	}
 	if ref != nil {
-		return nil, convert.RefusalError(ref)
+		return convert.RefusalError(ref)
 	}
-	if out == nil {
-		return nil, convert.RefusalError(&raftfsm.Refusal{Code: raftfsm.CodeUnknownTrader, Msg: "trader " + strconv.FormatInt(int64(id), 10) + " is unknown in this group"})
+	if !found {
+		return convert.RefusalError(&raftfsm.Refusal{Code: raftfsm.CodeUnknownTrader, Msg: "trader " + strconv.FormatInt(int64(id), 10) + " is unknown in this group"})
 	}
-	return &ct.GetTraderResponse{Trader: out}, nil
+	return nil
 }
 
 func (h *Handler) ListFollowers(ctx context.Context, req *ct.ListFollowersRequest) (*ct.ListFollowersResponse, error) {
