@@ -14,12 +14,12 @@ import (
 	"time"
 
 	"github.com/bytedance/sonic"
-
 	"github.com/copytrade/copytrade/router"
 	"github.com/copytrade/copytrade/rpc/auth"
 	"github.com/copytrade/copytrade/rpc/tlsconf"
 	"github.com/copytrade/copytrade/rpc/tlsconf/tlstest"
 	"github.com/copytrade/copytrade/shard"
+	"github.com/copytrade/copytrade/tools/loopport"
 )
 
 // Cluster is what the bench talks to: a router, a gateway and, when the bench started
@@ -96,24 +96,13 @@ func (c *Cluster) Stop() {
 	}
 }
 
-// freePorts reserves n distinct loopback ports by listening on :0 together, then
-// releases them for the children to bind. A port could be taken in between; the
-// children then fail to start and the bench says so.
+// freePorts reserves n distinct loopback ports below the kernel's ephemeral range
+// (loopport) for the children to bind: a raft member's address is in its peers'
+// configuration before it starts.
 func freePorts(n int) ([]string, error) {
-	lns := make([]net.Listener, 0, n)
-	defer func() {
-		for _, l := range lns {
-			l.Close()
-		}
-	}()
-	out := make([]string, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("bench: reserve a loopback port: %w", err)
-		}
-		lns = append(lns, l)
-		out = append(out, l.Addr().String())
+	out, err := loopport.Reserve(n)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
 	}
 	return out, nil
 }

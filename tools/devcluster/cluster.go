@@ -22,7 +22,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -30,13 +29,13 @@ import (
 
 	"github.com/bytedance/sonic"
 	"github.com/cloudwego/kitex/client"
-
 	"github.com/copytrade/copytrade/raftfsm"
 	"github.com/copytrade/copytrade/router"
 	"github.com/copytrade/copytrade/rpc/auth"
 	"github.com/copytrade/copytrade/rpc/kitex_gen/copytrade/copytrade"
 	"github.com/copytrade/copytrade/shard"
 	"github.com/copytrade/copytrade/tools/exchsim"
+	"github.com/copytrade/copytrade/tools/loopport"
 )
 
 // Options configures a dev cluster. Start from DefaultOptions.
@@ -228,22 +227,12 @@ func (c *Cluster) prepareDir() error {
 	return nil
 }
 
-// freeAddrs reserves n loopback ports by listening on port 0 and closing again.
+// freeAddrs reserves n loopback ports below the kernel's ephemeral range (loopport):
+// the members' addresses are in the group's configuration before they start.
 func freeAddrs(n int) ([]string, error) {
-	out := make([]string, n)
-	lns := make([]net.Listener, 0, n)
-	defer func() {
-		for _, ln := range lns {
-			ln.Close()
-		}
-	}()
-	for i := range out {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("devcluster: reserve a port: %w", err)
-		}
-		lns = append(lns, ln)
-		out[i] = ln.Addr().String()
+	out, err := loopport.Reserve(n)
+	if err != nil {
+		return nil, fmt.Errorf("devcluster: %w", err)
 	}
 	return out, nil
 }
