@@ -106,9 +106,74 @@ type ActivityRecord struct {
 	Status ActivityStatus // orders
 }
 
-// activityLog is one (copier, trader)'s records, ascending ID.
+// activityLog is one (copier, trader)'s records, ascending ID, in a ring: the
+// oldest is buf[head], n of them. Retention drops records from the front
+// without moving the others: trimming a slice by copying the survivors down
+// moved ~2 KB per record added (a full log is 100 × 152 bytes, trimmed every
+// sixth add) and tripled the cost of a 500-copier fan-out.
 type activityLog struct {
-	Records []ActivityRecord
+	buf     []ActivityRecord
+	head, n int
+}
+
+// activityLogOf is a log holding rs (ascending ID), without spare room.
+func activityLogOf(rs []ActivityRecord) *activityLog {
+	return &activityLog{buf: rs, n: len(rs)}
+}
+
+// len is the number of records held.
+func (l *activityLog) len() int { return l.n }
+
+// at is the i-th oldest record, 0 <= i < len().
+func (l *activityLog) at(i int) *ActivityRecord {
+	j := l.head + i
+	if j >= len(l.buf) {
+		j -= len(l.buf)
+	}
+	return &l.buf[j]
+}
+
+// push appends r, growing the ring (at most to maxCap, at least by one).
+func (l *activityLog) push(r ActivityRecord, maxCap int) {
+	if l.n == len(l.buf) {
+		nb := make([]ActivityRecord, max(min(max(2*len(l.buf), 4), maxCap), l.n+1))
+		k := copy(nb, l.buf[l.head:])
+		copy(nb[k:], l.buf[:l.head])
+		l.buf, l.head = nb, 0
+	}
+	j := l.head + l.n
+	if j >= len(l.buf) {
+		j -= len(l.buf)
+	}
+	l.buf[j] = r
+	l.n++
+}
+
+// dropFront removes the k oldest records (their strings released).
+func (l *activityLog) dropFront(k int) {
+	for i := range k {
+		*l.at(i) = ActivityRecord{}
+	}
+	l.head, l.n = l.head+k, l.n-k
+	if l.head >= len(l.buf) {
+		l.head -= len(l.buf)
+	}
+	if l.n == 0 {
+		l.head = 0
+	}
+}
+
+// expired is how many of the oldest records retention drops: those older
+// than floor, and beyond limit records the oldest down to keep.
+func (l *activityLog) expired(floor int64, keep, limit int) int {
+	drop := 0
+	for drop < l.n && l.at(drop).Time < floor {
+		drop++
+	}
+	if l.n-drop > limit {
+		drop = l.n - keep
+	}
+	return drop
 }
 
 // Activity is a record with the follow it belongs to (query output).
@@ -203,24 +268,8 @@ func (m *Machine) actLog(copier, trader AccountID) *activityLog {
 // a copy per record) the oldest go down to the limit.
 func (l *activityLog) add(r ActivityRecord, keep int, floor int64) {
 	slack := max(keep/16, 1)
-	if len(l.Records) == cap(l.Records) { // grow to at most what retention lets it hold
-		rs := make([]ActivityRecord, len(l.Records), max(min(max(2*cap(l.Records), 4), keep+slack+1), len(l.Records)+1))
-		copy(rs, l.Records)
-		l.Records = rs
-	}
-	l.Records = append(l.Records, r)
-	drop := 0
-	for drop < len(l.Records) && l.Records[drop].Time < floor {
-		drop++
-	}
-	if n := len(l.Records) - drop; n > keep+slack {
-		drop = len(l.Records) - keep
-	}
-	if drop > 0 {
-		n := copy(l.Records, l.Records[drop:])
-		clear(l.Records[n:])
-		l.Records = l.Records[:n]
-	}
+	l.push(r, keep+slack+1) // grow to at most what retention lets it hold
+	l.dropFront(l.expired(floor, keep, keep+slack))
 }
 
 // pruneActivity applies retention to every log and removes empty ones. Run
@@ -229,19 +278,8 @@ func (m *Machine) pruneActivity() {
 	floor, keep := m.now-m.keepNanos(), m.keepPerFollow()
 	for copier, byTrader := range m.activity { // each log independently: order cannot leak
 		for trader, l := range byTrader {
-			drop := 0
-			for drop < len(l.Records) && l.Records[drop].Time < floor {
-				drop++
-			}
-			if n := len(l.Records) - drop; n > keep {
-				drop = len(l.Records) - keep
-			}
-			if drop > 0 {
-				n := copy(l.Records, l.Records[drop:])
-				clear(l.Records[n:])
-				l.Records = l.Records[:n]
-			}
-			if len(l.Records) == 0 {
+			l.dropFront(l.expired(floor, keep, keep))
+			if l.len() == 0 {
 				delete(byTrader, trader)
 			}
 		}
@@ -327,8 +365,8 @@ func (m *Machine) findOrderRecord(o *OrderState) *ActivityRecord {
 	if l == nil {
 		return nil
 	}
-	for i := len(l.Records) - 1; i >= 0; i-- {
-		if r := &l.Records[i]; r.Kind == ActivityOrder && r.ClientOrderID == o.ClientOrderID {
+	for i := l.len() - 1; i >= 0; i-- {
+		if r := l.at(i); r.Kind == ActivityOrder && r.ClientOrderID == o.ClientOrderID {
 			return r
 		}
 	}
@@ -401,12 +439,8 @@ func (m *Machine) Activity(q ActivityQuery) (out []Activity, more bool) {
 	since := max(q.Since, m.now-m.keepNanos())
 	keep := m.keepPerFollow()
 	collect := func(copier, trader AccountID, l *activityLog) {
-		rs := l.Records
-		if len(rs) > keep {
-			rs = rs[len(rs)-keep:]
-		}
-		for i := range rs {
-			a := Activity{Copier: copier, Trader: trader, ActivityRecord: rs[i]}
+		for i := max(l.len()-keep, 0); i < l.len(); i++ {
+			a := Activity{Copier: copier, Trader: trader, ActivityRecord: *l.at(i)}
 			if a.Time < since || !q.After.less(a.cursor()) {
 				continue
 			}
@@ -447,7 +481,7 @@ func (m *Machine) ActivityCount() (follows, records int) {
 	for _, byTrader := range m.activity {
 		for _, l := range byTrader {
 			follows++
-			records += len(l.Records)
+			records += l.len()
 		}
 	}
 	return follows, records
@@ -473,12 +507,12 @@ func (m *Machine) appendActivity(e *encoder) {
 		e.uvarint(uint64(len(traders)))
 		for _, t := range traders {
 			e.account(t)
-			rs := byTrader[t].Records
-			e.uvarint(uint64(len(rs)))
+			l := byTrader[t]
+			e.uvarint(uint64(l.len()))
 			var prevID uint64
 			var prevTime int64
-			for i := range rs {
-				r := &rs[i]
+			for i := range l.len() {
+				r := l.at(i)
 				e.uvarint(r.ID - prevID)
 				e.varint(r.Time - prevTime)
 				prevID, prevTime = r.ID, r.Time
@@ -567,7 +601,7 @@ func decodeActivity(d *decoder) (ActivityConfig, map[AccountID]map[AccountID]*ac
 			if nr == 0 {
 				d.fail("activity", "empty log")
 			}
-			l := &activityLog{Records: make([]ActivityRecord, 0, min(nr, d.remaining()))}
+			l := &activityLog{buf: make([]ActivityRecord, 0, min(nr, d.remaining()))}
 			var prevID uint64
 			var prevTime int64
 			for k := 0; k < nr && d.err == nil; k++ {
@@ -580,7 +614,8 @@ func decodeActivity(d *decoder) (ActivityConfig, map[AccountID]map[AccountID]*ac
 				r.Time = prevTime + d.varint("activity.Time")
 				prevID, prevTime = r.ID, r.Time
 				decodeActivityRecord(d, &r)
-				l.Records = append(l.Records, r)
+				l.buf = append(l.buf, r)
+				l.n++
 			}
 			byTrader[t] = l
 		}

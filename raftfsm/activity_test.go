@@ -2,9 +2,11 @@ package raftfsm
 
 import (
 	"encoding/hex"
+	"math/rand/v2"
 	"os"
 	"reflect"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -286,5 +288,49 @@ func TestRestoresSnapshotVersion3(t *testing.T) {
 	m2 := New()
 	if err := m2.Restore(now); err != nil || m2.Hash() != m.Hash() {
 		t.Fatalf("version 4 round trip: %v", err)
+	}
+}
+
+// TestActivityLogRing: the ring holds exactly what the plain slice it replaced held
+// (appends, retention by age and count, growth while wrapped), record for record.
+func TestActivityLogRing(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	for round := range 50 {
+		keep := 1 + rng.IntN(40)
+		slack := max(keep/16, 1)
+		var l activityLog
+		var ref []ActivityRecord
+		now := int64(0)
+		for i := range 400 {
+			now += int64(rng.IntN(5))
+			floor := now - int64(rng.IntN(60))
+			r := ActivityRecord{ID: uint64(i + 1), Time: now, ClientOrderID: strconv.Itoa(i)}
+			l.add(r, keep, floor)
+			ref = append(ref, r)
+			drop := 0
+			for drop < len(ref) && ref[drop].Time < floor {
+				drop++
+			}
+			if len(ref)-drop > keep+slack {
+				drop = len(ref) - keep
+			}
+			ref = ref[drop:]
+			if l.len() != len(ref) {
+				t.Fatalf("round %d add %d: %d records, want %d", round, i, l.len(), len(ref))
+			}
+			for j := range ref {
+				if got := l.at(j); got.ID != ref[j].ID || got.ClientOrderID != ref[j].ClientOrderID {
+					t.Fatalf("round %d add %d: record %d is %d, want %d", round, i, j, got.ID, ref[j].ID)
+				}
+			}
+			if len(l.buf) > keep+slack+1 {
+				t.Fatalf("round %d: ring of %d for keep %d", round, len(l.buf), keep)
+			}
+		}
+		for j := l.n; j < len(l.buf); j++ { // the free slots hold no strings
+			if r := l.buf[(l.head+j)%len(l.buf)]; r.ClientOrderID != "" {
+				t.Fatalf("round %d: a dropped record still holds %q", round, r.ClientOrderID)
+			}
+		}
 	}
 }

@@ -114,8 +114,8 @@ func (m *Machine) CopyQuality(trader, copier AccountID, windowNanos int64) (all 
 	since := max(m.now-windowNanos, m.now-m.keepNanos())
 	per := func(c AccountID, l *activityLog) {
 		fq := FollowQuality{Copier: c}
-		for i := range l.Records {
-			if r := &l.Records[i]; r.Time >= since {
+		for i := range l.len() {
+			if r := l.at(i); r.Time >= since {
 				all.add(r)
 				fq.add(r)
 			}
@@ -173,8 +173,8 @@ func (m *Machine) CopyQualities(traders []AccountID, windowNanos int64) map[Acco
 			if q == nil {
 				continue
 			}
-			for i := range l.Records {
-				if r := &l.Records[i]; r.Time >= since {
+			for i := range l.len() {
+				if r := l.at(i); r.Time >= since {
 					q.add(r)
 				}
 			}

@@ -90,7 +90,7 @@ func fillMachine(seed int64) *Machine {
 	m.actCfg = ActivityConfig{KeepNanos: n(86400e9), KeepPerFollow: 50, MaxConsecutiveFailures: 7}
 	m.activity = map[AccountID]map[AccountID]*activityLog{
 		AccountID(n(2000)): {
-			AccountID(n(100)): {Records: []ActivityRecord{
+			AccountID(n(100)): activityLogOf([]ActivityRecord{
 				{ID: uint64(n(70))<<20 | 3, Time: m.now - 5e9, Kind: ActivityOrder, Origin: OpTradeFill, Instrument: "BTC-USDT",
 					Effect: EffectOpen, Side: Buy, TradeID: n(9_000_000_010), SignalTime: m.now - 6e9, SignalPrice: gdec(64_000_00000000),
 					ClientOrderID: "c1-2", Qty: gdec(5e5), LimitPrice: gdec(64_100_00000000), Status: ActRejected,
@@ -98,12 +98,12 @@ func fillMachine(seed int64) *Machine {
 				{ID: uint64(n(71)) << 20, Time: m.now - 3e9, Kind: ActivitySkip, Origin: OpTradeFill, Instrument: "ETH-USDT",
 					Effect: EffectOpen, Side: Sell, TradeID: n(9_000_000_011), SignalTime: m.now - 3e9 - 7, SignalPrice: gdec(3_000_00000000),
 					Skip: SkipAllocationExhausted, Cap: CapAllocation},
-			}},
-			AccountID(n(101)): {Records: []ActivityRecord{{ID: uint64(n(72)) << 20, Time: m.now, Kind: ActivityOrder, Origin: OpMarkPrices,
-				Instrument: "BTC-USDT", Effect: EffectClose, Side: Sell, ClientOrderID: "c2-9", Qty: gdec(1e5), Status: ActPending}}},
+			}),
+			AccountID(n(101)): activityLogOf([]ActivityRecord{{ID: uint64(n(72)) << 20, Time: m.now, Kind: ActivityOrder, Origin: OpMarkPrices,
+				Instrument: "BTC-USDT", Effect: EffectClose, Side: Sell, ClientOrderID: "c2-9", Qty: gdec(1e5), Status: ActPending}}),
 		},
-		AccountID(n(2001)): {AccountID(n(100)): {Records: []ActivityRecord{{ID: uint64(n(70))<<20 | 4, Time: m.now - 5e9, Kind: ActivitySkip,
-			Origin: OpTradeFill, Instrument: "BTC-USDT", Effect: EffectClose, Side: Sell, TradeID: n(9_000_000_010), Skip: SkipNoPosition}}}},
+		AccountID(n(2001)): {AccountID(n(100)): activityLogOf([]ActivityRecord{{ID: uint64(n(70))<<20 | 4, Time: m.now - 5e9, Kind: ActivitySkip,
+			Origin: OpTradeFill, Instrument: "BTC-USDT", Effect: EffectClose, Side: Sell, TradeID: n(9_000_000_010), Skip: SkipNoPosition}})},
 	}
 	return m
 }
@@ -152,7 +152,10 @@ func zeroFields(v reflect.Value) []string {
 }
 
 func TestSnapshotCoversEveryField(t *testing.T) {
-	if z := zeroFields(reflect.ValueOf(fillMachine(1))); len(z) > 0 {
+	// activityLog.head is where the ring starts, not state: Snapshot writes the
+	// records oldest first and Restore starts the ring at 0.
+	z := slices.DeleteFunc(zeroFields(reflect.ValueOf(fillMachine(1))), func(f string) bool { return f == "activityLog.head" })
+	if len(z) > 0 {
 		t.Fatalf("fillMachine leaves these fields zero: %v\n(a new state field must be filled here and encoded in snapshot.go)", z)
 	}
 }
