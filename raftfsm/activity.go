@@ -134,7 +134,7 @@ func (l *activityLog) at(i int) *ActivityRecord {
 }
 
 // push appends r, growing the ring (at most to maxCap, at least by one).
-func (l *activityLog) push(r ActivityRecord, maxCap int) {
+func (l *activityLog) push(r *ActivityRecord, maxCap int) {
 	if l.n == len(l.buf) {
 		nb := make([]ActivityRecord, max(min(max(2*len(l.buf), 4), maxCap), l.n+1))
 		k := copy(nb, l.buf[l.head:])
@@ -145,7 +145,7 @@ func (l *activityLog) push(r ActivityRecord, maxCap int) {
 	if j >= len(l.buf) {
 		j -= len(l.buf)
 	}
-	l.buf[j] = r
+	l.buf[j] = *r
 	l.n++
 }
 
@@ -266,7 +266,7 @@ func (m *Machine) actLog(copier, trader AccountID) *activityLog {
 // add appends r and applies retention: records older than the age limit go,
 // and beyond the count limit (with a sixteenth of slack, so trimming is not
 // a copy per record) the oldest go down to the limit.
-func (l *activityLog) add(r ActivityRecord, keep int, floor int64) {
+func (l *activityLog) add(r *ActivityRecord, keep int, floor int64) {
 	slack := max(keep/16, 1)
 	l.push(r, keep+slack+1) // grow to at most what retention lets it hold
 	l.dropFront(l.expired(floor, keep, keep+slack))
@@ -313,20 +313,23 @@ func (m *Machine) noteDecisions(index uint64, cmd Command, r *Result) {
 		ord++
 		return index<<activityIDShift | (ord - 1)
 	}
+	var sym, canon string // the last instrument and its canonical string: a fan-out has one
 	for i := range r.Orders {
 		o := &r.Orders[i]
+		if o.Instrument != sym || canon == "" {
+			sym, canon = o.Instrument, m.canonicalSymbol(o.Instrument)
+		}
 		rec := ActivityRecord{
 			ID: next(), Time: m.now, Kind: ActivityOrder, Origin: cmd.Op(),
-			Instrument: m.canonicalSymbol(o.Instrument), Effect: o.Effect, Side: o.Side,
+			Instrument: canon, Effect: o.Effect, Side: o.Side,
 			ClientOrderID: o.ClientOrderID, Qty: o.Qty, LimitPrice: o.LimitPrice, Status: ActPending,
-		}
-		if st := m.orders[o.ClientOrderID]; st != nil {
-			rec.TradeID = st.Signal
 		}
 		if fill != nil {
 			rec.TradeID, rec.SignalTime, rec.SignalPrice = fill.TradeID, fill.EventTimeUnixNano, fill.Price
+		} else if st := m.orders[o.ClientOrderID]; st != nil {
+			rec.TradeID = st.Signal
 		}
-		m.actLog(o.Copier, o.Trader).add(rec, keep, floor)
+		m.actLog(o.Copier, o.Trader).add(&rec, keep, floor)
 	}
 	trader, inst := AccountID(0), ""
 	switch c := cmd.(type) {
@@ -355,7 +358,7 @@ func (m *Machine) noteDecisions(index uint64, cmd Command, r *Result) {
 		if fill != nil {
 			rec.TradeID, rec.SignalTime, rec.SignalPrice = fill.TradeID, fill.EventTimeUnixNano, fill.Price
 		}
-		m.actLog(s.Copier, trader).add(rec, keep, floor)
+		m.actLog(s.Copier, trader).add(&rec, keep, floor)
 	}
 }
 

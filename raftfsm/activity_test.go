@@ -305,7 +305,7 @@ func TestActivityLogRing(t *testing.T) {
 			now += int64(rng.IntN(5))
 			floor := now - int64(rng.IntN(60))
 			r := ActivityRecord{ID: uint64(i + 1), Time: now, ClientOrderID: strconv.Itoa(i)}
-			l.add(r, keep, floor)
+			l.add(&r, keep, floor)
 			ref = append(ref, r)
 			drop := 0
 			for drop < len(ref) && ref[drop].Time < floor {
