@@ -106,76 +106,6 @@ type ActivityRecord struct {
 	Status ActivityStatus // orders
 }
 
-// activityLog is one (copier, trader)'s records, ascending ID, in a ring: the
-// oldest is buf[head], n of them. Retention drops records from the front
-// without moving the others: trimming a slice by copying the survivors down
-// moved ~2 KB per record added (a full log is 100 × 152 bytes, trimmed every
-// sixth add) and tripled the cost of a 500-copier fan-out.
-type activityLog struct {
-	buf     []ActivityRecord
-	head, n int
-}
-
-// activityLogOf is a log holding rs (ascending ID), without spare room.
-func activityLogOf(rs []ActivityRecord) *activityLog {
-	return &activityLog{buf: rs, n: len(rs)}
-}
-
-// len is the number of records held.
-func (l *activityLog) len() int { return l.n }
-
-// at is the i-th oldest record, 0 <= i < len().
-func (l *activityLog) at(i int) *ActivityRecord {
-	j := l.head + i
-	if j >= len(l.buf) {
-		j -= len(l.buf)
-	}
-	return &l.buf[j]
-}
-
-// push appends r, growing the ring (at most to maxCap, at least by one).
-func (l *activityLog) push(r *ActivityRecord, maxCap int) {
-	if l.n == len(l.buf) {
-		nb := make([]ActivityRecord, max(min(max(2*len(l.buf), 4), maxCap), l.n+1))
-		k := copy(nb, l.buf[l.head:])
-		copy(nb[k:], l.buf[:l.head])
-		l.buf, l.head = nb, 0
-	}
-	j := l.head + l.n
-	if j >= len(l.buf) {
-		j -= len(l.buf)
-	}
-	l.buf[j] = *r
-	l.n++
-}
-
-// dropFront removes the k oldest records (their strings released).
-func (l *activityLog) dropFront(k int) {
-	for i := range k {
-		*l.at(i) = ActivityRecord{}
-	}
-	l.head, l.n = l.head+k, l.n-k
-	if l.head >= len(l.buf) {
-		l.head -= len(l.buf)
-	}
-	if l.n == 0 {
-		l.head = 0
-	}
-}
-
-// expired is how many of the oldest records retention drops: those older
-// than floor, and beyond limit records the oldest down to keep.
-func (l *activityLog) expired(floor int64, keep, limit int) int {
-	drop := 0
-	for drop < l.n && l.at(drop).Time < floor {
-		drop++
-	}
-	if l.n-drop > limit {
-		drop = l.n - keep
-	}
-	return drop
-}
-
 // Activity is a record with the follow it belongs to (query output).
 type Activity struct {
 	Copier, Trader AccountID
@@ -263,22 +193,13 @@ func (m *Machine) actLog(copier, trader AccountID) *activityLog {
 	return l
 }
 
-// add appends r and applies retention: records older than the age limit go,
-// and beyond the count limit (with a sixteenth of slack, so trimming is not
-// a copy per record) the oldest go down to the limit.
-func (l *activityLog) add(r *ActivityRecord, keep int, floor int64) {
-	slack := max(keep/16, 1)
-	l.push(r, keep+slack+1) // grow to at most what retention lets it hold
-	l.dropFront(l.expired(floor, keep, keep+slack))
-}
-
 // pruneActivity applies retention to every log and removes empty ones. Run
 // by ActivityConfig and Settle (daily), so idle follows' records age out.
 func (m *Machine) pruneActivity() {
 	floor, keep := m.now-m.keepNanos(), m.keepPerFollow()
 	for copier, byTrader := range m.activity { // each log independently: order cannot leak
 		for trader, l := range byTrader {
-			l.dropFront(l.expired(floor, keep, keep))
+			l.dropFront(l.expired(floor, keep, keep), &m.actStr)
 			if l.len() == 0 {
 				delete(byTrader, trader)
 			}
@@ -288,17 +209,8 @@ func (m *Machine) pruneActivity() {
 		}
 	}
 	if len(m.activity) == 0 {
-		m.activity = nil
+		m.activity, m.actStr = nil, actStrings{}
 	}
-}
-
-// canonicalSymbol returns the machine's own copy of sym (shared by every
-// record) when the instrument is known.
-func (m *Machine) canonicalSymbol(sym string) string {
-	if in := m.instruments[sym]; in != nil {
-		return in.Symbol
-	}
-	return strings.Clone(sym)
 }
 
 // noteDecisions records the orders and skips of one applied entry.
@@ -313,23 +225,29 @@ func (m *Machine) noteDecisions(index uint64, cmd Command, r *Result) {
 		ord++
 		return index<<activityIDShift | (ord - 1)
 	}
-	var sym, canon string // the last instrument and its canonical string: a fan-out has one
+	var sym string // the last instrument and its index: a fan-out has one
+	var symIx uint32
 	for i := range r.Orders {
 		o := &r.Orders[i]
-		if o.Instrument != sym || canon == "" {
-			sym, canon = o.Instrument, m.canonicalSymbol(o.Instrument)
+		if o.Instrument != sym || symIx == 0 {
+			sym, symIx = o.Instrument, m.actStr.sym(o.Instrument)
 		}
-		rec := ActivityRecord{
+		rec := actRec{
 			ID: next(), Time: m.now, Kind: ActivityOrder, Origin: cmd.Op(),
-			Instrument: canon, Effect: o.Effect, Side: o.Side,
-			ClientOrderID: o.ClientOrderID, Qty: o.Qty, LimitPrice: o.LimitPrice, Status: ActPending,
+			Sym: symIx, Effect: o.Effect, Side: o.Side,
+			Qty: o.Qty, LimitPrice: o.LimitPrice, Status: ActPending,
+		}
+		if t, seq, ok := parseCopiedOrderID(o.ClientOrderID); ok && t == uint64(o.Trader) {
+			rec.Seq = seq
+		} else {
+			m.actStr.setOdd(&rec, actOdd{clientOrderID: strings.Clone(o.ClientOrderID)})
 		}
 		if fill != nil {
 			rec.TradeID, rec.SignalTime, rec.SignalPrice = fill.TradeID, fill.EventTimeUnixNano, fill.Price
 		} else if st := m.orders[o.ClientOrderID]; st != nil {
 			rec.TradeID = st.Signal
 		}
-		m.actLog(o.Copier, o.Trader).add(&rec, keep, floor)
+		m.actLog(o.Copier, o.Trader).add(&rec, keep, floor, &m.actStr)
 	}
 	trader, inst := AccountID(0), ""
 	switch c := cmd.(type) {
@@ -350,35 +268,39 @@ func (m *Machine) noteDecisions(index uint64, cmd Command, r *Result) {
 		if s.Effect == EffectClose {
 			side = closeSideOf(s.AttrSide)
 		}
-		rec := ActivityRecord{
+		rec := actRec{
 			ID: next(), Time: m.now, Kind: ActivitySkip, Origin: cmd.Op(),
-			Instrument: m.canonicalSymbol(sym), Effect: s.Effect, Side: side,
+			Sym: m.actStr.sym(sym), Effect: s.Effect, Side: side,
 			Skip: s.Reason, Cap: s.Cap,
 		}
 		if fill != nil {
 			rec.TradeID, rec.SignalTime, rec.SignalPrice = fill.TradeID, fill.EventTimeUnixNano, fill.Price
 		}
-		m.actLog(s.Copier, trader).add(&rec, keep, floor)
+		m.actLog(s.Copier, trader).add(&rec, keep, floor, &m.actStr)
 	}
 }
 
 // findOrderRecord returns the record of order o (newest first), or nil.
-func (m *Machine) findOrderRecord(o *OrderState) *ActivityRecord {
+func (m *Machine) findOrderRecord(o *OrderState) (*activityLog, *actRec) {
 	l := m.activity[o.Copier][o.Trader]
 	if l == nil {
-		return nil
+		return nil, nil
+	}
+	var seq uint64
+	if t, s, ok := parseCopiedOrderID(o.ClientOrderID); ok && t == uint64(o.Trader) {
+		seq = s
 	}
 	for i := l.len() - 1; i >= 0; i-- {
-		if r := l.at(i); r.Kind == ActivityOrder && r.ClientOrderID == o.ClientOrderID {
-			return r
+		if r := l.at(i); m.actStr.isOrder(r, o.ClientOrderID, seq) {
+			return l, r
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // noteResult records an order's final result.
 func (m *Machine) noteResult(o *OrderState, res *OrderResult) {
-	rec := m.findOrderRecord(o)
+	l, rec := m.findOrderRecord(o)
 	if rec == nil {
 		return // aged out while pending
 	}
@@ -391,15 +313,20 @@ func (m *Machine) noteResult(o *OrderState, res *OrderResult) {
 		rec.Status = ActRejected
 	}
 	rec.FilledQty, rec.AvgPrice, rec.Fee = res.FilledQty, res.AvgPrice, res.Fee
-	rec.Reason = strings.Clone(res.Reason) // decoded reasons share the entry's buffer
+	odd := m.actStr.oddOf(rec)
+	odd.reason = strings.Clone(res.Reason) // decoded reasons share the entry's buffer
+	l.setOdd(&m.actStr, rec, odd)
 	rec.ResultTime = m.now
 	rec.VenueTime = max(res.VenueTimeUnixNano, 0)
 }
 
 // noteQuarantine records that an order's report was quarantined.
 func (m *Machine) noteQuarantine(o *OrderState, why string) {
-	if rec := m.findOrderRecord(o); rec != nil {
-		rec.Status, rec.Reason, rec.ResultTime = ActQuarantined, why, m.now
+	if l, rec := m.findOrderRecord(o); rec != nil {
+		rec.Status, rec.ResultTime = ActQuarantined, m.now
+		odd := m.actStr.oddOf(rec)
+		odd.reason = strings.Clone(why)
+		l.setOdd(&m.actStr, rec, odd)
 	}
 }
 
@@ -443,11 +370,11 @@ func (m *Machine) Activity(q ActivityQuery) (out []Activity, more bool) {
 	keep := m.keepPerFollow()
 	collect := func(copier, trader AccountID, l *activityLog) {
 		for i := max(l.len()-keep, 0); i < l.len(); i++ {
-			a := Activity{Copier: copier, Trader: trader, ActivityRecord: *l.at(i)}
-			if a.Time < since || !q.After.less(a.cursor()) {
+			r := l.at(i)
+			if r.Time < since || !q.After.less(ActivityCursor{Time: r.Time, Trader: trader, ID: r.ID}) {
 				continue
 			}
-			out = append(out, a)
+			out = append(out, Activity{Copier: copier, Trader: trader, ActivityRecord: m.actStr.view(trader, r)})
 		}
 	}
 	if q.Copier != 0 {
@@ -515,11 +442,11 @@ func (m *Machine) appendActivity(e *encoder) {
 			var prevID uint64
 			var prevTime int64
 			for i := range l.len() {
-				r := l.at(i)
+				r := m.actStr.view(t, l.at(i))
 				e.uvarint(r.ID - prevID)
 				e.varint(r.Time - prevTime)
 				prevID, prevTime = r.ID, r.Time
-				appendActivityRecord(e, r)
+				appendActivityRecord(e, &r)
 			}
 		}
 	}
@@ -571,14 +498,15 @@ func (d *decoder) optTime(field string, base int64) int64 {
 	return t
 }
 
-func decodeActivity(d *decoder) (ActivityConfig, map[AccountID]map[AccountID]*activityLog) {
+func decodeActivity(d *decoder) (ActivityConfig, map[AccountID]map[AccountID]*activityLog, actStrings) {
 	var cfg ActivityConfig
 	cfg.KeepNanos = d.varint("activity.KeepNanos")
 	cfg.KeepPerFollow = d.int32("activity.KeepPerFollow")
 	cfg.MaxConsecutiveFailures = d.int32("activity.MaxConsecutiveFailures")
 	n := d.count("activity", unbounded, 2)
+	var st actStrings
 	if n == 0 || d.err != nil {
-		return cfg, nil
+		return cfg, nil, st
 	}
 	out := make(map[AccountID]map[AccountID]*activityLog, n)
 	var prevCopier AccountID
@@ -604,7 +532,7 @@ func decodeActivity(d *decoder) (ActivityConfig, map[AccountID]map[AccountID]*ac
 			if nr == 0 {
 				d.fail("activity", "empty log")
 			}
-			l := &activityLog{buf: make([]ActivityRecord, 0, min(nr, d.remaining()))}
+			l := &activityLog{}
 			var prevID uint64
 			var prevTime int64
 			for k := 0; k < nr && d.err == nil; k++ {
@@ -617,14 +545,14 @@ func decodeActivity(d *decoder) (ActivityConfig, map[AccountID]map[AccountID]*ac
 				r.Time = prevTime + d.varint("activity.Time")
 				prevID, prevTime = r.ID, r.Time
 				decodeActivityRecord(d, &r)
-				l.buf = append(l.buf, r)
-				l.n++
+				r2 := st.pack(t, &r)
+				l.push(&r2, nr)
 			}
 			byTrader[t] = l
 		}
 		out[c] = byTrader
 	}
-	return cfg, out
+	return cfg, out, st
 }
 
 func decodeActivityRecord(d *decoder, r *ActivityRecord) {

@@ -46,7 +46,7 @@ type Quality struct {
 }
 
 // add counts one record (orders of signals with a final result only).
-func (q *Quality) add(r *ActivityRecord) {
+func (q *Quality) add(r *actRec) {
 	if r.Kind != ActivityOrder || r.Origin != OpTradeFill || r.Status == ActPending || r.Status == ActQuarantined {
 		return
 	}

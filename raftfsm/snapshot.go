@@ -184,7 +184,7 @@ func (m *Machine) Restore(data []byte) error {
 	m.migrations, m.marks, m.lastSettled, m.settlements = f.migrations, f.marks, f.lastSettled, f.settlements
 	m.quarantine = f.quarantine
 	m.members = f.members
-	m.actCfg, m.activity = f.actCfg, f.activity
+	m.actCfg, m.activity, m.actStr = f.actCfg, f.activity, f.actStr
 	return nil
 }
 
@@ -208,6 +208,7 @@ type restored struct {
 	members     map[string]*GroupMember
 	actCfg      ActivityConfig
 	activity    map[AccountID]map[AccountID]*activityLog
+	actStr      actStrings
 }
 
 type slotEntry struct {
@@ -350,7 +351,7 @@ func decodeSnapshot(body []byte) (*restored, error) {
 		f.members = make(map[string]*GroupMember)
 	}
 	if version >= 4 {
-		f.actCfg, f.activity = decodeActivity(&d)
+		f.actCfg, f.activity, f.actStr = decodeActivity(&d)
 	}
 
 	if err := d.finish(); err != nil {

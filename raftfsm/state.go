@@ -199,4 +199,5 @@ type Machine struct {
 	// alike. copier → trader → records; nil when empty.
 	actCfg   ActivityConfig
 	activity map[AccountID]map[AccountID]*activityLog
+	actStr   actStrings // the records' strings (activity_store.go)
 }
