@@ -388,3 +388,21 @@ func TestActivityRecordHoldsNoPointer(t *testing.T) {
 		t.Fatal("actRec holds a pointer: the GC would scan every record of the history")
 	}
 }
+
+// BenchmarkNoteDecisions500: recording one 500-copier fan-out's decisions in the
+// activity history, alone (the logs stay in cache here; inside Apply, between
+// fan-outs, they do not, and BenchmarkApplyOpen500 pays about twice this).
+func BenchmarkNoteDecisions500(b *testing.B) {
+	r := newBenchRig(b, 1, 500)
+	for range 60 { // past the retention count: steady state
+		r.applyBytes(b, r.fill(1, Buy))
+		r.applyBytes(b, r.fillAll())
+	}
+	res := r.applyBytes(b, r.fill(1, Buy))
+	cmd := &TradeFill{Trader: 1, TradeID: 1, Instrument: "BTC-USDT"}
+	b.ResetTimer()
+	for i := range b.N {
+		r.m.noteDecisions(uint64(1<<30+i), cmd, res)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(res.Orders)), "ns/record")
+}
