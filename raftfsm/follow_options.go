@@ -73,7 +73,9 @@ type Invite struct {
 	Revoked   bool
 }
 
-func validInviteCode(c string) bool {
+// ValidInviteCode reports whether c is an invite code's shape: MinInviteCodeLen..
+// MaxInviteCodeLen of letters, digits, '-' and '_'.
+func ValidInviteCode(c string) bool {
 	if len(c) < MinInviteCodeLen || len(c) > MaxInviteCodeLen {
 		return false
 	}
@@ -109,7 +111,7 @@ func (m *Machine) applyTraderInvite(c *TraderInvite) *Refusal {
 	default:
 		return invalid("Action", "want SetPrivate, SetPublic, Issue or Revoke")
 	}
-	if !validInviteCode(c.Code) {
+	if !ValidInviteCode(c.Code) {
 		return invalid("Code", "want 4..32 letters, digits, - or _")
 	}
 	i, found := t.invite(c.Code)
@@ -181,7 +183,7 @@ func (m *Machine) applyFollowEx(c *FollowEx, res *Result) *Refusal {
 	if c.ClosePolicy > CloseLeaveToCopier {
 		return invalid("ClosePolicy", "want CopyCloses or LeaveToCopier")
 	}
-	if c.InviteCode != "" && !validInviteCode(c.InviteCode) {
+	if c.InviteCode != "" && !ValidInviteCode(c.InviteCode) {
 		return invalid("InviteCode", "want 4..32 letters, digits, - or _")
 	}
 	if r := m.followWithInvite(&c.Follow, c.InviteCode); r != nil {

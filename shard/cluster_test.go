@@ -6,12 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"sort"
-	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -32,26 +29,6 @@ func waitFor(t testing.TB, timeout, step time.Duration, cond func() bool) {
 		}
 		time.Sleep(step)
 	}
-}
-
-// deadAddr is a loopback address where nothing listens, for as long as the test runs:
-// a socket bound there that never listens (and without SO_REUSEADDR, so nobody else
-// can bind the port) makes every connection attempt refused.
-func deadAddr(t testing.TB) string {
-	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
 }
 
 // proxy is a faultproxy on port 0 in front of target ("": none yet), closed with the test.

@@ -11,6 +11,7 @@ import (
 	"github.com/copytrade/copytrade/rpc/convert"
 	ct "github.com/copytrade/copytrade/rpc/kitex_gen/copytrade"
 	"github.com/copytrade/copytrade/tools/exchsim"
+	"github.com/copytrade/copytrade/tools/loopport"
 )
 
 // TestAddMemberValidates: AddMember refuses a bad ID, an address that is not
@@ -20,7 +21,7 @@ import (
 func TestAddMemberValidates(t *testing.T) {
 	c := newCluster(t, clusterOpts{mode: exchsim.Strict})
 	leader := c.leaderNode()
-	dead := deadAddr(t) // nothing listens there
+	dead := loopport.Dead(t) // nothing listens there
 	cases := []struct {
 		name  string
 		m     Member

@@ -126,7 +126,7 @@ func FollowEx(req *ct.FollowRequest) (raftfsm.FollowEx, error) {
 		return out, err
 	}
 	out.Follow = f
-	if req.InviteCode != "" && !validInviteCode(req.InviteCode) {
+	if req.InviteCode != "" && !raftfsm.ValidInviteCode(req.InviteCode) {
 		return out, fieldErr("invite_code", "must be %d..%d letters, digits, - or _", raftfsm.MinInviteCodeLen, raftfsm.MaxInviteCodeLen)
 	}
 	switch req.ClosePolicy {
@@ -136,19 +136,6 @@ func FollowEx(req *ct.FollowRequest) (raftfsm.FollowEx, error) {
 	}
 	out.InviteCode, out.ClosePolicy, out.CopyOpenPositions = req.InviteCode, raftfsm.ClosePolicy(req.ClosePolicy), req.CopyOpenPositions
 	return out, nil
-}
-
-func validInviteCode(c string) bool {
-	if len(c) < raftfsm.MinInviteCodeLen || len(c) > raftfsm.MaxInviteCodeLen {
-		return false
-	}
-	for i := 0; i < len(c); i++ {
-		b := c[i]
-		if !('a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || b == '-' || b == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // TraderInvite validates an invite command.
@@ -165,7 +152,7 @@ func TraderInvite(req *ct.TraderInviteRequest) (raftfsm.TraderInvite, error) {
 	switch req.Action {
 	case ct.InviteAction_SET_PRIVATE, ct.InviteAction_SET_PUBLIC:
 	case ct.InviteAction_ISSUE, ct.InviteAction_REVOKE:
-		if !validInviteCode(req.Code) {
+		if !raftfsm.ValidInviteCode(req.Code) {
 			return out, fieldErr("code", "must be %d..%d letters, digits, - or _", raftfsm.MinInviteCodeLen, raftfsm.MaxInviteCodeLen)
 		}
 	default:

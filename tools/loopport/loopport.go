@@ -20,6 +20,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
+	"testing"
 )
 
 // ErrNoPorts: not enough free ports below the ephemeral range.
@@ -71,4 +73,25 @@ func ephemeralLow() int {
 		}
 	}
 	return 32768
+}
+
+// Dead is a loopback address where nothing listens for as long as t runs: a
+// socket bound there that never listens (and without SO_REUSEADDR, so no one
+// else can bind the port) makes every connection attempt refused. (A port
+// picked free and released could be taken by another process meanwhile.)
+func Dead(t testing.TB) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
 }

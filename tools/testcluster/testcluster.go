@@ -14,16 +14,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/cloudwego/kitex/client"
-
 	"github.com/copytrade/copytrade/raftfsm"
 	"github.com/copytrade/copytrade/raftfsm/fixed"
 	"github.com/copytrade/copytrade/router"
@@ -37,6 +34,7 @@ import (
 	"github.com/copytrade/copytrade/shard"
 	"github.com/copytrade/copytrade/tools/exchsim"
 	"github.com/copytrade/copytrade/tools/faultproxy"
+	"github.com/copytrade/copytrade/tools/loopport"
 )
 
 // LogEnv is the environment variable that, when set, sends the cluster's and the
@@ -63,26 +61,9 @@ func WaitFor(t testing.TB, timeout, step time.Duration, what string, cond func()
 	}
 }
 
-// DeadAddr is a loopback address where nothing listens for as long as t runs: a socket
-// bound there that never listens (and without SO_REUSEADDR, so no one else can bind the
-// port) makes every connection attempt refused. (A port picked free and released can be
-// taken by another process before the test is done with it.)
-func DeadAddr(t testing.TB) string {
-	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
-}
+// DeadAddr is a loopback address where nothing listens for as long as t runs
+// (loopport.Dead).
+func DeadAddr(t testing.TB) string { return loopport.Dead(t) }
 
 // SlotsOf is group g's (1-based) share of the slots when n groups split them evenly.
 func SlotsOf(g, n int) raftfsm.SlotRange {
