@@ -91,11 +91,12 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return 2
 	}
 	var kopts []ingest.Option
-	if tc, err := kafkaTLS(); err != nil {
+	ktls, err := kafkaTLS()
+	if err != nil {
 		fmt.Fprintln(stderr, "ingest:", err)
 		return 2
-	} else if tc != nil {
-		kopts = append(kopts, ingest.WithKafkaOpts(kgo.DialTLSConfig(tc)))
+	} else if ktls != nil {
+		kopts = append(kopts, ingest.WithKafkaOpts(kgo.DialTLSConfig(ktls.Config())))
 	}
 	backend := &ingest.RouterBackend{}
 	switch {
@@ -154,7 +155,8 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		case err = <-runErr:
 			loop = false
 		case <-hup:
-			reloadTLS(rc.TLS, log) // the certificate the groups see; Kafka's is read at start
+			reloadTLS(rc.TLS, log)    // the certificate the groups see
+			reloadKafkaTLS(ktls, log) // the brokers' CA and our client certificate
 		}
 	}
 	in.Close()
