@@ -9,6 +9,7 @@ import (
 	"github.com/copytrade/copytrade/raftfsm"
 	"github.com/copytrade/copytrade/rpc/convert"
 	ct "github.com/copytrade/copytrade/rpc/kitex_gen/copytrade"
+	"github.com/hashicorp/raft"
 )
 
 // The node's Go API: what the Kitex handler calls, and what tests and benchmarks drive
@@ -187,18 +188,29 @@ func (n *Node) Settle(ctx context.Context, period uint64) (uint64, []raftfsm.Set
 	return o.res.Index, o.res.Settlements, nil
 }
 
-// VerifyLeader confirms this node still leads (a quorum answers) before a read.
+// VerifyLeader confirms this node still leads before a read: the term's lease (a
+// quorum acknowledged the term after it) is younger than LeaderLeaseTimeout — no
+// follower of that quorum votes for anyone else within HeartbeatTimeout of hearing
+// from this leader — or a Barrier renews it. Not raft's VerifyLeader, which a leader
+// woken from a pause can pass with answers to requests it sent before (confirmRaft).
 func (n *Node) VerifyLeader(ctx context.Context) error {
-	if _, err := n.leader(ctx); err != nil {
+	ls, err := n.leader(ctx)
+	if err != nil {
 		return err
 	}
+	if n.transferring.Load() == 0 && n.raft.State() == raft.Leader &&
+		n.clock().Sub(time.Unix(0, ls.lease.Load())) < n.cfg.LeaderLeaseTimeout {
+		return nil
+	}
+	t0 := n.clock()
 	done := make(chan error, 1)
-	go func() { done <- n.raft.VerifyLeader().Error() }()
+	go func() { done <- n.confirm(ls) }()
 	select {
 	case err := <-done:
 		if err != nil {
-			return n.raftErr("verify leader", err)
+			return err
 		}
+		ls.renewLease(t0)
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("shard: verify leader: %w", ErrDeadline)

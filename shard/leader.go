@@ -23,7 +23,7 @@ type leaderState struct {
 	fenceUntil time.Time
 	// lease (unix nanos, this node's clock) is the latest instant t0 such that a quorum
 	// acknowledged this term after t0: a command proposed at t0 committed, or a
-	// VerifyLeader started at t0 succeeded. No later term's leader was elected before
+	// Barrier started at t0 committed. No later term's leader was elected before
 	// it, so an order request whose expiry is at most lease + DispatchTimeout cannot
 	// execute after a later leader's fence — however long this process was paused
 	// between deciding to send and sending (design §4.6, DESIGN.md "The fence").
@@ -325,7 +325,7 @@ func (ls *leaderState) renewLease(t0 time.Time) {
 
 // leaseBase is the instant an order request sent at now counts its expiry from: the
 // term's lease when it is recent (a commit within DispatchTimeout/2, the common case
-// under load), else a fresh one from a VerifyLeader round started now. A deposed
+// under load), else a fresh one from a Barrier started now (confirmRaft). A deposed
 // leader — one that was paused, or partitioned, since its last commit — cannot renew
 // it, so it sends nothing a later leader's fence does not cover.
 func (n *Node) leaseBase(ls *leaderState, now time.Time) (time.Time, error) {
@@ -341,23 +341,33 @@ func (n *Node) leaseBase(ls *leaderState, now time.Time) (time.Time, error) {
 	return minTime(t0, now), nil
 }
 
-// confirmRaft is production's Node.confirm: a VerifyLeader round (a quorum answers
-// in this term), bounded by DispatchTimeout and by the term's end.
+// confirmRaft is production's Node.confirm: a Barrier — an entry of this term
+// committed by a quorum — bounded by DispatchTimeout and by the term's end.
+//
+// Not VerifyLeader: hashicorp/raft counts any AppendEntries success that arrives
+// while a verification is open as a vote, including the answer to an RPC sent before
+// it started. A leader paused mid-RPC (SIGSTOP, a long GC or VM stall) wakes with
+// such answers in its sockets, and its VerifyLeader could succeed after a newer term
+// had elected another leader — renewing the lease of a deposed leader, whose fresh
+// expiry let a venue execute an order the new leader had already placed (make chaos,
+// pause-leader, about 1 in 40). A stale answer can only acknowledge the entries its
+// request carried, never an entry appended after the wake, so a committed Barrier
+// proves that a quorum accepted this term after t0.
 func (n *Node) confirmRaft(ls *leaderState) error {
 	done := make(chan error, 1)
-	go func() { done <- n.raft.VerifyLeader().Error() }()
+	go func() { done <- n.raft.Barrier(n.cfg.DispatchTimeout).Error() }()
 	t := time.NewTimer(n.cfg.DispatchTimeout)
 	defer t.Stop()
 	select {
 	case err := <-done:
 		if err != nil {
-			return n.raftErr("renew the dispatch lease", err)
+			return n.raftErr("renew the leader lease", err)
 		}
 		return nil
 	case <-ls.ctx.Done():
-		return fmt.Errorf("shard: renew the dispatch lease: %w", ErrNotLeader)
+		return fmt.Errorf("shard: renew the leader lease: %w", ErrNotLeader)
 	case <-t.C:
-		return fmt.Errorf("shard: renew the dispatch lease: %w", ErrDeadline)
+		return fmt.Errorf("shard: renew the leader lease: %w", ErrDeadline)
 	}
 }
 

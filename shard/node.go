@@ -41,6 +41,7 @@ type Node struct {
 	recovered atomic.Int64
 	// drainHandoffs counts leadership handed over because this node is drained.
 	drainHandoffs atomic.Int64
+	transferring  atomic.Int32 // leadership transfers in flight (VerifyLeader)
 	// testBeforeApply, when set (tests only), runs in apply between taking the term's
 	// state and raft.Apply: the window in which leadership may be lost and regained.
 	testBeforeApply func(raftfsm.Command)
@@ -337,7 +338,7 @@ func (n *Node) TransferLeadership(id string) error {
 	}
 	var f raft.Future
 	if id == "" {
-		f = n.raft.LeadershipTransfer()
+		f = n.transferStart(n.raft.LeadershipTransfer)
 	} else {
 		var addr raft.ServerAddress
 		cf := n.raft.GetConfiguration()
@@ -352,12 +353,28 @@ func (n *Node) TransferLeadership(id string) error {
 		if addr == "" {
 			return fmt.Errorf("shard: transfer leadership: %q is not a member", id)
 		}
-		f = n.raft.LeadershipTransferToServer(raft.ServerID(id), addr)
+		f = n.transferStart(func() raft.Future { return n.raft.LeadershipTransferToServer(raft.ServerID(id), addr) })
 	}
+	defer n.transferring.Add(-1)
 	if err := f.Error(); err != nil {
 		return n.raftErr("transfer leadership", err)
 	}
 	return nil
+}
+
+// transferStart starts a leadership transfer; the caller does
+// n.transferring.Add(-1) once it has ended. While one is in flight reads do not trust
+// the lease: the target is elected without waiting for the followers' timeouts.
+func (n *Node) transferStart(start func() raft.Future) raft.Future {
+	n.transferring.Add(1)
+	return start()
+}
+
+// handOver runs a leadership transfer to any up-to-date voter and waits for it.
+func (n *Node) handOver() error {
+	f := n.transferStart(n.raft.LeadershipTransfer)
+	defer n.transferring.Add(-1)
+	return f.Error()
 }
 
 // Shutdown stops the node gracefully: if it leads, leadership is transferred first (so
@@ -365,7 +382,7 @@ func (n *Node) TransferLeadership(id string) error {
 func (n *Node) Shutdown(ctx context.Context) error {
 	if n.IsLeader() {
 		done := make(chan error, 1)
-		go func() { done <- n.raft.LeadershipTransfer().Error() }()
+		go func() { done <- n.handOver() }()
 		select {
 		case err := <-done:
 			if err != nil {

@@ -65,6 +65,8 @@ type procCluster struct {
 	acked   atomic.Int64 // fills acknowledged (every submitted fill is retried until acked)
 
 	dupSeen map[string]int64 // order ID → extra executions already reported
+	placeMu sync.Mutex
+	placed  map[string][]placeEvent // order ID → what the venue answered each time (diagnostics)
 	lastErr atomic.Value     // the last error a fill or follow call got (string), for stall reports
 
 	histMu sync.Mutex
@@ -81,13 +83,15 @@ func newProcCluster(t testing.TB, copiers int) *procCluster {
 	t.Helper()
 	sc := exchsim.DefaultConfig()
 	sc.Mode, sc.MarkStepInterval, sc.Logger = exchsim.NoDedup, 0, testLogger()
+	c := &procCluster{t: t, dir: t.TempDir(), t0: time.Now(),
+		procs: make([]*exec.Cmd, 3), dupSeen: map[string]int64{}, exits: make([]chan int, 3), ctl: make([]string, 3),
+		hc: &http.Client{Timeout: 2 * time.Second}, placed: map[string][]placeEvent{}}
+	sc.OnPlace = c.onPlace
 	sim, err := exchsim.New(sc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &procCluster{t: t, dir: t.TempDir(), sim: sim, t0: time.Now(),
-		procs: make([]*exec.Cmd, 3), dupSeen: map[string]int64{}, exits: make([]chan int, 3), ctl: make([]string, 3),
-		hc: &http.Client{Timeout: 2 * time.Second}}
+	c.sim = sim
 	if c.srv, err = exchsim.Serve(sim, "127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
@@ -472,6 +476,25 @@ func (c *procCluster) fill(stop <-chan struct{}) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// placeEvent is one answer of the venue to a placement of a client order ID.
+type placeEvent struct {
+	at, expiry time.Time
+	term       int64
+	status     string
+}
+
+func (e placeEvent) String() string {
+	return fmt.Sprintf("%s term %d expiry %s %s", e.at.Format("15:04:05.000"), e.term, e.expiry.Format("15:04:05.000"), e.status)
+}
+
+// onPlace is exchsim's OnPlace: it keeps who placed each copier order when.
+func (c *procCluster) onPlace(o *exchsim.Order, r *exchsim.OrderResult) {
+	c.placeMu.Lock()
+	c.placed[o.ClientOrderID] = append(c.placed[o.ClientOrderID], placeEvent{at: time.Unix(0, r.TimeUnixNano),
+		expiry: time.Unix(0, o.ExpiryUnixNano), term: o.SenderTerm, status: fmt.Sprintf("%v/%v", r.Status, r.Reason)})
+	c.placeMu.Unlock()
+}
+
 // record appends one follow-registry operation to the history. An operation whose
 // outcome is unknown never returns (opNeverReturned): the client gave up, but its write
 // may still be applied later (the router or an old leader still holds it).
@@ -607,7 +630,10 @@ func (c *procCluster) check(r *procResult) {
 			r.dup += int(n - 1 - c.dupSeen[id])
 			c.dupSeen[id] = n - 1
 			if r.dup <= 5 {
-				c.t.Errorf("%s: order %s executed %d times at the no-dedup venue", r.name, id, n)
+				c.placeMu.Lock()
+				evs := c.placed[id]
+				c.placeMu.Unlock()
+				c.t.Errorf("%s: order %s executed %d times at the no-dedup venue: %v", r.name, id, n, evs)
 			}
 		}
 	}

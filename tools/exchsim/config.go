@@ -152,6 +152,10 @@ type Config struct {
 	Clock func() time.Time
 	// Logger receives the simulator's structured logs; nil means slog.Default().
 	Logger *slog.Logger
+	// OnPlace, when set, sees every copier order the venue answered (executed,
+	// rejected or expired) with the request's expiry and sender term: a test's
+	// account of who placed what when (exactly-once diagnostics). It must not block.
+	OnPlace func(o *Order, r *OrderResult)
 }
 
 // DefaultBatchLimit is DefaultConfig's MaxBatch, the limit the IDL documents.

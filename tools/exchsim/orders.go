@@ -39,9 +39,12 @@ func (s *Sim) PlaceOrders(ctx context.Context, orders []Order) ([]OrderResult, e
 		if o.ExpiryUnixNano != 0 && now > o.ExpiryUnixNano && !f.IgnoreExpiry {
 			out[i] = expired(o, now)
 			s.nExpired.Add(1)
-			continue
+		} else {
+			out[i] = s.place(o, now, execOpts{})
 		}
-		out[i] = s.place(o, now, execOpts{})
+		if s.cfg.OnPlace != nil {
+			s.cfg.OnPlace(o, &out[i])
+		}
 	}
 	return out, nil
 }
