@@ -67,7 +67,7 @@ type procCluster struct {
 	dupSeen map[string]int64 // order ID → extra executions already reported
 	placeMu sync.Mutex
 	placed  map[string][]placeEvent // order ID → what the venue answered each time (diagnostics)
-	lastErr atomic.Value     // the last error a fill or follow call got (string), for stall reports
+	lastErr atomic.Value            // the last error a fill or follow call got (string), for stall reports
 
 	histMu sync.Mutex
 	hist   []porcupine.Operation
