@@ -216,30 +216,9 @@ func (g *Guard) Middleware() endpoint.Middleware {
 				}
 				return err
 			}
-			err = next(ctx, req, resp)
-			if notLeader(err, ri) { // no work done: the router resends it to the leader
-				if c, ok := FromContext(ctx); ok {
-					g.lim.Refund(c)
-				}
-			}
-			return err
+			return next(ctx, req, resp)
 		}
 	}
-}
-
-// notLeader reports whether a handler answered NOT_LEADER (returned, or set on the
-// invocation by Kitex's own error handling).
-func notLeader(err error, ri rpcinfo.RPCInfo) bool {
-	code := int32(ct.ErrorCode_NOT_LEADER)
-	if be, ok := kerrors.FromBizStatusError(err); ok {
-		return be.BizStatusCode() == code
-	}
-	if ri != nil && ri.Invocation() != nil {
-		if be := ri.Invocation().BizStatusErr(); be != nil {
-			return be.BizStatusCode() == code
-		}
-	}
-	return false
 }
 
 // ServerOption installs the middleware on a Kitex server.

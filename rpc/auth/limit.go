@@ -45,15 +45,8 @@ type Limiter struct {
 	now    func() time.Time
 
 	mu      sync.Mutex
-	buckets map[string]*bucket
+	buckets map[string]*rate.Limiter
 	swept   time.Time
-}
-
-// bucket is one identity's token bucket, with the tokens given back by Refund:
-// spent before the bucket's own, never more than its burst in all.
-type bucket struct {
-	lim    *rate.Limiter
-	credit int
 }
 
 // NewLimiter returns a limiter with limits by kind ("trading-system", "admin",
@@ -68,16 +61,13 @@ func NewLimiter(limits map[string]Limit, now func() time.Time) (*Limiter, error)
 	if now == nil {
 		now = time.Now
 	}
-	return &Limiter{limits: limits, now: now, buckets: make(map[string]*bucket)}, nil
+	return &Limiter{limits: limits, now: now, buckets: make(map[string]*rate.Limiter)}, nil
 }
 
 // Allow takes one token from c's bucket; false means the call must be refused.
 func (l *Limiter) Allow(c Claims) bool {
-	return l.allow(c.Role.Kind(), claimsKey(c))
+	return l.allow(c.Role.Kind(), string(c.Role)+"\x00"+c.Identity)
 }
-
-// claimsKey is the bucket key of an identity.
-func claimsKey(c Claims) string { return string(c.Role) + "\x00" + c.Identity }
 
 // AllowUnauthenticated takes one token from the bucket of peer (the caller's address
 // without its port) for a call whose token did not verify.
@@ -101,39 +91,17 @@ func (l *Limiter) allow(kind, key string) bool {
 	}
 	b := l.buckets[key]
 	if b == nil {
-		b = &bucket{lim: rate.NewLimiter(rate.Limit(lim.PerSecond), lim.Burst)}
+		b = rate.NewLimiter(rate.Limit(lim.PerSecond), lim.Burst)
 		l.buckets[key] = b
 	}
-	if b.credit > 0 {
-		b.credit--
-		return true
-	}
-	return b.lim.AllowN(now, 1)
-}
-
-// Refund gives back the token one call of c took, when the call did no work and its
-// caller will make it again elsewhere: a node answering NOT_LEADER to a router that
-// resends to the leader (each attempt would otherwise spend the caller's budget at
-// the node). A bucket never holds more than its burst.
-func (l *Limiter) Refund(c Claims) {
-	key := claimsKey(c)
-	now := l.now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.buckets[key]
-	if b == nil { // swept: full
-		return
-	}
-	if float64(b.credit+1)+b.lim.TokensAt(now) <= float64(b.lim.Burst()) {
-		b.credit++
-	}
+	return b.AllowN(now, 1)
 }
 
 // sweep drops the buckets that have refilled completely: a full bucket is the same as
 // none.
 func (l *Limiter) sweep(now time.Time) {
 	for k, b := range l.buckets {
-		if b.lim.TokensAt(now) >= float64(b.lim.Burst()) {
+		if b.TokensAt(now) >= float64(b.Burst()) {
 			delete(l.buckets, k)
 		}
 	}
