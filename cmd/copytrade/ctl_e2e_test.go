@@ -11,7 +11,6 @@ import (
 	"github.com/bytedance/sonic"
 
 	ct "github.com/copytrade/copytrade/rpc/kitex_gen/copytrade"
-	"github.com/copytrade/copytrade/tools/devcluster"
 )
 
 // TestCtlAgainstDevCluster drives `copytrade ctl` against a running dev cluster:
@@ -23,19 +22,7 @@ func TestCtlAgainstDevCluster(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	opts := devcluster.DefaultOptions()
-	opts.DataDir, opts.NoSync = t.TempDir(), true
-	c, err := devcluster.Start(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	so := devcluster.DefaultSeedOptions()
-	so.Traders, so.CopiersPerTrader = 3, 4
-	pop, err := c.Seed(ctx, so)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, pop := startSeededDev(ctx, t, 3, 4)
 	follow := pop.Plan.Follows[0] // trader 1's first copier
 	other := pop.Plan.Follows[len(pop.Plan.Follows)-1]
 

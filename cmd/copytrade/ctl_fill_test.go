@@ -12,7 +12,6 @@ import (
 
 	ct "github.com/copytrade/copytrade/rpc/kitex_gen/copytrade"
 	gw "github.com/copytrade/copytrade/rpc/kitex_gen/gateway"
-	"github.com/copytrade/copytrade/tools/devcluster"
 )
 
 // TestCtlFillSubmit drives a ledger scenario with the CLI alone: `ctl fill submit` with
@@ -25,19 +24,7 @@ func TestCtlFillSubmit(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	opts := devcluster.DefaultOptions()
-	opts.DataDir, opts.NoSync = t.TempDir(), true
-	c, err := devcluster.Start(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	so := devcluster.DefaultSeedOptions()
-	so.Traders, so.CopiersPerTrader = 1, 4
-	pop, err := c.Seed(ctx, so)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, pop := startSeededDev(ctx, t, 1, 4)
 	trader := pop.Traders()[0]
 	sym := pop.Plan.Instruments[0].Symbol
 	marks, err := c.Sim().MarkPrices([]string{sym})

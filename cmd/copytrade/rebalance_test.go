@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/copytrade/copytrade/tools/devcluster"
 )
 
 // TestRebalanceCommand runs `copytrade rebalance` against a dev cluster: a move, a rerun
@@ -20,18 +18,7 @@ func TestRebalanceCommand(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	opts := devcluster.DefaultOptions()
-	opts.DataDir, opts.NoSync = t.TempDir(), true
-	c, err := devcluster.Start(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	so := devcluster.DefaultSeedOptions()
-	so.Traders, so.CopiersPerTrader = 3, 4
-	if _, err := c.Seed(ctx, so); err != nil {
-		t.Fatal(err)
-	}
+	c, _ := startSeededDev(ctx, t, 3, 4)
 	state := filepath.Join(t.TempDir(), "state.json")
 	rebalance := func(args ...string) (int, string, string) {
 		t.Helper()
