@@ -107,7 +107,7 @@ func (n *Node) handOffDrained(ls *leaderState) {
 		}
 		n.drainHandoffs.Add(1)
 		n.log.Info("drained: handing leadership over")
-		if err := n.handOver(); err != nil && ls.ctx.Err() == nil {
+		if err := n.handOver(n.raft.LeadershipTransfer); err != nil && ls.ctx.Err() == nil {
 			n.log.Warn("drained node could not hand leadership over", "err", err)
 		}
 	}()

@@ -336,10 +336,8 @@ func (n *Node) TransferLeadership(id string) error {
 	if !n.IsLeader() {
 		return n.leaderHint()
 	}
-	var f raft.Future
-	if id == "" {
-		f = n.transferStart(n.raft.LeadershipTransfer)
-	} else {
+	start := n.raft.LeadershipTransfer
+	if id != "" {
 		var addr raft.ServerAddress
 		cf := n.raft.GetConfiguration()
 		if err := cf.Error(); err != nil {
@@ -353,28 +351,21 @@ func (n *Node) TransferLeadership(id string) error {
 		if addr == "" {
 			return fmt.Errorf("shard: transfer leadership: %q is not a member", id)
 		}
-		f = n.transferStart(func() raft.Future { return n.raft.LeadershipTransferToServer(raft.ServerID(id), addr) })
+		start = func() raft.Future { return n.raft.LeadershipTransferToServer(raft.ServerID(id), addr) }
 	}
-	defer n.transferring.Add(-1)
-	if err := f.Error(); err != nil {
+	if err := n.handOver(start); err != nil {
 		return n.raftErr("transfer leadership", err)
 	}
 	return nil
 }
 
-// transferStart starts a leadership transfer; the caller does
-// n.transferring.Add(-1) once it has ended. While one is in flight reads do not trust
-// the lease: the target is elected without waiting for the followers' timeouts.
-func (n *Node) transferStart(start func() raft.Future) raft.Future {
+// handOver runs a leadership transfer and waits for it. While one is in flight reads
+// do not trust the lease: the target is elected without waiting for the followers'
+// timeouts (VerifyLeader).
+func (n *Node) handOver(start func() raft.Future) error {
 	n.transferring.Add(1)
-	return start()
-}
-
-// handOver runs a leadership transfer to any up-to-date voter and waits for it.
-func (n *Node) handOver() error {
-	f := n.transferStart(n.raft.LeadershipTransfer)
 	defer n.transferring.Add(-1)
-	return f.Error()
+	return start().Error()
 }
 
 // Shutdown stops the node gracefully: if it leads, leadership is transferred first (so
@@ -382,7 +373,7 @@ func (n *Node) handOver() error {
 func (n *Node) Shutdown(ctx context.Context) error {
 	if n.IsLeader() {
 		done := make(chan error, 1)
-		go func() { done <- n.handOver() }()
+		go func() { done <- n.handOver(n.raft.LeadershipTransfer) }()
 		select {
 		case err := <-done:
 			if err != nil {
