@@ -174,7 +174,7 @@ func DefaultConfig() Config {
 		HeartbeatTimeout:         300 * time.Millisecond,
 		ElectionTimeout:          300 * time.Millisecond,
 		LeaderLeaseTimeout:       200 * time.Millisecond,
-		CommitTimeout:            5 * time.Millisecond,
+		CommitTimeout:            50 * time.Millisecond,
 		MaxAppendEntries:         512,
 		BatchApplyCh:             true,
 		SnapshotThresholdEntries: 8192,
