@@ -201,6 +201,7 @@ func (m *Machine) pruneActivity() {
 		for trader, l := range byTrader {
 			l.dropFront(l.expired(floor, keep, keep), &m.actStr)
 			if l.len() == 0 {
+				l.removed = true // a follow's cache must not add to it
 				delete(byTrader, trader)
 			}
 		}
@@ -247,7 +248,14 @@ func (m *Machine) noteDecisions(index uint64, cmd Command, r *Result) {
 		} else if st := m.orders[o.ClientOrderID]; st != nil {
 			rec.TradeID = st.Signal
 		}
-		m.actLog(o.Copier, o.Trader).add(&rec, keep, floor, &m.actStr)
+		var l *activityLog
+		if p := plannedAt(r, i); p != nil {
+			l = m.followLog(p.f)
+			p.o.act, p.o.actPos = l, l.pushed
+		} else {
+			l = m.actLog(o.Copier, o.Trader)
+		}
+		l.add(&rec, keep, floor, &m.actStr)
 	}
 	trader, inst := AccountID(0), ""
 	switch c := cmd.(type) {
@@ -280,8 +288,31 @@ func (m *Machine) noteDecisions(index uint64, cmd Command, r *Result) {
 	}
 }
 
-// findOrderRecord returns the record of order o (newest first), or nil.
+// plannedAt is the pending order behind r.Orders[i] and its follow, or nil.
+func plannedAt(r *Result, i int) *plannedOrder {
+	if i < len(r.planned) && r.planned[i].o.ClientOrderID == r.Orders[i].ClientOrderID {
+		return &r.planned[i]
+	}
+	return nil
+}
+
+// followLog is actLog for follow f, through f's cache.
+func (m *Machine) followLog(f *FollowState) *activityLog {
+	if f.act == nil || f.act.removed {
+		f.act = m.actLog(f.Copier, f.Trader)
+	}
+	return f.act
+}
+
+// findOrderRecord returns the record of order o, or nil: where noteDecisions
+// noted it, else (after a Restore) scanning o's log, newest first.
 func (m *Machine) findOrderRecord(o *OrderState) (*activityLog, *actRec) {
+	if o.act != nil {
+		if r := o.act.atPushed(o.actPos); r != nil && r.Kind == ActivityOrder {
+			return o.act, r
+		}
+		return nil, nil // aged out while pending
+	}
 	l := m.activity[o.Copier][o.Trader]
 	if l == nil {
 		return nil, nil

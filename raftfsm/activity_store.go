@@ -185,6 +185,20 @@ type activityLog struct {
 	head, n int
 	oldest  int64 // Time of the oldest record (n > 0)
 	odd     int   // records with Odd set
+	// pushed counts the records ever pushed (since a Restore): the record
+	// pushed p-th (from 0) is at(p - (pushed - n)) while still held.
+	pushed uint64
+	// removed: pruneActivity took the log out of Machine.activity (empty).
+	removed bool
+}
+
+// atPushed is the record pushed p-th, or nil when retention dropped it.
+func (l *activityLog) atPushed(p uint64) *actRec {
+	first := l.pushed - uint64(l.n)
+	if p < first || p >= l.pushed {
+		return nil
+	}
+	return l.at(int(p - first))
 }
 
 // len is the number of records held.
@@ -219,6 +233,7 @@ func (l *activityLog) push(r *actRec, maxCap int) {
 		l.odd++
 	}
 	l.n++
+	l.pushed++
 }
 
 // dropFront removes the k oldest records and their odd strings.

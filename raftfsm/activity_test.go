@@ -2,6 +2,7 @@ package raftfsm
 
 import (
 	"encoding/hex"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"reflect"
@@ -405,4 +406,81 @@ func BenchmarkNoteDecisions500(b *testing.B) {
 		r.m.noteDecisions(uint64(1<<30+i), cmd, res)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(res.Orders)), "ns/record")
+}
+
+// TestOrderRecordFoundAfterRestore: the machine that planned an order notes
+// where its record is; a machine restored from a snapshot has no such note and
+// scans the log. Both must give a result to the same record, and drop it the
+// same way when retention took the record while the order was pending.
+func TestOrderRecordFoundAfterRestore(t *testing.T) {
+	h := activityHarness(t)
+	h.apply(&ActivityConfig{KeepPerFollow: 2}) // slack 1: a fourth record drops down to 2
+	activityFill(h, 1, Buy, "1")               // copier 10's first order, pending
+	h2 := &harness{tb: t, m: New(), index: h.index, now: h.now, venue: maps.Clone(h.venue), check: true}
+	if err := h2.m.Restore(h.m.Snapshot()); err != nil {
+		t.Fatal(err)
+	}
+	first := h.m.PendingOrders()[0].ClientOrderID
+	for _, hh := range []*harness{h, h2} {
+		if o := hh.m.orders[first]; (o.act != nil) != (hh == h) {
+			t.Fatalf("planned here %v, noted %v", hh == h, o.act != nil)
+		}
+	}
+	both := func(cmd func(*harness) Command) {
+		t.Helper()
+		c := cmd(h)
+		h.apply(c)
+		h2.apply(c)
+		if h.m.Hash() != h2.m.Hash() {
+			t.Fatalf("after %T the restored machine differs", c)
+		}
+	}
+	for id := int64(2); id <= 5; id++ { // four more pending orders: the first's record is dropped
+		both(func(*harness) Command {
+			return &TradeFill{Trader: 1, TradeID: id, Instrument: "BTC", Side: Buy, PosSide: Long, Qty: fixed.One,
+				Price: 50_000 * fixed.One, Leverage: 10, MarginMode: Cross, Equity: 10_000 * fixed.One}
+		})
+	}
+	if l, rec := h.m.findOrderRecord(h.m.orders[first]); l != nil || rec != nil {
+		t.Fatal("a dropped record was found through the note")
+	}
+	both(func(hh *harness) Command { return hh.fillAll(50_000*fixed.One, 0) })
+	recs, _ := h.m.Activity(ActivityQuery{Copier: 10})
+	if len(recs) == 0 {
+		t.Fatal("no records")
+	}
+	for _, r := range recs {
+		if r.Kind == ActivityOrder && r.Status != ActFilled {
+			t.Fatalf("record %d of trade %d: %v, want filled", r.ID, r.TradeID, r.Status)
+		}
+	}
+}
+
+// TestFollowLogCachedAcrossPrune: a follow remembers its activity log; once
+// retention empties and removes that log, the follow's next record goes to a
+// new log the queries (and a restored machine) see, not to the removed one.
+func TestFollowLogCachedAcrossPrune(t *testing.T) {
+	h := activityHarness(t)
+	h.apply(&ActivityConfig{KeepNanos: 10e9})
+	activityFill(h, 1, Buy, "1")
+	h.apply(h.fillAll(50_000*fixed.One, 0))
+	for range 20 { // past the age limit (each entry moves the clock 1 s)
+		h.apply(&Noop{})
+	}
+	h.apply(&Settle{Period: 1})
+	if f, n := h.m.ActivityCount(); f != 0 || n != 0 {
+		t.Fatalf("after the prune: %d logs, %d records", f, n)
+	}
+	activityFill(h, 2, Buy, "1")
+	recs, _ := h.m.Activity(ActivityQuery{Copier: 10})
+	if len(recs) != 1 || recs[0].TradeID != 2 || recs[0].Kind != ActivityOrder {
+		t.Fatalf("copier 10 after the prune: %+v", recs)
+	}
+	m2 := New()
+	if err := m2.Restore(h.m.Snapshot()); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := m2.Activity(ActivityQuery{Copier: 10}); !reflect.DeepEqual(again, recs) {
+		t.Fatalf("restored: %+v", again)
+	}
 }

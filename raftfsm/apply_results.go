@@ -98,7 +98,7 @@ func (m *Machine) applyOrderResults(c *OrderResults, res *Result) *Refusal {
 // all or nothing.
 func (m *Machine) applyResult(i int, r *OrderResult, o *OrderState) (applied, *Refusal) {
 	a := applied{o: o, filled: r.FilledQty, refusedForGood: r.Status == OrderRejected && dustReasons[r.Reason]}
-	where := "Results[" + strconv.Itoa(i) + "]"
+	where := func(field string) string { return "Results[" + strconv.Itoa(i) + "]" + field } // only on a refusal
 	a.t = m.traders[o.Trader]
 	if a.t != nil {
 		a.f = a.t.findFollow(o.Copier)
@@ -115,7 +115,7 @@ func (m *Machine) applyResult(i int, r *OrderResult, o *OrderState) (applied, *R
 	use, pnl := f.MarginInUse, f.RealizedPnL
 	fees, err := fixed.Add(f.Fees, r.Fee)
 	if err != nil {
-		return a, overflow(where + ".Fee")
+		return a, overflow(where(".Fee"))
 	}
 	q, price := r.FilledQty, r.AvgPrice
 	if o.Effect == EffectOpen {
@@ -133,14 +133,14 @@ func (m *Machine) applyResult(i int, r *OrderResult, o *OrderState) (applied, *R
 				use, err = fixed.Add(use, margin)
 			}
 			if err != nil {
-				return a, overflow(where)
+				return a, overflow(where(""))
 			}
 			p.Leverage = o.Leverage
 			p.MarginMode = o.MarginMode
 			// The copy wants the fill less what shrinks since it was
 			// planned owe (owed.go).
 			if p.Target, err = fixed.Add(p.Target, keptOfFill(&p, o, q)); err != nil {
-				return a, overflow(where + ".FilledQty")
+				return a, overflow(where(".FilledQty"))
 			}
 		}
 	} else {
@@ -155,7 +155,7 @@ func (m *Machine) applyResult(i int, r *OrderResult, o *OrderState) (applied, *R
 				pnl, err = fixed.Add(pnl, gain)
 			}
 			if err != nil {
-				return a, overflow(where)
+				return a, overflow(where(""))
 			}
 			p.Qty -= q
 			p.Cost = cost

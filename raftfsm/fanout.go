@@ -154,6 +154,7 @@ func (m *Machine) record(f *FollowState, o *OrderState, res *Result) {
 	m.orders[o.ClientOrderID] = o
 	f.Pending++
 	res.Orders = append(res.Orders, o.OrderIntent)
+	res.planned = append(res.planned, plannedOrder{o, f})
 }
 
 // newIntent fills the parts of an order common to opens and closes.
@@ -311,6 +312,7 @@ func (m *Machine) fanOut(t *TraderState, s *signal, res *Result) {
 		legs++
 	}
 	res.Orders = make([]OrderIntent, 0, n*legs)
+	res.planned = make([]plannedOrder, 0, n*legs)
 	s.slab = orderSlab{}
 	start := rotation(t.ID, s.fill.TradeID, n)
 	// The list is not modified during the loop: follows are only removed by

@@ -173,6 +173,9 @@ type Result struct {
 	// orders to dispatch, in dispatch order, and follows that got none.
 	Orders []OrderIntent
 	Skips  []Skip
+	// planned are the pending orders behind Orders and their follows,
+	// index for index, for the activity history (activity.go).
+	planned []plannedOrder
 
 	// TradeFill: the venue's position before the fill differed from the
 	// machine's tracked one (counted in TraderState.Mismatches; the venue's
@@ -214,4 +217,10 @@ type SlotExportData struct {
 	Epoch     uint64
 	Data      []byte
 	Checksum  uint64
+}
+
+// plannedOrder is a pending order the entry planned and the follow it is for.
+type plannedOrder struct {
+	o *OrderState
+	f *FollowState
 }

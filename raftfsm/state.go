@@ -83,6 +83,11 @@ type FollowState struct {
 	Failures int32
 	// ClosePolicy: whether the trader's closes are copied (follow_options.go).
 	ClosePolicy ClosePolicy
+
+	// act is this follow's activity log (activity.go): a cache, not state,
+	// saving the two map lookups per record; nil until the first record, after
+	// a Restore, or once pruneActivity removed the log.
+	act *activityLog
 }
 
 // TraderState is one lead trader and everything its slot owns about it.
@@ -138,6 +143,12 @@ type OrderState struct {
 	Keep  fixed.Dec
 	Gen   uint32
 	Retry uint8
+
+	// Where the order's activity record is (activity.go): a cache, not state
+	// (not in the snapshot; nil after a Restore, when findOrderRecord scans
+	// the log). It saves a result two map lookups and a scan per order.
+	act    *activityLog
+	actPos uint64 // the record's activityLog.pushed position
 }
 
 // Slot is one hash slot's ownership in this group.
