@@ -105,10 +105,13 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer) (rep *Report, err er
 	stopMarks := r.followMarks(ctx)
 	defer stopMarks()
 
-	if rep.IdleCPU, err = r.idleCPU(ctx, 4*time.Second); err != nil {
+	if rep.QuietCPU, err = r.idleCPU(ctx, 3*time.Second, false); err != nil {
 		return rep, err
 	}
-	r.idle = rep.IdleCPU
+	if rep.IdleCPU, err = r.idleCPU(ctx, 4*time.Second, true); err != nil {
+		return rep, err
+	}
+	r.idle, r.quiet = rep.IdleCPU, rep.QuietCPU
 	t0 := time.Now()
 	if cfg.has(ScenarioLatency) {
 		if rep.Latency, err = r.latency(ctx, gens); err != nil {

@@ -162,6 +162,10 @@ func TestBenchSmoke(t *testing.T) {
 		if got.IdleCPU == nil || !(got.IdleCPU.copytradeCores() > 0) || cpu.CopytradeAboveIdle == nil {
 			t.Errorf("idle CPU %+v, above idle %v", got.IdleCPU, cpu.CopytradeAboveIdle)
 		}
+		if got.QuietCPU == nil || !(got.QuietCPU.copytradeCores() > 0) || cpu.CopytradeNetOfProbes == nil ||
+			*cpu.CopytradeNetOfProbes > cpu.Copytrade {
+			t.Errorf("quiet CPU %+v, net of probes %v (gross %v)", got.QuietCPU, cpu.CopytradeNetOfProbes, cpu.Copytrade)
+		}
 		if strings.Contains(last, "cpu_us_per_order=na") {
 			t.Errorf("summary lacks the CPU figure: %q", last)
 		}

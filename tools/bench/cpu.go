@@ -152,6 +152,12 @@ type CPUUsage struct {
 	// CopytradeAboveIdle: the nodes' and router's CPU above what they used in the idle
 	// window (no fills, only the floor probes), per copier order; absent without it.
 	CopytradeAboveIdle *float64 `json:"copytrade_above_idle_us_per_order,omitempty"`
+	// CopytradeNetOfProbes: the nodes' and router's CPU less what the bench's floor
+	// probes cost them (the idle window with probes less the quiet one without), per
+	// copier order: the cluster's own cost, its idle timers and heartbeats included;
+	// absent without both windows. The probes' cost is the idle one: under load their
+	// commits share disk writes with the fills', so this errs towards too high.
+	CopytradeNetOfProbes *float64 `json:"copytrade_net_of_probes_us_per_order,omitempty"`
 }
 
 // copytradeCores is the cores the nodes and the router used together.
@@ -165,13 +171,19 @@ func (u *CPUUsage) copytradeCores() float64 {
 	return c
 }
 
-// setAboveIdle sets CopytradeAboveIdle from the idle window's usage.
-func (u *CPUUsage) setAboveIdle(idle *CPUUsage) {
+// setAboveIdle sets CopytradeAboveIdle from the idle window's usage (floor probes
+// on) and CopytradeNetOfProbes from it and the quiet window's (nothing sent).
+func (u *CPUUsage) setAboveIdle(idle, quiet *CPUUsage) {
 	if u == nil || idle == nil || !(u.OrdersPerS > 0) {
 		return
 	}
 	v := r3((u.copytradeCores() - idle.copytradeCores()) / u.OrdersPerS * 1e6)
 	u.CopytradeAboveIdle = &v
+	if quiet != nil {
+		probes := max(idle.copytradeCores()-quiet.copytradeCores(), 0)
+		n := r3((u.copytradeCores() - probes) / u.OrdersPerS * 1e6)
+		u.CopytradeNetOfProbes = &n
+	}
 }
 
 // cpuUsage computes each process's CPU per copier order between two samples, at
@@ -276,7 +288,7 @@ func (r *Report) writeCPUTable(w io.Writer) {
 	}
 	fmt.Fprintf(w, "\nCPU µs per copier order (utime+stime over the measured window; copytrade = nodes + router):\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "phase\torders/s\tleader\tfollowers\trouter\tcopytrade\tabove idle\texchsim\tloadgen\tcopytrade cores\t")
+	fmt.Fprintln(tw, "phase\torders/s\tleader\tfollowers\trouter\tcopytrade\tabove idle\tnet of probes\texchsim\tloadgen\tcopytrade cores\t")
 	num := func(v float64) string {
 		if math.IsNaN(v) {
 			return "na"
@@ -285,18 +297,24 @@ func (r *Report) writeCPUTable(w io.Writer) {
 	}
 	for _, l := range phases {
 		c := l.CPU
-		above := math.NaN()
-		if c.CopytradeAboveIdle != nil {
-			above = *c.CopytradeAboveIdle
+		opt := func(v *float64) float64 {
+			if v == nil {
+				return math.NaN()
+			}
+			return *v
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t\n", l.Name, c.OrdersPerS, num(c.byRole(RoleLeader)),
-			num(c.byRole(RoleFollower)), num(c.byRole(RoleRouter)), num(c.Copytrade), num(above), num(c.Exchsim), num(c.Loadgen),
-			c.copytradeCores())
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t\n", l.Name, c.OrdersPerS, num(c.byRole(RoleLeader)),
+			num(c.byRole(RoleFollower)), num(c.byRole(RoleRouter)), num(c.Copytrade), num(opt(c.CopytradeAboveIdle)),
+			num(opt(c.CopytradeNetOfProbes)), num(c.Exchsim), num(c.Loadgen), c.copytradeCores())
 	}
 	tw.Flush()
 	if i := r.IdleCPU; i != nil {
 		fmt.Fprintf(w, "idle (no fills, floor probes only, %.1f s): nodes + router %.2f cores, exchsim %.2f, loadgen %.2f\n",
 			i.IntervalSec, i.copytradeCores(), coresOf(i, RoleExchsim), coresOf(i, RoleLoadgen))
+	}
+	if q := r.QuietCPU; q != nil {
+		fmt.Fprintf(w, "quiet (nothing sent, %.1f s): nodes + router %.2f cores, exchsim %.2f, loadgen %.2f\n",
+			q.IntervalSec, q.copytradeCores(), coresOf(q, RoleExchsim), coresOf(q, RoleLoadgen))
 	}
 }
 
@@ -310,17 +328,24 @@ func coresOf(u *CPUUsage, role string) float64 {
 	return c
 }
 
-// idleCPU measures every process's cores over d with no fills, only the floor probes
-// running (the no-op commit every FloorInterval, the gateway batch), after a second to
-// settle: what the cluster burns at any load. Nil when attached.
-func (r *runner) idleCPU(ctx context.Context, d time.Duration) (*CPUUsage, error) {
+// idleCPU measures every process's cores over d with no fills, after a second to
+// settle. With probes, the floor probes run (the no-op commit every FloorInterval,
+// the gateway batch): what the cluster burns at any load in a measured window;
+// without, nothing is sent (the quiet window: heartbeats, timers, the mark-price
+// commit). Nil when attached.
+func (r *runner) idleCPU(ctx context.Context, d time.Duration, probes bool) (*CPUUsage, error) {
 	start := time.Now()
 	col := newCollector(start.Add(time.Second), start.Add(time.Second+d))
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan struct{}, 2)
-	go func() { r.noopLoop(pctx, col, col.to); done <- struct{}{} }()
-	go func() { r.gatewayLoop(pctx, col, col.to); done <- struct{}{} }()
+	if probes {
+		go func() { r.noopLoop(pctx, col, col.to); done <- struct{}{} }()
+		go func() { r.gatewayLoop(pctx, col, col.to); done <- struct{}{} }()
+	} else {
+		done <- struct{}{}
+		done <- struct{}{}
+	}
 	select {
 	case <-time.After(time.Until(col.from)):
 	case <-ctx.Done():

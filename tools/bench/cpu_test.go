@@ -99,8 +99,20 @@ func TestCPUUsage(t *testing.T) {
 	if idle == nil || idle.Copytrade != 0 || math.Abs(idle.copytradeCores()-0.25) > 1e-9 {
 		t.Fatalf("idle usage %+v", idle)
 	}
-	u.setAboveIdle(idle)
-	if u.CopytradeAboveIdle == nil || *u.CopytradeAboveIdle != 52.5 {
-		t.Errorf("above idle %v, want 52.5", u.CopytradeAboveIdle)
+	u.setAboveIdle(idle, nil)
+	if u.CopytradeAboveIdle == nil || *u.CopytradeAboveIdle != 52.5 || u.CopytradeNetOfProbes != nil {
+		t.Errorf("above idle %v, want 52.5 (net of probes %v, want none)", u.CopytradeAboveIdle, u.CopytradeNetOfProbes)
+	}
+	// Quiet (nothing sent): 0.05 cores, so the probes cost 0.2 of the idle 0.25; at
+	// 10,000 orders/s the 0.775 cores less 0.2 are 57.5 µs per order.
+	quiet := cpuUsage(procs, before, cpuSample{at: t0.Add(4 * time.Second), used: map[string]time.Duration{
+		"g1n1": 10*time.Second + 120*time.Millisecond, "g1n2": time.Second + 40*time.Millisecond, "g1n3": time.Second + 40*time.Millisecond,
+		"router": 0, "exchsim": 5 * time.Second, "bench": 0}}, 0)
+	if math.Abs(quiet.copytradeCores()-0.05) > 1e-9 {
+		t.Fatalf("quiet usage %+v", quiet)
+	}
+	u.setAboveIdle(idle, quiet)
+	if u.CopytradeNetOfProbes == nil || *u.CopytradeNetOfProbes != 57.5 || *u.CopytradeAboveIdle != 52.5 {
+		t.Errorf("net of probes %v, want 57.5; above idle %v, want 52.5", u.CopytradeNetOfProbes, u.CopytradeAboveIdle)
 	}
 }

@@ -40,7 +40,8 @@ type runner struct {
 	marks   *marks
 
 	floorRound atomic.Int64
-	idle       *CPUUsage // the idle window's CPU, for the figures above idle
+	idle       *CPUUsage // the idle window's CPU (floor probes on), for the figures above idle
+	quiet      *CPUUsage // the quiet window's (nothing sent), for the figures net of probes
 	missing    []string  // histograms the report reads that a process's /metrics lacks
 	progress   io.Writer
 	tty        bool
@@ -240,7 +241,7 @@ func (r *runner) runPhase(ctx context.Context, ph phase) (*phaseOut, error) {
 		if res.CPU = cpuUsage(meter.procs, meter.before, cpuAfter, res.OrdersPerS); res.CPU != nil && !(res.OrdersPerS > 0) {
 			res.CPU = nil // nothing acknowledged: no per-order figure
 		}
-		res.CPU.setAboveIdle(r.idle)
+		res.CPU.setAboveIdle(r.idle, r.quiet)
 	}
 	r.missing = append(r.missing, after.missing...)
 	for n, h := range col.stages {

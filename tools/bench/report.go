@@ -242,6 +242,8 @@ type Report struct {
 	// IdleCPU: every process's cores with no fills, only the floor probes (measured
 	// before the scenarios; nil when attached).
 	IdleCPU *CPUUsage `json:"idle_cpu,omitempty"`
+	// QuietCPU: the same with nothing sent (no probes): the cluster's own idle cost.
+	QuietCPU *CPUUsage `json:"quiet_cpu,omitempty"`
 	// MetricsMissing lists histograms the report reads that a process's /metrics did
 	// not expose.
 	MetricsMissing []string `json:"metrics_missing,omitempty"`
