@@ -187,7 +187,7 @@ func (m *Machine) actLog(copier, trader AccountID) *activityLog {
 	}
 	l := byTrader[trader]
 	if l == nil {
-		l = &activityLog{}
+		l = &activityLog{gen: m.actGen}
 		byTrader[trader] = l
 	}
 	return l
@@ -255,6 +255,7 @@ func (m *Machine) noteDecisions(index uint64, cmd Command, r *Result) {
 		} else {
 			l = m.actLog(o.Copier, o.Trader)
 		}
+		l.own(m.actGen)
 		l.add(&rec, keep, floor, &m.actStr)
 	}
 	trader, inst := AccountID(0), ""
@@ -284,7 +285,9 @@ func (m *Machine) noteDecisions(index uint64, cmd Command, r *Result) {
 		if fill != nil {
 			rec.TradeID, rec.SignalTime, rec.SignalPrice = fill.TradeID, fill.EventTimeUnixNano, fill.Price
 		}
-		m.actLog(s.Copier, trader).add(&rec, keep, floor, &m.actStr)
+		l := m.actLog(s.Copier, trader)
+		l.own(m.actGen)
+		l.add(&rec, keep, floor, &m.actStr)
 	}
 }
 
@@ -305,9 +308,11 @@ func (m *Machine) followLog(f *FollowState) *activityLog {
 }
 
 // findOrderRecord returns the record of order o, or nil: where noteDecisions
-// noted it, else (after a Restore) scanning o's log, newest first.
+// noted it, else (after a Restore) scanning o's log, newest first. The caller
+// writes the record: its log's ring is made the log's own first.
 func (m *Machine) findOrderRecord(o *OrderState) (*activityLog, *actRec) {
 	if o.act != nil {
+		o.act.own(m.actGen)
 		if r := o.act.atPushed(o.actPos); r != nil && r.Kind == ActivityOrder {
 			return o.act, r
 		}
@@ -323,7 +328,8 @@ func (m *Machine) findOrderRecord(o *OrderState) (*activityLog, *actRec) {
 	}
 	for i := l.len() - 1; i >= 0; i-- {
 		if r := l.at(i); m.actStr.isOrder(r, o.ClientOrderID, seq) {
-			return l, r
+			l.own(m.actGen)
+			return l, l.at(i)
 		}
 	}
 	return nil, nil
@@ -456,31 +462,8 @@ func (m *Machine) ActivityCount() (follows, records int) {
 // copiers and traders ascending, no empty log; records ascending ID, each
 // with ID and Time as deltas from the previous record of its log.
 func (m *Machine) appendActivity(e *encoder) {
-	e.varint(m.actCfg.KeepNanos)
-	e.varint(int64(m.actCfg.KeepPerFollow))
-	e.varint(int64(m.actCfg.MaxConsecutiveFailures))
-	copiers := sortedKeys(m.activity)
-	e.uvarint(uint64(len(copiers)))
-	for _, c := range copiers {
-		byTrader := m.activity[c]
-		e.account(c)
-		traders := sortedKeys(byTrader)
-		e.uvarint(uint64(len(traders)))
-		for _, t := range traders {
-			e.account(t)
-			l := byTrader[t]
-			e.uvarint(uint64(l.len()))
-			var prevID uint64
-			var prevTime int64
-			for i := range l.len() {
-				r := m.actStr.view(t, l.at(i))
-				e.uvarint(r.ID - prevID)
-				e.varint(r.Time - prevTime)
-				prevID, prevTime = r.ID, r.Time
-				appendActivityRecord(e, &r)
-			}
-		}
-	}
+	f := m.frozenActivity(false)
+	f.append(e)
 }
 
 func appendActivityRecord(e *encoder, r *ActivityRecord) {

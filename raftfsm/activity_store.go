@@ -190,6 +190,8 @@ type activityLog struct {
 	pushed uint64
 	// removed: pruneActivity took the log out of Machine.activity (empty).
 	removed bool
+	// gen: the Machine.actGen at the ring's last write (own).
+	gen uint64
 }
 
 // atPushed is the record pushed p-th, or nil when retention dropped it.

@@ -1,6 +1,7 @@
 package raftfsm
 
 import (
+	"bytes"
 	"encoding/hex"
 	"maps"
 	"math/rand/v2"
@@ -482,5 +483,63 @@ func TestFollowLogCachedAcrossPrune(t *testing.T) {
 	}
 	if again, _ := m2.Activity(ActivityQuery{Copier: 10}); !reflect.DeepEqual(again, recs) {
 		t.Fatalf("restored: %+v", again)
+	}
+}
+
+// TestBeginSnapshotCopyOnWrite: a snapshot begun at one index gives that
+// index's bytes however the machine changes before and while they are
+// encoded — results written on frozen records, retention dropping frozen
+// records with reject reasons, new records wrapping the rings, logs removed,
+// a second snapshot begun meanwhile — and encoding on another goroutine
+// while entries apply is race-free (make test runs -race).
+func TestBeginSnapshotCopyOnWrite(t *testing.T) {
+	h := activityHarness(t)
+	h.apply(&ActivityConfig{KeepPerFollow: 3, KeepNanos: 60e9})
+	reject := func() {
+		var rs OrderResults
+		for _, o := range h.m.PendingOrders() {
+			rs.Results = append(rs.Results, OrderResult{ClientOrderID: o.ClientOrderID, Status: OrderRejected, Reason: "MARGIN_INSUFFICIENT"})
+		}
+		h.apply(&rs)
+	}
+	activityFill(h, 1, Buy, "0.001")
+	reject() // a frozen record with a reason (odd strings), dropped by retention later
+	activityFill(h, 2, Buy, "0.001")
+	h.apply(h.fillAll(50_000*fixed.One, 0))
+	activityFill(h, 3, Buy, "0.001") // pending at the freeze
+	want1, p1 := h.m.Snapshot(), h.m.BeginSnapshot()
+	done := make(chan []byte)
+	go func() { done <- p1.Bytes() }()
+
+	reject()                          // results on frozen records
+	for i := int64(4); i <= 10; i++ { // retention drops the frozen records, the rings wrap
+		activityFill(h, i, Buy, "0.001")
+		h.apply(h.fillAll(50_000*fixed.One, 0))
+	}
+	want2, p2 := h.m.Snapshot(), h.m.BeginSnapshot()
+	for i := int64(11); i <= 14; i++ { // new records only: over the second snapshot's rings
+		activityFill(h, i, Buy, "0.001")
+	}
+	h.apply(h.fillAll(50_000*fixed.One, 0))
+	for range 70 { // past the age limit, then Settle removes every log
+		h.apply(&Noop{})
+	}
+	h.apply(&Settle{Period: 1})
+	if f, _ := h.m.ActivityCount(); f != 0 {
+		t.Fatalf("%d logs left after the prune", f)
+	}
+
+	if got := <-done; !bytes.Equal(got, want1) {
+		t.Fatalf("first snapshot: %d bytes, want the %d taken at its index", len(got), len(want1))
+	}
+	if got := p2.Bytes(); !bytes.Equal(got, want2) {
+		t.Fatalf("second snapshot: %d bytes, want the %d taken at its index", len(got), len(want2))
+	}
+	m2 := New()
+	if err := m2.Restore(want1); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := m2.Activity(ActivityQuery{Copier: 10}); len(r) == 0 || r[0].Reason != "MARGIN_INSUFFICIENT" {
+		t.Fatalf("the first snapshot's oldest record of copier 10: %+v", r)
 	}
 }

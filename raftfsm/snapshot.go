@@ -72,6 +72,18 @@ func hashBytes(data []byte) uint64 { return crc64.Checksum(data, crc64Table) }
 // Snapshot returns the canonical bytes of the machine's whole state.
 func (m *Machine) Snapshot() []byte {
 	e := encoder{buf: make([]byte, 0, m.snapshotSizeHint())}
+	m.appendSnapshotHead(&e)
+	m.appendActivity(&e)
+	return appendChecksum(e.buf)
+}
+
+// appendChecksum appends the snapshot trailer: the checksum of buf.
+func appendChecksum(buf []byte) []byte {
+	return binary.BigEndian.AppendUint64(buf, hashBytes(buf))
+}
+
+// appendSnapshotHead writes every section before the activity section.
+func (m *Machine) appendSnapshotHead(e *encoder) {
 	e.u8(snapshotVersion)
 	e.uvarint(uint64(m.group))
 	e.uvarint(m.applied)
@@ -87,13 +99,13 @@ func (m *Machine) Snapshot() []byte {
 	ids := sortedKeys(m.traders)
 	e.uvarint(uint64(len(ids)))
 	for _, id := range ids {
-		appendTrader(&e, m.traders[id])
+		appendTrader(e, m.traders[id])
 	}
 
 	coids := sortedKeys(m.orders)
 	e.uvarint(uint64(len(coids)))
 	for _, id := range coids {
-		appendOrder(&e, m.orders[id])
+		appendOrder(e, m.orders[id])
 	}
 
 	n := 0
@@ -139,15 +151,11 @@ func (m *Machine) Snapshot() []byte {
 	sids := sortedKeys(m.settlements)
 	e.uvarint(uint64(len(sids)))
 	for _, id := range sids {
-		appendSettlement(&e, m.settlements[id])
+		appendSettlement(e, m.settlements[id])
 	}
-	m.appendQuarantine(&e)
+	m.appendQuarantine(e)
 
-	appendMembers(&e, m.members)
-	m.appendActivity(&e)
-
-	e.buf = binary.BigEndian.AppendUint64(e.buf, hashBytes(e.buf))
-	return e.buf
+	appendMembers(e, m.members)
 }
 
 // Hash is the SHA-256 of Snapshot(): equal on every replica at the same

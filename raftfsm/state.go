@@ -211,4 +211,7 @@ type Machine struct {
 	actCfg   ActivityConfig
 	activity map[AccountID]map[AccountID]*activityLog
 	actStr   actStrings // the records' strings (activity_store.go)
+	// actGen counts BeginSnapshot calls: a log whose gen differs may share its
+	// ring with an open snapshot and copies it before a write (activity_freeze.go).
+	actGen uint64
 }
