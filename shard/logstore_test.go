@@ -2,6 +2,7 @@ package shard
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -59,6 +60,46 @@ func BenchmarkLogStoreAppend(b *testing.B) {
 				}
 			}
 			b.StopTimer()
+			b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
+
+// BenchmarkDiskSync is the floor under BenchmarkLogStoreAppend: the CPU of one
+// 4 KB pwrite followed by fdatasync, and of an fdatasync alone, on the disk the test's
+// temporary directory is on. A bbolt transaction does two fdatasyncs (its pages, then
+// its meta page), so a commit costs at least twice "write+fdatasync" on every node
+// (docs/benchmarks.md, "What a commit costs here").
+func BenchmarkDiskSync(b *testing.B) {
+	f, err := os.Create(filepath.Join(b.TempDir(), "sync"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(make([]byte, 1<<20), 0); err != nil { // allocated: no size change
+		b.Fatal(err)
+	}
+	if err := f.Sync(); err != nil {
+		b.Fatal(err)
+	}
+	page := make([]byte, 4096)
+	for _, write := range []bool{true, false} {
+		name := "fdatasync"
+		if write {
+			name = "write+fdatasync"
+		}
+		b.Run(name, func(b *testing.B) {
+			cpu0 := processCPU(b)
+			for i := range b.N {
+				if write {
+					if _, err := f.WriteAt(page, int64(i%256)*4096); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := syscall.Fdatasync(int(f.Fd())); err != nil {
+					b.Fatal(err)
+				}
+			}
 			b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N), "cpu-ns/op")
 		})
 	}
