@@ -105,10 +105,10 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer) (rep *Report, err er
 	stopMarks := r.followMarks(ctx)
 	defer stopMarks()
 
-	if rep.QuietCPU, err = r.idleCPU(ctx, 3*time.Second, false); err != nil {
+	if rep.QuietCPU, _, err = r.idleCPU(ctx, 3*time.Second, false); err != nil {
 		return rep, err
 	}
-	if rep.IdleCPU, err = r.idleCPU(ctx, 4*time.Second, true); err != nil {
+	if rep.IdleCPU, rep.IdleFloor, err = r.idleCPU(ctx, 4*time.Second, true); err != nil {
 		return rep, err
 	}
 	r.idle, r.quiet = rep.IdleCPU, rep.QuietCPU

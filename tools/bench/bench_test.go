@@ -162,6 +162,9 @@ func TestBenchSmoke(t *testing.T) {
 		if got.IdleCPU == nil || !(got.IdleCPU.copytradeCores() > 0) || cpu.CopytradeAboveIdle == nil {
 			t.Errorf("idle CPU %+v, above idle %v", got.IdleCPU, cpu.CopytradeAboveIdle)
 		}
+		if f := got.IdleFloor; f == nil || f.Noop.Count == 0 || !(f.Noop.P99 > 0) || f.Gateway500.Count == 0 {
+			t.Errorf("floor with no fills %+v", got.IdleFloor)
+		}
 		if got.QuietCPU == nil || !(got.QuietCPU.copytradeCores() > 0) || cpu.CopytradeNetOfProbes == nil ||
 			*cpu.CopytradeNetOfProbes > cpu.Copytrade {
 			t.Errorf("quiet CPU %+v, net of probes %v (gross %v)", got.QuietCPU, cpu.CopytradeNetOfProbes, cpu.Copytrade)

@@ -332,8 +332,8 @@ func coresOf(u *CPUUsage, role string) float64 {
 // settle. With probes, the floor probes run (the no-op commit every FloorInterval,
 // the gateway batch): what the cluster burns at any load in a measured window;
 // without, nothing is sent (the quiet window: heartbeats, timers, the mark-price
-// commit). Nil when attached.
-func (r *runner) idleCPU(ctx context.Context, d time.Duration, probes bool) (*CPUUsage, error) {
+// commit). With probes, also the floor they measured with no fills. Nil when attached.
+func (r *runner) idleCPU(ctx context.Context, d time.Duration, probes bool) (*CPUUsage, *Floor, error) {
 	start := time.Now()
 	col := newCollector(start.Add(time.Second), start.Add(time.Second+d))
 	pctx, cancel := context.WithCancel(ctx)
@@ -349,20 +349,25 @@ func (r *runner) idleCPU(ctx context.Context, d time.Duration, probes bool) (*CP
 	select {
 	case <-time.After(time.Until(col.from)):
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, nil, ctx.Err()
 	}
 	m := r.startCPU(ctx)
 	select {
 	case <-time.After(time.Until(col.to)):
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, nil, ctx.Err()
 	}
 	if m == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	after := sampleCPU(m.procs)
 	cancel()
 	<-done
 	<-done
-	return cpuUsage(m.procs, m.before, after, 0), nil
+	var floor *Floor
+	if probes {
+		floor = &Floor{Noop: distOf(col.noop, true), NoopCommit: distOf(col.noopCommit, false),
+			Gateway500: distOf(col.gateway, true), Errors: col.floorErrs}
+	}
+	return cpuUsage(m.procs, m.before, after, 0), floor, nil
 }

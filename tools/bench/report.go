@@ -244,6 +244,9 @@ type Report struct {
 	IdleCPU *CPUUsage `json:"idle_cpu,omitempty"`
 	// QuietCPU: the same with nothing sent (no probes): the cluster's own idle cost.
 	QuietCPU *CPUUsage `json:"quiet_cpu,omitempty"`
+	// IdleFloor: the floor probes' latencies in the idle window (no fills): the floor
+	// without load, beside each phase's floor under load.
+	IdleFloor *Floor `json:"idle_floor,omitempty"`
 	// MetricsMissing lists histograms the report reads that a process's /metrics did
 	// not expose.
 	MetricsMissing []string `json:"metrics_missing,omitempty"`
@@ -411,6 +414,10 @@ func (r *Report) WriteTable(w io.Writer) {
 		fmt.Fprintf(w, "\nfloor: no-op via router p50 %.2f p99 %.2f ms (leader commit p50 %.2f p99 %.2f); 500-order gateway batch p50 %.2f p99 %.2f ms\n",
 			l.Floor.Noop.P50, l.Floor.Noop.P99, l.Floor.NoopCommit.P50, l.Floor.NoopCommit.P99,
 			l.Floor.Gateway500.P50, l.Floor.Gateway500.P99)
+	}
+	if f := r.IdleFloor; f != nil {
+		fmt.Fprintf(w, "floor with no fills (idle window): no-op via router p50 %.2f p99 %.2f ms (leader commit p50 %.2f p99 %.2f); 500-order gateway batch p50 %.2f p99 %.2f ms\n",
+			f.Noop.P50, f.Noop.P99, f.NoopCommit.P50, f.NoopCommit.P99, f.Gateway500.P50, f.Gateway500.P99)
 	}
 	if l := r.Latency; l != nil && len(l.Scraped) > 0 {
 		fmt.Fprintf(w, "from /metrics at light load (ms, p50 / p99, bucket-interpolated):\n")
