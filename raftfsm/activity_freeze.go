@@ -54,19 +54,10 @@ type activityFreeze struct {
 	str  actStrings  // syms as they were (append-only); odd copied when frozen for later
 }
 
-// frozenLog is one log's ring as it was.
+// frozenLog is one log as it was: a copy of its header, sharing its ring.
 type frozenLog struct {
 	copier, trader AccountID
-	buf            []actRec
-	head, n        int
-}
-
-func (l *frozenLog) at(i int) *actRec {
-	j := l.head + i
-	if j >= len(l.buf) {
-		j -= len(l.buf)
-	}
-	return &l.buf[j]
+	log            activityLog
 }
 
 // frozenActivity is the history now. With later, the odd strings are copied:
@@ -85,7 +76,7 @@ func (m *Machine) frozenActivity(later bool) activityFreeze {
 		byTrader := m.activity[c]
 		for _, t := range sortedKeys(byTrader) {
 			l := byTrader[t]
-			f.logs = append(f.logs, frozenLog{copier: c, trader: t, buf: l.buf, head: l.head, n: l.n})
+			f.logs = append(f.logs, frozenLog{copier: c, trader: t, log: *l})
 		}
 	}
 	return f
@@ -113,11 +104,11 @@ func (f *activityFreeze) append(e *encoder) {
 		e.uvarint(uint64(j - i))
 		for _, l := range f.logs[i:j] {
 			e.account(l.trader)
-			e.uvarint(uint64(l.n))
+			e.uvarint(uint64(l.log.len()))
 			var prevID uint64
 			var prevTime int64
-			for k := range l.n {
-				r := f.str.view(l.trader, l.at(k))
+			for k := range l.log.len() {
+				r := f.str.view(l.trader, l.log.at(k))
 				e.uvarint(r.ID - prevID)
 				e.varint(r.Time - prevTime)
 				prevID, prevTime = r.ID, r.Time

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"strconv"
+	"sync"
 	"text/tabwriter"
 	"time"
 )
@@ -338,13 +339,10 @@ func (r *runner) idleCPU(ctx context.Context, d time.Duration, probes bool) (*CP
 	col := newCollector(start.Add(time.Second), start.Add(time.Second+d))
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	done := make(chan struct{}, 2)
+	var loops sync.WaitGroup
 	if probes {
-		go func() { r.noopLoop(pctx, col, col.to); done <- struct{}{} }()
-		go func() { r.gatewayLoop(pctx, col, col.to); done <- struct{}{} }()
-	} else {
-		done <- struct{}{}
-		done <- struct{}{}
+		loops.Go(func() { r.noopLoop(pctx, col, col.to) })
+		loops.Go(func() { r.gatewayLoop(pctx, col, col.to) })
 	}
 	select {
 	case <-time.After(time.Until(col.from)):
@@ -362,12 +360,11 @@ func (r *runner) idleCPU(ctx context.Context, d time.Duration, probes bool) (*CP
 	}
 	after := sampleCPU(m.procs)
 	cancel()
-	<-done
-	<-done
+	loops.Wait()
 	var floor *Floor
 	if probes {
-		floor = &Floor{Noop: distOf(col.noop, true), NoopCommit: distOf(col.noopCommit, false),
-			Gateway500: distOf(col.gateway, true), Errors: col.floorErrs}
+		f := col.floor()
+		floor = &f
 	}
 	return cpuUsage(m.procs, m.before, after, 0), floor, nil
 }

@@ -230,8 +230,7 @@ func (r *runner) runPhase(ctx context.Context, ph phase) (*phaseOut, error) {
 		OrdersPerS: r3(float64(col.copier.Placed+col.copier.Rejected) / secs),
 		Fills:      col.fills, Copier: col.copier, Latency: distOf(col.latency, true),
 		Stages: map[string]Dist{},
-		Floor: Floor{Noop: distOf(col.noop, true), NoopCommit: distOf(col.noopCommit, false),
-			Gateway500: distOf(col.gateway, true), Errors: col.floorErrs},
+		Floor:  col.floor(),
 	}
 	if len(col.errs) > 0 {
 		res.Errors = col.errs

@@ -35,6 +35,12 @@ type collector struct {
 	floorErrs  int
 }
 
+// floor is the floor probes' figures the collector holds.
+func (c *collector) floor() Floor {
+	return Floor{Noop: distOf(c.noop, true), NoopCommit: distOf(c.noopCommit, false),
+		Gateway500: distOf(c.gateway, true), Errors: c.floorErrs}
+}
+
 func newCollector(from, to time.Time) *collector {
 	c := &collector{from: from, to: to, latency: NewHistogram(), stages: map[string]*Histogram{},
 		errs: map[string]int{}, noop: NewHistogram(), noopCommit: NewHistogram(), gateway: NewHistogram()}
